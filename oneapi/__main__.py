@@ -1,0 +1,5 @@
+import sys
+
+from oneapi.cli import main
+
+sys.exit(main())

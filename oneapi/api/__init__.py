@@ -1,0 +1,1 @@
+"""The management API: One API's ``/api`` routes and ``{success, message, data}`` envelope."""

@@ -1,0 +1,55 @@
+"""Public system routes: ``/api/status`` (One API's fields) and ``/healthz`` (liveness)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+
+from oneapi import __version__
+from oneapi.options import options
+from oneapi.runtime import Runtime
+
+__all__ = ("healthz", "status")
+
+
+@get("/healthz", include_in_schema=False, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    """Liveness for container hosts: answers without touching the database."""
+    return {"status": "ok"}
+
+
+@get("/api/status", sync_to_thread=False)
+def status(request: Request) -> dict[str, Any]:
+    """Public site facts for front ends, with one-api's field names."""
+    runtime: Runtime = request.app.state.runtime
+    opts = options.snapshot()
+    theme = opts.get("Theme") or runtime.settings.theme
+    return {
+        "success": True,
+        "message": "",
+        "data": {
+            "version": __version__,
+            "start_time": runtime.started_at,
+            "email_verification": options.get_bool("EmailVerificationEnabled"),
+            "github_oauth": options.get_bool("GitHubOAuthEnabled"),
+            "github_client_id": opts.get("GitHubClientId", ""),
+            "lark_client_id": opts.get("LarkClientId", ""),
+            "system_name": opts.get("SystemName", "One API"),
+            "logo": opts.get("Logo", ""),
+            "footer_html": opts.get("Footer", ""),
+            "wechat_qrcode": opts.get("WeChatAccountQRCodeImageURL", ""),
+            "wechat_login": options.get_bool("WeChatAuthEnabled"),
+            "server_address": opts.get("ServerAddress", ""),
+            "turnstile_check": options.get_bool("TurnstileCheckEnabled"),
+            "turnstile_site_key": opts.get("TurnstileSiteKey", ""),
+            "top_up_link": opts.get("TopUpLink", ""),
+            "chat_link": opts.get("ChatLink", ""),
+            "quota_per_unit": options.get_float("QuotaPerUnit", 500000.0),
+            "display_in_currency": options.get_bool("DisplayInCurrencyEnabled"),
+            "oidc": options.get_bool("OidcEnabled"),
+            "register_enabled": options.get_bool("RegisterEnabled"),
+            "password_register_enabled": options.get_bool("PasswordRegisterEnabled"),
+            "theme": theme,
+        },
+    }

@@ -1,0 +1,102 @@
+"""First-boot work: the root account, initial tokens and the session secret.
+
+Runs after migrations on every boot and is idempotent: a second boot (or a second
+replica) finds the root user and the stored secret and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, func, select
+
+from oneapi.config import Settings
+from oneapi.db.models import Option, Role, Status, Token, TokenStatus, User
+from oneapi.security import generate_access_token, generate_aff_code, generate_secret, hash_password
+
+__all__ = ("SESSION_SECRET_OPTION", "bootstrap", "ensure_session_secret", "reset_root_password")
+
+log = logging.getLogger("oneapi.bootstrap")
+
+SESSION_SECRET_OPTION = "SessionSecret"
+ROOT_QUOTA = 500_000_000_000_000
+
+
+def bootstrap(session: Session, settings: Settings) -> str:
+    """Create root if there are no users; return the session secret to sign cookies with."""
+    ensure_root(session, settings)
+    return ensure_session_secret(session, settings)
+
+
+def ensure_root(session: Session, settings: Settings) -> None:
+    if session.exec(select(func.count()).select_from(User)).one() > 0:
+        return
+    root = User(
+        username="root",
+        password=hash_password(settings.initial_root_password),
+        display_name="Root User",
+        role=Role.ROOT,
+        status=Status.ENABLED,
+        quota=ROOT_QUOTA,
+        access_token=_initial_access_token(settings),
+        aff_code=generate_aff_code(),
+    )
+    session.add(root)
+    try:
+        session.flush()
+    except IntegrityError:  # another replica created it first
+        session.rollback()
+        return
+    if settings.initial_root_token:
+        key = settings.initial_root_token.removeprefix("sk-")
+        session.add(Token(user_id=root.id or 0, key=key, name="Initial Root Token", status=TokenStatus.ENABLED,
+                          created_time=int(time.time()), accessed_time=int(time.time()), expired_time=-1,
+                          unlimited_quota=True))
+    session.commit()
+    if settings.initial_root_password == "123456":
+        log.warning("!" * 72)
+        log.warning("no user existed: created user 'root' with the DEFAULT password '123456'.")
+        log.warning("log in and change it now (web UI: personal settings), or run "
+                    "'oneapi reset-root-password' / set INITIAL_ROOT_PASSWORD before first boot.")
+        log.warning("!" * 72)
+    else:
+        log.warning("no user existed: created user 'root' with the password from INITIAL_ROOT_PASSWORD")
+
+
+def _initial_access_token(settings: Settings) -> str:
+    return settings.initial_root_access_token or generate_access_token()
+
+
+def ensure_session_secret(session: Session, settings: Settings) -> str:
+    """SESSION_SECRET from env, else one generated once and kept in ``options``."""
+    if settings.session_secret and settings.session_secret != "random_string":
+        return settings.session_secret
+    if settings.session_secret == "random_string":
+        log.error("SESSION_SECRET='random_string' is the documented placeholder; ignoring it")
+    stored = session.get(Option, SESSION_SECRET_OPTION)
+    if stored is not None and stored.value:
+        return stored.value
+    secret = generate_secret()
+    session.add(Option(key=SESSION_SECRET_OPTION, value=secret))
+    try:
+        session.commit()
+    except IntegrityError:  # another replica stored one first: use theirs
+        session.rollback()
+        stored = session.get(Option, SESSION_SECRET_OPTION)
+        assert stored is not None and stored.value
+        return stored.value
+    log.info("generated a session secret and stored it in the options table")
+    return secret
+
+
+def reset_root_password(session: Session, password: str) -> None:
+    """Set the root user's password (CLI recovery path)."""
+    root = session.exec(select(User).where(User.role == Role.ROOT).order_by(User.id)).first()
+    if root is None:
+        raise LookupError("there is no root user; start the server once to create it")
+    root.password = hash_password(password)
+    root.status = Status.ENABLED
+    session.add(root)
+    session.commit()

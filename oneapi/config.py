@@ -1,0 +1,128 @@
+"""Settings, read once from environment variables only.
+
+The names and meanings follow One API's (see the README's "Configure" table), so an
+existing deployment's environment carries over unchanged. A bad value stops the boot
+with a message that names the variable, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ("ConfigError", "Settings", "get_settings", "load_settings", "reset_settings")
+
+VALID_THEMES = ("default", "berry")
+
+
+class ConfigError(Exception):
+    """The environment holds a value the gateway cannot run with."""
+
+
+class Settings(BaseSettings):
+    """Every knob the gateway reads; field ``foo_bar`` is the variable ``FOO_BAR``."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    # Server
+    port: int = Field(3000, ge=1, le=65535)
+    host: str = "0.0.0.0"
+    debug: bool = False
+    log_level: str = "INFO"
+    workers: int = Field(1, ge=1)
+
+    # Storage
+    sql_dsn: str = ""
+    sqlite_path: str = "./data/one-api.db"
+    sqlite_busy_timeout: int = Field(3000, ge=0)  # milliseconds, as One API
+    sql_max_open_conns: int = Field(1000, ge=1)
+    sql_max_idle_conns: int = Field(100, ge=0)
+    sql_max_lifetime: int = Field(60, ge=1)  # seconds, as One API's code (not its README)
+    db_connect_timeout: float = Field(10.0, gt=0)
+
+    # Accounts and secrets
+    session_secret: str = ""
+    initial_root_password: str = "123456"
+    initial_root_token: str = ""
+    initial_root_access_token: str = ""
+
+    # Web UI
+    theme: str = "default"
+
+    # Cache, batching, relay
+    redis_conn_string: str = ""
+    sync_frequency: int = Field(60, ge=1)  # seconds between full cache reloads
+    batch_update_interval: float = Field(2.0, gt=0)  # seconds between batched writes
+    relay_timeout: float = Field(0, ge=0)  # seconds, 0 = no overall limit
+    relay_connect_timeout: float = Field(10.0, gt=0)
+    relay_max_connections: int = Field(1000, ge=1)
+    max_request_body_mb: int = Field(32, ge=1)
+    channel_test_frequency: int = Field(0, ge=0)  # minutes, 0 = off
+    shutdown_grace_period: float = Field(30.0, ge=0)
+
+    # Rate limits (per client IP, per 3 minutes, as One API; 0 disables)
+    global_api_rate_limit: int = Field(480, ge=0)
+    global_web_rate_limit: int = Field(240, ge=0)
+
+    # Operations
+    metrics_token: str = ""
+
+    @field_validator("theme")
+    @classmethod
+    def _known_theme(cls, value: str) -> str:
+        value = value.strip().lower() or "default"
+        if value not in VALID_THEMES:
+            import logging
+
+            logging.getLogger("oneapi.config").warning(
+                "THEME=%r is not one of %s; falling back to 'default'", value, ", ".join(VALID_THEMES)
+            )
+            return "default"
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        return value.strip().upper() or "INFO"
+
+    @property
+    def on_lambda(self) -> bool:
+        """True inside AWS Lambda, where pools and background work must shrink."""
+        return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+def load_settings() -> Settings:
+    """Build settings from the process environment.
+
+    Raises:
+        ConfigError: naming each variable whose value is unusable (its value is shown
+            only when the variable is not secret-bearing).
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "?"
+            shown = "<hidden>" if _is_secret(name) else repr(os.environ.get(name, ""))
+            problems.append(f"{name}={shown}: {error['msg']}")
+        raise ConfigError("invalid environment variable " + "; ".join(problems)) from None
+
+
+def _is_secret(name: str) -> bool:
+    return any(word in name for word in ("DSN", "SECRET", "TOKEN", "PASSWORD", "CONN_STRING"))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return load_settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between apps)."""
+    get_settings.cache_clear()

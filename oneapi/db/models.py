@@ -1,0 +1,194 @@
+"""The tables, with One API's table names, column names and types.
+
+An existing one-api database opens as is: columns are only ever added, never renamed.
+Columns this project adds are marked "(added)". Types follow what one-api's GORM
+models produce: indexed strings are ``varchar(191)``, free text is ``text``, counters
+and times are ``bigint``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, String, Text
+from sqlmodel import Field, SQLModel
+
+__all__ = (
+    "Ability",
+    "Channel",
+    "Log",
+    "LogType",
+    "Option",
+    "Redemption",
+    "Role",
+    "Status",
+    "Token",
+    "TokenStatus",
+    "User",
+)
+
+
+class Role:
+    GUEST = 0
+    COMMON = 1
+    ADMIN = 10
+    ROOT = 100
+
+
+class Status:
+    """User, channel and redemption status codes (one-api's values)."""
+
+    ENABLED = 1
+    DISABLED = 2  # users, channels (manually); redemptions: used
+    AUTO_DISABLED = 3  # channels; users: deleted
+
+
+class TokenStatus:
+    ENABLED = 1
+    DISABLED = 2
+    EXPIRED = 3
+    EXHAUSTED = 4
+
+
+class LogType:
+    UNKNOWN = 0
+    TOPUP = 1
+    CONSUME = 2
+    MANAGE = 3
+    SYSTEM = 4
+    TEST = 5
+
+
+def _bigint(default: int = 0, *, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(BigInteger, nullable=True, default=default, server_default=str(default), index=index)
+
+
+def _int(default: int = 0, *, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(Integer, nullable=True, default=default, server_default=str(default), index=index)
+
+
+def _bool(default: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(Boolean, nullable=True, default=default, server_default="1" if default else "0")
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_column=Column(String(191), unique=True, index=True, nullable=False))
+    password: str = Field(sa_column=Column(Text, nullable=False))
+    display_name: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    role: int = Field(default=Role.COMMON, sa_column=_int(Role.COMMON))
+    status: int = Field(default=Status.ENABLED, sa_column=_int(Status.ENABLED))
+    email: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    github_id: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    wechat_id: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    lark_id: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    oidc_id: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    access_token: str | None = Field(default=None, sa_column=Column(String(32), unique=True, nullable=True))
+    quota: int = Field(default=0, sa_column=_bigint())
+    used_quota: int = Field(default=0, sa_column=_bigint())
+    request_count: int = Field(default=0, sa_column=_int())
+    group: str = Field(default="default", sa_column=Column("group", String(32), default="default",
+                                                           server_default="default"))
+    aff_code: str | None = Field(default=None, sa_column=Column(String(32), unique=True, nullable=True))
+    inviter_id: int = Field(default=0, sa_column=_int(index=True))
+
+
+class Token(SQLModel, table=True):
+    __tablename__ = "tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(default=0, sa_column=_int(index=True))
+    key: str = Field(sa_column=Column("key", String(48), unique=True, nullable=False))
+    status: int = Field(default=TokenStatus.ENABLED, sa_column=_int(TokenStatus.ENABLED))
+    name: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    created_time: int = Field(default=0, sa_column=_bigint())
+    accessed_time: int = Field(default=0, sa_column=_bigint())
+    expired_time: int = Field(default=-1, sa_column=_bigint(-1))
+    remain_quota: int = Field(default=0, sa_column=_bigint())
+    unlimited_quota: bool = Field(default=False, sa_column=_bool())
+    used_quota: int = Field(default=0, sa_column=_bigint())
+    models: str | None = Field(default="", sa_column=Column(Text, nullable=True))
+    subnet: str | None = Field(default="", sa_column=Column(Text, nullable=True))
+
+
+class Channel(SQLModel, table=True):
+    __tablename__ = "channels"
+
+    id: int | None = Field(default=None, primary_key=True)
+    type: int = Field(default=0, sa_column=_int())
+    key: str = Field(sa_column=Column("key", Text, nullable=False))
+    status: int = Field(default=Status.ENABLED, sa_column=_int(Status.ENABLED))
+    name: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    weight: int | None = Field(default=0, sa_column=_int())
+    created_time: int = Field(default=0, sa_column=_bigint())
+    test_time: int = Field(default=0, sa_column=_bigint())
+    response_time: int = Field(default=0, sa_column=_int())
+    base_url: str | None = Field(default="", sa_column=Column(Text, nullable=True, default=""))
+    other: str | None = Field(default="", sa_column=Column(Text, nullable=True))
+    balance: float = Field(default=0.0, sa_column=Column(Float, nullable=True, default=0.0))
+    balance_updated_time: int = Field(default=0, sa_column=_bigint())
+    models: str = Field(default="", sa_column=Column(Text, nullable=True))
+    group: str = Field(default="default", sa_column=Column("group", String(32), default="default",
+                                                           server_default="default"))
+    used_quota: int = Field(default=0, sa_column=_bigint())
+    model_mapping: str | None = Field(default="", sa_column=Column(String(1024), nullable=True, default=""))
+    priority: int | None = Field(default=0, sa_column=_bigint())
+    config: str | None = Field(default="", sa_column=Column(Text, nullable=True))
+    system_prompt: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Ability(SQLModel, table=True):
+    """The routing index: one row per (group, model, channel)."""
+
+    __tablename__ = "abilities"
+
+    group: str = Field(sa_column=Column("group", String(32), primary_key=True))
+    model: str = Field(sa_column=Column(String(191), primary_key=True))
+    channel_id: int = Field(sa_column=Column(Integer, primary_key=True, index=True, autoincrement=False))
+    enabled: bool = Field(default=True, sa_column=_bool(True))
+    priority: int | None = Field(default=0, sa_column=_bigint(index=True))
+
+
+class Log(SQLModel, table=True):
+    __tablename__ = "logs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(default=0, sa_column=_int(index=True))
+    created_at: int = Field(default=0, sa_column=_bigint(index=True))
+    type: int = Field(default=LogType.UNKNOWN, sa_column=_int(index=True))
+    content: str | None = Field(default="", sa_column=Column(Text, nullable=True))
+    username: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    token_name: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    model_name: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    quota: int = Field(default=0, sa_column=_int())
+    prompt_tokens: int = Field(default=0, sa_column=_int())
+    completion_tokens: int = Field(default=0, sa_column=_int())
+    channel_id: int = Field(default=0, sa_column=_int(index=True))
+    request_id: str = Field(default="", sa_column=Column(String(191), default=""))
+    elapsed_time: int = Field(default=0, sa_column=_bigint())  # milliseconds
+    is_stream: bool = Field(default=False, sa_column=_bool())
+    system_prompt_reset: bool = Field(default=False, sa_column=_bool())
+    # (added) the token's id, for per-token statistics without a name lookup
+    token_id: int = Field(default=0, sa_column=_int(index=True))
+    # (added) JSON: retry path, ratios, cache tokens and other per-request facts
+    other: str | None = Field(default="", sa_column=Column(Text, nullable=True))
+
+
+class Option(SQLModel, table=True):
+    __tablename__ = "options"
+
+    key: str = Field(sa_column=Column("key", String(191), primary_key=True))
+    value: str | None = Field(default="", sa_column=Column(Text, nullable=True))
+
+
+class Redemption(SQLModel, table=True):
+    __tablename__ = "redemptions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(default=0, sa_column=_int())
+    key: str = Field(sa_column=Column("key", String(32), unique=True, nullable=False))
+    status: int = Field(default=Status.ENABLED, sa_column=_int(Status.ENABLED))
+    name: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    quota: int = Field(default=100, sa_column=_bigint(100))
+    created_time: int = Field(default=0, sa_column=_bigint())
+    redeemed_time: int = Field(default=0, sa_column=_bigint())

@@ -1,0 +1,130 @@
+"""One exception hierarchy for the whole gateway.
+
+::
+
+    GatewayError                    status, message, type, code
+    ├── InvalidRequest              400 invalid_request_error
+    │   └── UnsupportedFeature      400 a vendor cannot do what was asked
+    ├── Unauthorized                401
+    ├── Forbidden                   403
+    ├── NotFound                    404
+    ├── PayloadTooLarge             413
+    ├── RateLimited                 429 (carries Retry-After)
+    ├── QuotaExhausted              429 insufficient_quota (as OpenAI)
+    ├── NoAvailableChannel          503
+    ├── UpstreamError               502 (the upstream's own message, never its key)
+    └── UpstreamTimeout             504
+
+On ``/v1`` these become OpenAI's ``{"error": {"message", "type", "param", "code"}}``;
+on ``/api`` they become One API's ``{"success": false, "message": ...}`` envelope.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = (
+    "Forbidden",
+    "GatewayError",
+    "InvalidRequest",
+    "NoAvailableChannel",
+    "NotFound",
+    "PayloadTooLarge",
+    "QuotaExhausted",
+    "RateLimited",
+    "Unauthorized",
+    "UnsupportedFeature",
+    "UpstreamError",
+    "UpstreamTimeout",
+)
+
+
+class GatewayError(Exception):
+    status_code = 500
+    error_type = "one_api_error"
+    default_code: str | None = None
+
+    def __init__(self, message: str, *, code: str | None = None, param: str | None = None,
+                 status_code: int | None = None, error_type: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code if code is not None else self.default_code
+        self.param = param
+        if status_code is not None:
+            self.status_code = status_code
+        if error_type is not None:
+            self.error_type = error_type
+        self.headers = headers or {}
+
+    def openai_body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.error_type, "param": self.param,
+                          "code": self.code}}
+
+
+class InvalidRequest(GatewayError):
+    status_code = 400
+    error_type = "invalid_request_error"
+
+
+class UnsupportedFeature(InvalidRequest):
+    default_code = "unsupported_feature"
+
+
+class Unauthorized(GatewayError):
+    status_code = 401
+    error_type = "invalid_request_error"
+    default_code = "invalid_api_key"
+
+
+class Forbidden(GatewayError):
+    status_code = 403
+    error_type = "permission_error"
+
+
+class NotFound(GatewayError):
+    status_code = 404
+    error_type = "invalid_request_error"
+    default_code = "not_found"
+
+
+class PayloadTooLarge(GatewayError):
+    status_code = 413
+    error_type = "invalid_request_error"
+    default_code = "request_too_large"
+
+
+class RateLimited(GatewayError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    default_code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, *, retry_after: int = 1, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", str(max(1, retry_after)))
+
+
+class QuotaExhausted(GatewayError):
+    """OpenAI answers an exhausted balance with 429 ``insufficient_quota``; so do we."""
+
+    status_code = 429
+    error_type = "insufficient_quota"
+    default_code = "insufficient_quota"
+
+
+class NoAvailableChannel(GatewayError):
+    status_code = 503
+    error_type = "one_api_error"
+    default_code = "model_not_available"
+
+
+class UpstreamError(GatewayError):
+    status_code = 502
+    error_type = "upstream_error"
+    default_code = "bad_response_status_code"
+
+
+class UpstreamTimeout(GatewayError):
+    status_code = 504
+    error_type = "upstream_error"
+    default_code = "upstream_timeout"

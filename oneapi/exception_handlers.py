@@ -1,0 +1,76 @@
+"""Render every error in the shape its caller expects, never with a stack trace.
+
+``/v1`` and the other relay paths answer in OpenAI's error shape; ``/api`` answers in
+One API's ``{success, message, data}`` envelope with HTTP 200, except for 401, 403 and
+429, which keep their status as one-api's middlewares do.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from oneapi.errors import GatewayError
+
+__all__ = ("exception_handlers",)
+
+log = logging.getLogger("oneapi.errors")
+
+_KEEP_STATUS_ON_API = {401, 403, 429}
+_LITESTAR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error",
+                   404: "invalid_request_error", 405: "invalid_request_error", 413: "invalid_request_error",
+                   429: "rate_limit_error"}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/api"
+
+
+def render_error(request: Request, error: GatewayError) -> Response:
+    headers = dict(error.headers)
+    if _is_api(request):
+        status = error.status_code if error.status_code in _KEEP_STATUS_ON_API else 200
+        return Response({"success": False, "message": error.message, "data": None}, status_code=status,
+                        headers=headers)
+    return Response(error.openai_body(), status_code=error.status_code, headers=headers)
+
+
+def _gateway_error(request: Request, exc: GatewayError) -> Response:
+    return render_error(request, exc)
+
+
+def _http_exception(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if status == 404 and not _is_api(request):
+        message = f"Invalid URL ({request.method} {request.url.path})"
+    elif status == 405:
+        message = f"Method {request.method} is not allowed on {request.url.path}"
+    elif status == 413:
+        message = "request body is too large"
+    else:
+        message = str(exc.detail)
+        extra = exc.extra
+        if status == 400 and isinstance(extra, list) and extra:
+            details = "; ".join(f"{item.get('key', '?')}: {item.get('message', '')}" for item in extra
+                                if isinstance(item, dict))
+            message = f"{message}: {details}" if details else message
+    error = GatewayError(message, status_code=status, error_type=_LITESTAR_TYPES.get(status, "one_api_error"),
+                         headers=dict(exc.headers or {}))
+    return render_error(request, error)
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    error = GatewayError("internal error; see the server log for this request id",
+                         status_code=HTTP_500_INTERNAL_SERVER_ERROR, code="internal_error")
+    return render_error(request, error)
+
+
+exception_handlers = {
+    GatewayError: _gateway_error,
+    HTTPException: _http_exception,
+    Exception: _unexpected,
+}

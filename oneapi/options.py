@@ -1,0 +1,139 @@
+"""System options: One API's ``options`` key/value table, with defaults and typed reads.
+
+Values are stored as strings, as one-api stores them, so a database shared with one-api
+keeps working. Reads come from an in-memory map loaded at boot and refreshed by the
+cache; writes go to the database first, then to the map.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from sqlmodel import Session, select
+
+from oneapi.db.models import Option
+
+__all__ = ("DEFAULT_OPTIONS", "OptionStore", "is_secret_option", "options")
+
+DEFAULT_OPTIONS: dict[str, str] = {
+    # Accounts
+    "PasswordLoginEnabled": "true",
+    "PasswordRegisterEnabled": "true",
+    "RegisterEnabled": "true",
+    "EmailVerificationEnabled": "false",
+    "EmailDomainRestrictionEnabled": "false",
+    "EmailDomainWhitelist": "",
+    "GitHubOAuthEnabled": "false",
+    "OidcEnabled": "false",
+    "WeChatAuthEnabled": "false",
+    "TurnstileCheckEnabled": "false",
+    # Channels and relay
+    "AutomaticDisableChannelEnabled": "false",
+    "AutomaticEnableChannelEnabled": "false",
+    "ChannelDisableThreshold": "5.0",
+    "RetryTimes": "2",
+    "RetryCooldownSeconds": "5",
+    "ApproximateTokenEnabled": "false",
+    "LogConsumeEnabled": "true",
+    "LogRetentionDays": "0",
+    # Display
+    "DisplayInCurrencyEnabled": "true",
+    "DisplayTokenStatEnabled": "true",
+    "QuotaPerUnit": "500000",
+    "SystemName": "One API",
+    "Logo": "",
+    "Footer": "",
+    "Notice": "",
+    "About": "",
+    "HomePageContent": "",
+    "ServerAddress": "",
+    "TopUpLink": "",
+    "ChatLink": "",
+    "Theme": "",
+    # Quota
+    "QuotaForNewUser": "0",
+    "QuotaForInviter": "0",
+    "QuotaForInvitee": "0",
+    "QuotaRemindThreshold": "1000",
+    "PreConsumedQuota": "500",
+    # Billing tables (JSON); empty means "the built-in table"
+    "ModelRatio": "",
+    "CompletionRatio": "",
+    "GroupRatio": '{"default":1,"vip":1,"svip":1}',
+}
+
+_SECRET_WORDS = ("Token", "Secret", "Password")
+
+
+def is_secret_option(key: str) -> bool:
+    """Keys that name a secret are never returned by the options API (as one-api)."""
+    return any(word in key for word in _SECRET_WORDS)
+
+
+class OptionStore:
+    """The live option map; thread-safe because admin writes run in worker threads."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = dict(DEFAULT_OPTIONS)
+        self._lock = threading.Lock()
+        self.version = 0
+
+    def load(self, session: Session) -> None:
+        rows = session.exec(select(Option)).all()
+        self.replace({row.key: row.value or "" for row in rows})
+
+    def replace(self, stored: Mapping[str, str]) -> None:
+        merged = dict(DEFAULT_OPTIONS)
+        merged.update(stored)
+        with self._lock:
+            self._values = merged
+            self.version += 1
+
+    def save(self, session: Session, key: str, value: str) -> None:
+        """Persist one option and apply it here at once."""
+        row = session.get(Option, key)
+        if row is None:
+            session.add(Option(key=key, value=value))
+        else:
+            row.value = value
+            session.add(row)
+        session.commit()
+        with self._lock:
+            self._values = {**self._values, key: value}
+            self.version += 1
+
+    def snapshot(self) -> dict[str, str]:
+        return dict(self._values)
+
+    def get(self, key: str, default: str = "") -> str:
+        return self._values.get(key, default)
+
+    def get_bool(self, key: str) -> bool:
+        return self._values.get(key, "").strip().lower() in ("true", "1", "yes", "on")
+
+    def get_int(self, key: str, default: int = 0) -> int:
+        try:
+            return int(float(self._values.get(key, "")))
+        except ValueError:
+            return default
+
+    def get_float(self, key: str, default: float = 0.0) -> float:
+        try:
+            return float(self._values.get(key, ""))
+        except ValueError:
+            return default
+
+    def get_json(self, key: str, default: Any = None) -> Any:
+        raw = self._values.get(key, "").strip()
+        if not raw:
+            return default
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return default
+
+
+options = OptionStore()

@@ -1,0 +1,114 @@
+"""The process's long-lived state and its start/stop order.
+
+One :class:`Runtime` per app. ``start()`` is idempotent so that every way of running the
+app (``python app.py``, ``uvicorn app:app``, Mangum on Lambda, tests) can call it without
+repeating work: Mangum, for one, runs the ASGI lifespan on every event.
+
+Components are objects with ``async start(runtime)`` and ``async stop()``; they start
+in list order after the database is ready and stop in reverse order, so the batch
+writer (registered early) is flushed after everything that feeds it has stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from oneapi.config import Settings
+from oneapi.db.engine import DatabaseUnavailable, get_engine, get_target
+from oneapi.db.migrate import upgrade
+from oneapi.options import options
+
+__all__ = ("Component", "Runtime")
+
+log = logging.getLogger("oneapi.runtime")
+
+ChangeListener = Callable[[tuple[str, ...]], Awaitable[None]]
+
+
+class Component(Protocol):
+    async def start(self, runtime: Runtime) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Runtime:
+    """Settings, the session secret, started components and change listeners."""
+
+    def __init__(self, settings: Settings, components: list[Component] | None = None) -> None:
+        self.settings = settings
+        self.components: list[Component] = list(components or [])
+        self.session_secret = ""
+        self.started_at = int(time.time())
+        self._started = False
+        self._start_lock = asyncio.Lock()
+        self._listeners: list[ChangeListener] = []
+        self.state: dict[str, Any] = {}
+
+    # -- database -------------------------------------------------------------------
+    def prepare_database(self) -> None:
+        """Migrate, create root on first boot, load options (blocking; call in a thread)."""
+        from oneapi.bootstrap import bootstrap
+
+        engine = get_engine()
+        try:
+            upgrade(engine)
+            with Session(engine, expire_on_commit=False) as session:
+                self.session_secret = bootstrap(session, self.settings)
+                options.load(session)
+        except OperationalError as exc:
+            raise DatabaseUnavailable(_describe_unreachable(exc)) from None
+
+    # -- lifecycle ------------------------------------------------------------------
+    async def start(self) -> None:
+        async with self._start_lock:
+            if self._started:
+                return
+            if not self.session_secret:
+                await asyncio.to_thread(self.prepare_database)
+            for component in self.components:
+                await component.start(self)
+            self._started = True
+            log.info("started: %d component(s)", len(self.components))
+
+    async def stop(self) -> None:
+        async with self._start_lock:
+            if not self._started:
+                return
+            for component in reversed(self.components):
+                try:
+                    await component.stop()
+                except Exception:
+                    log.exception("error while stopping %s", type(component).__name__)
+            self._started = False
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    # -- change notification ------------------------------------------------------------
+    def on_data_changed(self, listener: ChangeListener) -> None:
+        """Register a coroutine called after admin writes (cache reload, pub/sub)."""
+        self._listeners.append(listener)
+
+    async def data_changed(self, *kinds: str) -> None:
+        """Tell every listener that rows of ``kinds`` (e.g. "channels") changed."""
+        for listener in self._listeners:
+            await listener(kinds)
+
+
+def _describe_unreachable(exc: OperationalError) -> str:
+    target = get_target()
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+    password = target.url.password
+    if password:
+        reason = reason.replace(str(password), "***")
+    where = target.url.host or target.url.query.get("unix_socket") or target.url.database
+    port = f":{target.url.port}" if target.url.port else ""
+    return f"cannot reach the {target.backend} database at {where}{port}: {reason}"

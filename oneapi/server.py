@@ -1,0 +1,49 @@
+"""The app factory: routes, middleware, error rendering and the runtime's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from oneapi import __version__
+from oneapi.api import system
+from oneapi.config import Settings, get_settings
+from oneapi.exception_handlers import exception_handlers
+from oneapi.log import configure_logging
+from oneapi.middleware import RequestIdMiddleware
+from oneapi.runtime import Runtime
+
+__all__ = ("create_app",)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the ASGI app; nothing touches the database until the runtime starts."""
+    settings = settings or get_settings()
+    configure_logging("DEBUG" if settings.debug else settings.log_level)
+    runtime = Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    return Litestar(
+        route_handlers=[system.healthz, system.status],
+        middleware=[RequestIdMiddleware],
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        state=State({"runtime": runtime}),
+        request_max_body_size=settings.max_request_body_mb * 1024 * 1024,
+        openapi_config=OpenAPIConfig(title="One API", version=__version__, path="/schema",
+                                     render_plugins=[SwaggerRenderPlugin()]),
+        logging_config=None,
+        debug=False,
+    )
