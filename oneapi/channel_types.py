@@ -1,0 +1,103 @@
+"""Channel types: one-api's type numbers, names, default base URLs and wire formats.
+
+The numbers are one-api's (reference §2.1), so a channels table written by one-api means
+the same here. ``api_format`` names the adapter module under ``oneapi.relay.adapters``
+that speaks to the vendor; every plain OpenAI-compatible vendor shares ``openai``.
+Types one-api has but this gateway cannot speak to yet (Baidu v1, Xunfei websocket,
+Tencent, AWS, Vertex, Coze, Cloudflare, ...) are left out rather than half supported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ("CHANNEL_TYPES", "ChannelType", "channel_type")
+
+
+@dataclass(frozen=True)
+class ChannelType:
+    id: int
+    name: str
+    base_url: str
+    api_format: str = "openai"
+    default_models: tuple[str, ...] = field(default=())
+    # True when base_url already ends in the vendor's API version (".../api/v3"), so
+    # an OpenAI path "/v1/chat/completions" is sent as base_url + "/chat/completions".
+    versioned_base: bool = False
+
+
+_OPENAI_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o3-mini", "o4-mini",
+                  "gpt-4-turbo", "gpt-3.5-turbo", "text-embedding-3-small", "text-embedding-3-large",
+                  "text-embedding-ada-002", "dall-e-3", "whisper-1", "tts-1", "tts-1-hd",
+                  "omni-moderation-latest", "text-moderation-latest")
+
+_TYPES = (
+    ChannelType(1, "OpenAI", "https://api.openai.com", default_models=_OPENAI_MODELS),
+    ChannelType(2, "API2D", "https://oa.api2d.net", default_models=_OPENAI_MODELS),
+    ChannelType(3, "Azure OpenAI", "", "azure", _OPENAI_MODELS),
+    ChannelType(4, "CloseAI", "https://api.closeai-proxy.xyz", default_models=_OPENAI_MODELS),
+    ChannelType(5, "OpenAI-SB", "https://api.openai-sb.com", default_models=_OPENAI_MODELS),
+    ChannelType(6, "OpenAIMax", "https://api.openaimax.com", default_models=_OPENAI_MODELS),
+    ChannelType(7, "OhMyGPT", "https://api.ohmygpt.com", default_models=_OPENAI_MODELS),
+    ChannelType(8, "Custom (OpenAI-compatible)", "", default_models=_OPENAI_MODELS),
+    ChannelType(9, "Ails", "https://api.caipacity.com", default_models=_OPENAI_MODELS),
+    ChannelType(10, "AIProxy", "https://api.aiproxy.io", default_models=_OPENAI_MODELS),
+    ChannelType(12, "API2GPT", "https://api.api2gpt.com", default_models=_OPENAI_MODELS),
+    ChannelType(13, "AIGC2D", "https://api.aigc2d.com", default_models=_OPENAI_MODELS),
+    ChannelType(14, "Anthropic Claude", "https://api.anthropic.com", "anthropic",
+                ("claude-3-5-haiku-latest", "claude-3-5-sonnet-latest", "claude-3-7-sonnet-latest",
+                 "claude-sonnet-4-0", "claude-opus-4-0", "claude-haiku-4-5", "claude-sonnet-4-5")),
+    ChannelType(16, "Zhipu GLM", "https://open.bigmodel.cn", "zhipu",
+                ("glm-4", "glm-4-plus", "glm-4-air", "glm-4-flash", "glm-4v", "embedding-3")),
+    ChannelType(17, "Alibaba Qwen (DashScope compatible)", "https://dashscope.aliyuncs.com/compatible-mode",
+                default_models=("qwen-turbo", "qwen-plus", "qwen-max", "qwen-long", "text-embedding-v3")),
+    ChannelType(19, "360 AI", "https://ai.360.cn", default_models=("360gpt-pro", "360gpt-turbo")),
+    ChannelType(20, "OpenRouter", "https://openrouter.ai/api",
+                default_models=("openai/gpt-4o", "anthropic/claude-3.5-sonnet", "google/gemini-2.0-flash-001")),
+    ChannelType(22, "FastGPT", "https://fastgpt.run/api/openapi"),
+    ChannelType(24, "Google Gemini", "https://generativelanguage.googleapis.com", "gemini",
+                ("gemini-2.0-flash", "gemini-2.0-flash-lite", "gemini-1.5-pro", "gemini-1.5-flash",
+                 "gemini-2.5-pro", "gemini-2.5-flash", "text-embedding-004")),
+    ChannelType(25, "Moonshot", "https://api.moonshot.cn",
+                default_models=("moonshot-v1-8k", "moonshot-v1-32k", "moonshot-v1-128k")),
+    ChannelType(26, "Baichuan", "https://api.baichuan-ai.com",
+                default_models=("Baichuan4", "Baichuan3-Turbo", "Baichuan-Text-Embedding")),
+    ChannelType(27, "MiniMax", "https://api.minimax.chat", default_models=("abab6.5s-chat", "abab6.5g-chat")),
+    ChannelType(28, "Mistral AI", "https://api.mistral.ai",
+                default_models=("mistral-large-latest", "mistral-small-latest", "open-mistral-nemo",
+                                "mistral-embed")),
+    ChannelType(29, "Groq", "https://api.groq.com/openai",
+                default_models=("llama-3.3-70b-versatile", "llama-3.1-8b-instant", "gemma2-9b-it")),
+    ChannelType(30, "Ollama", "http://localhost:11434", "ollama",
+                ("llama3.2", "qwen2.5", "mistral", "nomic-embed-text")),
+    ChannelType(31, "01.AI LingYiWanWu", "https://api.lingyiwanwu.com",
+                default_models=("yi-lightning", "yi-large")),
+    ChannelType(32, "StepFun", "https://api.stepfun.com", default_models=("step-1-8k", "step-1-32k", "step-2-16k")),
+    ChannelType(36, "DeepSeek", "https://api.deepseek.com", default_models=("deepseek-chat", "deepseek-reasoner")),
+    ChannelType(39, "Together AI", "https://api.together.xyz",
+                default_models=("meta-llama/Llama-3.3-70B-Instruct-Turbo", "Qwen/Qwen2.5-72B-Instruct-Turbo")),
+    ChannelType(40, "ByteDance Doubao", "https://ark.cn-beijing.volces.com/api/v3",
+                default_models=("doubao-1.5-pro-32k", "doubao-1.5-lite-32k"), versioned_base=True),
+    ChannelType(41, "Novita", "https://api.novita.ai/v3/openai",
+                default_models=("meta-llama/llama-3.1-8b-instruct",), versioned_base=True),
+    ChannelType(44, "SiliconFlow", "https://api.siliconflow.cn",
+                default_models=("deepseek-ai/DeepSeek-V3", "Qwen/Qwen2.5-7B-Instruct", "BAAI/bge-m3",
+                                "BAAI/bge-reranker-v2-m3")),
+    ChannelType(45, "xAI", "https://api.x.ai", default_models=("grok-2", "grok-3", "grok-3-mini")),
+    ChannelType(47, "Baidu Qianfan v2", "https://qianfan.baidubce.com/v2",
+                default_models=("ernie-4.0-8k", "ernie-3.5-8k", "ernie-speed-128k"), versioned_base=True),
+    ChannelType(48, "Xunfei Spark (OpenAI-style)", "https://spark-api-open.xf-yun.com",
+                default_models=("generalv3.5", "4.0Ultra")),
+    ChannelType(49, "Alibaba Bailian", "https://dashscope.aliyuncs.com/compatible-mode",
+                default_models=("qwen-turbo", "qwen-plus", "qwen-max")),
+    ChannelType(50, "OpenAI-compatible", "", default_models=_OPENAI_MODELS, versioned_base=True),
+    ChannelType(51, "Gemini (OpenAI-compatible)", "https://generativelanguage.googleapis.com/v1beta/openai",
+                default_models=("gemini-2.0-flash", "gemini-2.5-flash", "gemini-2.5-pro"), versioned_base=True),
+)
+
+CHANNEL_TYPES: dict[int, ChannelType] = {channel_type.id: channel_type for channel_type in _TYPES}
+
+
+def channel_type(type_id: int) -> ChannelType:
+    """The type's description; unknown numbers are treated as custom OpenAI-compatible."""
+    return CHANNEL_TYPES.get(type_id) or CHANNEL_TYPES[8]
