@@ -19,6 +19,7 @@ import aiohttp
 from oneapi.errors import UpstreamError, UpstreamTimeout
 
 if TYPE_CHECKING:
+    from oneapi.config import Settings
     from oneapi.runtime import Runtime
 
 __all__ = ("UpstreamClient", "UpstreamConnectionError", "UpstreamResponse")
@@ -77,7 +78,10 @@ class UpstreamClient:
         self._timeout = aiohttp.ClientTimeout()
 
     async def start(self, runtime: Runtime) -> None:
-        settings = runtime.settings
+        self.open(runtime.settings)
+
+    def open(self, settings: Settings) -> None:
+        """Create the session (``start`` without a runtime, for one-off users)."""
         connector = aiohttp.TCPConnector(limit=settings.relay_max_connections, limit_per_host=0,
                                          ttl_dns_cache=300, enable_cleanup_closed=True)
         self._timeout = aiohttp.ClientTimeout(total=settings.relay_timeout or None,
