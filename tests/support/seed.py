@@ -76,6 +76,15 @@ class Seed:
         with Session(self.engine, expire_on_commit=False) as session:
             return session.scalars(select(Token).where(Token.key == key.removeprefix("sk-"))).one()
 
+    def wait_remain(self, key: str, expected: int, timeout: float = 10.0) -> int:
+        """The token's remaining quota once it equals ``expected`` (or the timeout passes)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remain = self.token_row(key).remain_quota
+            if remain == expected or time.monotonic() > deadline:
+                return remain
+            time.sleep(0.05)
+
     def logs(self, token_id: int) -> list[Log]:
         with Session(self.engine, expire_on_commit=False) as session:
             return list(session.scalars(select(Log).where(Log.token_id == token_id).order_by(Log.id)))

@@ -87,7 +87,7 @@ class UpstreamServer:
     async def _start(self) -> None:
         app = web.Application(middlewares=[self._record], client_max_size=64 * 1024 * 1024)
         app.add_routes(self.routes())
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -105,7 +105,7 @@ class UpstreamServer:
 
     async def _failure(self) -> web.StreamResponse | None:
         if self.mode == "hang":
-            await asyncio.sleep(3600)
+            await asyncio.sleep(60)
         if self.mode in ("500", "429", "400", "401"):
             status = int(self.mode)
             kind = {500: "server_error", 429: "rate_limit_exceeded", 400: "invalid_request_error",
@@ -223,8 +223,8 @@ class OpenAIUpstream(UpstreamServer):
                                                                    "revised_prompt": "a cat"}]})
 
     async def transcription(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        if form.get("response_format") == "text":
+        body = await request.read()  # already read by the recorder, so not via request.post()
+        if b'name="response_format"\r\n\r\ntext\r\n' in body:
             return web.Response(text="hello world from audio", content_type="text/plain")
         return web.json_response({"text": "hello world from audio"})
 
