@@ -1,6 +1,6 @@
 """The ``abilities`` routing index: one row per (group, model, channel).
 
-One API rebuilds a channel's rows on every save (delete, then add group × model), with
+One API rebuilds a channel's rows on every save (delete, then add each group with each model), with
 ``enabled`` mirroring "channel status is 1" and the channel's priority copied in, so the
 relay can pick channels by (group, model) without reading the channels table.
 """

@@ -15,6 +15,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from sqlmodel import Session, select
 
@@ -28,6 +29,7 @@ from oneapi.security import constant_time_equal
 __all__ = (
     "SESSION_COOKIE",
     "SESSION_MAX_AGE",
+    "Me",
     "admin",
     "caller",
     "clear_session",
@@ -126,3 +128,5 @@ async def caller(request: Request) -> User:
 common: dict[str, Any] = {ROLE_OPT: Role.COMMON}
 admin: dict[str, Any] = {ROLE_OPT: Role.ADMIN}
 root: dict[str, Any] = {ROLE_OPT: Role.ROOT}
+
+Me = NamedDependency[User]  # a handler parameter filled by ``caller``

@@ -16,19 +16,32 @@ from urllib.parse import urlsplit
 import msgspec
 from litestar import Controller, Request, get, put
 from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import delete, or_
 from sqlmodel import Session, select
 
 from oneapi.api import auth
 from oneapi.api.abilities import delete_abilities, rebuild_abilities, split_list
-from oneapi.api.common import Page, api_delete, api_post, changed, ok, page_params, row, run_db, unix_now
+from oneapi.api.common import (
+    Page,
+    PageArg,
+    api_delete,
+    api_post,
+    changed,
+    ok,
+    page_params,
+    row,
+    run_db,
+    unix_now,
+)
 from oneapi.channel_types import CHANNEL_TYPES
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Channel, Status
 from oneapi.errors import InvalidRequest, NotFound
 from oneapi.security import mask_key
 
-__all__ = ("ChannelController", "channel_row", "get_channel", "list_models", "models_by_type", "models_per_type")
+__all__ = ("ChannelController", "channel_row", "get_channel", "list_models", "models_by_type",
+           "models_per_type")
 
 MAX_GROUP = 32  # the column is varchar(32)
 MAX_MODEL_MAPPING = 1024
@@ -150,7 +163,8 @@ def _create(fields: ChannelFields) -> list[dict[str, Any]]:
     created = []
     with session_scope() as session:
         for key in keys:
-            channel = Channel(**template.model_dump(exclude={"id", "key", "created_time"}), key=key, created_time=unix_now())
+            fields_copy = template.model_dump(exclude={"id", "key", "created_time"})
+            channel = Channel(**fields_copy, key=key, created_time=unix_now())
             session.add(channel)
             session.flush()
             rebuild_abilities(session, channel)
@@ -211,11 +225,11 @@ class ChannelController(Controller):
     dependencies = {"page": Provide(page_params, sync_to_thread=False)}
 
     @get("/")
-    async def list_channels(self, page: Page) -> dict[str, Any]:
+    async def list_channels(self, page: PageArg) -> dict[str, Any]:
         return ok(await run_db(_list, page, None))
 
     @get("/search")
-    async def search_channels(self, page: Page, keyword: str = "") -> dict[str, Any]:
+    async def search_channels(self, page: PageArg, keyword: FromQuery[str] = "") -> dict[str, Any]:
         return ok(await run_db(_list, page, keyword))
 
     @get("/models", sync_to_thread=False)
@@ -230,18 +244,18 @@ class ChannelController(Controller):
                     "models": list(kind.default_models)} for kind in CHANNEL_TYPES.values()])
 
     @get("/{channel_id:int}")
-    async def read_channel(self, channel_id: int) -> dict[str, Any]:
+    async def read_channel(self, channel_id: FromPath[int]) -> dict[str, Any]:
         return ok(await run_db(_get, channel_id))
 
     @api_post("/")
-    async def create_channel(self, request: Request, data: ChannelFields) -> dict[str, Any]:
+    async def create_channel(self, request: Request, data: JSONBody[ChannelFields]) -> dict[str, Any]:
         """Create a channel, or one per line of ``key`` (batch add)."""
         created = await run_db(_create, data)
         await changed(request, "channels", "abilities")
         return ok(created if len(created) > 1 else created[0])
 
     @put("/")
-    async def update_channel(self, request: Request, data: ChannelUpdate) -> dict[str, Any]:
+    async def update_channel(self, request: Request, data: JSONBody[ChannelUpdate]) -> dict[str, Any]:
         """Update a channel; an empty ``key`` keeps the stored one."""
         channel = await run_db(_update, data)
         await changed(request, "channels", "abilities")
@@ -255,7 +269,7 @@ class ChannelController(Controller):
         return ok(count)
 
     @api_delete("/{channel_id:int}")
-    async def delete_channel(self, request: Request, channel_id: int) -> dict[str, Any]:
+    async def delete_channel(self, request: Request, channel_id: FromPath[int]) -> dict[str, Any]:
         await run_db(_delete, channel_id)
         await changed(request, "channels", "abilities")
         return ok()

@@ -12,10 +12,11 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from litestar import Request, delete, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 from sqlalchemy import Select
 from sqlmodel import SQLModel
 
@@ -26,6 +27,7 @@ __all__ = (
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "Page",
+    "PageArg",
     "api_delete",
     "api_post",
     "changed",
@@ -94,8 +96,11 @@ class Page:
 
 
 def page_params(
-    p: int = Parameter(default=0, description="page index, from 0 (one-api's p)"),
-    page_size: int = Parameter(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE,
-                               description="items per page"),
+    p: Annotated[int, QueryParameter(description="page index, from 0 (one-api's p)")] = 0,
+    page_size: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description="items per page")] = (
+        DEFAULT_PAGE_SIZE),
 ) -> Page:
     return Page(index=max(p, 0), size=page_size)
+
+
+PageArg = NamedDependency[Page]  # a handler parameter filled by ``page_params``

@@ -8,16 +8,16 @@ Common users see only their own rows, without channel details.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, get
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery, QueryParameter
 from sqlalchemy import ColumnElement, delete, func, or_
 from sqlmodel import Session, select
 
 from oneapi.api import auth
-from oneapi.api.common import Page, api_delete, ok, page_params, row, run_db, unix_now
+from oneapi.api.common import Page, PageArg, api_delete, ok, page_params, row, run_db, unix_now
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Log, LogType, User
 from oneapi.errors import InvalidRequest
@@ -79,10 +79,13 @@ class LogFilter:
         return where
 
 
+FiltersArg = NamedDependency["LogFilter"]
+
+
 def _filter_params(
-    type: int = Parameter(default=0, description="log type: 1 topup, 2 consume, 3 manage, 4 system, 5 test"),
-    start_timestamp: int = 0, end_timestamp: int = 0, username: str = "", token_name: str = "",
-    model_name: str = "", channel: int = 0,
+    type: Annotated[int, QueryParameter(description="1 topup, 2 consume, 3 manage, 4 system, 5 test")] = 0,
+    start_timestamp: FromQuery[int] = 0, end_timestamp: FromQuery[int] = 0, username: FromQuery[str] = "",
+    token_name: FromQuery[str] = "", model_name: FromQuery[str] = "", channel: FromQuery[int] = 0,
 ) -> LogFilter:
     return LogFilter(type=type, start_timestamp=start_timestamp, end_timestamp=end_timestamp,
                      username=username, token_name=token_name, model_name=model_name, channel=channel)
@@ -131,20 +134,20 @@ class LogController(Controller):
                     "me": Provide(auth.caller)}
 
     @get("/", opt=auth.admin)
-    async def list_all(self, page: Page, filters: LogFilter) -> dict[str, Any]:
+    async def list_all(self, page: PageArg, filters: FiltersArg) -> dict[str, Any]:
         """Every user's logs, newest first, with one-api's filters."""
         return ok(await run_db(_list, filters.conditions(), page, False))
 
     @get("/stat", opt=auth.admin)
-    async def stat_all(self, filters: LogFilter) -> dict[str, Any]:
+    async def stat_all(self, filters: FiltersArg) -> dict[str, Any]:
         return ok(await run_db(_stat, filters.conditions()))
 
     @get("/search", opt=auth.admin)
-    async def search_all(self, page: Page, keyword: str = "") -> dict[str, Any]:
+    async def search_all(self, page: PageArg, keyword: FromQuery[str] = "") -> dict[str, Any]:
         return ok(await run_db(_list, _keyword_conditions(keyword), page, False))
 
     @get("/self", opt=auth.common)
-    async def list_self(self, page: Page, filters: LogFilter, me: User) -> dict[str, Any]:
+    async def list_self(self, page: PageArg, filters: FiltersArg, me: auth.Me) -> dict[str, Any]:
         """The caller's own logs (the username and channel filters do not apply)."""
         own = LogFilter(type=filters.type, start_timestamp=filters.start_timestamp,
                         end_timestamp=filters.end_timestamp, token_name=filters.token_name,
@@ -152,18 +155,18 @@ class LogController(Controller):
         return ok(await run_db(_list, own.conditions(), page, True))
 
     @get("/self/stat", opt=auth.common)
-    async def stat_self(self, filters: LogFilter, me: User) -> dict[str, Any]:
+    async def stat_self(self, filters: FiltersArg, me: auth.Me) -> dict[str, Any]:
         own = LogFilter(start_timestamp=filters.start_timestamp, end_timestamp=filters.end_timestamp,
                         token_name=filters.token_name, model_name=filters.model_name, user_id=me.id or -1)
         return ok(await run_db(_stat, own.conditions()))
 
     @get("/self/search", opt=auth.common)
-    async def search_self(self, page: Page, me: User, keyword: str = "") -> dict[str, Any]:
+    async def search_self(self, page: PageArg, me: auth.Me, keyword: FromQuery[str] = "") -> dict[str, Any]:
         where = [Log.user_id == me.id, *_keyword_conditions(keyword)]
         return ok(await run_db(_list, where, page, True))
 
     @api_delete("/", opt=auth.admin)
-    async def purge(self, target_timestamp: int = 0) -> dict[str, Any]:
+    async def purge(self, target_timestamp: FromQuery[int] = 0) -> dict[str, Any]:
         """Delete logs older than ``target_timestamp`` (retention)."""
         if target_timestamp <= 0:
             raise InvalidRequest("target_timestamp is required (unix seconds; older logs are deleted)")

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, put
+from litestar.params import JSONBody
 from sqlmodel import Session
 
 from oneapi.api import auth
@@ -88,7 +89,7 @@ class OptionController(Controller):
                    if not is_secret_option(key) and key != SESSION_SECRET_OPTION])
 
     @put("/")
-    async def update_option(self, request: Request, data: OptionUpdate) -> dict[str, Any]:
+    async def update_option(self, request: Request, data: JSONBody[OptionUpdate]) -> dict[str, Any]:
         value = _check(data.key, _text(data.value))
         await run_db(_save, data.key, value)
         await changed(request, "options")

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, put
+from litestar.params import JSONBody
 from sqlmodel import Session
 
 from oneapi.api import auth
@@ -29,9 +30,9 @@ RATIO_OPTIONS = ("ModelRatio", "CompletionRatio", "GroupRatio")
 
 
 class PricingUpdate(msgspec.Struct):
-    ModelRatio: dict[str, float] | None = None  # noqa: N815 - one-api's option names
-    CompletionRatio: dict[str, float] | None = None  # noqa: N815
-    GroupRatio: dict[str, float] | None = None  # noqa: N815
+    ModelRatio: dict[str, float] | None = None
+    CompletionRatio: dict[str, float] | None = None
+    GroupRatio: dict[str, float] | None = None
 
 
 def _check_table(key: str, table: Any) -> dict[str, float]:
@@ -88,7 +89,7 @@ class PricingController(Controller):
         return ok(effective_table())
 
     @put("/", opt=auth.root)
-    async def edit(self, request: Request, data: PricingUpdate) -> dict[str, Any]:
+    async def edit(self, request: Request, data: JSONBody[PricingUpdate]) -> dict[str, Any]:
         """Replace any of ModelRatio, CompletionRatio, GroupRatio (the override tables)."""
         values = {key: json.dumps(_check_table(key, table), ensure_ascii=False)
                   for key in RATIO_OPTIONS if (table := getattr(data, key)) is not None}

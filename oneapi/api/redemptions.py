@@ -12,12 +12,14 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get, put
 from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from oneapi.api import auth
 from oneapi.api.common import (
     Page,
+    PageArg,
     api_delete,
     api_post,
     changed,
@@ -187,34 +189,35 @@ class RedemptionController(Controller):
     dependencies = {"page": Provide(page_params, sync_to_thread=False), "me": Provide(auth.caller)}
 
     @get("/")
-    async def list_codes(self, page: Page) -> dict[str, Any]:
+    async def list_codes(self, page: PageArg) -> dict[str, Any]:
         return ok(await run_db(_list, page, None))
 
     @get("/search")
-    async def search_codes(self, page: Page, keyword: str = "") -> dict[str, Any]:
+    async def search_codes(self, page: PageArg, keyword: FromQuery[str] = "") -> dict[str, Any]:
         return ok(await run_db(_list, page, keyword))
 
     @get("/{code_id:int}")
-    async def get_code(self, code_id: int) -> dict[str, Any]:
+    async def get_code(self, code_id: FromPath[int]) -> dict[str, Any]:
         return ok(await run_db(_get, code_id))
 
     @api_post("/")
-    async def create_codes(self, me: User, data: RedemptionFields) -> dict[str, Any]:
+    async def create_codes(self, me: auth.Me, data: JSONBody[RedemptionFields]) -> dict[str, Any]:
         """Create ``count`` codes; the answer lists their keys."""
         return ok(await run_db(_create, data, me.id or 0))
 
     @put("/")
-    async def update_code(self, data: RedemptionUpdate, status_only: str = "") -> dict[str, Any]:
+    async def update_code(self, data: JSONBody[RedemptionUpdate],
+                          status_only: FromQuery[str] = "") -> dict[str, Any]:
         return ok(await run_db(_update, data, bool(status_only)))
 
     @api_delete("/{code_id:int}")
-    async def delete_code(self, code_id: int) -> dict[str, Any]:
+    async def delete_code(self, code_id: FromPath[int]) -> dict[str, Any]:
         await run_db(_delete, code_id)
         return ok()
 
 
 @api_post("/user/topup", opt=auth.common, tags=["redemptions"], dependencies={"me": Provide(auth.caller)})
-async def user_topup(request: Request, me: User, data: TopUpRequest) -> dict[str, Any]:
+async def user_topup(request: Request, me: auth.Me, data: JSONBody[TopUpRequest]) -> dict[str, Any]:
     """Redeem a code for the caller; answers the quota added."""
     quota = await run_db(redeem, me.id or 0, data.key)
     await changed(request, "users")
@@ -222,7 +225,7 @@ async def user_topup(request: Request, me: User, data: TopUpRequest) -> dict[str
 
 
 @api_post("/topup", opt=auth.admin, tags=["redemptions"], dependencies={"me": Provide(auth.caller)})
-async def admin_topup(request: Request, me: User, data: AdminTopUp) -> dict[str, Any]:
+async def admin_topup(request: Request, me: auth.Me, data: JSONBody[AdminTopUp]) -> dict[str, Any]:
     """Add (or, with a negative number, remove) quota to a user directly."""
     await run_db(_admin_topup, me, data)
     await changed(request, "users")

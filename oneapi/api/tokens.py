@@ -13,12 +13,24 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get, put
 from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlmodel import Session, select
 
 from oneapi.api import auth
-from oneapi.api.common import Page, api_delete, api_post, changed, ok, page_params, row, run_db, unix_now
+from oneapi.api.common import (
+    Page,
+    PageArg,
+    api_delete,
+    api_post,
+    changed,
+    ok,
+    page_params,
+    row,
+    run_db,
+    unix_now,
+)
 from oneapi.db.engine import get_engine, session_scope
-from oneapi.db.models import Token, TokenStatus, User
+from oneapi.db.models import Token, TokenStatus
 from oneapi.errors import InvalidRequest, NotFound
 from oneapi.security import generate_token_key
 
@@ -48,7 +60,8 @@ def _check_subnet(subnet: str) -> str:
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
-            raise InvalidRequest(f"subnet {entry!r} is not an IP address or CIDR range", param="subnet") from None
+            message = f"subnet {entry!r} is not an IP address or CIDR range"
+            raise InvalidRequest(message, param="subnet") from None
     return ",".join(entries)
 
 
@@ -144,34 +157,35 @@ class TokenController(Controller):
     dependencies = {"me": Provide(auth.caller), "page": Provide(page_params, sync_to_thread=False)}
 
     @get("/")
-    async def list_tokens(self, me: User, page: Page) -> dict[str, Any]:
+    async def list_tokens(self, me: auth.Me, page: PageArg) -> dict[str, Any]:
         return ok(await run_db(_list, me.id or 0, page, None))
 
     @get("/search")
-    async def search_tokens(self, me: User, page: Page, keyword: str = "") -> dict[str, Any]:
+    async def search_tokens(self, me: auth.Me, page: PageArg, keyword: FromQuery[str] = "") -> dict[str, Any]:
         return ok(await run_db(_list, me.id or 0, page, keyword))
 
     @get("/{token_id:int}")
-    async def get_token(self, me: User, token_id: int) -> dict[str, Any]:
+    async def get_token(self, me: auth.Me, token_id: FromPath[int]) -> dict[str, Any]:
         return ok(await run_db(_get, me.id or 0, token_id))
 
     @api_post("/")
-    async def create_token(self, request: Request, me: User, data: TokenFields) -> dict[str, Any]:
+    async def create_token(self, request: Request, me: auth.Me,
+                           data: JSONBody[TokenFields]) -> dict[str, Any]:
         """A new key (``sk-`` + the returned ``key``)."""
         token = await run_db(_create, me.id or 0, data)
         await changed(request, "tokens")
         return ok(token)
 
     @put("/")
-    async def update_token(self, request: Request, me: User, data: TokenUpdate,
-                           status_only: str = "") -> dict[str, Any]:
+    async def update_token(self, request: Request, me: auth.Me, data: JSONBody[TokenUpdate],
+                           status_only: FromQuery[str] = "") -> dict[str, Any]:
         """Update a token; with ``?status_only=1`` only enable/disable it."""
         token = await run_db(_update, me.id or 0, data, bool(status_only))
         await changed(request, "tokens")
         return ok(token)
 
     @api_delete("/{token_id:int}")
-    async def delete_token(self, request: Request, me: User, token_id: int) -> dict[str, Any]:
+    async def delete_token(self, request: Request, me: auth.Me, token_id: FromPath[int]) -> dict[str, Any]:
         await run_db(_delete, me.id or 0, token_id)
         await changed(request, "tokens")
         return ok()

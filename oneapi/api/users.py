@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, get, put
 from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -23,6 +24,7 @@ from sqlmodel import Session, select
 from oneapi.api import auth
 from oneapi.api.common import (
     Page,
+    PageArg,
     api_delete,
     api_post,
     changed,
@@ -171,8 +173,9 @@ def _register(body: Registration) -> User:
         _commit_user(session, user)
         user_id = user.id or 0
         now = unix_now()
-        session.add(Token(user_id=user_id, key=generate_token_key(), name="default", status=TokenStatus.ENABLED,
-                          created_time=now, accessed_time=now, expired_time=-1, unlimited_quota=True))
+        session.add(Token(user_id=user_id, key=generate_token_key(), name="default",
+                          status=TokenStatus.ENABLED, created_time=now, accessed_time=now, expired_time=-1,
+                          unlimited_quota=True))
         if user.quota:
             record_log(session, user_id=user_id, log_type=LogType.SYSTEM, username=username,
                        content=f"new user gift: {format_quota(user.quota)}")
@@ -325,7 +328,7 @@ def _update_user(me: User, body: UserUpdate) -> User:
         if body.role is not None and body.role != user.role:
             if body.role not in (Role.COMMON, Role.ADMIN, Role.ROOT):
                 raise InvalidRequest("role must be 1 (common), 10 (admin) or 100 (root)", param="role")
-            if body.role >= me.role and me.role != Role.ROOT or body.role == Role.ROOT:
+            if (body.role >= me.role and me.role != Role.ROOT) or body.role == Role.ROOT:
                 raise Forbidden("you cannot raise a user to your own role or higher")
             if user.role == Role.ROOT:
                 raise Forbidden("the root user cannot be demoted")
@@ -412,7 +415,7 @@ class UserController(Controller):
 
     # -- public --------------------------------------------------------------------------
     @api_post("/register", guards=[critical_rate_limit])
-    async def register(self, data: Registration) -> dict[str, Any]:
+    async def register(self, data: JSONBody[Registration]) -> dict[str, Any]:
         """Create a common user (RegisterEnabled and PasswordRegisterEnabled must be on)."""
         if not options.get_bool("RegisterEnabled"):
             raise Forbidden("registration is closed by the administrator")
@@ -425,7 +428,7 @@ class UserController(Controller):
         return ok()
 
     @api_post("/login", guards=[critical_rate_limit])
-    async def login(self, request: Request, data: Credentials) -> Response[dict[str, Any]]:
+    async def login(self, request: Request, data: JSONBody[Credentials]) -> Response[dict[str, Any]]:
         """Check username (or email) and password, then set the ``session`` cookie."""
         if not options.get_bool("PasswordLoginEnabled"):
             raise Forbidden("password login is disabled by the administrator")
@@ -450,74 +453,74 @@ class UserController(Controller):
 
     # -- the caller's own account ------------------------------------------------------------
     @get("/self", opt=auth.common)
-    async def get_self(self, me: User) -> dict[str, Any]:
+    async def get_self(self, me: auth.Me) -> dict[str, Any]:
         return ok(public_user(me))
 
     @put("/self", opt=auth.common)
-    async def update_self(self, request: Request, me: User, data: SelfUpdate) -> dict[str, Any]:
+    async def update_self(self, request: Request, me: auth.Me, data: JSONBody[SelfUpdate]) -> dict[str, Any]:
         user = await run_db(_update_self, me.id or 0, data)
         await changed(request, "users")
         return ok(public_user(user))
 
     @api_delete("/self", opt=auth.common)
-    async def delete_self(self, request: Request, me: User) -> dict[str, Any]:
+    async def delete_self(self, request: Request, me: auth.Me) -> dict[str, Any]:
         await run_db(_delete_self, me.id or 0)
         await changed(request, "users", "tokens")
         return ok()
 
     @get("/token", opt=auth.common)
-    async def access_token(self, request: Request, me: User) -> dict[str, Any]:
+    async def access_token(self, request: Request, me: auth.Me) -> dict[str, Any]:
         """A fresh access token for ``Authorization:`` (the previous one stops working)."""
         token = await run_db(_new_access_token, me.id or 0)
         await changed(request, "users")
         return ok(token)
 
     @get("/aff", opt=auth.common)
-    async def aff(self, me: User) -> dict[str, Any]:
+    async def aff(self, me: auth.Me) -> dict[str, Any]:
         return ok(await run_db(_aff_code, me.id or 0))
 
     @get("/dashboard", opt=auth.common)
-    async def dashboard(self, me: User) -> dict[str, Any]:
+    async def dashboard(self, me: auth.Me) -> dict[str, Any]:
         """The caller's usage per day and model over the last week."""
         since = (unix_now() // 86400 - (DASHBOARD_DAYS - 1)) * 86400
         return ok(await run_db(_dashboard, me.id or 0, since))
 
     @get("/available_models", opt=auth.common)
-    async def available_models(self, me: User) -> dict[str, Any]:
+    async def available_models(self, me: auth.Me) -> dict[str, Any]:
         """Models the caller's group can reach through enabled channels."""
         return ok(await run_db(_available_models, me.group))
 
     # -- admin ----------------------------------------------------------------------------
     @get("/", opt=auth.admin)
-    async def list_users(self, page: Page) -> dict[str, Any]:
+    async def list_users(self, page: PageArg) -> dict[str, Any]:
         return ok(await run_db(_list_users, page, None))
 
     @get("/search", opt=auth.admin)
-    async def search_users(self, page: Page, keyword: str = "") -> dict[str, Any]:
+    async def search_users(self, page: PageArg, keyword: FromQuery[str] = "") -> dict[str, Any]:
         return ok(await run_db(_list_users, page, keyword))
 
     @get("/{user_id:int}", opt=auth.admin)
-    async def get_user(self, me: User, user_id: int) -> dict[str, Any]:
+    async def get_user(self, me: auth.Me, user_id: FromPath[int]) -> dict[str, Any]:
         return ok(await run_db(_get_user, me, user_id))
 
     @api_post("/", opt=auth.admin)
-    async def create_user(self, data: NewUser) -> dict[str, Any]:
+    async def create_user(self, data: JSONBody[NewUser]) -> dict[str, Any]:
         return ok(public_user(await run_db(_create_user, data)))
 
     @put("/", opt=auth.admin)
-    async def update_user(self, request: Request, me: User, data: UserUpdate) -> dict[str, Any]:
+    async def update_user(self, request: Request, me: auth.Me, data: JSONBody[UserUpdate]) -> dict[str, Any]:
         user = await run_db(_update_user, me, data)
         await changed(request, "users")
         return ok(public_user(user))
 
     @api_delete("/{user_id:int}", opt=auth.admin)
-    async def delete_user(self, request: Request, me: User, user_id: int) -> dict[str, Any]:
+    async def delete_user(self, request: Request, me: auth.Me, user_id: FromPath[int]) -> dict[str, Any]:
         await run_db(_delete_user, me, user_id)
         await changed(request, "users", "tokens")
         return ok()
 
     @api_post("/manage", opt=auth.admin)
-    async def manage(self, request: Request, me: User, data: ManageRequest) -> dict[str, Any]:
+    async def manage(self, request: Request, me: auth.Me, data: JSONBody[ManageRequest]) -> dict[str, Any]:
         """disable, enable, delete, promote (root only) or demote a user."""
         result = await run_db(_manage, me, data)
         await changed(request, "users", "tokens")
