@@ -143,7 +143,8 @@ def test_dashboard_and_available_models(api: Api) -> None:
     assert by_model["gpt-4o"]["day"] == time.strftime("%Y-%m-%d", time.gmtime(now))
     api.ok("POST", "/api/channel/",
            json={"name": "c", "type": 1, "key": "k1", "models": "m1,m2", "group": "default"})
-    api.ok("POST", "/api/channel/", json={"name": "v", "type": 1, "key": "k2", "models": "m3", "group": "vip"})
+    api.ok("POST", "/api/channel/",
+           json={"name": "v", "type": 1, "key": "k2", "models": "m3", "group": "vip"})
     assert api.ok("GET", "/api/user/available_models", "alice") == ["m1", "m2"]
     with Session(get_engine()) as session:
         assert len(session.exec(select(Ability)).all()) == 3
