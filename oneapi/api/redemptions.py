@@ -179,7 +179,8 @@ def _admin_topup(admin: User, body: AdminTopUp) -> None:
                      .values(quota=User.quota + body.quota))
         remark = f" ({body.remark.strip()})" if body.remark.strip() else ""
         record_log(session, user_id=user.id or 0, log_type=LogType.TOPUP, username=user.username,
-                   content=f"admin {admin.username} added {format_quota(body.quota)}{remark}")
+                   content=f"admin {admin.username} {'added' if body.quota > 0 else 'removed'} "
+                           f"{format_quota(abs(body.quota))}{remark}")
 
 
 class RedemptionController(Controller):
