@@ -3,6 +3,10 @@
 Each backend gets its own lock: an advisory lock on PostgreSQL, ``GET_LOCK`` on MySQL,
 and a file lock beside the SQLite file. The second replica waits, then finds the
 schema at head and does nothing.
+
+Alembic is imported only when the schema is behind: a restart compares the stored
+revision with :data:`HEAD_REVISION` (kept equal to Alembic's head by a test), which
+keeps boot fast on container hosts and Lambda cold starts.
 """
 
 from __future__ import annotations
@@ -13,13 +17,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from typing import TYPE_CHECKING
 
-__all__ = ("current_revision", "head_revision", "migration_lock", "upgrade")
+from sqlalchemy import Connection, Engine, inspect, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ("HEAD_REVISION", "current_revision", "head_revision", "migration_lock", "upgrade")
+
+HEAD_REVISION = "0002"
 
 log = logging.getLogger("oneapi.db.migrate")
 
@@ -30,6 +37,8 @@ _LOCK_TIMEOUT_S = 300
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -37,12 +46,18 @@ def _alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
+    """The newest revision among the migration scripts (imports Alembic)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision stored in ``alembic_version``, or None for an unversioned database."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 @contextmanager
@@ -85,6 +100,10 @@ def migration_lock(engine: Engine) -> Iterator[None]:
 
 def upgrade(engine: Engine) -> str:
     """Bring the schema to head under the lock; return the revision reached."""
+    if current_revision(engine) == HEAD_REVISION:
+        return HEAD_REVISION
+    from alembic import command
+
     with migration_lock(engine):
         before = current_revision(engine)
         head = head_revision()
