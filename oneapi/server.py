@@ -41,7 +41,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await runtime.stop()
 
     return Litestar(
-        route_handlers=[system.healthz, system.status, *relay_routes, management_router()],
+        route_handlers=[system.healthz, system.status, system.notice, system.about, system.home_page_content,
+                        *relay_routes, management_router()],
         middleware=[RequestIdMiddleware],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],

@@ -25,6 +25,10 @@ def test_options_hide_secrets_and_apply_at_once(api_sp: Api) -> None:
     assert kinds == [("options",)] * 3
     status = api_sp.client.get("/api/status").json()["data"]
     assert status["system_name"] == "One API"
+    assert api_sp.ok("GET", "/api/notice", "anonymous") == "maintenance at noon"
+    api_sp.ok("PUT", "/api/option/", json={"key": "About", "value": "# About us"})
+    assert api_sp.ok("GET", "/api/about", "anonymous") == "# About us"
+    assert api_sp.ok("GET", "/api/home_page_content", "anonymous") == ""
     api_sp.ok("PUT", "/api/option/", json={"key": "SystemName", "value": "Gateway"})
     assert api_sp.client.get("/api/status").json()["data"]["system_name"] == "Gateway"
 
