@@ -117,6 +117,12 @@ class DockerfileFacts:
         return check
 
     @property
+    def healthcheck_command(self) -> list[str]:
+        """The exec-form command of ``HEALTHCHECK ... CMD [...]``."""
+        _options, _, command = self.healthcheck.partition("CMD")
+        return json.loads(command)
+
+    @property
     def copies(self) -> list[tuple[list[str], list[str]]]:
         """Each COPY as (flags, sources); the destination is dropped."""
         result = []

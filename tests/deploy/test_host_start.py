@@ -9,9 +9,11 @@ by a temporary directory, standing in for the volume.
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import string
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,12 +92,19 @@ def start_like_the_host(tmp_path: Path, dockerfile: Path, env: dict[str, str], h
                         expected_theme: str) -> None:
     if not port_is_free(host_port):
         pytest.skip(f"port {host_port} is taken on this machine")
-    command = DockerfileFacts(dockerfile).cmd
+    facts = DockerfileFacts(dockerfile)
+    command = facts.cmd
     assert command[0] == "python"
     with run_gateway(tmp_path, env, command=[sys.executable, *command[1:]]) as gateway:
         assert gateway.base_url.endswith(f":{host_port}")
         health = httpx.get(f"{gateway.base_url}/healthz", timeout=5)
         status = httpx.get(f"{gateway.base_url}/api/status", timeout=5)
+        if facts.values("HEALTHCHECK"):  # the image's own check, as Docker runs it inside the container
+            check = facts.healthcheck_command
+            assert check[0] == "python"
+            probe = subprocess.run([sys.executable, *check[1:]], env={**os.environ, "PORT": env["PORT"]},
+                                   capture_output=True, timeout=30)
+            assert probe.returncode == 0, probe.stderr.decode()
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     assert status.status_code == 200
     body = status.json()
