@@ -12,6 +12,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from oneapi import __version__
 from oneapi.api import system
+from oneapi.api.routes import management_router
 from oneapi.config import Settings, get_settings
 from oneapi.exception_handlers import exception_handlers
 from oneapi.log import configure_logging
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await runtime.stop()
 
     return Litestar(
-        route_handlers=[system.healthz, system.status, *relay_routes],
+        route_handlers=[system.healthz, system.status, *relay_routes, management_router()],
         middleware=[RequestIdMiddleware],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
