@@ -191,6 +191,22 @@ def test_missing_sql_dsn_on_lambda_stops_the_cold_start_with_a_clear_message(tmp
     assert not (tmp_path / "x.db").exists()
 
 
+# -- the management API through Lambda events -------------------------------------------------
+def test_login_then_session_cookie_across_invocations(cold_start: ModuleType) -> None:
+    status, headers, body = invoke(cold_start, "rest-api-v1", "POST", "/api/user/login",
+                                   json_body={"username": "root", "password": "lambda-root-pw"})
+    assert status == 200 and body["success"] is True and body["data"]["username"] == "root"
+    cookie = headers["set-cookie"].split(";", 1)[0]
+    assert cookie.startswith("session=")
+
+    for source in ("http-api-v2", "function-url"):
+        status, _headers, body = invoke(cold_start, source, "GET", "/api/user/self", headers={"Cookie": cookie})
+        assert status == 200 and body["data"]["username"] == "root"
+    _status, _headers, body = invoke(cold_start, "function-url", "POST", "/api/user/login",
+                                     json_body={"username": "root", "password": "wrong-password"})
+    assert body["success"] is False
+
+
 # -- the relay through Lambda events ---------------------------------------------------------
 class DatabaseSeed(Seed):
     """The relay tests' seeding, pointed at the sandbox's own engine (PostgreSQL here)."""
