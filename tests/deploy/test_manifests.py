@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 import secrets
 import shlex
+import shutil
 import string
+import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -256,3 +260,23 @@ def test_streaming_template_puts_the_web_adapter_in_front_of_the_readme_command(
     assert image.cmd == start_command()
     assert image.env["AWS_LWA_READINESS_CHECK_PATH"] == "/healthz"
     assert_known(set(image.env), also=WEB_ADAPTER_ENV | INTERPRETER_ENV)
+
+
+def test_build_context_is_enough_to_build_the_package(tmp_path: Path) -> None:
+    """``pip install .`` inside the image sees only what .dockerignore lets through."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    context = tmp_path / "context"
+    sent = [name for name in tracked.splitlines() if not dockerignore_excludes(name)]
+    for name in sent:
+        target = context / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    assert len(sent) < len(tracked.splitlines()), ".dockerignore should keep tests and manifests out"
+    wheels = tmp_path / "wheels"
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                            "--wheel-dir", str(wheels), str(context)], capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stdout + build.stderr
+    (wheel,) = wheels.glob("one_api-*.whl")
+    packaged = set(zipfile.ZipFile(wheel).namelist())
+    package_files = {name for name in sent if name.startswith("oneapi/")}
+    assert package_files and package_files <= packaged, sorted(package_files - packaged)[:10]
