@@ -17,6 +17,7 @@ from oneapi.exception_handlers import exception_handlers
 from oneapi.log import configure_logging
 from oneapi.middleware import RequestIdMiddleware
 from oneapi.runtime import Runtime
+from oneapi.web import template_config, web_route_handlers
 
 __all__ = ("create_app",)
 
@@ -36,7 +37,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await runtime.stop()
 
     return Litestar(
-        route_handlers=[system.healthz, system.status],
+        route_handlers=[system.healthz, system.status, *web_route_handlers()],
+        template_config=template_config(),
         middleware=[RequestIdMiddleware],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
