@@ -17,7 +17,7 @@ from oneapi.exception_handlers import exception_handlers
 from oneapi.log import configure_logging
 from oneapi.middleware import RequestIdMiddleware
 from oneapi.runtime import Runtime
-from oneapi.web import template_config, web_route_handlers
+from oneapi.web import WebUI
 
 __all__ = ("create_app",)
 
@@ -37,8 +37,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await runtime.stop()
 
     return Litestar(
-        route_handlers=[system.healthz, system.status, *web_route_handlers()],
-        template_config=template_config(),
+        route_handlers=[system.healthz, system.status],
         middleware=[RequestIdMiddleware],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
@@ -47,5 +46,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(title="One API", version=__version__, path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
         logging_config=None,
+        plugins=[WebUI()],
         debug=False,
     )
