@@ -72,7 +72,7 @@
     if (!config.displayInCurrency) return Math.round(value).toLocaleString("en-US");
     const dollars = value / config.quotaPerUnit;
     const digits = dollars !== 0 && Math.abs(dollars) < 0.01 ? 6 : 2;
-    return `$${dollars.toFixed(digits)}`;
+    return `$${dollars.toLocaleString("en-US", {minimumFractionDigits: digits, maximumFractionDigits: digits})}`;
   }
 
   function moneyHint(quota) {
@@ -394,7 +394,7 @@
       for (const id of ["chart-daily", "chart-models"]) setText(id, error.message);
     }
     try {
-      const logs = asList(await api.get(`/api/log/self${query({p: 0})}`));
+      const logs = asList(await api.get(`/api/log/self${query({p: 0, type: 2})}`));
       renderRows("recent-logs", logRows(logs, ["time", "model", "token", "prompt", "completion", "cost", "duration"]),
         "No requests yet. Create a token and point an OpenAI client at /v1.");
     } catch (error) {
@@ -959,7 +959,7 @@
       money(token.used_quota), token.unlimited_quota ? "Unlimited" : money(token.remain_quota),
       token.expired_time === -1 ? "Never" : dateTime(token.expired_time),
     ]), "No tokens yet.")).catch((error) => renderRows("profile-tokens", [], error.message));
-    api.get(`/api/log/self${query({p: 0})}`).then((logs) => renderRows("profile-logs",
+    api.get(`/api/log/self${query({p: 0, type: 2})}`).then((logs) => renderRows("profile-logs",
       logRows(asList(logs), ["time", "model", "token", "prompt", "completion", "cost", "duration"]), "No requests yet."))
       .catch((error) => renderRows("profile-logs", [], error.message));
     api.get("/api/log/self/stat").then((stat) => setText("profile-log-total", money(stat.quota))).catch(() => {});
@@ -978,6 +978,32 @@
       location.assign("/login");
     }
   });
+
+  /* Tabs: [data-tabs] holds role=tab buttons whose aria-controls name [data-tab-panel]s. */
+  function selectTab(tab, focus) {
+    const list = tab.closest("[data-tabs]");
+    for (const other of $$("[role=tab]", list)) {
+      const selected = other === tab;
+      other.setAttribute("aria-selected", String(selected));
+      other.tabIndex = selected ? 0 : -1;
+      document.getElementById(other.getAttribute("aria-controls")).hidden = !selected;
+    }
+    if (focus) tab.focus();
+  }
+
+  for (const list of $$("[data-tabs]")) {
+    const tabs = $$("[role=tab]", list);
+    tabs.forEach((tab, index) => {
+      tab.addEventListener("click", () => selectTab(tab, false));
+      tab.addEventListener("keydown", (event) => {
+        const step = {ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1}[event.key];
+        if (!step) return;
+        event.preventDefault();
+        selectTab(tabs[(index + step + tabs.length) % tabs.length], true);
+      });
+    });
+    if (tabs.length) selectTab(tabs[0], false);
+  }
 
   document.addEventListener("input", (event) => {
     const hint = event.target.id && $(`[data-money-for="${event.target.id}"]`);
