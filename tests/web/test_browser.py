@@ -237,6 +237,28 @@ def test_console_end_to_end(browser: object, themed: tuple[str, GatewayProcess],
         _open(phone_page, base, path)
         shots.take(phone_page, f"phone-{name}")
     phone.close()
+
+    # A common user sees only their own pages.
+    visitor = browser.new_context(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
+    alice = visitor.new_page()
+    alice.goto(f"{base}/login")
+    _sign_in(alice, "alice", "alice-password")
+    alice.wait_for_url("**/dashboard")
+    _ready(alice)
+    expect(alice.get_by_role("link", name="Tokens")).to_be_visible()
+    expect(alice.get_by_role("link", name="Channels")).to_be_hidden()
+    shots.take(alice, "common-user-dashboard")
+    alice.goto(f"{base}/channel")
+    expect(alice.get_by_text("You do not have access to this page.")).to_be_visible()
+    visitor.close()
+
+    # The stored Theme option overrides THEME.
+    other = "berry" if theme == "default" else "default"
+    _open(page, base, "/setting")
+    page.get_by_role("tab", name="Site").click()
+    page.get_by_label("Theme").select_option(other)
+    page.locator('form[data-group="site"]').get_by_role("button", name="Save site").click()
+    expect(page.locator("body")).to_have_attribute("data-theme", other, timeout=10000)
     context.close()
 
     assert not console_errors, console_errors

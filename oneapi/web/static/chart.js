@@ -52,7 +52,7 @@
       .reduce((sum, row) => sum + row.quota, 0);
     const totals = days.map((day) => models.reduce((sum, model) => sum + value(day, model), 0));
     const max = Math.max(...totals, 1);
-    const width = 640, height = 260, left = 70, bottom = 30, top = 12, right = 12;
+    const width = 640, height = 270, left = 78, bottom = 30, top = 12, right = 12;
     const plotW = width - left - right, plotH = height - top - bottom;
     const svg = node("svg", {viewBox: `0 0 ${width} ${height}`, class: `chart-svg chart-${style}`,
       preserveAspectRatio: "xMidYMid meet"});
