@@ -110,7 +110,13 @@ def test_console_end_to_end(browser: object, themed: tuple[str, GatewayProcess],
     page.goto(f"{base}/login")
     _sign_in(page, "root", "wrong-password")
     expect(page.get_by_role("alert")).to_contain_text("wrong username or password")
-    _sign_in(page, "root", "123456")
+    page.get_by_label("Username or email").fill("")
+    page.get_by_label("Password").fill("")
+    page.get_by_label("Username or email").focus()
+    page.keyboard.type("root")  # keyboard only: type, Tab to the password, Enter submits
+    page.keyboard.press("Tab")
+    page.keyboard.type("123456")
+    page.keyboard.press("Enter")
     page.wait_for_url("**/profile#password")
     _ready(page)
     expect(page.locator("[data-default-password]")).to_be_visible()
@@ -230,12 +236,20 @@ def test_console_end_to_end(browser: object, themed: tuple[str, GatewayProcess],
     expect(page.get_by_text("Maintenance on Sunday.")).to_be_visible()
 
     # On a phone.
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)  # type: ignore[attr-defined]
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,  # type: ignore[attr-defined]
+                                reduced_motion="reduce")
     phone_page = phone.new_page()
     phone_page.context.add_cookies(context.cookies())
     for name, path in (("dashboard", "/dashboard"), ("channels", "/channel"), ("tokens", "/token")):
         _open(phone_page, base, path)
         shots.take(phone_page, f"phone-{name}")
+    logs_link = phone_page.get_by_role("link", name="Logs")
+    expect(logs_link).to_be_hidden()
+    phone_page.click("[data-sidebar-toggle]" if theme == "berry" else "[data-menu-toggle]")
+    expect(logs_link).to_be_visible()
+    shots.take(phone_page, "phone-navigation")
+    logs_link.click()
+    phone_page.wait_for_url("**/log")
     phone.close()
 
     # A common user sees only their own pages.
