@@ -146,3 +146,16 @@ def test_channel_page_carries_the_type_defaults(client_for) -> None:
     html = client_for().get("/channel").text
     assert '"base_url": "https://api.openai.com"' in html
     assert "Test all channels" in html and "<progress" in html
+
+
+def test_site_name_from_the_options_is_escaped(client_for) -> None:
+    client = client_for()
+    with session_scope() as session:
+        options.save(session, "SystemName", "<script>alert(1)</script>Gate")
+    try:
+        html = client.get("/login").text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;Gate" in html
+        assert "<script>alert(1)" not in html
+    finally:
+        with session_scope() as session:
+            options.save(session, "SystemName", "One API")

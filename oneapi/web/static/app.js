@@ -75,6 +75,15 @@
     return `$${dollars.toLocaleString("en-US", {minimumFractionDigits: digits, maximumFractionDigits: digits})}`;
   }
 
+  /* For statistic cards: large amounts in compact form ($1.2B); the exact figure is the title. */
+  function moneyShort(quota) {
+    const value = Number(quota) || 0;
+    const amount = config.displayInCurrency ? value / config.quotaPerUnit : value;
+    if (Math.abs(amount) < 1e6) return money(quota);
+    const text = new Intl.NumberFormat("en-US", {notation: "compact", maximumFractionDigits: 2}).format(amount);
+    return config.displayInCurrency ? `$${text}` : text;
+  }
+
   function moneyHint(quota) {
     const value = Number(quota) || 0;
     return `= $${(value / config.quotaPerUnit).toFixed(4)} (${config.quotaPerUnit.toLocaleString("en-US")} quota = $1)`;
@@ -313,10 +322,17 @@
   async function refreshSelf() {
     const user = await api.get("/api/user/self");
     session.user = user;
-    setText("stat-quota", money(user.quota));
-    setText("stat-used", money(user.used_quota));
+    setStat("stat-quota", user.quota);
+    setStat("stat-used", user.used_quota);
     setText("stat-requests", (user.request_count || 0).toLocaleString("en-US"));
     return user;
+  }
+
+  function setStat(id, quota) {
+    const element = document.getElementById(id);
+    if (!element) return;
+    element.textContent = moneyShort(quota);
+    element.title = money(quota);
   }
 
   function setText(id, text) {
