@@ -41,6 +41,7 @@ log = logging.getLogger("oneapi.cache")
 
 _MISS_MEMORY = 5.0  # seconds a key not found in the database stays "unknown"
 _MISS_LIMIT = 10_000
+_LOOKUPS_PER_SECOND = 20  # database look-ups for keys the snapshot lacks (guessed keys cost little)
 
 
 @dataclass(slots=True, eq=False)
@@ -204,6 +205,7 @@ class RelayCache:
         self.wildcards: dict[str, list[tuple[str, list[Tier]]]] = {}
         self.loaded_at = 0.0
         self._misses: dict[str, float] = {}
+        self._lookup_window = (0, 0)  # (second, look-ups in it)
         self._task: asyncio.Task[None] | None = None
         self._interval = 60.0
 
@@ -271,7 +273,8 @@ class RelayCache:
         """The token for ``key``; a key this snapshot lacks is looked up once in the database.
 
         The fallback covers tokens created by another process since the last reload; a key
-        that is not there either is remembered as unknown for a few seconds.
+        that is not there either is remembered as unknown for a few seconds, and at most
+        ``_LOOKUPS_PER_SECOND`` such look-ups run each second (guessed keys cost little).
         """
         token = self.tokens.get(key)
         if token is not None:
@@ -279,6 +282,11 @@ class RelayCache:
         missed_at = self._misses.get(key)
         if missed_at is not None and time.monotonic() - missed_at < _MISS_MEMORY:
             return None
+        second, count = self._lookup_window
+        now = int(time.monotonic())
+        if now == second and count >= _LOOKUPS_PER_SECOND:
+            return None  # a flood of unknown keys: answer 401 without asking the database
+        self._lookup_window = (now, count + 1) if now == second else (now, 1)
         found = await asyncio.to_thread(_load_token, key)
         if found is None:
             if len(self._misses) >= _MISS_LIMIT:
