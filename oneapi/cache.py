@@ -206,6 +206,7 @@ class RelayCache:
         self.loaded_at = 0.0
         self._misses: dict[str, float] = {}
         self._lookup_window = (0, 0)  # (second, look-ups in it)
+        self._lookups: dict[str, asyncio.Future[CachedToken | None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._interval = 60.0
 
@@ -272,13 +273,18 @@ class RelayCache:
     async def token_for_key(self, key: str) -> CachedToken | None:
         """The token for ``key``; a key this snapshot lacks is looked up once in the database.
 
-        The fallback covers tokens created by another process since the last reload; a key
-        that is not there either is remembered as unknown for a few seconds, and at most
-        ``_LOOKUPS_PER_SECOND`` such look-ups run each second (guessed keys cost little).
+        The fallback covers tokens created by another process since the last reload.
+        Concurrent requests with the same new key share one look-up; a key that is not
+        there either is remembered as unknown for a few seconds, and at most
+        ``_LOOKUPS_PER_SECOND`` distinct keys are looked up each second (guessed keys
+        cost little).
         """
         token = self.tokens.get(key)
         if token is not None:
             return token
+        pending = self._lookups.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
         missed_at = self._misses.get(key)
         if missed_at is not None and time.monotonic() - missed_at < _MISS_MEMORY:
             return None
@@ -287,6 +293,12 @@ class RelayCache:
         if now == second and count >= _LOOKUPS_PER_SECOND:
             return None  # a flood of unknown keys: answer 401 without asking the database
         self._lookup_window = (now, count + 1) if now == second else (now, 1)
+        lookup = asyncio.ensure_future(self._look_up(key))
+        self._lookups[key] = lookup
+        lookup.add_done_callback(lambda _: self._lookups.pop(key, None))
+        return await asyncio.shield(lookup)
+
+    async def _look_up(self, key: str) -> CachedToken | None:
         found = await asyncio.to_thread(_load_token, key)
         if found is None:
             if len(self._misses) >= _MISS_LIMIT:
