@@ -82,11 +82,13 @@ def test_transient_failures_never_disable(api_lite: Api) -> None:
 
 
 def test_a_passing_test_re_enables_only_auto_disabled_channels(api_lite: Api) -> None:
-    api_lite.ok("PUT", "/api/option/", json={"key": "AutomaticEnableChannelEnabled", "value": "true"})
     with OpenAIUpstream() as upstream:
         auto = _channel(api_lite, upstream.url, status=3)
         manual = _channel(api_lite, upstream.url, status=2)
         assert _enabled_abilities(auto) == {False}
+        kept = api_lite.call("GET", f"/api/channel/test/{auto}").json()
+        assert kept["success"] is True and kept["data"]["status"] == 3  # the option is off
+        api_lite.ok("PUT", "/api/option/", json={"key": "AutomaticEnableChannelEnabled", "value": "true"})
         result = api_lite.call("GET", f"/api/channel/test/{auto}").json()
         assert result["success"] is True and result["data"]["status"] == 1
         assert api_lite.call("GET", f"/api/channel/test/{manual}").json()["success"] is True
