@@ -154,17 +154,20 @@ class BillingUpstream(UpstreamServer):
     """The balance endpoints of OpenAI's dashboard, DeepSeek, OpenRouter and SiliconFlow."""
 
     def routes(self) -> list[web.RouteDef]:
-        async def answer(payload: Any) -> web.Response:
-            return web.json_response(payload)
+        def route(path: str, payload: Any) -> web.RouteDef:
+            async def answer(_request: web.Request) -> web.Response:
+                return web.json_response(payload)
+
+            return web.get(path, answer)
 
         return [
-            web.get("/v1/dashboard/billing/subscription", lambda _r: answer({"hard_limit_usd": 120.0})),
-            web.get("/v1/dashboard/billing/usage", lambda _r: answer({"total_usage": 2050})),
-            web.get("/user/balance", lambda _r: answer({"is_available": True, "balance_infos": [
+            route("/v1/dashboard/billing/subscription", {"hard_limit_usd": 120.0}),
+            route("/v1/dashboard/billing/usage", {"total_usage": 2050}),
+            route("/user/balance", {"is_available": True, "balance_infos": [
                 {"currency": "CNY", "total_balance": "70.00"},
-                {"currency": "USD", "total_balance": "9.50"}]})),
-            web.get("/v1/credits", lambda _r: answer({"data": {"total_credits": 25, "total_usage": 5.5}})),
-            web.get("/v1/user/info", lambda _r: answer({"code": 20000, "data": {"totalBalance": "3.25"}})),
+                {"currency": "USD", "total_balance": "9.50"}]}),
+            route("/v1/credits", {"data": {"total_credits": 25, "total_usage": 5.5}}),
+            route("/v1/user/info", {"code": 20000, "data": {"totalBalance": "3.25"}}),
         ]
 
 
