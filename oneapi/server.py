@@ -20,6 +20,7 @@ from oneapi.middleware import RequestIdMiddleware
 from oneapi.relay import install_relay
 from oneapi.relay.routes import relay_routes
 from oneapi.runtime import Runtime
+from oneapi.web import WebUI
 
 __all__ = ("create_app",)
 
@@ -51,5 +52,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(title="One API", version=__version__, path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
         logging_config=None,
+        plugins=[WebUI()],
         debug=False,
     )
