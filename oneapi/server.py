@@ -12,7 +12,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from oneapi import __version__
 from oneapi.api import system
-from oneapi.api.routes import management_router
+from oneapi.api.routes import install_management, management_router
 from oneapi.config import Settings, get_settings
 from oneapi.exception_handlers import exception_handlers
 from oneapi.log import configure_logging
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging("DEBUG" if settings.debug else settings.log_level)
     runtime = Runtime(settings)
     install_relay(runtime)
+    install_management(runtime)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -41,7 +42,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await runtime.stop()
 
     return Litestar(
-        route_handlers=[system.healthz, system.status, *relay_routes, management_router()],
+        route_handlers=[system.healthz, system.status, system.notice, system.about, system.home_page_content,
+                        *relay_routes, management_router()],
         middleware=[RequestIdMiddleware],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
