@@ -463,7 +463,9 @@
       try {
         const payload = await api.raw("GET", `/api/channel/test/${channel.id}`);
         const seconds = Number(payload.time ?? (payload.data && payload.data.time) ?? 0);
-        if (slot) slot.replaceChildren(badge(`${seconds.toFixed(2)} s`, seconds < 1 ? "green" : seconds < 5 ? "blue" : "orange"));
+        const result = badge(`${seconds.toFixed(2)} s`, seconds < 1 ? "green" : seconds < 5 ? "blue" : "orange");
+        if (payload.modelName) result.title = `Answered ${payload.modelName} in ${seconds.toFixed(2)} s`;
+        if (slot) slot.replaceChildren(result);
         return {ok: true, seconds};
       } catch (error) {
         if (slot) slot.replaceChildren(badge("Failed", "red"), el("small", {class: "test-error"}, error.message));
