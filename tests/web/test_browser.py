@@ -95,6 +95,7 @@ def test_console_end_to_end(browser: object, themed: tuple[str, GatewayProcess],
     page = context.new_page()
     console_errors: list[str] = []
     page.on("pageerror", lambda error: console_errors.append(str(error)))
+    page.on("dialog", lambda dialog: dialog.accept())  # "Delete …?" confirmations
 
     # A signed-out visit lands on the login page.
     page.goto(f"{base}/dashboard")
@@ -186,6 +187,10 @@ def test_console_end_to_end(browser: object, themed: tuple[str, GatewayProcess],
     logs = _eventually_contains(page, base, "/log", "#logs", ["gpt-4o-mini", "browser-token"])
     assert "Consume" in logs
     assert page.inner_text("#log-total").startswith("$")
+    yesterday = time.strftime("%Y-%m-%dT%H:%M", time.localtime(time.time() - 86400))
+    page.get_by_label("Delete logs before").fill(yesterday)
+    page.get_by_role("button", name="Delete logs").click()
+    expect(page.get_by_text("Deleted 0 logs.")).to_be_visible()
     shots.take(page, "logs")
     _eventually_contains(page, base, "/dashboard", "main", ["gpt-4o-mini", "browser-token"])
     assert page.inner_text("#stat-requests") != "0"
@@ -273,6 +278,23 @@ def test_console_end_to_end(browser: object, themed: tuple[str, GatewayProcess],
     alice.goto(f"{base}/channel")
     expect(alice.get_by_text("You do not have access to this page.")).to_be_visible()
     visitor.close()
+
+    # Anyone may register while registration is open, then sign in.
+    newcomer = browser.new_context(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
+    bob = newcomer.new_page()
+    bob.goto(f"{base}/login")
+    bob.get_by_role("link", name="Register").click()
+    _ready(bob)
+    bob.get_by_label("Username").fill("bob")
+    bob.get_by_label("Password", exact=True).fill("bob-password")
+    bob.get_by_label("Repeat password").fill("bob-password")
+    bob.get_by_role("button", name="Create account").click()
+    bob.wait_for_url("**/login")
+    _sign_in(bob, "bob", "bob-password")
+    bob.wait_for_url("**/dashboard")
+    _ready(bob)
+    expect(bob.locator("[data-user-name]").first).to_have_text("bob")
+    newcomer.close()
 
     # The stored Theme option overrides THEME.
     other = "berry" if theme == "default" else "default"

@@ -371,6 +371,7 @@
 
   pages.login = () => {
     const next = new URLSearchParams(location.search).get("next");
+    api.get("/api/user/self").then(() => location.replace("/dashboard")).catch(() => {});  // signed in already
     bindForm("login", async (values) => {
       requireValid(values.username && values.password, "Enter your username and password.");
       await api.post("/api/user/login", {username: values.username, password: values.password});
@@ -769,6 +770,14 @@
     bindForm("log-filter", async (values) => {
       state.page = 0;
       await load(values);
+    });
+    bindForm("log-purge", async (values, purgeForm) => {
+      const before = fromLocalInput(values.target_timestamp);
+      requireValid(before, "Pick the date before which logs are deleted.");
+      if (!confirm(`Delete every log before ${dateTime(before)}?`)) return;
+      const count = await api.del(`/api/log/${query({target_timestamp: before})}`);
+      note(purgeForm, `Deleted ${count} log${count === 1 ? "" : "s"}.`);
+      await load(formValues(form));
     });
     load(formValues(form)).catch((error) => showError($("[data-error]", form), error));
   };
