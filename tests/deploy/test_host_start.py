@@ -28,7 +28,7 @@ import yaml
 
 from tests.deploy.hosts import INTERPRETER_ENV, ROOT, DockerfileFacts
 from tests.support.databases import temporary_database
-from tests.support.gateway import run_gateway
+from tests.support.gateway import GatewayProcess, run_gateway
 
 PORT_WAIT_S = 180
 
@@ -66,6 +66,24 @@ def hold_port(port: int) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def wait_until_ours_listens(gateway: GatewayProcess, timeout: float = 60) -> None:
+    """Make sure the server answering on the fixed port is this test's process.
+
+    uvicorn binds only after the app's startup, so until then another process on the
+    same port could have answered the readiness probe.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "Uvicorn running on" in gateway.output():
+            return
+        if gateway.process.poll() is not None:
+            break
+        time.sleep(0.05)
+    if "address already in use" in gateway.output():
+        pytest.skip("another process took the host's port while the gateway was starting")
+    pytest.fail("the gateway never started listening:\n" + gateway.output()[-2000:])
 
 
 def image_env(dockerfile: Path, tmp_path: Path) -> dict[str, str]:
@@ -130,6 +148,7 @@ def start_like_the_host(
     assert command[0] == "python"
     with hold_port(host_port), run_gateway(tmp_path, env, command=[sys.executable, *command[1:]]) as gateway:
         assert gateway.base_url.endswith(f":{host_port}")
+        wait_until_ours_listens(gateway)
         health = httpx.get(f"{gateway.base_url}/healthz", timeout=5)
         status = httpx.get(f"{gateway.base_url}/api/status", timeout=5)
         if facts.values("HEALTHCHECK"):  # the image's own check, as Docker runs it inside the container
