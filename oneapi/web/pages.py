@@ -1,4 +1,4 @@
-"""The admin UI's pages: one server-rendered shell per page, filled by ``static/app.js``.
+"""The admin UI's pages: one server-rendered shell per page, filled by ``static/js/``.
 
 Pages carry no user data: the browser fetches it from the management API with its own
 session, so a page never shows more than the API would give the same user. The server
@@ -66,7 +66,7 @@ def _site() -> dict[str, Any]:
 
 
 def _client_config(page: Page) -> dict[str, Any]:
-    """What app.js needs before its first API call (all of it is public in /api/status)."""
+    """What the page scripts need before its first API call (all of it is public in /api/status)."""
     return {
         "page": page.name,
         "minRole": page.min_role,

@@ -51,7 +51,7 @@ class Shots:
 
 
 def _ready(page: object) -> None:
-    """Wait until app.js has filled the page from the API."""
+    """Wait until the page scripts have filled the page from the API."""
     page.wait_for_selector("body[data-ready=true]", timeout=15000)  # type: ignore[attr-defined]
 
 

@@ -14,6 +14,7 @@ from oneapi.config import reset_settings
 from oneapi.db.engine import session_scope
 from oneapi.options import options
 from oneapi.server import create_app
+from oneapi.web import STATIC_DIR
 from oneapi.web.pages import PAGES
 
 THEME_MARKERS = {"default": 'class="topbar"', "berry": 'class="sidebar"'}
@@ -101,8 +102,11 @@ def test_themes_differ_in_layout_not_only_colour(client_for) -> None:
 
 def test_static_assets_are_served(client_for) -> None:
     client = client_for()
-    for path in ("/static/app.js", "/static/chart.js", "/static/default/theme.css", "/static/berry/theme.css",
-                 "/static/default/theme.js", "/static/berry/theme.js"):
+    assets = sorted(path.relative_to(STATIC_DIR).as_posix() for path in STATIC_DIR.rglob("*")
+                    if path.is_file())
+    assert {"js/main.js", "chart.js", "default/theme.css", "berry/theme.css"} <= set(assets)
+    for asset in assets:
+        path = f"/static/{asset}"
         response = client.get(path)
         assert response.status_code == 200, path
         addresses = set(re.findall(r"https?://[^\s\"'`)]+", response.text)) - {"http://www.w3.org/2000/svg"}

@@ -1,0 +1,115 @@
+/* Signing in, registering, the dashboard and the personal page. */
+import {
+  $, DEFAULT_PASSWORD_FLAG, api, applyUser, asList, bindForm, dateTime, duration, el, fillForm,
+  fullKey, logRows, money, note, query, refreshSelf, renderRows, requireValid, session, setText,
+  showDefaultPasswordNotice, showError,
+} from "./core.js";
+
+export const login = () => {
+  const next = new URLSearchParams(location.search).get("next");
+  api.get("/api/user/self").then(() => location.replace("/dashboard")).catch(() => {});  // signed in already
+  bindForm("login", async (values) => {
+    requireValid(values.username && values.password, "Enter your username and password.");
+    await api.post("/api/user/login", {username: values.username, password: values.password});
+    if (values.username === "root" && values.password === "123456") {
+      localStorage.setItem(DEFAULT_PASSWORD_FLAG, "1");
+      location.assign("/profile#password");
+      return;
+    }
+    localStorage.removeItem(DEFAULT_PASSWORD_FLAG);
+    location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/dashboard");
+  });
+};
+
+export const register = () => {
+  bindForm("register", async (values) => {
+    requireValid(values.username, "Choose a username.");
+    requireValid(values.password.length >= 8 && values.password.length <= 20, "The password must have 8 to 20 characters.");
+    requireValid(values.password === values.password2, "The two passwords differ.");
+    await api.post(`/api/user/register${query({turnstile: ""})}`,
+      {username: values.username, password: values.password, aff_code: values.aff_code});
+    location.assign("/login");
+  });
+};
+
+export const dashboard = async () => {
+  refreshSelf().catch((error) => setText("stat-quota", error.message));
+  try {
+    const rows = asList(await api.get("/api/user/dashboard")).map((row) => ({
+      day: row.Day || row.day, model: row.ModelName || row.model_name || "unknown",
+      quota: Number(row.Quota ?? row.quota ?? 0), requests: Number(row.RequestCount ?? row.request_count ?? 0),
+      tokens: Number(row.token_used ?? (Number(row.PromptTokens ?? 0) + Number(row.CompletionTokens ?? 0))),
+    }));
+    setText("stat-tokens", rows.reduce((sum, row) => sum + row.tokens, 0).toLocaleString("en-US"));
+    window.OneApiChart.daily(document.getElementById("chart-daily"), rows, money);
+    window.OneApiChart.perModel(document.getElementById("chart-models"), rows, money);
+  } catch (error) {
+    for (const id of ["chart-daily", "chart-models"]) setText(id, error.message);
+  }
+  try {
+    const logs = asList(await api.get(`/api/log/self${query({p: 0, type: 2})}`));
+    renderRows("recent-logs", logRows(logs, ["time", "model", "token", "prompt", "completion", "cost", "duration"]),
+      "No requests yet. Create a token and point an OpenAI client at /v1.");
+  } catch (error) {
+    renderRows("recent-logs", [], error.message);
+  }
+};
+
+export const profile = async () => {
+  const user = await refreshSelf().catch(() => session.user);
+  const profileForm = $('form[data-form="profile"]');
+  if (user) fillForm(profileForm, user);
+  const passwordForm = $('form[data-form="password"]');
+  if (user) passwordForm.elements.username.value = user.username;
+  if (location.hash === "#password") {
+    passwordForm.scrollIntoView({block: "center"});
+    passwordForm.elements.password.focus();
+  }
+
+  bindForm("password", async (values, form) => {
+    requireValid(values.password.length >= 8 && values.password.length <= 20, "The new password must have 8 to 20 characters.");
+    requireValid(values.password === values.password2, "The two passwords differ.");
+    requireValid(values.password !== "123456", "Choose a password other than the default one.");
+    await api.put("/api/user/self", {username: session.user.username, display_name: session.user.display_name, password: values.password});
+    localStorage.removeItem(DEFAULT_PASSWORD_FLAG);
+    showDefaultPasswordNotice();
+    form.reset();
+    form.elements.username.value = session.user.username;
+    note(form, "Password changed.");
+  });
+
+  bindForm("profile", async (values, form) => {
+    requireValid(values.username, "The username cannot be empty.");
+    await api.put("/api/user/self", {username: values.username, display_name: values.display_name});
+    applyUser(await refreshSelf());
+    note(form, "Profile saved.");
+  });
+
+  bindForm("redeem", async (values, form) => {
+    requireValid(values.key, "Enter a redemption code.");
+    const added = await api.post("/api/user/topup", {key: values.key});
+    await refreshSelf();
+    form.reset();
+    note(form, `Redeemed: ${money(added)} added to your balance.`);
+  });
+
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-action='profile-access-token']");
+    if (!button) return;
+    showError("profile-access-error", null);
+    try {
+      document.getElementById("profile-access-token").value = await api.get("/api/user/token");
+    } catch (error) { showError("profile-access-error", error); }
+  });
+
+  const STATUS = {1: "Enabled", 2: "Disabled", 3: "Expired", 4: "Exhausted"};
+  api.get(`/api/token/${query({p: 0})}`).then((tokens) => renderRows("profile-tokens", asList(tokens).map((token) => [
+    token.name, el("code", {class: "token-key"}, fullKey(token.key)), STATUS[token.status] || "Unknown",
+    money(token.used_quota), token.unlimited_quota ? "Unlimited" : money(token.remain_quota),
+    token.expired_time === -1 ? "Never" : dateTime(token.expired_time),
+  ]), "No tokens yet.")).catch((error) => renderRows("profile-tokens", [], error.message));
+  api.get(`/api/log/self${query({p: 0, type: 2})}`).then((logs) => renderRows("profile-logs",
+    logRows(asList(logs), ["time", "model", "token", "prompt", "completion", "cost", "duration"]), "No requests yet."))
+    .catch((error) => renderRows("profile-logs", [], error.message));
+  api.get("/api/log/self/stat").then((stat) => setText("profile-log-total", money(stat.quota))).catch(() => {});
+};

@@ -1,0 +1,26 @@
+/* Entry point: checks the session, applies the user's role to the page, then starts the
+   page's own controller (body[data-page]). */
+import * as account from "./account.js";
+import * as channels from "./channels.js";
+import {api, applyUser, config, goToLogin, session} from "./core.js";
+import * as manage from "./manage.js";
+
+const pages = {...account, ...channels, ...manage};
+
+async function boot() {
+  if (config.minRole > 0) {
+    let user;
+    try {
+      user = await api.get("/api/user/self");
+    } catch (error) {
+      if (!session.user) goToLogin();
+      return;
+    }
+    if (!applyUser(user)) return;
+  }
+  const start = pages[config.page];
+  if (start) await start();
+  document.body.dataset.ready = "true";
+}
+
+boot();
