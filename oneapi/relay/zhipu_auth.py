@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 
 import jwt
+from jwt.warnings import InsecureKeyLengthWarning
 
 from oneapi.errors import UpstreamError
 
@@ -49,5 +51,8 @@ class ZhipuTokens:
             raise UpstreamError("the Zhipu channel key must look like <id>.<secret>", code="invalid_channel_key")
         expires = now + self._lifetime
         payload = {"api_key": key_id, "exp": int(expires * 1000), "timestamp": int(now * 1000)}
-        token = jwt.encode(payload, secret, algorithm="HS256", headers={"sign_type": "SIGN"})
+        with warnings.catch_warnings():
+            # Zhipu issues 16-character secrets; the length is theirs to choose, not a fault to log.
+            warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+            token = jwt.encode(payload, secret, algorithm="HS256", headers={"sign_type": "SIGN"})
         return token, expires
