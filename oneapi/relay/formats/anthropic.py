@@ -40,10 +40,12 @@ __all__ = (
     "DEFAULT_MAX_TOKENS",
     "AnthropicChatStream",
     "AnthropicRequest",
+    "anthropic_event_usage",
     "anthropic_finish_reason",
     "anthropic_usage",
     "chat_to_anthropic",
     "message_to_chat",
+    "read_anthropic_event",
 )
 
 VENDOR = "Anthropic"
@@ -77,6 +79,32 @@ def anthropic_usage(usage: Any) -> TokenUsage:
     return TokenUsage(prompt_tokens=int(usage.get("input_tokens") or 0) + cache_read + cache_write,
                       completion_tokens=int(usage.get("output_tokens") or 0),
                       cached_tokens=cache_read, cache_write_tokens=cache_write)
+
+
+def anthropic_event_usage(event: Mapping[str, Any], usage: TokenUsage | None) -> TokenUsage | None:
+    """Usage after a stream event: ``message_start`` gives input, ``message_delta`` running totals."""
+    kind = event.get("type")
+    if kind == "message_start":
+        return anthropic_usage((event.get("message") or {}).get("usage"))
+    if kind != "message_delta" or not isinstance(event.get("usage"), dict):
+        return usage
+    delta = event["usage"]
+    current = usage or TokenUsage()
+    if any(delta.get(name) is not None
+           for name in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")):
+        fresh = anthropic_usage(delta)
+        current.prompt_tokens, current.cached_tokens = fresh.prompt_tokens, fresh.cached_tokens
+        current.cache_write_tokens = fresh.cache_write_tokens
+    if delta.get("output_tokens") is not None:
+        current.completion_tokens = int(delta["output_tokens"])
+    return current
+
+
+def read_anthropic_event(event: Mapping[str, Any], usage: TokenUsage | None) -> tuple[TokenUsage | None, str]:
+    """For a passed-through stream: the usage so far and the event's generated text."""
+    delta = event.get("delta") or {}
+    text = delta.get("text") or delta.get("thinking") or delta.get("partial_json") or ""
+    return anthropic_event_usage(event, usage), str(text) if event.get("type") == "content_block_delta" else ""
 
 
 def _user_blocks(content: Any, images: Mapping[str, InlineImage]) -> list[dict[str, Any]]:
@@ -285,14 +313,14 @@ class AnthropicChatStream:
             message = event.get("message") or {}
             writer.id = f"chatcmpl-{message.get('id', '')}"
             writer.model = message.get("model") or writer.model
-            self.usage = anthropic_usage(message.get("usage"))
+            self.usage = anthropic_event_usage(event, self.usage)
             return writer.delta({"content": ""})
         if kind == "content_block_start":
             return self._start_block(int(event.get("index") or 0), event.get("content_block") or {})
         if kind == "content_block_delta":
             return self._delta(int(event.get("index") or 0), event.get("delta") or {})
         if kind == "message_delta":
-            self._merge_usage(event.get("usage") or {})
+            self.usage = anthropic_event_usage(event, self.usage)
             reason = anthropic_finish_reason((event.get("delta") or {}).get("stop_reason"))
             if reason is None:
                 return b""
@@ -340,13 +368,3 @@ class AnthropicChatStream:
                 return self._writer.tool_call(position, arguments=fragment)
         return b""  # signature_delta, citations_delta: nothing in OpenAI's shape carries them
 
-    def _merge_usage(self, usage: Mapping[str, Any]) -> None:
-        current = self.usage or TokenUsage()
-        if any(name in usage and usage[name] is not None
-               for name in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")):
-            fresh = anthropic_usage(usage)
-            current.prompt_tokens, current.cached_tokens = fresh.prompt_tokens, fresh.cached_tokens
-            current.cache_write_tokens = fresh.cache_write_tokens
-        if usage.get("output_tokens") is not None:
-            current.completion_tokens = int(usage["output_tokens"])
-        self.usage = current

@@ -22,6 +22,7 @@ __all__ = (
     "SSEDecoder",
     "SSEEvent",
     "TokenUsage",
+    "UsageSniffer",
     "decode_json",
     "encode_json",
     "sse",
@@ -261,3 +262,41 @@ class ChatChunkReader:
                 self.usage = usage
             chunks.append(chunk)
         return chunks
+
+
+class UsageSniffer:
+    """A vendor stream passed through untouched while its usage and text are read on the way.
+
+    ``read`` is called with each decoded JSON event and the usage so far, and returns the
+    updated usage and any generated text in the event (for counting when no usage came).
+    """
+
+    def __init__(self, read: Any, *, ndjson: bool = False) -> None:
+        self._read = read
+        self._decoder: SSEDecoder | NDJSONDecoder = NDJSONDecoder() if ndjson else SSEDecoder()
+        self._text: list[str] = []
+        self.usage: TokenUsage | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        self._inspect(self._decoder.feed(data))
+        return data
+
+    def finish(self) -> bytes:
+        self._inspect(self._decoder.finish())
+        return b""
+
+    def produced_text(self) -> str:
+        return "".join(self._text)
+
+    def _inspect(self, events: list[Any]) -> None:
+        for event in events:
+            document = event
+            if isinstance(event, SSEEvent):
+                try:
+                    document = decode_json(event.data) if event.data.strip() else None
+                except msgspec.DecodeError:
+                    document = None
+            if isinstance(document, dict):
+                self.usage, text = self._read(document, self.usage)
+                if text:
+                    self._text.append(text)

@@ -44,6 +44,7 @@ __all__ = (
     "gemini_schema",
     "gemini_to_chat",
     "gemini_usage",
+    "read_gemini_event",
 )
 
 VENDOR = "Gemini"
@@ -100,6 +101,13 @@ def gemini_usage(metadata: Any) -> TokenUsage | None:
                       completion_tokens=int(metadata.get("candidatesTokenCount") or 0) + thoughts,
                       cached_tokens=int(metadata.get("cachedContentTokenCount") or 0),
                       reasoning_tokens=thoughts)
+
+
+def read_gemini_event(response: Mapping[str, Any], usage: TokenUsage | None) -> tuple[TokenUsage | None, str]:
+    """For a passed-through stream: the usage so far (each piece repeats the running totals)."""
+    text = "".join(_read_parts((candidate.get("content") or {}).get("parts"))[0]
+                   for candidate in response.get("candidates") or () if isinstance(candidate, dict))
+    return gemini_usage(response.get("usageMetadata")) or usage, text
 
 
 def _user_parts(content: Any, images: Mapping[str, InlineImage]) -> list[dict[str, Any]]:

@@ -7,7 +7,13 @@ import json
 import pytest
 
 from oneapi.errors import InvalidRequest, UnsupportedFeature
-from oneapi.relay.formats.anthropic import AnthropicChatStream, chat_to_anthropic, message_to_chat
+from oneapi.relay.formats.anthropic import (
+    AnthropicChatStream,
+    chat_to_anthropic,
+    message_to_chat,
+    read_anthropic_event,
+)
+from oneapi.relay.formats.events import UsageSniffer
 from oneapi.relay.formats.media import InlineImage
 from tests.relay.adapters.streams import anthropic_events, chunks_of, feed_in_pieces
 
@@ -188,3 +194,17 @@ def test_stream_hides_usage_unless_asked_and_reports_errors() -> None:
                                     "code": None}}
     assert all("usage" not in chunk for chunk in chunks)
     assert converter.produced_text() == "Hi"
+
+
+def test_passed_through_stream_is_untouched_and_its_usage_read() -> None:
+    upstream = anthropic_events([
+        {"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 8, "output_tokens": 1}}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Yes"}},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+         "usage": {"output_tokens": 3, "input_tokens": 9}},
+    ])
+    sniffer = UsageSniffer(read_anthropic_event)
+    assert feed_in_pieces(sniffer, upstream, size=10) == upstream
+    assert sniffer.usage is not None
+    assert (sniffer.usage.prompt_tokens, sniffer.usage.completion_tokens) == (9, 3)
+    assert sniffer.produced_text() == "Yes"

@@ -14,7 +14,9 @@ from oneapi.relay.formats.gemini import (
     embeddings_to_gemini,
     gemini_schema,
     gemini_to_chat,
+    read_gemini_event,
 )
+from oneapi.relay.formats.events import UsageSniffer
 from tests.relay.adapters.streams import chunks_of, feed_in_pieces
 
 
@@ -135,3 +137,15 @@ def test_embeddings_round_trip() -> None:
     assert [item["embedding"] for item in result["data"]] == [[0.1], [0.2]]
     with pytest.raises(UnsupportedFeature):
         embeddings_to_gemini({"input": [[1, 2, 3]]}, "m")
+
+
+def test_passed_through_stream_usage_is_the_last_running_total() -> None:
+    upstream = _gemini_sse([
+        {"candidates": [{"content": {"parts": [{"text": "A"}]}}], "usageMetadata": {"promptTokenCount": 4}},
+        {"candidates": [{"content": {"parts": [{"text": "B"}]}, "finishReason": "STOP"}],
+         "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 2}},
+    ])
+    sniffer = UsageSniffer(read_gemini_event)
+    assert feed_in_pieces(sniffer, upstream, size=6) == upstream
+    assert sniffer.usage is not None and sniffer.usage.completion_tokens == 2
+    assert sniffer.produced_text() == "AB"
