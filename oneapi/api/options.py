@@ -1,0 +1,96 @@
+"""System options (root only): one-api's ``GET/PUT /api/option/``.
+
+Values are strings, as one-api stores them. Keys that name a secret (…Token, …Secret,
+…Password) can be written but are never read back; the session secret cannot be
+touched here at all. Values are checked as one-api checks them: a theme must exist,
+switching on a sign-in method needs its credentials, ratio tables must be JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, put
+from litestar.params import JSONBody
+from sqlmodel import Session
+
+from oneapi.api import auth
+from oneapi.api.common import changed, ok, run_db
+from oneapi.api.pricing import RATIO_OPTIONS, check_ratio_json
+from oneapi.bootstrap import SESSION_SECRET_OPTION
+from oneapi.config import VALID_THEMES
+from oneapi.db.engine import get_engine
+from oneapi.errors import InvalidRequest
+from oneapi.options import DEFAULT_OPTIONS, is_secret_option, options
+
+__all__ = ("OptionController",)
+
+_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+# Turning one of these on needs the option named beside it to be set first.
+_NEEDS = {"GitHubOAuthEnabled": "GitHubClientId", "WeChatAuthEnabled": "WeChatServerAddress",
+          "TurnstileCheckEnabled": "TurnstileSiteKey", "OidcEnabled": "OidcClientId"}
+
+
+class OptionUpdate(msgspec.Struct):
+    key: str
+    value: str | bool | int | float | None = ""
+
+
+def _text(value: str | bool | int | float | None) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _check(key: str, value: str) -> str:
+    if not _KEY.match(key) or key == SESSION_SECRET_OPTION:
+        raise InvalidRequest(f"option {key!r} cannot be set", param="key")
+    if key.endswith("Enabled"):
+        lowered = value.strip().lower()
+        if lowered not in ("true", "false"):
+            raise InvalidRequest(f"{key} must be true or false", param="value")
+        if lowered == "true" and key in _NEEDS and not options.get(_NEEDS[key]).strip():
+            raise InvalidRequest(f"set {_NEEDS[key]} before turning {key} on", param="value")
+        return lowered
+    if key == "Theme" and value and value not in VALID_THEMES:
+        raise InvalidRequest(f"Theme must be one of {', '.join(VALID_THEMES)}", param="value")
+    if key in RATIO_OPTIONS:
+        return check_ratio_json(key, value)
+    default = DEFAULT_OPTIONS.get(key)
+    if default is not None and _is_number(default) and not _is_number(value):
+        raise InvalidRequest(f"{key} must be a number", param="value")
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _save(key: str, value: str) -> None:
+    with Session(get_engine()) as session:
+        options.save(session, key, value)
+
+
+class OptionController(Controller):
+    path = "/option"
+    tags = ["options"]
+    opt = auth.root
+
+    @get("/", sync_to_thread=False)
+    def list_options(self) -> dict[str, Any]:
+        """Every option as ``{key, value}``, without secrets."""
+        return ok([{"key": key, "value": value} for key, value in sorted(options.snapshot().items())
+                   if not is_secret_option(key) and key != SESSION_SECRET_OPTION])
+
+    @put("/")
+    async def update_option(self, request: Request, data: JSONBody[OptionUpdate]) -> dict[str, Any]:
+        value = _check(data.key, _text(data.value))
+        await run_db(_save, data.key, value)
+        await changed(request, "options")
+        return ok()

@@ -1,0 +1,64 @@
+"""Per-IP rate limits on ``/api``, as one-api: a moving window per client address.
+
+``GLOBAL_API_RATE_LIMIT`` requests per 3 minutes on every management route, and 20 per
+20 minutes on the critical ones (login, register). ``0`` or ``DEBUG=true`` turns a limit
+off, as in one-api. Counters live in memory per process (the ``limits`` library's
+moving-window strategy); a Redis-backed store can replace the storage later.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from oneapi.errors import RateLimited
+from oneapi.runtime import Runtime
+
+__all__ = ("CRITICAL_LIMIT", "api_rate_limit", "critical_rate_limit")
+
+GLOBAL_API_WINDOW_SECONDS = 180
+CRITICAL_LIMIT = RateLimitItemPerMinute(20, 20)  # 20 requests per 20 minutes
+
+
+def _limiter(runtime: Runtime) -> MovingWindowRateLimiter:
+    limiter = runtime.state.get("api_rate_limiter")
+    if limiter is None:
+        limiter = MovingWindowRateLimiter(MemoryStorage())
+        runtime.state["api_rate_limiter"] = limiter
+    return limiter  # type: ignore[no-any-return]
+
+
+def _client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    return connection.client.host if connection.client else "unknown"
+
+
+def _hit(connection: ASGIConnection[Any, Any, Any, Any], item: RateLimitItem, mark: str) -> None:
+    runtime: Runtime = connection.app.state.runtime
+    if runtime.settings.debug:
+        return
+    limiter = _limiter(runtime)
+    ip = _client_ip(connection)
+    if limiter.hit(item, mark, ip):
+        return
+    reset_at = limiter.get_window_stats(item, mark, ip).reset_time
+    raise RateLimited("too many requests; try again later", retry_after=int(reset_at - time.time()) + 1)
+
+
+async def api_rate_limit(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """Guard for every ``/api`` route: GLOBAL_API_RATE_LIMIT per 3 minutes per IP."""
+    runtime: Runtime = connection.app.state.runtime
+    limit = runtime.settings.global_api_rate_limit
+    if limit > 0:
+        _hit(connection, RateLimitItemPerSecond(limit, GLOBAL_API_WINDOW_SECONDS), "GA")
+
+
+async def critical_rate_limit(connection: ASGIConnection[Any, Any, Any, Any],
+                              _handler: BaseRouteHandler) -> None:
+    """Guard for login and register: 20 per 20 minutes per IP."""
+    _hit(connection, CRITICAL_LIMIT, "CT")

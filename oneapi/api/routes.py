@@ -1,0 +1,32 @@
+"""The ``/api`` router: every management controller behind the rate limit and role guards."""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from oneapi.api import channels, logs, options, pricing, redemptions, tokens, users
+from oneapi.api.auth import require_role
+from oneapi.api.ratelimit import api_rate_limit
+
+__all__ = ("management_router",)
+
+
+def management_router() -> Router:
+    """One-api's management routes; each handler's ``min_role`` option sets who may call it."""
+    return Router(
+        path="/api",
+        guards=[api_rate_limit, require_role],
+        route_handlers=[
+            users.UserController,
+            tokens.TokenController,
+            channels.ChannelController,
+            channels.models_per_type,
+            redemptions.RedemptionController,
+            redemptions.user_topup,
+            redemptions.admin_topup,
+            logs.LogController,
+            options.OptionController,
+            pricing.PricingController,
+            pricing.groups,
+        ],
+    )

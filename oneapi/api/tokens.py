@@ -1,0 +1,191 @@
+"""Tokens: the caller's ``sk-`` keys, as one-api's ``/api/token`` routes.
+
+Keys are 48 characters from a CSPRNG, stored without ``sk-`` (as one-api), and shown to
+their owner, who needs to copy them. Every route acts on the caller's own tokens only;
+someone else's token id answers "not found".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, put
+from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+from sqlmodel import Session, select
+
+from oneapi.api import auth
+from oneapi.api.common import (
+    Page,
+    PageArg,
+    api_delete,
+    api_post,
+    changed,
+    ok,
+    page_params,
+    row,
+    run_db,
+    unix_now,
+)
+from oneapi.db.engine import get_engine, session_scope
+from oneapi.db.models import Token, TokenStatus
+from oneapi.errors import InvalidRequest, NotFound
+from oneapi.security import generate_token_key
+
+__all__ = ("TokenController",)
+
+MAX_NAME = 30  # one-api's limit
+
+
+class TokenFields(msgspec.Struct):
+    name: str = ""
+    expired_time: int = -1
+    remain_quota: int = 0
+    unlimited_quota: bool = False
+    models: str | None = ""
+    subnet: str | None = ""
+
+
+class TokenUpdate(TokenFields):
+    id: int = 0
+    status: int | None = None
+
+
+def _check_subnet(subnet: str) -> str:
+    """A comma-separated CIDR allow-list; each entry must parse."""
+    entries = [entry.strip() for entry in subnet.split(",") if entry.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            message = f"subnet {entry!r} is not an IP address or CIDR range"
+            raise InvalidRequest(message, param="subnet") from None
+    return ",".join(entries)
+
+
+def _check_models(models: str) -> str:
+    return ",".join(model.strip() for model in models.split(",") if model.strip())
+
+
+def _apply(token: Token, fields: TokenFields) -> None:
+    name = fields.name.strip()
+    if len(name) > MAX_NAME:
+        raise InvalidRequest(f"token name must be at most {MAX_NAME} characters", param="name")
+    if fields.expired_time != -1 and fields.expired_time <= 0:
+        raise InvalidRequest("expired_time must be a unix time, or -1 for never", param="expired_time")
+    if fields.remain_quota < 0:
+        raise InvalidRequest("remain_quota cannot be negative", param="remain_quota")
+    token.name = name
+    token.expired_time = fields.expired_time
+    token.remain_quota = fields.remain_quota
+    token.unlimited_quota = fields.unlimited_quota
+    token.models = _check_models(fields.models or "")
+    token.subnet = _check_subnet(fields.subnet or "")
+
+
+def _own(session: Session, user_id: int, token_id: int) -> Token:
+    token = session.get(Token, token_id)
+    if token is None or token.user_id != user_id:
+        raise NotFound("token not found")
+    return token
+
+
+def _list(user_id: int, page: Page, keyword: str | None) -> list[dict[str, Any]]:
+    query = select(Token).where(Token.user_id == user_id)
+    if keyword:
+        query = query.where(Token.name.startswith(keyword.strip(), autoescape=True))  # type: ignore[attr-defined]
+    query = query.order_by(Token.id.desc())  # type: ignore[union-attr]
+    with Session(get_engine()) as session:
+        return [row(token) for token in session.exec(page.apply(query)).all()]
+
+
+def _get(user_id: int, token_id: int) -> dict[str, Any]:
+    with Session(get_engine()) as session:
+        return row(_own(session, user_id, token_id))
+
+
+def _create(user_id: int, fields: TokenFields) -> dict[str, Any]:
+    now = unix_now()
+    token = Token(user_id=user_id, key=generate_token_key(), status=TokenStatus.ENABLED, created_time=now,
+                  accessed_time=now)
+    _apply(token, fields)
+    with session_scope() as session:
+        session.add(token)
+        session.flush()
+        return row(token)
+
+
+def _set_status(token: Token, status: int) -> None:
+    """Enable or disable; an expired or used-up token cannot be enabled (as one-api)."""
+    if status not in (TokenStatus.ENABLED, TokenStatus.DISABLED):
+        raise InvalidRequest("status must be 1 (enabled) or 2 (disabled)", param="status")
+    if status == TokenStatus.ENABLED and token.status != TokenStatus.ENABLED:
+        if token.expired_time != -1 and token.expired_time <= unix_now():
+            raise InvalidRequest("the token has expired and cannot be enabled; change its expiry "
+                                 "time or make it never expire first")
+        if not token.unlimited_quota and token.remain_quota <= 0:
+            raise InvalidRequest("the token's quota is used up and it cannot be enabled; raise its "
+                                 "remaining quota or make it unlimited first")
+    token.status = status
+
+
+def _update(user_id: int, fields: TokenUpdate, status_only: bool) -> dict[str, Any]:
+    with session_scope() as session:
+        token = _own(session, user_id, fields.id)
+        if status_only and fields.status is None:
+            raise InvalidRequest("status is required with status_only", param="status")
+        if not status_only:
+            _apply(token, fields)
+        if fields.status is not None:
+            _set_status(token, fields.status)
+        session.add(token)
+        session.flush()
+        return row(token)
+
+
+def _delete(user_id: int, token_id: int) -> None:
+    with session_scope() as session:
+        session.delete(_own(session, user_id, token_id))
+
+
+class TokenController(Controller):
+    path = "/token"
+    tags = ["tokens"]
+    opt = auth.common
+    dependencies = {"me": Provide(auth.caller), "page": Provide(page_params, sync_to_thread=False)}
+
+    @get("/")
+    async def list_tokens(self, me: auth.Me, page: PageArg) -> dict[str, Any]:
+        return ok(await run_db(_list, me.id or 0, page, None))
+
+    @get("/search")
+    async def search_tokens(self, me: auth.Me, page: PageArg, keyword: FromQuery[str] = "") -> dict[str, Any]:
+        return ok(await run_db(_list, me.id or 0, page, keyword))
+
+    @get("/{token_id:int}")
+    async def get_token(self, me: auth.Me, token_id: FromPath[int]) -> dict[str, Any]:
+        return ok(await run_db(_get, me.id or 0, token_id))
+
+    @api_post("/")
+    async def create_token(self, request: Request, me: auth.Me,
+                           data: JSONBody[TokenFields]) -> dict[str, Any]:
+        """A new key (``sk-`` + the returned ``key``)."""
+        token = await run_db(_create, me.id or 0, data)
+        await changed(request, "tokens")
+        return ok(token)
+
+    @put("/")
+    async def update_token(self, request: Request, me: auth.Me, data: JSONBody[TokenUpdate],
+                           status_only: FromQuery[str] = "") -> dict[str, Any]:
+        """Update a token; with ``?status_only=1`` only enable/disable it."""
+        token = await run_db(_update, me.id or 0, data, bool(status_only))
+        await changed(request, "tokens")
+        return ok(token)
+
+    @api_delete("/{token_id:int}")
+    async def delete_token(self, request: Request, me: auth.Me, token_id: FromPath[int]) -> dict[str, Any]:
+        await run_db(_delete, me.id or 0, token_id)
+        await changed(request, "tokens")
+        return ok()

@@ -1,0 +1,527 @@
+"""Users: register, login, the caller's own account, and admin user management.
+
+Routes, field names and rules follow one-api: an admin acts only on users of a lower
+role (root acts on everyone but cannot be disabled, demoted or deleted), only root
+promotes, deleting is a soft delete that frees the username, and quota changes made by
+an admin are logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, put
+from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from oneapi.api import auth
+from oneapi.api.common import (
+    Page,
+    PageArg,
+    api_delete,
+    api_post,
+    changed,
+    format_quota,
+    ok,
+    page_params,
+    row,
+    run_db,
+    unix_now,
+)
+from oneapi.api.logs import record_log
+from oneapi.api.ratelimit import critical_rate_limit
+from oneapi.db.engine import get_engine, session_scope
+from oneapi.db.models import Ability, Log, LogType, Role, Status, Token, TokenStatus, User
+from oneapi.errors import Forbidden, InvalidRequest, NotFound
+from oneapi.options import options
+from oneapi.security import (
+    generate_access_token,
+    generate_aff_code,
+    generate_token_key,
+    hash_password,
+    verify_password,
+)
+
+__all__ = ("UserController", "public_user")
+
+USER_DELETED = 3  # one-api's UserStatusDeleted
+_HIDDEN = frozenset({"password", "access_token"})
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DASHBOARD_DAYS = 7
+
+
+class Credentials(msgspec.Struct):
+    username: str = ""
+    password: str = ""
+
+
+class Registration(msgspec.Struct):
+    username: str
+    password: str
+    display_name: str = ""
+    email: str = ""
+    aff_code: str = ""
+    verification_code: str = ""
+
+
+class SelfUpdate(msgspec.Struct):
+    username: str | None = None
+    password: str | None = None
+    display_name: str | None = None
+
+
+class NewUser(msgspec.Struct):
+    username: str
+    password: str
+    display_name: str = ""
+
+
+class UserUpdate(msgspec.Struct):
+    id: int
+    username: str | None = None
+    password: str | None = None
+    display_name: str | None = None
+    email: str | None = None
+    group: str | None = None
+    quota: int | None = None
+    role: int | None = None
+
+
+class ManageRequest(msgspec.Struct):
+    action: str
+    username: str = ""
+    id: int = 0
+
+
+def public_user(user: User) -> dict[str, Any]:
+    """A user without the password hash or the access token."""
+    return row(user, exclude=_HIDDEN)
+
+
+# -- validation ---------------------------------------------------------------------
+def check_username(username: str) -> str:
+    username = username.strip()
+    if not username:
+        raise InvalidRequest("username is required", param="username")
+    if len(username) > 12:
+        raise InvalidRequest("username must be at most 12 characters", param="username")
+    return username
+
+
+def check_password(password: str) -> str:
+    if not 8 <= len(password) <= 20:
+        raise InvalidRequest("password must be 8 to 20 characters", param="password")
+    return password
+
+
+def check_display_name(display_name: str) -> str:
+    if len(display_name) > 20:
+        raise InvalidRequest("display name must be at most 20 characters", param="display_name")
+    return display_name
+
+
+def check_email(email: str) -> str:
+    email = email.strip()
+    if len(email) > 50:
+        raise InvalidRequest("email must be at most 50 characters", param="email")
+    if email and not _EMAIL.match(email):
+        raise InvalidRequest("email is not a valid address", param="email")
+    return email
+
+
+def _username_taken(session: Session, username: str, except_id: int | None = None) -> bool:
+    query = select(User.id).where(User.username == username)
+    if except_id is not None:
+        query = query.where(User.id != except_id)
+    return session.exec(query).first() is not None
+
+
+def _commit_user(session: Session, user: User) -> None:
+    """Commit, turning a unique-username race into a clear message."""
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise InvalidRequest("username is already taken", param="username") from None
+
+
+# -- registration and login -----------------------------------------------------------
+def _register(body: Registration) -> User:
+    username = check_username(body.username)
+    password = check_password(body.password)
+    display_name = check_display_name(body.display_name) or username
+    email = check_email(body.email)
+    with Session(get_engine(), expire_on_commit=False) as session:
+        if _username_taken(session, username):
+            raise InvalidRequest("username is already taken", param="username")
+        inviter = None
+        if body.aff_code:
+            inviter = session.exec(select(User).where(User.aff_code == body.aff_code)).first()
+        user = User(username=username, password=hash_password(password), display_name=display_name,
+                    email=email, role=Role.COMMON, status=Status.ENABLED, aff_code=generate_aff_code(),
+                    quota=options.get_int("QuotaForNewUser"), inviter_id=inviter.id if inviter else 0)
+        if inviter is not None:
+            user.quota += options.get_int("QuotaForInvitee")
+        _commit_user(session, user)
+        user_id = user.id or 0
+        now = unix_now()
+        session.add(Token(user_id=user_id, key=generate_token_key(), name="default",
+                          status=TokenStatus.ENABLED, created_time=now, accessed_time=now, expired_time=-1,
+                          unlimited_quota=True))
+        if user.quota:
+            record_log(session, user_id=user_id, log_type=LogType.SYSTEM, username=username,
+                       content=f"new user gift: {format_quota(user.quota)}")
+        bonus = options.get_int("QuotaForInviter")
+        if inviter is not None and bonus > 0:
+            inviter.quota += bonus
+            session.add(inviter)
+            record_log(session, user_id=inviter.id or 0, log_type=LogType.SYSTEM, username=inviter.username,
+                       content=f"invitation reward: {format_quota(bonus)}")
+        session.commit()
+        return user
+
+
+def _find_for_login(name: str) -> User | None:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        query = select(User).where(or_(User.username == name, User.email == name))
+        for user in session.exec(query.where(User.status != USER_DELETED)).all():
+            return user
+        return None
+
+
+# -- the caller's own account ---------------------------------------------------------------
+def _update_self(user_id: int, body: SelfUpdate) -> User:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("user not found")
+        if body.username is not None and body.username.strip() != user.username:
+            username = check_username(body.username)
+            if _username_taken(session, username, except_id=user_id):
+                raise InvalidRequest("username is already taken", param="username")
+            user.username = username
+        if body.display_name is not None:
+            user.display_name = check_display_name(body.display_name)
+        if body.password:
+            user.password = hash_password(check_password(body.password))
+        _commit_user(session, user)
+        return user
+
+
+def _soft_delete(session: Session, user: User) -> None:
+    """One-api's delete: status "deleted" and a freed username; tokens stop working."""
+    user.status = USER_DELETED
+    user.username = f"deleted_{uuid.uuid4().hex}"
+    user.access_token = None
+    session.add(user)
+    for token in session.exec(select(Token).where(Token.user_id == user.id)).all():
+        token.status = TokenStatus.DISABLED
+        session.add(token)
+
+
+def _delete_self(user_id: int) -> None:
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("user not found")
+        if user.role == Role.ROOT:
+            raise Forbidden("the root user cannot be deleted")
+        _soft_delete(session, user)
+
+
+def _new_access_token(user_id: int) -> str:
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("user not found")
+        user.access_token = generate_access_token()
+        session.add(user)
+        return user.access_token
+
+
+def _aff_code(user_id: int) -> str:
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("user not found")
+        if not user.aff_code:
+            user.aff_code = generate_aff_code()
+            session.add(user)
+        return user.aff_code
+
+
+def _dashboard(user_id: int, since: int) -> list[dict[str, Any]]:
+    """Per-day, per-model consumption of one user (UTC days)."""
+    day = Log.created_at // 86400
+    query = (select(day, Log.model_name, func.count(), func.coalesce(func.sum(Log.quota), 0),
+                    func.coalesce(func.sum(Log.prompt_tokens + Log.completion_tokens), 0))
+             .where(Log.user_id == user_id, Log.type == LogType.CONSUME, Log.created_at >= since)
+             .group_by(day, Log.model_name).order_by(day, Log.model_name))
+    with Session(get_engine()) as session:
+        return [{"day": dt.datetime.fromtimestamp(int(d) * 86400, dt.UTC).strftime("%Y-%m-%d"),
+                 "model_name": model, "request_count": int(count), "quota": int(quota),
+                 "token_used": int(tokens)}
+                for d, model, count, quota, tokens in session.exec(query).all()]
+
+
+def _available_models(group: str) -> list[str]:
+    with Session(get_engine()) as session:
+        query = select(Ability.model).where(Ability.group == group, Ability.enabled == True).distinct()  # noqa: E712
+        return sorted(session.exec(query).all())
+
+
+# -- admin user management ---------------------------------------------------------------
+def _list_users(page: Page, keyword: str | None) -> list[dict[str, Any]]:
+    query = select(User).where(User.status != USER_DELETED)
+    if keyword is not None:
+        keyword = keyword.strip()
+        matches = [User.username.startswith(keyword, autoescape=True),  # type: ignore[attr-defined]
+                   User.email.startswith(keyword, autoescape=True),  # type: ignore[attr-defined]
+                   User.display_name.startswith(keyword, autoescape=True)]  # type: ignore[attr-defined]
+        if keyword.isdigit():
+            matches.append(User.id == int(keyword))
+        query = query.where(or_(*matches))
+    query = query.order_by(User.id.desc())  # type: ignore[union-attr]
+    with Session(get_engine()) as session:
+        return [public_user(user) for user in session.exec(page.apply(query)).all()]
+
+
+def _get_managed(session: Session, me: User, user_id: int) -> User:
+    """A user the caller may act on: strictly lower role, or anyone but root for root."""
+    user = session.get(User, user_id)
+    if user is None or user.status == USER_DELETED:
+        raise NotFound("user not found")
+    if me.role <= user.role and me.role != Role.ROOT:
+        raise Forbidden("you cannot act on a user of the same or a higher role")
+    return user
+
+
+def _get_user(me: User, user_id: int) -> dict[str, Any]:
+    with Session(get_engine()) as session:
+        return public_user(_get_managed(session, me, user_id))
+
+
+def _create_user(body: NewUser) -> User:
+    username = check_username(body.username)
+    password = check_password(body.password)
+    display_name = check_display_name(body.display_name) or username
+    with Session(get_engine(), expire_on_commit=False) as session:
+        if _username_taken(session, username):
+            raise InvalidRequest("username is already taken", param="username")
+        user = User(username=username, password=hash_password(password), display_name=display_name,
+                    role=Role.COMMON, status=Status.ENABLED, aff_code=generate_aff_code())
+        _commit_user(session, user)
+        return user
+
+
+def _update_user(me: User, body: UserUpdate) -> User:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        user = _get_managed(session, me, body.id)
+        if body.role is not None and body.role != user.role:
+            if body.role not in (Role.COMMON, Role.ADMIN, Role.ROOT):
+                raise InvalidRequest("role must be 1 (common), 10 (admin) or 100 (root)", param="role")
+            if (body.role >= me.role and me.role != Role.ROOT) or body.role == Role.ROOT:
+                raise Forbidden("you cannot raise a user to your own role or higher")
+            if user.role == Role.ROOT:
+                raise Forbidden("the root user cannot be demoted")
+            user.role = body.role
+        if body.username is not None and body.username.strip() != user.username:
+            username = check_username(body.username)
+            if _username_taken(session, username, except_id=user.id):
+                raise InvalidRequest("username is already taken", param="username")
+            user.username = username
+        if body.display_name is not None:
+            user.display_name = check_display_name(body.display_name)
+        if body.email is not None:
+            user.email = check_email(body.email)
+        if body.group is not None:
+            group = body.group.strip()
+            if not group or len(group) > 32:
+                raise InvalidRequest("group must be 1 to 32 characters", param="group")
+            user.group = group
+        if body.password:
+            user.password = hash_password(check_password(body.password))
+        if body.quota is not None and body.quota != user.quota:
+            if body.quota < 0:
+                raise InvalidRequest("quota cannot be negative", param="quota")
+            record_log(session, user_id=user.id or 0, log_type=LogType.MANAGE, username=user.username,
+                       content=f"admin {me.username} changed the quota from {format_quota(user.quota)} "
+                               f"to {format_quota(body.quota)}")
+            user.quota = body.quota
+        _commit_user(session, user)
+        return user
+
+
+def _delete_user(me: User, user_id: int) -> None:
+    with session_scope() as session:
+        user = _get_managed(session, me, user_id)
+        if user.role == Role.ROOT or me.role <= user.role:
+            raise Forbidden("you cannot delete a user of the same or a higher role")
+        _soft_delete(session, user)
+
+
+def _manage(me: User, body: ManageRequest) -> dict[str, int]:
+    with session_scope() as session:
+        if body.id:
+            target_id = body.id
+        else:
+            found = session.exec(select(User.id).where(User.username == body.username)).first()
+            if found is None:
+                raise NotFound("user not found")
+            target_id = found
+        user = _get_managed(session, me, target_id)
+        action = body.action
+        if action == "disable":
+            if user.role == Role.ROOT:
+                raise Forbidden("the root user cannot be disabled")
+            user.status = Status.DISABLED
+        elif action == "enable":
+            user.status = Status.ENABLED
+        elif action == "delete":
+            if user.role == Role.ROOT:
+                raise Forbidden("the root user cannot be deleted")
+            _soft_delete(session, user)
+        elif action == "promote":
+            if me.role != Role.ROOT:
+                raise Forbidden("only root can promote users to admin")
+            if user.role >= Role.ADMIN:
+                raise InvalidRequest("this user is already an admin")
+            user.role = Role.ADMIN
+        elif action == "demote":
+            if user.role == Role.ROOT:
+                raise Forbidden("the root user cannot be demoted")
+            if user.role == Role.COMMON:
+                raise InvalidRequest("this user is already a common user")
+            user.role = Role.COMMON
+        else:
+            raise InvalidRequest("action must be one of disable, enable, delete, promote, demote",
+                                 param="action")
+        session.add(user)
+        return {"role": user.role, "status": user.status}
+
+
+class UserController(Controller):
+    path = "/user"
+    tags = ["users"]
+    dependencies = {"me": Provide(auth.caller), "page": Provide(page_params, sync_to_thread=False)}
+
+    # -- public --------------------------------------------------------------------------
+    @api_post("/register", guards=[critical_rate_limit])
+    async def register(self, data: JSONBody[Registration]) -> dict[str, Any]:
+        """Create a common user (RegisterEnabled and PasswordRegisterEnabled must be on)."""
+        if not options.get_bool("RegisterEnabled"):
+            raise Forbidden("registration is closed by the administrator")
+        if not options.get_bool("PasswordRegisterEnabled"):
+            raise Forbidden("password registration is closed; use another sign-in method")
+        if options.get_bool("EmailVerificationEnabled"):
+            raise Forbidden("registration needs email verification, which this gateway cannot send yet; "
+                            "an administrator can turn EmailVerificationEnabled off")
+        await run_db(_register, data)
+        return ok()
+
+    @api_post("/login", guards=[critical_rate_limit])
+    async def login(self, request: Request, data: JSONBody[Credentials]) -> Response[dict[str, Any]]:
+        """Check username (or email) and password, then set the ``session`` cookie."""
+        if not options.get_bool("PasswordLoginEnabled"):
+            raise Forbidden("password login is disabled by the administrator")
+        name = data.username.strip()
+        if not name or not data.password:
+            raise InvalidRequest("username and password are required")
+        user = await run_db(_find_for_login, name)
+        if user is None or not await run_db(verify_password, data.password, user.password):
+            raise InvalidRequest("wrong username or password")
+        if user.status != Status.ENABLED:
+            raise Forbidden("this user is disabled")
+        response = Response(ok({"id": user.id, "username": user.username, "display_name": user.display_name,
+                                "role": user.role, "status": user.status, "group": user.group}))
+        auth.open_session(request, response, user)
+        return response
+
+    @get("/logout")
+    async def logout(self) -> Response[dict[str, Any]]:
+        response = Response(ok())
+        auth.clear_session(response)
+        return response
+
+    # -- the caller's own account ------------------------------------------------------------
+    @get("/self", opt=auth.common)
+    async def get_self(self, me: auth.Me) -> dict[str, Any]:
+        return ok(public_user(me))
+
+    @put("/self", opt=auth.common)
+    async def update_self(self, request: Request, me: auth.Me, data: JSONBody[SelfUpdate]) -> dict[str, Any]:
+        user = await run_db(_update_self, me.id or 0, data)
+        await changed(request, "users")
+        return ok(public_user(user))
+
+    @api_delete("/self", opt=auth.common)
+    async def delete_self(self, request: Request, me: auth.Me) -> dict[str, Any]:
+        await run_db(_delete_self, me.id or 0)
+        await changed(request, "users", "tokens")
+        return ok()
+
+    @get("/token", opt=auth.common)
+    async def access_token(self, request: Request, me: auth.Me) -> dict[str, Any]:
+        """A fresh access token for ``Authorization:`` (the previous one stops working)."""
+        token = await run_db(_new_access_token, me.id or 0)
+        await changed(request, "users")
+        return ok(token)
+
+    @get("/aff", opt=auth.common)
+    async def aff(self, me: auth.Me) -> dict[str, Any]:
+        return ok(await run_db(_aff_code, me.id or 0))
+
+    @get("/dashboard", opt=auth.common)
+    async def dashboard(self, me: auth.Me) -> dict[str, Any]:
+        """The caller's usage per day and model over the last week."""
+        since = (unix_now() // 86400 - (DASHBOARD_DAYS - 1)) * 86400
+        return ok(await run_db(_dashboard, me.id or 0, since))
+
+    @get("/available_models", opt=auth.common)
+    async def available_models(self, me: auth.Me) -> dict[str, Any]:
+        """Models the caller's group can reach through enabled channels."""
+        return ok(await run_db(_available_models, me.group))
+
+    # -- admin ----------------------------------------------------------------------------
+    @get("/", opt=auth.admin)
+    async def list_users(self, page: PageArg) -> dict[str, Any]:
+        return ok(await run_db(_list_users, page, None))
+
+    @get("/search", opt=auth.admin)
+    async def search_users(self, page: PageArg, keyword: FromQuery[str] = "") -> dict[str, Any]:
+        return ok(await run_db(_list_users, page, keyword))
+
+    @get("/{user_id:int}", opt=auth.admin)
+    async def get_user(self, me: auth.Me, user_id: FromPath[int]) -> dict[str, Any]:
+        return ok(await run_db(_get_user, me, user_id))
+
+    @api_post("/", opt=auth.admin)
+    async def create_user(self, data: JSONBody[NewUser]) -> dict[str, Any]:
+        return ok(public_user(await run_db(_create_user, data)))
+
+    @put("/", opt=auth.admin)
+    async def update_user(self, request: Request, me: auth.Me, data: JSONBody[UserUpdate]) -> dict[str, Any]:
+        user = await run_db(_update_user, me, data)
+        await changed(request, "users")
+        return ok(public_user(user))
+
+    @api_delete("/{user_id:int}", opt=auth.admin)
+    async def delete_user(self, request: Request, me: auth.Me, user_id: FromPath[int]) -> dict[str, Any]:
+        await run_db(_delete_user, me, user_id)
+        await changed(request, "users", "tokens")
+        return ok()
+
+    @api_post("/manage", opt=auth.admin)
+    async def manage(self, request: Request, me: auth.Me, data: JSONBody[ManageRequest]) -> dict[str, Any]:
+        """disable, enable, delete, promote (root only) or demote a user."""
+        result = await run_db(_manage, me, data)
+        await changed(request, "users", "tokens")
+        return ok(result)

@@ -1,0 +1,188 @@
+"""``app.handler`` on AWS Lambda: real-shaped events, one startup per cold start, nothing lost.
+
+Each test is one cold start: ``app.py`` is imported afresh with the sandbox's environment
+(``AWS_LAMBDA_FUNCTION_NAME`` and a PostgreSQL ``SQL_DSN``), then events are invoked one
+after another the way Lambda reuses a warm sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import importlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from litestar import Request, get
+from sqlmodel import select
+
+from oneapi.config import reset_settings
+from oneapi.db.engine import dispose_engine, session_scope
+from oneapi.db.models import Option, Role, User
+from tests.deploy.lambda_events import EVENT_SOURCES, LambdaContext
+from tests.support.databases import temporary_database
+from tests.support.gateway import ROOT
+
+pytestmark = pytest.mark.postgres
+
+
+class StartupCounter:
+    """Wraps ``Runtime.prepare_database`` (migrations, root, options) to count cold starts."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.calls = 0
+        self._prepare = runtime.prepare_database
+        runtime.prepare_database = self
+
+    def __call__(self) -> None:
+        self.calls += 1
+        self._prepare()
+
+
+class BufferingComponent:
+    """A component that holds rows until flushed, as the batch writer does."""
+
+    def __init__(self) -> None:
+        self.buffered: list[str] = []
+        self.stops = 0
+
+    async def start(self, runtime: Any) -> None:
+        return None
+
+    async def stop(self) -> None:
+        self.stops += 1
+
+    def add(self, key: str) -> None:
+        self.buffered.append(key)
+
+    async def flush(self) -> None:
+        rows, self.buffered = self.buffered, []
+        if rows:
+            await asyncio.to_thread(_store_options, rows)
+
+
+def _store_options(keys: list[str]) -> None:
+    with session_scope() as session:
+        for key in keys:
+            session.add(Option(key=key, value="written"))
+
+
+def _option(key: str) -> str | None:
+    with session_scope() as session:
+        row = session.get(Option, key)
+        return row.value if row else None
+
+
+def invoke(module: ModuleType, source: str, method: str, path: str, **kwargs: Any) -> tuple[int, dict[str, str], Any]:
+    """Call ``module.handler`` with an event from ``source``; return status, headers, JSON body."""
+    result = module.handler(EVENT_SOURCES[source](method, path, **kwargs), LambdaContext())
+    body = result["body"]
+    if result.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode()
+    headers = {name.lower(): value for name, value in result["headers"].items()}
+    return result["statusCode"], headers, json.loads(body) if body else None
+
+
+@pytest.fixture
+def cold_start(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ModuleType]:
+    """``app.py`` imported inside a fresh Lambda sandbox backed by a new PostgreSQL database."""
+    with temporary_database("postgresql", tmp_path) as dsn:
+        clean_env.setenv("SQL_DSN", dsn)
+        clean_env.setenv("AWS_LAMBDA_FUNCTION_NAME", "one-api")
+        clean_env.setenv("INITIAL_ROOT_PASSWORD", "lambda-root-pw")
+        reset_settings()
+        dispose_engine()
+        sys.modules.pop("app", None)
+        module = importlib.import_module("app")
+        try:
+            yield module
+        finally:
+            loop = module.handler._loop
+            if loop is not None:
+                loop.run_until_complete(module.app.state.runtime.stop())
+                loop.close()
+            sys.modules.pop("app", None)
+            dispose_engine()
+
+
+@pytest.mark.parametrize("source", sorted(EVENT_SOURCES))
+def test_status_answers_every_event_source_and_starts_once(cold_start: ModuleType, source: str) -> None:
+    runtime = cold_start.app.state.runtime
+    startups = StartupCounter(runtime)
+    component = BufferingComponent()
+    runtime.components.append(component)
+
+    first = invoke(cold_start, source, "GET", "/api/status")
+    second = invoke(cold_start, source, "GET", "/api/status?probe=2")
+
+    for status, headers, body in (first, second):
+        assert status == 200
+        assert headers["content-type"].startswith("application/json")
+        assert headers["x-oneapi-request-id"]
+        assert body["success"] is True
+        assert body["data"]["system_name"] == "One API"
+    assert first[2]["data"]["start_time"] == second[2]["data"]["start_time"]
+    assert first[1]["x-oneapi-request-id"] != second[1]["x-oneapi-request-id"]
+    assert startups.calls == 1, "startup work must run once per cold start, not per event"
+    assert runtime.started and component.stops == 0, "the runtime must survive between events"
+    with session_scope() as session:  # the cold start migrated PostgreSQL and created root
+        root = session.exec(select(User).where(User.role == Role.ROOT)).one()
+        assert root.username == "root"
+
+
+def test_buffered_writes_are_flushed_before_the_handler_returns(cold_start: ModuleType) -> None:
+    component = BufferingComponent()
+    cold_start.app.state.runtime.components.append(component)
+
+    @get("/_test/buffer", sync_to_thread=False)
+    def buffer(request: Request) -> dict[str, str]:
+        key = request.query_params["key"]
+        component.add(key)
+        return {"queued": key}
+
+    cold_start.app.register(buffer)
+
+    for number, source in enumerate(sorted(EVENT_SOURCES)):
+        key = f"LambdaFlush{number}"
+        status, _headers, body = invoke(cold_start, source, "GET", f"/_test/buffer?key={key}")
+        assert (status, body) == (200, {"queued": key})
+        assert component.buffered == []
+        assert _option(key) == "written", "a buffered row was left in a sandbox that may never thaw"
+
+
+def test_tasks_spawned_by_a_request_finish_before_the_handler_returns(cold_start: ModuleType) -> None:
+    background: set[asyncio.Task[None]] = set()
+
+    async def write_later(key: str) -> None:
+        await asyncio.sleep(0.05)
+        await asyncio.to_thread(_store_options, [key])
+
+    @get("/_test/spawn", sync_to_thread=False)
+    def spawn(request: Request) -> dict[str, str]:
+        key = request.query_params["key"]
+        task = asyncio.get_running_loop().create_task(write_later(key))
+        background.add(task)
+        return {"spawned": key}
+
+    cold_start.app.register(spawn)
+
+    status, _headers, _body = invoke(cold_start, "function-url", "GET", "/_test/spawn?key=LambdaTask")
+    assert status == 200
+    assert _option("LambdaTask") == "written"
+
+
+def test_missing_sql_dsn_on_lambda_stops_the_cold_start_with_a_clear_message(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": "one-api", "SQLITE_PATH": str(tmp_path / "x.db"),
+           "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1
+    assert "SQL_DSN is required on AWS Lambda" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "x.db").exists()
