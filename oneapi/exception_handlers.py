@@ -14,6 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from oneapi.errors import GatewayError
+from oneapi.middleware import REQUEST_ID_HEADER, new_request_id
 
 __all__ = ("exception_handlers",)
 
@@ -31,6 +32,9 @@ def _is_api(request: Request) -> bool:
 
 def render_error(request: Request, error: GatewayError) -> Response:
     headers = dict(error.headers)
+    if "request_id" not in request.scope.get("state", {}):
+        # the router answers unknown paths before any middleware runs; give them an id too
+        headers[REQUEST_ID_HEADER] = new_request_id()
     if _is_api(request):
         status = error.status_code if error.status_code in _KEEP_STATUS_ON_API else 200
         return Response({"success": False, "message": error.message, "data": None}, status_code=status,

@@ -16,6 +16,8 @@ from oneapi.config import Settings, get_settings
 from oneapi.exception_handlers import exception_handlers
 from oneapi.log import configure_logging
 from oneapi.middleware import RequestIdMiddleware
+from oneapi.relay import install_relay
+from oneapi.relay.routes import relay_routes
 from oneapi.runtime import Runtime
 
 __all__ = ("create_app",)
@@ -26,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging("DEBUG" if settings.debug else settings.log_level)
     runtime = Runtime(settings)
+    install_relay(runtime)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -36,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await runtime.stop()
 
     return Litestar(
-        route_handlers=[system.healthz, system.status],
+        route_handlers=[system.healthz, system.status, *relay_routes],
         middleware=[RequestIdMiddleware],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],

@@ -1,0 +1,32 @@
+"""The relay: OpenAI-compatible ``/v1`` routes over the configured channels.
+
+:func:`install_relay` adds the relay's components to a runtime. They are reachable from
+``runtime.state``: ``"writer"`` (:class:`~oneapi.db.writer.BatchWriter`; ``await
+runtime.state["writer"].flush()`` writes pending logs and quota now), ``"cache"``,
+``"upstream"`` and ``"relay"``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from oneapi.runtime import Runtime
+
+__all__ = ("install_relay",)
+
+
+def install_relay(runtime: Runtime) -> None:
+    """Register writer (first, so it stops last and flushes), cache and upstream client."""
+    from oneapi.cache import RelayCache
+    from oneapi.db.writer import BatchWriter
+    from oneapi.relay.service import Relay
+    from oneapi.relay.upstream import UpstreamClient
+
+    writer = BatchWriter(runtime.settings.batch_update_interval)
+    cache = RelayCache(writer)
+    upstream = UpstreamClient()
+    runtime.components.insert(0, writer)
+    runtime.components.extend([cache, upstream])
+    runtime.state.update(writer=writer, cache=cache, upstream=upstream,
+                         relay=Relay(cache, writer, upstream))

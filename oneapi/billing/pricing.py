@@ -1,0 +1,61 @@
+"""What a request costs, in quota units, by one-api's formulas (reference §3.4).
+
+Text: ``ceil((prompt + completion × completion_ratio) × model_ratio × group_ratio)``,
+at least 1 when the price is not zero and some tokens were used. Images:
+``model_ratio × group_ratio × size_ratio × 1000`` per image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from oneapi.billing.ratios import completion_ratio, group_ratio, model_ratio
+
+__all__ = ("Price", "image_size_ratio", "price_for")
+
+# dall-e's price steps by size; one-api's table
+_IMAGE_SIZE_RATIO: dict[str, dict[str, float]] = {
+    "dall-e-2": {"256x256": 1.0, "512x512": 1.125, "1024x1024": 1.25},
+    "dall-e-3": {"1024x1024": 1.0, "1024x1792": 2.0, "1792x1024": 2.0},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    model_ratio: float
+    completion_ratio: float
+    group_ratio: float
+
+    @property
+    def ratio(self) -> float:
+        return self.model_ratio * self.group_ratio
+
+    def text_quota(self, prompt_tokens: int, completion_tokens: int) -> int:
+        if prompt_tokens + completion_tokens <= 0:
+            return 0
+        raw = (prompt_tokens + completion_tokens * self.completion_ratio) * self.ratio
+        if raw <= 0:
+            return 0
+        return max(1, math.ceil(raw - 1e-9))
+
+    def image_quota(self, model: str, size: str, quality: str, count: int) -> int:
+        raw = self.ratio * image_size_ratio(model, size, quality) * 1000 * max(count, 1)
+        return max(1, math.ceil(raw - 1e-9)) if raw > 0 else 0
+
+    def describe(self) -> str:
+        return (f"model ratio {self.model_ratio:g}, group ratio {self.group_ratio:g}, "
+                f"completion ratio {self.completion_ratio:g}")
+
+
+def price_for(model: str, group: str, channel_type: int | None = None) -> Price:
+    return Price(model_ratio(model, channel_type), completion_ratio(model, channel_type), group_ratio(group))
+
+
+def image_size_ratio(model: str, size: str, quality: str = "") -> float:
+    """The size multiplier; dall-e-3 "hd" doubles 1024x1024 and adds half to larger sizes."""
+    table = _IMAGE_SIZE_RATIO.get(model, {})
+    ratio = table.get(size, 1.0)
+    if model == "dall-e-3" and quality == "hd":
+        ratio *= 2.0 if size == "1024x1024" else 1.5
+    return ratio

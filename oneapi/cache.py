@@ -1,0 +1,347 @@
+"""The relay's in-memory view of the database: tokens, users, channels, abilities, options.
+
+The hot path reads only this snapshot. It is loaded at start, reloaded every
+``SYNC_FREQUENCY`` seconds and at once when an admin write calls
+``runtime.data_changed(...)``. Remaining quota lives here too: requests adjust it on the
+event loop (check and change with no ``await`` between, so they are atomic) and the batch
+writer carries the deltas to the database. A reload therefore shows the database value
+plus the deltas not flushed yet, and it never overlaps a flush (both hold the writer's
+I/O lock), so nothing is counted twice or lost.
+
+Reloads update cached objects in place, so a request that holds a token or user while a
+reload happens settles against the object the next request will see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from oneapi.channel_types import ChannelType, channel_type
+from oneapi.db.engine import get_engine
+from oneapi.db.models import Ability, Channel, Option, Status, Token, User
+from oneapi.options import options
+
+if TYPE_CHECKING:
+    from oneapi.db.writer import BatchWriter
+    from oneapi.runtime import Runtime
+
+__all__ = ("CachedChannel", "CachedToken", "CachedUser", "RelayCache", "Tier", "cached_channel")
+
+log = logging.getLogger("oneapi.cache")
+
+_MISS_MEMORY = 5.0  # seconds a key not found in the database stays "unknown"
+_MISS_LIMIT = 10_000
+
+
+@dataclass(slots=True, eq=False)
+class CachedUser:
+    id: int
+    username: str
+    role: int
+    status: int
+    group: str
+    quota: int
+
+
+@dataclass(slots=True, eq=False)
+class CachedToken:
+    id: int
+    user_id: int
+    key: str
+    name: str
+    status: int
+    expired_time: int
+    remain_quota: int
+    unlimited_quota: bool
+    models: frozenset[str] | None
+    subnets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None
+
+
+@dataclass(slots=True, eq=False)
+class CachedChannel:
+    id: int
+    type: int
+    name: str
+    status: int
+    keys: tuple[str, ...]
+    base_url: str
+    weight: int
+    priority: int
+    models: tuple[str, ...]
+    groups: tuple[str, ...]
+    model_mapping: dict[str, str]
+    config: dict[str, Any]
+    other: str
+    system_prompt: str
+    kind: ChannelType = field(repr=False)
+    _next_key: int = 0
+
+    def next_key(self) -> str:
+        """The channel's keys (one per line) in rotation."""
+        if not self.keys:
+            return ""
+        index = self._next_key % len(self.keys)
+        self._next_key = index + 1
+        return self.keys[index]
+
+    def upstream_model(self, model: str) -> str:
+        mapped = self.model_mapping.get(model)
+        return mapped if isinstance(mapped, str) and mapped else model
+
+
+@dataclass(slots=True)
+class Tier:
+    """Channels sharing one priority, with their weights (0 counts as 1)."""
+
+    priority: int
+    channels: list[CachedChannel]
+    weights: list[int]
+
+
+def _split(text: str | None, sep: str = ",") -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(sep) if part.strip())
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _subnets(text: str | None) -> tuple[Any, ...] | None:
+    parts = _split(text)
+    if not parts:
+        return None
+    networks = []
+    for part in parts:
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            log.warning("ignoring invalid subnet %r on a token", part)
+    return tuple(networks)
+
+
+def cached_channel(row: Channel) -> CachedChannel:
+    """A channel row as the relay uses it (also used by the channel probe)."""
+    keys = tuple(line.strip() for line in (row.key or "").splitlines() if line.strip())
+    return CachedChannel(
+        id=row.id or 0, type=row.type or 0, name=row.name or "", status=row.status or 0, keys=keys,
+        base_url=(row.base_url or "").strip().rstrip("/"), weight=max(int(row.weight or 0), 0),
+        priority=int(row.priority or 0), models=_split(row.models), groups=_split(row.group) or ("default",),
+        model_mapping={k: v for k, v in _json_object(row.model_mapping).items() if isinstance(v, str)},
+        config=_json_object(row.config), other=row.other or "", system_prompt=row.system_prompt or "",
+        kind=channel_type(row.type or 0),
+    )
+
+
+def _cached_token(row: Token) -> CachedToken:
+    models = _split(row.models)
+    return CachedToken(id=row.id or 0, user_id=row.user_id, key=row.key, name=row.name or "",
+                       status=row.status or 0, expired_time=int(row.expired_time if row.expired_time is not None
+                                                                else -1),
+                       remain_quota=int(row.remain_quota or 0), unlimited_quota=bool(row.unlimited_quota),
+                       models=frozenset(models) if models else None, subnets=_subnets(row.subnet))
+
+
+def _cached_user(row: User) -> CachedUser:
+    return CachedUser(id=row.id or 0, username=row.username, role=row.role or 0, status=row.status or 0,
+                      group=row.group or "default", quota=int(row.quota or 0))
+
+
+@dataclass
+class _Loaded:
+    tokens: list[Token]
+    users: list[User]
+    channels: list[Channel]
+    abilities: list[Ability]
+    options: dict[str, str]
+
+
+def _load_all() -> _Loaded:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        return _Loaded(
+            tokens=list(session.scalars(select(Token))),
+            users=list(session.scalars(select(User))),
+            channels=list(session.scalars(select(Channel))),
+            abilities=list(session.scalars(select(Ability).where(Ability.enabled == True))),  # noqa: E712
+            options={row.key: row.value or "" for row in session.scalars(select(Option))},
+        )
+
+
+def _load_token(key: str) -> tuple[Token, User] | None:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        token = session.scalars(select(Token).where(Token.key == key)).first()
+        if token is None:
+            return None
+        user = session.get(User, token.user_id)
+        return (token, user) if user is not None else None
+
+
+class RelayCache:
+    """A runtime component holding the snapshot and reloading it."""
+
+    def __init__(self, writer: BatchWriter) -> None:
+        self.writer = writer
+        self.tokens: dict[str, CachedToken] = {}
+        self.tokens_by_id: dict[int, CachedToken] = {}
+        self.users: dict[int, CachedUser] = {}
+        self.channels: dict[int, CachedChannel] = {}
+        self.abilities: dict[tuple[str, str], list[Tier]] = {}
+        self.wildcards: dict[str, list[tuple[str, list[Tier]]]] = {}
+        self.loaded_at = 0.0
+        self._misses: dict[str, float] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._interval = 60.0
+
+    # -- lifecycle ------------------------------------------------------------------
+    async def start(self, runtime: Runtime) -> None:
+        self._interval = float(runtime.settings.sync_frequency)
+        await self.reload()
+        runtime.on_data_changed(self._on_change)
+        self._task = asyncio.create_task(self._sync_forever(), name="relay-cache-sync")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _on_change(self, _kinds: tuple[str, ...]) -> None:
+        await self.reload()
+
+    async def _sync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.reload()
+            except Exception:
+                log.exception("cache reload failed; keeping the previous snapshot")
+
+    # -- loading --------------------------------------------------------------------
+    async def reload(self) -> None:
+        """Read everything and apply it together with the deltas not yet flushed."""
+        async with self.writer.io_lock:
+            loaded = await asyncio.to_thread(_load_all)
+            self._apply(loaded)
+
+    def _apply(self, loaded: _Loaded) -> None:
+        pending_tokens, pending_users = self.writer.pending_quota()
+        users: dict[int, CachedUser] = {}
+        for row in loaded.users:
+            fresh = _cached_user(row)
+            fresh.quota += pending_users.get(fresh.id, 0)
+            users[fresh.id] = _update(self.users.get(fresh.id), fresh)
+        tokens: dict[str, CachedToken] = {}
+        by_id: dict[int, CachedToken] = {}
+        for row in loaded.tokens:
+            fresh = _cached_token(row)
+            fresh.remain_quota += pending_tokens.get(fresh.id, 0)
+            token = _update(self.tokens_by_id.get(fresh.id), fresh)
+            tokens[token.key] = token
+            by_id[token.id] = token
+        channels: dict[int, CachedChannel] = {}
+        for row in loaded.channels:
+            fresh = cached_channel(row)
+            old = self.channels.get(fresh.id)
+            if old is not None and old.keys == fresh.keys:
+                fresh._next_key = old._next_key
+            channels[fresh.id] = fresh
+        self.users, self.tokens, self.tokens_by_id, self.channels = users, tokens, by_id, channels
+        self.abilities, self.wildcards = _index(loaded.abilities, channels)
+        options.replace(loaded.options)
+        self._misses.clear()
+        self.loaded_at = time.time()
+
+    # -- lookups --------------------------------------------------------------------
+    async def token_for_key(self, key: str) -> CachedToken | None:
+        """The token for ``key``; a key this snapshot lacks is looked up once in the database.
+
+        The fallback covers tokens created by another process since the last reload; a key
+        that is not there either is remembered as unknown for a few seconds.
+        """
+        token = self.tokens.get(key)
+        if token is not None:
+            return token
+        missed_at = self._misses.get(key)
+        if missed_at is not None and time.monotonic() - missed_at < _MISS_MEMORY:
+            return None
+        found = await asyncio.to_thread(_load_token, key)
+        if found is None:
+            if len(self._misses) >= _MISS_LIMIT:
+                self._misses.clear()
+            self._misses[key] = time.monotonic()
+            return None
+        token = self.tokens.get(key)  # a reload may have landed meanwhile
+        if token is not None:
+            return token
+        pending_tokens, pending_users = self.writer.pending_quota()
+        token = _cached_token(found[0])
+        token.remain_quota += pending_tokens.get(token.id, 0)
+        if token.user_id not in self.users:
+            user = _cached_user(found[1])
+            user.quota += pending_users.get(user.id, 0)
+            self.users[user.id] = user
+        self.tokens[key] = token
+        self.tokens_by_id[token.id] = token
+        return token
+
+    def tiers(self, group: str, model: str) -> list[Tier]:
+        """Priority tiers (highest first) of enabled channels serving ``model`` to ``group``."""
+        found = self.abilities.get((group, model))
+        if found is not None:
+            return found
+        for prefix, tiers in self.wildcards.get(group, ()):
+            if model.startswith(prefix):
+                return tiers
+        return []
+
+    def models_for_group(self, group: str) -> list[str]:
+        models = {model for (g, model) in self.abilities if g == group}
+        models.update(prefix + "*" for prefix, _ in self.wildcards.get(group, ()))
+        return sorted(models)
+
+
+def _update(old: Any, fresh: Any) -> Any:
+    """Copy ``fresh``'s fields into ``old`` (keeping its identity) or return ``fresh``."""
+    if old is None:
+        return fresh
+    for name in fresh.__slots__:
+        setattr(old, name, getattr(fresh, name))
+    return old
+
+
+def _index(abilities: Iterable[Ability], channels: dict[int, CachedChannel]
+           ) -> tuple[dict[tuple[str, str], list[Tier]], dict[str, list[tuple[str, list[Tier]]]]]:
+    grouped: dict[tuple[str, str], dict[int, list[CachedChannel]]] = {}
+    for ability in abilities:
+        channel = channels.get(ability.channel_id)
+        if channel is None or channel.status != Status.ENABLED:
+            continue
+        by_priority = grouped.setdefault((ability.group, ability.model), {})
+        by_priority.setdefault(int(ability.priority or 0), []).append(channel)
+    exact: dict[tuple[str, str], list[Tier]] = {}
+    wildcards: dict[str, list[tuple[str, list[Tier]]]] = {}
+    for (group, model), by_priority in grouped.items():
+        tiers = [Tier(priority, members, [max(c.weight, 1) for c in members])
+                 for priority, members in sorted(by_priority.items(), reverse=True)]
+        if model.endswith("*"):
+            wildcards.setdefault(group, []).append((model[:-1], tiers))
+        else:
+            exact[(group, model)] = tiers
+    for entries in wildcards.values():
+        entries.sort(key=lambda entry: len(entry[0]), reverse=True)  # most specific first
+    return exact, wildcards

@@ -1,0 +1,184 @@
+"""The batch writer: consume logs and quota changes, written together every few seconds.
+
+Requests never wait on the database. They hand their log row and quota deltas to the
+writer, which sums the deltas per row and, every ``BATCH_UPDATE_INTERVAL`` seconds,
+writes them in one transaction from a worker thread with ``col = col + :delta`` (never
+read-modify-write, so other processes' writes are never overwritten). A failed flush
+(database down) keeps everything for the next tick; log rows are capped so a long outage
+cannot exhaust memory, quota deltas are one entry per row and always kept. ``stop()``
+flushes until empty, and the Lambda handler awaits :meth:`BatchWriter.flush` before it
+returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, text
+from sqlmodel import Session
+
+from oneapi.db.engine import get_engine
+from oneapi.db.models import Log
+
+if TYPE_CHECKING:
+    from oneapi.runtime import Runtime
+
+__all__ = ("BatchWriter",)
+
+log = logging.getLogger("oneapi.db.writer")
+
+MAX_PENDING_LOGS = 200_000
+
+_TOKEN_UPDATE = text("UPDATE tokens SET remain_quota = remain_quota + :remain, used_quota = used_quota + :used,"
+                     " accessed_time = CASE WHEN accessed_time > :accessed THEN accessed_time ELSE :accessed END"
+                     " WHERE id = :id")
+_USER_UPDATE = text("UPDATE users SET quota = quota + :quota, used_quota = used_quota + :used,"
+                    " request_count = request_count + :requests WHERE id = :id")
+_CHANNEL_UPDATE = text("UPDATE channels SET used_quota = used_quota + :used WHERE id = :id")
+
+
+@dataclass
+class _Batch:
+    tokens: dict[int, list[int]] = field(default_factory=dict)  # id -> [remain, used, accessed]
+    users: dict[int, list[int]] = field(default_factory=dict)  # id -> [quota, used, requests]
+    channels: dict[int, int] = field(default_factory=dict)  # id -> used
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not (self.tokens or self.users or self.channels or self.logs)
+
+    def absorb(self, other: _Batch) -> None:
+        """Add the newer batch ``other`` into this one (a failed flush goes back this way)."""
+        for key, (remain, used, accessed) in other.tokens.items():
+            row = self.tokens.setdefault(key, [0, 0, 0])
+            row[0] += remain
+            row[1] += used
+            row[2] = max(row[2], accessed)
+        for key, (quota, used, requests) in other.users.items():
+            row = self.users.setdefault(key, [0, 0, 0])
+            row[0] += quota
+            row[1] += used
+            row[2] += requests
+        for key, used in other.channels.items():
+            self.channels[key] = self.channels.get(key, 0) + used
+        self.logs.extend(other.logs)
+
+
+def _write(batch: _Batch) -> None:
+    with Session(get_engine()) as session:
+        connection = session.connection()
+        if batch.tokens:
+            connection.execute(_TOKEN_UPDATE, [{"id": k, "remain": v[0], "used": v[1], "accessed": v[2]}
+                                               for k, v in batch.tokens.items()])
+        if batch.users:
+            connection.execute(_USER_UPDATE, [{"id": k, "quota": v[0], "used": v[1], "requests": v[2]}
+                                              for k, v in batch.users.items()])
+        if batch.channels:
+            connection.execute(_CHANNEL_UPDATE, [{"id": k, "used": v} for k, v in batch.channels.items()])
+        if batch.logs:
+            connection.execute(insert(Log.__table__), batch.logs)
+        session.commit()
+
+
+class BatchWriter:
+    """A runtime component; register it first so it stops (and flushes) last."""
+
+    def __init__(self, interval: float = 2.0) -> None:
+        self.interval = interval
+        self.io_lock = asyncio.Lock()  # one flush or cache reload at a time
+        self._pending = _Batch()
+        self._in_flight: _Batch | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._dropped_logs = 0
+
+    # -- producers (event loop, never awaiting) ---------------------------------------
+    def add_token(self, token_id: int, remain: int, used: int) -> None:
+        row = self._pending.tokens.setdefault(token_id, [0, 0, 0])
+        row[0] += remain
+        row[1] += used
+        row[2] = int(time.time())
+
+    def add_user(self, user_id: int, quota: int, used: int, requests: int) -> None:
+        row = self._pending.users.setdefault(user_id, [0, 0, 0])
+        row[0] += quota
+        row[1] += used
+        row[2] += requests
+
+    def add_channel(self, channel_id: int, used: int) -> None:
+        self._pending.channels[channel_id] = self._pending.channels.get(channel_id, 0) + used
+
+    def add_log(self, row: Mapping[str, Any]) -> None:
+        logs = self._pending.logs
+        if len(logs) >= MAX_PENDING_LOGS:
+            del logs[0]
+            self._dropped_logs += 1
+        logs.append(dict(row))
+
+    def pending_quota(self) -> tuple[dict[int, int], dict[int, int]]:
+        """Unwritten remaining-quota deltas of tokens and users (for cache reloads)."""
+        tokens = {k: v[0] for k, v in self._pending.tokens.items()}
+        users = {k: v[0] for k, v in self._pending.users.items()}
+        if self._in_flight is not None:
+            for key, row in self._in_flight.tokens.items():
+                tokens[key] = tokens.get(key, 0) + row[0]
+            for key, row in self._in_flight.users.items():
+                users[key] = users.get(key, 0) + row[0]
+        return tokens, users
+
+    @property
+    def pending_logs(self) -> int:
+        return len(self._pending.logs) + (len(self._in_flight.logs) if self._in_flight else 0)
+
+    # -- flushing -----------------------------------------------------------------------
+    async def flush(self) -> bool:
+        """Write everything pending now; False (and kept for later) when the write failed."""
+        async with self.io_lock:
+            if self._pending.empty():
+                return True
+            batch, self._pending = self._pending, _Batch()
+            self._in_flight = batch
+            try:
+                await asyncio.to_thread(_write, batch)
+            except Exception as exc:  # noqa: BLE001 - any database error: keep and retry
+                log.warning("batch write failed, keeping %d log row(s) for the next try: %s",
+                            len(batch.logs), type(exc).__name__)
+                batch.absorb(self._pending)
+                self._pending = batch
+                overflow = len(batch.logs) - MAX_PENDING_LOGS
+                if overflow > 0:
+                    del batch.logs[:overflow]
+                    self._dropped_logs += overflow
+                return False
+            finally:
+                self._in_flight = None
+            if self._dropped_logs:
+                log.error("dropped %d log row(s) while the database was unavailable", self._dropped_logs)
+                self._dropped_logs = 0
+            return True
+
+    async def start(self, runtime: Runtime) -> None:
+        self.interval = runtime.settings.batch_update_interval
+        self._task = asyncio.create_task(self._flush_forever(), name="batch-writer")
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.flush()
+
+    async def stop(self) -> None:
+        """Stop ticking and write everything; retry briefly if the database hiccups."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        for attempt in range(5):
+            if await self.flush():
+                return
+            await asyncio.sleep(0.2 * (attempt + 1))
+        log.error("could not write %d pending log row(s) before exit", self.pending_logs)

@@ -1,0 +1,122 @@
+"""The interface every upstream format implements.
+
+An adapter turns an OpenAI-shaped client request into the vendor's HTTP request and the
+vendor's answer back into OpenAI's shape, and says how many tokens were used. The relay
+(``oneapi.relay.service``) owns everything else: auth, channel choice, retries, billing.
+
+To add a vendor: a module ``oneapi/relay/adapters/<api_format>.py`` exposing ``ADAPTER``,
+an instance of a subclass of :class:`Adapter`; ``channel_types`` names the module by the
+channel type's ``api_format``. Streams are converted by a :class:`StreamConverter`,
+which is fed raw upstream bytes and returns the bytes to send to the client.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import msgspec
+
+if TYPE_CHECKING:
+    from oneapi.cache import CachedChannel
+    from oneapi.relay.request import RelayMode, RelayRequest
+
+__all__ = ("Adapter", "ConvertedResponse", "StreamConverter", "UpstreamRequest", "Usage")
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(slots=True)
+class UpstreamRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+
+
+@dataclass(slots=True)
+class ConvertedResponse:
+    """A whole (non-streamed) answer in OpenAI's shape, and the usage it reported."""
+
+    body: bytes
+    media_type: str
+    usage: Usage | None
+
+
+class StreamConverter(Protocol):
+    """Turns an upstream byte stream into the client's; one instance per response."""
+
+    usage: Usage | None
+
+    def feed(self, data: bytes) -> bytes:
+        """Bytes to send now for ``data`` just read (may be empty while an event is partial)."""
+
+    def finish(self) -> bytes:
+        """Bytes still owed when the upstream ended."""
+
+    def produced_text(self) -> str:
+        """Text generated so far, for counting when the upstream reported no usage."""
+
+
+class _Message(msgspec.Struct):
+    message: str = ""
+
+
+class _ErrorBody(msgspec.Struct):
+    error: _Message | str | None = None
+    message: str = ""
+
+
+class Adapter(ABC):
+    """One upstream wire format."""
+
+    #: the relay modes this format can serve; others are answered with 400
+    modes: frozenset[RelayMode]
+
+    def build_request(self, channel: CachedChannel, key: str, request: RelayRequest,
+                      model: str) -> UpstreamRequest:
+        """The upstream call for ``request`` with ``model`` (after the channel's mapping)."""
+        return UpstreamRequest("POST", self.request_url(channel, request, model),
+                               self.request_headers(channel, key, request),
+                               self.convert_request(channel, request, model))
+
+    @abstractmethod
+    def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str: ...
+
+    @abstractmethod
+    def request_headers(self, channel: CachedChannel, key: str, request: RelayRequest) -> dict[str, str]: ...
+
+    @abstractmethod
+    def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes: ...
+
+    @abstractmethod
+    def convert_response(self, request: RelayRequest, body: bytes, content_type: str) -> ConvertedResponse: ...
+
+    @abstractmethod
+    def stream_converter(self, request: RelayRequest) -> StreamConverter: ...
+
+    def error_message(self, status: int, body: bytes) -> str:
+        """The upstream's own error message (most vendors use ``{"error": {"message"}}``)."""
+        try:
+            parsed = msgspec.json.decode(body, type=_ErrorBody)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            text = body[:300].decode(errors="replace").strip()
+            return text or f"the upstream answered HTTP {status}"
+        if isinstance(parsed.error, _Message) and parsed.error.message:
+            return parsed.error.message
+        if isinstance(parsed.error, str) and parsed.error:
+            return parsed.error
+        return parsed.message or f"the upstream answered HTTP {status}"
+
+    def models(self, channel: CachedChannel) -> list[str]:
+        """Models the channel offers: its own list, else its type's defaults."""
+        return list(channel.models or channel.kind.default_models)
+
+    def models_request(self, channel: CachedChannel, key: str) -> UpstreamRequest | None:
+        """The vendor's model-list call, when it has one (used by admin tools)."""
+        return None

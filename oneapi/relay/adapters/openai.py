@@ -1,0 +1,99 @@
+"""OpenAI and every OpenAI-compatible vendor (OpenAI, DeepSeek, Groq, Moonshot, custom, ...).
+
+The body is forwarded byte for byte unless something must change: the model name after
+the channel's mapping, ``stream_options.include_usage`` on streams (so usage comes from
+the upstream rather than a local count), or the channel's forced system prompt. Types
+whose base URL already carries the API version (``versioned_base``) get the path
+without ``/v1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from oneapi.cache import CachedChannel
+from oneapi.relay.adapters.base import Adapter, ConvertedResponse, UpstreamRequest, Usage
+from oneapi.relay.request import RelayMode, RelayRequest, replace_form_field
+from oneapi.relay.sse import OpenAIEventStream
+
+__all__ = ("ADAPTER", "OpenAIAdapter")
+
+
+class _UsageFields(msgspec.Struct):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class _WithUsage(msgspec.Struct):
+    usage: _UsageFields | None = None
+
+
+_usage_decoder = msgspec.json.Decoder(_WithUsage)
+_encode = msgspec.json.Encoder().encode
+
+
+def _read_usage(body: bytes) -> Usage | None:
+    try:
+        found = _usage_decoder.decode(body).usage
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if found is None:
+        return None
+    return Usage(found.prompt_tokens or found.input_tokens, found.completion_tokens or found.output_tokens)
+
+
+class OpenAIAdapter(Adapter):
+    modes = frozenset(RelayMode)
+
+    def base_url(self, channel: CachedChannel) -> str:
+        return (channel.base_url or channel.kind.base_url).rstrip("/")
+
+    def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
+        prefix = "" if channel.kind.versioned_base else "/v1"
+        return f"{self.base_url(channel)}{prefix}/{request.mode.value}"
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    def request_headers(self, channel: CachedChannel, key: str, request: RelayRequest) -> dict[str, str]:
+        headers = self.auth_headers(key)
+        headers["Content-Type"] = request.content_type
+        if request.stream:
+            headers["Accept"] = "text/event-stream"
+        return headers
+
+    def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
+        if not request.is_json:
+            return request.body if model == request.model else replace_form_field(request, "model", model)
+        inject_usage = request.stream and request.mode.streams_usage and not request.client_wants_usage
+        force_prompt = bool(channel.system_prompt) and request.mode is RelayMode.CHAT
+        if model == request.model and not inject_usage and not force_prompt:
+            return request.body
+        document: dict[str, Any] = dict(request.document())
+        document["model"] = model
+        if inject_usage:
+            options = document.get("stream_options")
+            document["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+        if force_prompt:
+            messages = [m for m in document.get("messages") or () if not (isinstance(m, dict)
+                                                                          and m.get("role") == "system")]
+            document["messages"] = [{"role": "system", "content": channel.system_prompt}, *messages]
+        return _encode(document)
+
+    def convert_response(self, request: RelayRequest, body: bytes, content_type: str) -> ConvertedResponse:
+        usage = _read_usage(body) if content_type.startswith("application/json") else None
+        return ConvertedResponse(body, content_type, usage)
+
+    def stream_converter(self, request: RelayRequest) -> OpenAIEventStream:
+        return OpenAIEventStream(hide_usage_chunk=request.mode.streams_usage and not request.client_wants_usage)
+
+    def models_request(self, channel: CachedChannel, key: str) -> UpstreamRequest | None:
+        prefix = "" if channel.kind.versioned_base else "/v1"
+        return UpstreamRequest("GET", f"{self.base_url(channel)}{prefix}/models", self.auth_headers(key), None)
+
+
+ADAPTER = OpenAIAdapter()

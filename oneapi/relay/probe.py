@@ -1,0 +1,82 @@
+"""Channel tests: one real chat request through the channel's adapter.
+
+The management API's ``GET /api/channel/test/{id}`` calls :func:`probe_channel`. The
+request goes through the same adapter and URL rules as relayed traffic, so a passing
+test means relaying works; it bills nobody and leaves logging to the caller.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from oneapi.cache import CachedChannel, cached_channel
+from oneapi.db.models import Channel
+from oneapi.errors import GatewayError
+from oneapi.relay.adapters import adapter_for
+from oneapi.relay.adapters.base import Usage
+from oneapi.relay.request import RelayMode, parse_request
+from oneapi.relay.upstream import UpstreamClient
+
+if TYPE_CHECKING:
+    from oneapi.runtime import Runtime
+
+__all__ = ("TEST_PROMPT", "ProbeResult", "probe_channel", "probe_model")
+
+TEST_PROMPT = "Output only your specific model name with no additional text."
+_FALLBACK_MODEL = "gpt-4o-mini"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    success: bool
+    elapsed: float  # seconds
+    message: str
+    usage: Usage | None
+    model: str
+
+
+def probe_model(channel: CachedChannel, model: str | None = None) -> str:
+    """The model a test uses: the one asked for, else the channel's first."""
+    return model or next(iter(channel.models), "") or next(iter(channel.kind.default_models), _FALLBACK_MODEL)
+
+
+async def probe_channel(runtime: Runtime | None, channel: Channel | CachedChannel,
+                        model: str | None = None) -> ProbeResult:
+    """Send one chat request to ``channel`` and report (success, seconds, message, usage).
+
+    Uses the runtime's shared upstream client when it runs, else a short-lived one.
+    """
+    cached = channel if isinstance(channel, CachedChannel) else cached_channel(channel)
+    name = probe_model(cached, model)
+    adapter = adapter_for(cached.kind.api_format)
+    if adapter is None:
+        return ProbeResult(False, 0.0, f"channel type {cached.kind.name} is not supported", None, name)
+    body = msgspec.json.encode({"model": name, "messages": [{"role": "user", "content": TEST_PROMPT}]})
+    request = parse_request(RelayMode.CHAT, body, "application/json")
+    outgoing = adapter.build_request(cached, cached.next_key(), request, cached.upstream_model(name))
+    shared = runtime.state.get("upstream") if runtime is not None else None
+    client = shared if isinstance(shared, UpstreamClient) and shared.started else None
+    own = None
+    if client is None:
+        from oneapi.config import get_settings
+
+        own = client = UpstreamClient()
+        own.open(runtime.settings if runtime is not None else get_settings())
+    started = time.monotonic()
+    try:
+        response = await client.send(outgoing.method, outgoing.url, outgoing.headers, outgoing.body)
+        data = await response.read()
+        elapsed = time.monotonic() - started
+        if response.status >= 400:
+            return ProbeResult(False, elapsed, adapter.error_message(response.status, data), None, name)
+        converted = adapter.convert_response(request, data, response.content_type)
+        return ProbeResult(True, elapsed, "", converted.usage, name)
+    except GatewayError as exc:
+        return ProbeResult(False, time.monotonic() - started, exc.message, None, name)
+    finally:
+        if own is not None:
+            await own.stop()

@@ -1,0 +1,179 @@
+"""The client's request as the relay sees it: route, raw body and the few fields it needs.
+
+JSON bodies are decoded once with msgspec into a small struct that names only the fields
+the relay reads (model, stream, limits); msgspec still checks the whole document's syntax
+but builds no Python objects for the rest, so a pass-through request costs microseconds.
+The full document is decoded only when something must change (model mapping, usage
+injection, a forced system prompt). Multipart bodies (audio, image edits) are forwarded
+as they came; only their text fields are read, and the ``model`` field's value is
+swapped in place when a channel maps the name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import msgspec
+
+from oneapi.errors import InvalidRequest
+
+__all__ = ("RelayMode", "RelayRequest", "parse_request", "replace_form_field")
+
+
+class RelayMode(str, Enum):
+    """An OpenAI endpoint, named by its path after ``/v1/``."""
+
+    CHAT = "chat/completions"
+    COMPLETIONS = "completions"
+    EMBEDDINGS = "embeddings"
+    MODERATIONS = "moderations"
+    IMAGES = "images/generations"
+    IMAGE_EDITS = "images/edits"
+    TRANSCRIPTIONS = "audio/transcriptions"
+    TRANSLATIONS = "audio/translations"
+    SPEECH = "audio/speech"
+    RESPONSES = "responses"
+
+    @property
+    def multipart(self) -> bool:
+        return self in (RelayMode.IMAGE_EDITS, RelayMode.TRANSCRIPTIONS, RelayMode.TRANSLATIONS)
+
+    @property
+    def streams_usage(self) -> bool:
+        """Endpoints whose streams can end with a usage-only chunk on request."""
+        return self in (RelayMode.CHAT, RelayMode.COMPLETIONS)
+
+
+_DEFAULT_MODELS = {RelayMode.MODERATIONS: "text-moderation-latest"}
+
+
+class _Head(msgspec.Struct):
+    """The fields the relay reads from a JSON body; everything else is skipped."""
+
+    model: str = ""
+    stream: bool | None = None
+    stream_options: dict[str, Any] | None = None
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    max_output_tokens: int | None = None
+    n: int | None = None
+    size: str | None = None
+    quality: str | None = None
+
+
+_head_decoder = msgspec.json.Decoder(_Head)
+_decoder = msgspec.json.Decoder()
+
+
+@dataclass(slots=True)
+class RelayRequest:
+    mode: RelayMode
+    body: bytes
+    content_type: str
+    model: str
+    stream: bool = False
+    client_wants_usage: bool = False
+    max_tokens: int = 0
+    n: int = 1
+    size: str = ""
+    quality: str = ""
+    form: dict[str, str] = field(default_factory=dict)
+    _document: dict[str, Any] | None = None
+
+    @property
+    def is_json(self) -> bool:
+        return not self.mode.multipart
+
+    def document(self) -> dict[str, Any]:
+        """The full JSON body, decoded on first use (a fresh copy is not made: don't mutate)."""
+        if self._document is None:
+            self._document = _decoder.decode(self.body) if self.body else {}
+        return self._document
+
+    def prompt_estimate(self) -> int:
+        """A cheap upper estimate of prompt tokens for the reservation (~4 bytes a token)."""
+        return len(self.body) // 4
+
+
+def parse_request(mode: RelayMode, body: bytes, content_type: str) -> RelayRequest:
+    """Read what the relay needs from the body.
+
+    Raises:
+        InvalidRequest: malformed JSON, a field of the wrong type or no ``model``.
+    """
+    if mode.multipart:
+        return _parse_multipart(mode, body, content_type)
+    if not body:
+        raise InvalidRequest("the request body is empty; send a JSON object", code="invalid_request")
+    try:
+        head = _head_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"invalid request body: {exc}", code="invalid_request") from None
+    except msgspec.DecodeError:
+        raise InvalidRequest("the request body is not valid JSON", code="invalid_json") from None
+    model = head.model or _DEFAULT_MODELS.get(mode, "")
+    if not model:
+        raise InvalidRequest("you must provide a model parameter", param="model", code="missing_model")
+    limit = head.max_tokens or head.max_completion_tokens or head.max_output_tokens or 0
+    wants_usage = bool(head.stream_options and head.stream_options.get("include_usage"))
+    return RelayRequest(mode=mode, body=body, content_type="application/json", model=model,
+                        stream=bool(head.stream), client_wants_usage=wants_usage, max_tokens=max(limit, 0),
+                        n=head.n or 1, size=head.size or "", quality=head.quality or "")
+
+
+_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
+_PART_NAME = re.compile(rb'name="([^"]*)"', re.IGNORECASE)
+
+
+def _boundary(content_type: str) -> bytes:
+    match = _BOUNDARY.search(content_type)
+    if not content_type.lower().startswith("multipart/form-data") or match is None:
+        raise InvalidRequest("this endpoint takes multipart/form-data", code="invalid_request")
+    return match.group(1).encode()
+
+
+def _text_fields(body: bytes, boundary: bytes) -> dict[str, tuple[int, int]]:
+    """Text fields of a multipart body: name -> (start, end) of the value's bytes."""
+    fields: dict[str, tuple[int, int]] = {}
+    delimiter = b"--" + boundary
+    position = body.find(delimiter)
+    while position >= 0:
+        header_start = position + len(delimiter) + 2
+        header_end = body.find(b"\r\n\r\n", header_start)
+        next_part = body.find(b"\r\n" + delimiter, header_start)
+        if header_end < 0 or next_part < 0 or header_end > next_part:
+            break
+        headers = body[header_start:header_end]
+        name = _PART_NAME.search(headers)
+        if name is not None and b"filename=" not in headers.lower():
+            fields[name.group(1).decode(errors="replace")] = (header_end + 4, next_part)
+        position = next_part + 2
+    return fields
+
+
+def _parse_multipart(mode: RelayMode, body: bytes, content_type: str) -> RelayRequest:
+    boundary = _boundary(content_type)
+    spans = _text_fields(body, boundary)
+    form = {name: body[start:end].decode(errors="replace") for name, (start, end) in spans.items()}
+    model = form.get("model", "").strip()
+    if not model:
+        raise InvalidRequest("you must provide a model parameter", param="model", code="missing_model")
+    stream = form.get("stream", "").lower() == "true"
+    try:
+        count = int(form.get("n") or 1)
+    except ValueError:
+        count = 1
+    return RelayRequest(mode=mode, body=body, content_type=content_type, model=model, stream=stream,
+                        n=count, size=form.get("size", ""), quality=form.get("quality", ""), form=form)
+
+
+def replace_form_field(request: RelayRequest, name: str, value: str) -> bytes:
+    """The multipart body with one text field's value replaced (model mapping)."""
+    spans = _text_fields(request.body, _boundary(request.content_type))
+    if name not in spans:
+        return request.body
+    start, end = spans[name]
+    return request.body[:start] + value.encode() + request.body[end:]

@@ -1,0 +1,56 @@
+"""The ``/v1`` routes: one handler per OpenAI endpoint, plus the model list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.handlers import HTTPRouteHandler
+
+from oneapi.errors import NotFound
+from oneapi.relay.auth import authenticate
+from oneapi.relay.request import RelayMode
+from oneapi.relay.service import Relay
+
+__all__ = ("relay_routes",)
+
+
+def _relay(request: Request[Any, Any, Any]) -> Relay:
+    return request.app.state.runtime.state["relay"]  # type: ignore[no-any-return]
+
+
+def _endpoint(mode: RelayMode) -> HTTPRouteHandler:
+    async def relay(request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _relay(request).handle(request, mode)
+
+    relay.__doc__ = f"Relay ``POST /v1/{mode.value}`` to a channel serving the requested model."
+    return post(f"/v1/{mode.value}", name=f"relay:{mode.value}", status_code=200)(relay)
+
+
+async def _visible_models(request: Request[Any, Any, Any]) -> list[str]:
+    relay = _relay(request)
+    caller = await authenticate(relay.cache, request)
+    if caller.token.models is not None:
+        return sorted(caller.token.models)
+    return relay.cache.models_for_group(caller.user.group)
+
+
+def _model(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 1626777600, "owned_by": "one-api"}
+
+
+@get("/v1/models", name="relay:models")
+async def list_models(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Models this key may use: the token's allow-list, else its group's channels."""
+    return {"object": "list", "data": [_model(name) for name in await _visible_models(request)]}
+
+
+@get("/v1/models/{model_id:path}", name="relay:model")
+async def retrieve_model(request: Request[Any, Any, Any], model_id: str) -> dict[str, Any]:
+    name = model_id.lstrip("/")
+    if name not in await _visible_models(request):
+        raise NotFound(f"The model '{name}' does not exist", param="model", code="model_not_found")
+    return _model(name)
+
+
+relay_routes = [*(_endpoint(mode) for mode in RelayMode), list_models, retrieve_model]

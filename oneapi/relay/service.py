@@ -1,0 +1,218 @@
+"""One relayed request: auth, reservation, channel choice with retries, answer, settlement.
+
+The flow touches only memory and the upstream. Retries replay the same body to another
+channel on connection errors, timeouts, 429 and 5xx (never on other 4xx), same priority
+tier first, up to the ``RetryTimes`` option; a pinned channel is never retried. Streams
+are passed through as they arrive and billed in the generator's ``finally`` block, which
+runs also when the client goes away or the upstream cuts the stream: what was produced is
+billed, and the reservation is returned only when nothing reached the client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Request, Response
+from litestar.response import Stream
+
+from oneapi.billing.ledger import Ledger, Reservation
+from oneapi.billing.pricing import Price, price_for
+from oneapi.cache import CachedChannel, RelayCache
+from oneapi.db.models import LogType, Status
+from oneapi.db.writer import BatchWriter
+from oneapi.errors import (
+    GatewayError,
+    NoAvailableChannel,
+    RateLimited,
+    UnsupportedFeature,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from oneapi.options import options
+from oneapi.relay.adapters import Adapter, adapter_for
+from oneapi.relay.adapters.base import Usage
+from oneapi.relay.auth import Caller, authenticate
+from oneapi.relay.counting import count_prompt, count_usage
+from oneapi.relay.picker import ChannelPicker
+from oneapi.relay.request import RelayMode, RelayRequest, parse_request
+from oneapi.relay.tokenizer import count_text
+from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError, UpstreamResponse
+
+__all__ = ("Relay",)
+
+log = logging.getLogger("oneapi.relay")
+
+_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@dataclass(slots=True)
+class _Call:
+    """The state of one relayed request, from reservation to log row."""
+
+    caller: Caller
+    request: RelayRequest
+    price: Price
+    reservation: Reservation
+    request_id: str
+    started: float
+    path: list[int] = field(default_factory=list)
+    channel: CachedChannel | None = None
+    upstream_model: str = ""
+
+
+class Relay:
+    def __init__(self, cache: RelayCache, writer: BatchWriter, upstream: UpstreamClient) -> None:
+        self.cache = cache
+        self.writer = writer
+        self.upstream = upstream
+        self.ledger = Ledger(writer)
+        self.picker = ChannelPicker(cache)
+
+    async def handle(self, http: Request[Any, Any, Any], mode: RelayMode) -> Response[Any]:
+        started = time.monotonic()
+        caller = await authenticate(self.cache, http)
+        request = parse_request(mode, await http.body(), http.headers.get("content-type", ""))
+        caller.check_model(request.model)
+        price = price_for(request.model, caller.user.group)
+        reservation = self.ledger.reserve(caller.token, caller.user, self._reservation(request, price))
+        call = _Call(caller, request, price, reservation, http.scope["state"].get("request_id", ""), started)
+        try:
+            adapter, response = await self._send(call)
+        except BaseException:
+            self.ledger.refund(reservation)
+            raise
+        if request.stream and "event-stream" in response.content_type:
+            return Stream(self._stream(call, adapter, response), status_code=response.status,
+                          media_type="text/event-stream", headers=_STREAM_HEADERS)
+        try:
+            body = await response.read()
+        except BaseException:
+            self.ledger.refund(reservation)
+            raise
+        converted = adapter.convert_response(request, body, response.content_type)
+        usage = converted.usage or count_usage(request, converted.body, converted.media_type)
+        self._finish(call, usage, is_stream=False)
+        return Response(converted.body, status_code=response.status, media_type=converted.media_type)
+
+    @staticmethod
+    def _reservation(request: RelayRequest, price: Price) -> int:
+        if request.mode in (RelayMode.IMAGES, RelayMode.IMAGE_EDITS):
+            return price.image_quota(request.model, request.size, request.quality, request.n)
+        tokens = options.get_int("PreConsumedQuota", 500) + request.prompt_estimate() + request.max_tokens
+        return int(tokens * price.ratio)
+
+    # -- upstream, with retries ---------------------------------------------------------
+    async def _send(self, call: _Call) -> tuple[Adapter, UpstreamResponse]:
+        request, caller = call.request, call.caller
+        group = caller.user.group
+        retries = 0 if caller.pinned_channel is not None else max(options.get_int("RetryTimes", 2), 0)
+        last_error: GatewayError | None = None
+        for _ in range(retries + 1):
+            channel = self._choose(call, group)
+            if channel is None:
+                break
+            call.path.append(channel.id)
+            adapter = adapter_for(channel.kind.api_format)
+            if adapter is None or request.mode not in adapter.modes:
+                last_error = UnsupportedFeature(f"channel type {channel.kind.name} cannot serve "
+                                                f"/v1/{request.mode.value}")
+                continue
+            call.channel, call.upstream_model = channel, channel.upstream_model(request.model)
+            outgoing = adapter.build_request(channel, channel.next_key(), request, call.upstream_model)
+            try:
+                response = await self.upstream.send(outgoing.method, outgoing.url, outgoing.headers, outgoing.body)
+            except (UpstreamTimeout, UpstreamConnectionError) as exc:
+                log.warning("channel #%d failed: %s", channel.id, exc.message)
+                self.picker.failed(channel.id)
+                last_error = exc
+                continue
+            if response.status < 400:
+                self.picker.succeeded(channel.id)
+                return adapter, response
+            message = adapter.error_message(response.status, await response.read())
+            log.warning("channel #%d answered HTTP %d: %s", channel.id, response.status, message[:200])
+            if response.status == 429:
+                self.picker.rate_limited(channel.id, request.model)
+                last_error = RateLimited(message, code="upstream_rate_limited")
+            elif response.status >= 500:
+                self.picker.failed(channel.id)
+                last_error = UpstreamError(message)
+            elif response.status in (401, 403):
+                raise UpstreamError(f"the upstream refused the channel's credentials: {message}")
+            else:
+                raise GatewayError(message, status_code=response.status, error_type="invalid_request_error",
+                                   code="upstream_rejected")
+        if last_error is None:
+            raise NoAvailableChannel(f"no available channel for model {request.model} in group {group}")
+        raise last_error
+
+    def _choose(self, call: _Call, group: str) -> CachedChannel | None:
+        pinned = call.caller.pinned_channel
+        if pinned is None:
+            return self.picker.pick(group, call.request.model, call.path)
+        if call.path:
+            return None
+        channel = self.cache.channels.get(pinned)
+        if channel is None or channel.status != Status.ENABLED:
+            raise NoAvailableChannel(f"channel #{pinned} does not exist or is disabled")
+        return channel
+
+    # -- answers ----------------------------------------------------------------------
+    async def _stream(self, call: _Call, adapter: Adapter, response: UpstreamResponse) -> AsyncIterator[bytes]:
+        converter = adapter.stream_converter(call.request)
+        sent = False
+        try:
+            async for chunk in response.iter_chunks():
+                out = converter.feed(chunk)
+                if out:
+                    sent = True
+                    yield out
+            tail = converter.finish()
+            if tail:
+                sent = True
+                yield tail
+        except (UpstreamTimeout, UpstreamConnectionError) as exc:
+            log.warning("stream from channel #%d ended early: %s", call.path[-1], exc.message)
+        finally:
+            response.close()
+            usage = converter.usage
+            if usage is None:
+                produced = converter.produced_text()
+                usage = Usage(count_prompt(call.request), count_text(produced, call.request.model))
+                sent = sent or bool(produced)
+            if sent or usage.completion_tokens:
+                self._finish(call, usage, is_stream=True)
+            else:
+                self.ledger.refund(call.reservation)
+
+    def _finish(self, call: _Call, usage: Usage, *, is_stream: bool) -> None:
+        request, channel = call.request, call.channel
+        channel_type = channel.type if channel is not None else None
+        price = call.price if channel_type is None else price_for(request.model, call.caller.user.group,
+                                                                   channel_type)
+        if request.mode in (RelayMode.IMAGES, RelayMode.IMAGE_EDITS):
+            quota = price.image_quota(request.model, request.size, request.quality, request.n)
+        else:
+            quota = price.text_quota(usage.prompt_tokens, usage.completion_tokens)
+        channel_id = channel.id if channel is not None else 0
+        self.ledger.settle(call.reservation, quota, channel_id)
+        if not options.get_bool("LogConsumeEnabled"):
+            return
+        token, user = call.caller.token, call.caller.user
+        other = {"channel_path": call.path, "upstream_model": call.upstream_model,
+                 "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
+                 "completion_ratio": price.completion_ratio}
+        self.writer.add_log({
+            "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
+            "content": price.describe(), "username": user.username, "token_name": token.name,
+            "model_name": request.model, "quota": quota, "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens, "channel_id": channel_id,
+            "request_id": call.request_id, "elapsed_time": int((time.monotonic() - call.started) * 1000),
+            "is_stream": is_stream, "system_prompt_reset": bool(channel and channel.system_prompt),
+            "token_id": token.id, "other": json.dumps(other, separators=(",", ":")),
+        })

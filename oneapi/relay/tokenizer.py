@@ -1,0 +1,54 @@
+"""Token counting for the few cases where the upstream reports no usage.
+
+``tiktoken`` downloads its BPE files on first use, which a gateway without internet
+cannot do; ``bpe-openai`` ships cl100k_base and o200k_base inside the wheel with the same
+``encode`` API. Encodings load lazily (about 0.1 s each), so the hot path never pays for
+them unless an upstream forgets to send usage.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+__all__ = ("count_messages", "count_text")
+
+_O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
+
+
+@lru_cache(maxsize=2)
+def _encoding(name: str) -> Any:
+    import bpe_openai
+
+    return bpe_openai.get_encoding(name)
+
+
+def _encoding_for(model: str) -> Any:
+    return _encoding("o200k_base" if model.startswith(_O200K_PREFIXES) else "cl100k_base")
+
+
+def count_text(text: str, model: str = "") -> int:
+    """Tokens in ``text`` as the model's tokenizer (or cl100k_base for others) sees them."""
+    if not text:
+        return 0
+    return len(_encoding_for(model).encode(text))
+
+
+def count_messages(messages: Any, model: str = "") -> int:
+    """Prompt tokens of a chat ``messages`` list, with OpenAI's per-message overhead."""
+    if not isinstance(messages, list):
+        return count_text(str(messages or ""), model)
+    total = 3  # every reply is primed with <|start|>assistant<|message|>
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        total += 3
+        for key, value in message.items():
+            if isinstance(value, str):
+                total += count_text(value, model)
+            elif key == "content" and isinstance(value, list):
+                total += sum(count_text(part.get("text", ""), model) for part in value
+                             if isinstance(part, dict) and part.get("type") == "text")
+            if key == "name":
+                total += 1
+    return total
