@@ -1,6 +1,7 @@
 """Who is calling: the ``sk-`` key from the headers, checked against the cached token.
 
-Keys come from ``Authorization: Bearer sk-...``, ``x-api-key`` or ``api-key``. A
+Keys come from ``Authorization: Bearer sk-...``, ``x-api-key`` or ``api-key`` (and, for
+Gemini-native clients, ``x-goog-api-key`` or ``?key=``). A
 ``-<channelId>`` suffix pins a channel and is reserved for admins, as in one-api. The
 token's status, expiry (-1 = never), quota and subnet allow-list are checked, then the
 owner's status. The model allow-list is checked once the body names the model.
@@ -39,7 +40,8 @@ def extract_key(request: Request) -> str:
     value = headers.get("authorization", "")
     if value[:7].lower() == "bearer ":
         value = value[7:]
-    value = value.strip() or headers.get("x-api-key", "").strip() or headers.get("api-key", "").strip()
+    value = (value.strip() or headers.get("x-api-key", "").strip() or headers.get("api-key", "").strip()
+             or headers.get("x-goog-api-key", "").strip() or request.query_params.get("key", "").strip())
     return value[3:] if value.startswith("sk-") else value
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,7 @@ from oneapi.relay.adapters import Adapter, adapter_for
 from oneapi.relay.adapters.base import Usage
 from oneapi.relay.auth import Caller, authenticate
 from oneapi.relay.counting import count_prompt, count_usage
+from oneapi.relay.entry import serving_adapter
 from oneapi.relay.picker import ChannelPicker
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 from oneapi.relay.tokenizer import count_text
@@ -73,10 +74,13 @@ class Relay:
         self.ledger = Ledger(writer)
         self.picker = ChannelPicker(cache)
 
-    async def handle(self, http: Request[Any, Any, Any], mode: RelayMode) -> Response[Any]:
+    async def handle(self, http: Request[Any, Any, Any], mode: RelayMode,
+                     parse: Callable[[bytes], RelayRequest] | None = None) -> Response[Any]:
+        """Relay one request; ``parse`` reads a body in a client format other than OpenAI's."""
         started = time.monotonic()
         caller = await authenticate(self.cache, http)
-        request = parse_request(mode, await http.body(), http.headers.get("content-type", ""))
+        body = await http.body()
+        request = parse(body) if parse is not None else parse_request(mode, body, http.headers.get("content-type", ""))
         caller.check_model(request.model)
         price = price_for(request.model, caller.user.group)
         reservation = self.ledger.reserve(caller.token, caller.user, self._reservation(request, price))
@@ -86,9 +90,9 @@ class Relay:
         except BaseException:
             self.ledger.refund(reservation)
             raise
-        if request.stream and "event-stream" in response.content_type:
+        if request.stream and adapter.is_stream(response.content_type):
             return Stream(self._stream(call, adapter, response), status_code=response.status,
-                          media_type="text/event-stream", headers=_STREAM_HEADERS)
+                          media_type=adapter.stream_media_type(request), headers=_STREAM_HEADERS)
         try:
             body = await response.read()
         except BaseException:
@@ -117,12 +121,13 @@ class Relay:
             if channel is None:
                 break
             call.path.append(channel.id)
-            adapter = adapter_for(channel.kind.api_format)
+            adapter = serving_adapter(adapter_for(channel.kind.api_format), channel, request)
             if adapter is None or request.mode not in adapter.modes:
                 last_error = UnsupportedFeature(f"channel type {channel.kind.name} cannot serve "
                                                 f"/v1/{request.mode.value}")
                 continue
             call.channel, call.upstream_model = channel, channel.upstream_model(request.model)
+            await adapter.prepare(request)
             outgoing = adapter.build_request(channel, channel.next_key(), request, call.upstream_model)
             try:
                 response = await self.upstream.send(outgoing.method, outgoing.url, outgoing.headers, outgoing.body)

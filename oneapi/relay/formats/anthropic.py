@@ -45,6 +45,7 @@ __all__ = (
     "anthropic_usage",
     "chat_to_anthropic",
     "message_to_chat",
+    "needs_json_tool",
     "read_anthropic_event",
 )
 
@@ -182,6 +183,11 @@ def _json_schema_of(response_format: Any) -> dict[str, Any] | None:
         schema = (response_format.get("json_schema") or {}).get("schema")
         return schema if isinstance(schema, dict) else {"type": "object"}
     raise UnsupportedFeature(f"{VENDOR} does not support response_format {kind!r}", param="response_format")
+
+
+def needs_json_tool(document: Mapping[str, Any]) -> bool:
+    """Whether the request's ``response_format`` is served with the forced JSON tool."""
+    return _json_schema_of(document.get("response_format")) is not None
 
 
 def chat_to_anthropic(document: Mapping[str, Any], model: str,

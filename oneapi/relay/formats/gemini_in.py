@@ -14,9 +14,9 @@ from typing import Any
 
 from oneapi.errors import InvalidRequest, UnsupportedFeature
 from oneapi.relay.formats.chat import new_call_id, parse_arguments
-from oneapi.relay.formats.events import ChatChunkReader, TokenUsage, encode_json, sse
+from oneapi.relay.formats.events import ChatChunkReader, SSEDecoder, SSEEvent, TokenUsage, encode_json, sse
 
-__all__ = ("ChatToGeminiStream", "chat_to_gemini_response", "gemini_request_to_chat")
+__all__ = ("ChatToGeminiStream", "GeminiArrayFraming", "chat_to_gemini_response", "gemini_request_to_chat")
 
 _FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP", "function_call": "STOP",
            "content_filter": "SAFETY"}
@@ -244,3 +244,39 @@ class ChatToGeminiStream:
         last = self._write({"candidates": [candidate], "usageMetadata": _usage_metadata(self.usage),
                             "modelVersion": self._model})
         return last + (b"" if self._sse else b"]")
+
+
+class GeminiArrayFraming:
+    """Gemini SSE pieces re-framed as the JSON array Gemini streams without ``alt=sse``.
+
+    Wraps a converter that returns the SSE bytes unchanged (a usage sniffer), so usage is
+    read from the SSE form while the client gets the array it asked for.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._events = SSEDecoder()
+        self._pieces = 0
+
+    @property
+    def usage(self) -> TokenUsage | None:
+        return self._inner.usage
+
+    def feed(self, data: bytes) -> bytes:
+        return self._frame(self._events.feed(self._inner.feed(data)))
+
+    def finish(self) -> bytes:
+        out = self._frame(self._events.feed(self._inner.finish()) + self._events.finish())
+        return out + (b"]" if self._pieces else b"[]")
+
+    def produced_text(self) -> str:
+        return str(self._inner.produced_text())
+
+    def _frame(self, events: list[SSEEvent]) -> bytes:
+        out: list[bytes] = []
+        for event in events:
+            if not event.data.strip():
+                continue
+            out.append((b"[" if not self._pieces else b",\r\n") + event.data.encode())
+            self._pieces += 1
+        return b"".join(out)
