@@ -111,6 +111,7 @@ class Adapter(ABC):
 
     async def prepare(self, request: RelayRequest) -> None:
         """Asynchronous work before :meth:`build_request` (fetching remote images); idempotent."""
+        return None
 
     def is_stream(self, content_type: str) -> bool:
         """Whether an answer with this content type is a stream to convert as it arrives."""

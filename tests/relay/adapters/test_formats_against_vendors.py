@@ -70,6 +70,7 @@ def test_ollama_round_trip() -> None:
                           json=chat_to_ollama({**chat, "stream": True}, "llama3.2")) as resp:
             chunks, done = chunks_of(_stream(OllamaChatStream("llama3.2", include_usage=True), resp))
         assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]) == ollama.REPLY
+        assert done
         assert chunks[-1]["usage"]["prompt_tokens"] == upstream.prompt_tokens
 
 

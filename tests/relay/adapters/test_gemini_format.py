@@ -7,6 +7,7 @@ import json
 import pytest
 
 from oneapi.errors import UnsupportedFeature
+from oneapi.relay.formats.events import UsageSniffer
 from oneapi.relay.formats.gemini import (
     GeminiChatStream,
     chat_to_gemini,
@@ -16,7 +17,6 @@ from oneapi.relay.formats.gemini import (
     gemini_to_chat,
     read_gemini_event,
 )
-from oneapi.relay.formats.events import UsageSniffer
 from tests.relay.adapters.streams import chunks_of, feed_in_pieces
 
 
