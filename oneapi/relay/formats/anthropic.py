@@ -306,7 +306,7 @@ class AnthropicChatStream:
         self._ended = True
         return self._writer.end(self.usage)
 
-    def _handle(self, payload: str) -> bytes:
+    def _handle(self, payload: bytes) -> bytes:
         if self._ended or not payload:
             return b""
         try:

@@ -83,8 +83,8 @@ def sse(data: Any, event: str | None = None) -> bytes:
 
 @dataclass(slots=True)
 class SSEEvent:
-    event: str
-    data: str
+    event: bytes
+    data: bytes  # the data lines joined, undecoded: JSON decoders take bytes
 
 
 class SSEDecoder:
@@ -113,21 +113,23 @@ class SSEDecoder:
 
 
 def _parse_event(block: bytes) -> SSEEvent | None:
-    name = ""
-    data: list[str] = []
-    for raw in block.split(b"\n"):
-        line = raw.decode(errors="replace")
-        if line.startswith(":") or not line:
-            continue
-        field, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if field == "event":
-            name = value
-        elif field == "data":
-            data.append(value)
+    if block.startswith(b"data: ") and b"\n" not in block:  # the usual one-line event
+        return SSEEvent(b"", block[6:])
+    if block.startswith(b"event:"):  # "event: x" then one data line (Anthropic)
+        end = block.find(b"\n")
+        rest = block[end + 1:]
+        if end > 0 and rest.startswith(b"data: ") and b"\n" not in rest:
+            return SSEEvent(block[6:end].strip(), rest[6:])
+    name = b""
+    data: list[bytes] = []
+    for line in block.split(b"\n"):
+        if line.startswith(b"data:"):
+            data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+        elif line.startswith(b"event:"):
+            name = line[6:].strip()
     if not data and not name:
         return None
-    return SSEEvent(name, "\n".join(data))
+    return SSEEvent(name, b"\n".join(data))
 
 
 class NDJSONDecoder:
@@ -248,7 +250,7 @@ class ChatChunkReader:
             payload = event.data.strip()
             if not payload:
                 continue
-            if payload == "[DONE]":
+            if payload == b"[DONE]":
                 self.done = True
                 continue
             try:

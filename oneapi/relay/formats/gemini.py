@@ -307,7 +307,7 @@ class GeminiChatStream:
     def produced_text(self) -> str:
         return self._writer.produced_text()
 
-    def _handle(self, payload: str) -> bytes:
+    def _handle(self, payload: bytes) -> bytes:
         if self._ended or not payload.strip():
             return b""
         try:

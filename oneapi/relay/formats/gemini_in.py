@@ -277,6 +277,6 @@ class GeminiArrayFraming:
         for event in events:
             if not event.data.strip():
                 continue
-            out.append((b"[" if not self._pieces else b",\r\n") + event.data.encode())
+            out.append((b"[" if not self._pieces else b",\r\n") + event.data)
             self._pieces += 1
         return b"".join(out)
