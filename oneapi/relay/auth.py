@@ -1,9 +1,8 @@
 """Who is calling: the ``sk-`` key from the headers, checked against the cached token.
 
-Keys come from ``Authorization: Bearer sk-...``, ``x-api-key`` or ``api-key`` (and, for
-Gemini-native clients, ``x-goog-api-key`` or ``?key=``). A
-``-<channelId>`` suffix pins a channel and is reserved for admins, as in one-api. The
-token's status, expiry (-1 = never), quota and subnet allow-list are checked, then the
+Keys come from ``Authorization: Bearer sk-...``, ``x-api-key``, ``api-key`` or (Gemini's
+clients) ``x-goog-api-key``. A ``-<channelId>`` suffix pins a channel and is reserved for
+admins, as in one-api. The token's status, expiry (-1 = never), quota and subnet allow-list are checked, then the
 owner's status. The model allow-list is checked once the body names the model.
 """
 
@@ -11,9 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-from litestar import Request
 
 from oneapi.cache import CachedToken, CachedUser, RelayCache
 from oneapi.db.models import Role, Status, TokenStatus
@@ -35,26 +33,26 @@ class Caller:
             raise Forbidden(f"this token is not allowed to use model {model}", code="model_not_allowed")
 
 
-def extract_key(request: Request) -> str:
-    headers = request.headers
+def extract_key(headers: Mapping[str, str]) -> str:
+    """The key from ``Authorization: Bearer``, ``x-api-key``, ``api-key`` or ``x-goog-api-key``."""
     value = headers.get("authorization", "")
     if value[:7].lower() == "bearer ":
         value = value[7:]
     value = (value.strip() or headers.get("x-api-key", "").strip() or headers.get("api-key", "").strip()
-             or headers.get("x-goog-api-key", "").strip() or request.query_params.get("key", "").strip())
+             or headers.get("x-goog-api-key", "").strip())
     return value[3:] if value.startswith("sk-") else value
 
 
-async def authenticate(cache: RelayCache, request: Request) -> Caller:
+async def authenticate(cache: RelayCache, headers: Mapping[str, str], client_host: str) -> Caller:
     """The caller's token and user, or a 401/403/429 error saying why not."""
-    raw = extract_key(request)
+    raw = extract_key(headers)
     if not raw:
         raise Unauthorized("no API key given; send it as 'Authorization: Bearer sk-...'")
     key, _, channel_part = raw.partition("-")
     token = await cache.token_for_key(key)
     if token is None or not constant_time_equal(token.key, key):
         raise Unauthorized("invalid API key")
-    _check_token(token, request)
+    _check_token(token, client_host)
     user = cache.users.get(token.user_id)
     if user is None or user.status != Status.ENABLED:
         raise Forbidden("the user of this token is disabled", code="user_disabled")
@@ -69,7 +67,7 @@ async def authenticate(cache: RelayCache, request: Request) -> Caller:
     return Caller(token, user, pinned)
 
 
-def _check_token(token: CachedToken, request: Request) -> None:
+def _check_token(token: CachedToken, host: str) -> None:
     if token.status == TokenStatus.DISABLED:
         raise Unauthorized("this token is disabled", code="token_disabled")
     if token.status == TokenStatus.EXPIRED or (token.expired_time != -1 and token.expired_time < time.time()):
@@ -79,7 +77,6 @@ def _check_token(token: CachedToken, request: Request) -> None:
     if token.status != TokenStatus.ENABLED:
         raise Unauthorized("this token is not usable", code="token_disabled")
     if token.subnets is not None:
-        host = request.client.host if request.client else ""
         try:
             address = ipaddress.ip_address(host)
         except ValueError:

@@ -126,3 +126,13 @@ def test_responses_api_on_an_anthropic_channel(vendors: VendorWorld) -> None:
     assert events[-1].response.usage.output_tokens == 7
     logs = vendors.seed.wait_logs(key, 3)
     assert [log.completion_tokens for log in logs] == [7, 7, 7]
+
+
+def test_gemini_model_list_and_bad_paths(vendors: VendorWorld) -> None:
+    key = vendors.key()
+    listing = httpx.get(f"{vendors.url}/v1beta/models", params={"key": key}).json()
+    assert "models/gemini-test" in [model["name"] for model in listing["models"]]
+    assert httpx.get(f"{vendors.url}/v1beta/models?key=sk-wrong").status_code == 401
+    assert httpx.post(f"{vendors.url}/v1beta/models/gemini-test", params={"key": key}, json={}).status_code == 404
+    wrong = httpx.post(f"{vendors.url}/v1beta/models/gemini-test:countTokens", params={"key": key}, json={})
+    assert wrong.status_code == 400 and "countTokens" in wrong.json()["error"]["message"]
