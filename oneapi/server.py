@@ -18,6 +18,7 @@ from oneapi.exception_handlers import exception_handlers
 from oneapi.log import configure_logging
 from oneapi.middleware import RequestIdMiddleware
 from oneapi.relay import install_relay
+from oneapi.relay.native_routes import native_routes
 from oneapi.relay.routes import relay_routes
 from oneapi.runtime import Runtime
 from oneapi.web import WebUI
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[system.healthz, system.status, system.notice, system.about, system.home_page_content,
-                        *relay_routes, management_router()],
+                        *relay_routes, *native_routes, management_router()],
         middleware=[RequestIdMiddleware],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],

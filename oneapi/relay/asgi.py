@@ -64,12 +64,12 @@ async def send_bytes(send: Send, status: int, media_type: str, body: bytes) -> N
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-_STREAM_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"),
-                   (b"x-accel-buffering", b"no")]
+_STREAM_HEADERS = [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 
 
-async def start_stream(send: Send, status: int) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": list(_STREAM_HEADERS)})
+async def start_stream(send: Send, status: int, media_type: str = "text/event-stream") -> None:
+    headers = [(b"content-type", media_type.encode("latin-1")), *_STREAM_HEADERS]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
 
 
 def method_not_allowed(method: str, path: str) -> GatewayError:

@@ -1,8 +1,8 @@
 """Who is calling: the ``sk-`` key from the headers, checked against the cached token.
 
-Keys come from ``Authorization: Bearer sk-...``, ``x-api-key`` or ``api-key``. A
-``-<channelId>`` suffix pins a channel and is reserved for admins, as in one-api. The
-token's status, expiry (-1 = never), quota and subnet allow-list are checked, then the
+Keys come from ``Authorization: Bearer sk-...``, ``x-api-key``, ``api-key`` or (Gemini's
+clients) ``x-goog-api-key``. A ``-<channelId>`` suffix pins a channel and is reserved for
+admins, as in one-api. The token's status, expiry (-1 = never), quota and subnet allow-list are checked, then the
 owner's status. The model allow-list is checked once the body names the model.
 """
 
@@ -34,11 +34,12 @@ class Caller:
 
 
 def extract_key(headers: Mapping[str, str]) -> str:
-    """The key from ``Authorization: Bearer``, ``x-api-key`` or ``api-key`` (lower-case names)."""
+    """The key from ``Authorization: Bearer``, ``x-api-key``, ``api-key`` or ``x-goog-api-key``."""
     value = headers.get("authorization", "")
     if value[:7].lower() == "bearer ":
         value = value[7:]
-    value = value.strip() or headers.get("x-api-key", "").strip() or headers.get("api-key", "").strip()
+    value = (value.strip() or headers.get("x-api-key", "").strip() or headers.get("api-key", "").strip()
+             or headers.get("x-goog-api-key", "").strip())
     return value[3:] if value.startswith("sk-") else value
 
 

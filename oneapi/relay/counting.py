@@ -44,6 +44,8 @@ def count_prompt(request: RelayRequest) -> int:
     if mode is RelayMode.RESPONSES:
         text = _joined(document.get("instructions")) + _joined(document.get("input"))
         return count_text(text, request.model)
+    if mode is RelayMode.RERANK:
+        return count_text(_joined(document.get("query")) + _joined(document.get("documents")), request.model)
     if mode in (RelayMode.EMBEDDINGS, RelayMode.MODERATIONS):
         return count_text(_joined(document.get("input")), request.model)
     return 0
@@ -79,6 +81,6 @@ def count_completion(request: RelayRequest, body: bytes, content_type: str) -> i
 
 def count_usage(request: RelayRequest, body: bytes, content_type: str) -> Usage:
     """Usage of a whole answer, counted locally."""
-    if request.mode in (RelayMode.SPEECH, RelayMode.EMBEDDINGS, RelayMode.MODERATIONS):
+    if request.mode in (RelayMode.SPEECH, RelayMode.EMBEDDINGS, RelayMode.MODERATIONS, RelayMode.RERANK):
         return Usage(count_prompt(request), 0)
     return Usage(count_prompt(request), count_completion(request, body, content_type))

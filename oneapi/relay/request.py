@@ -36,6 +36,7 @@ class RelayMode(StrEnum):
     TRANSLATIONS = "audio/translations"
     SPEECH = "audio/speech"
     RESPONSES = "responses"
+    RERANK = "rerank"
 
     @property
     def multipart(self) -> bool:
@@ -81,6 +82,10 @@ class RelayRequest:
     size: str = ""
     quality: str = ""
     form: dict[str, str] = field(default_factory=dict)
+    #: remote images an adapter's ``prepare`` fetched (URL -> ``InlineImage``)
+    images: dict[str, Any] = field(default_factory=dict)
+    #: the client's own request when it spoke another format (``oneapi.relay.entry``)
+    client: Any = None
     _document: dict[str, Any] | None = None
 
     @property

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import msgspec
@@ -37,6 +38,7 @@ from oneapi.relay.adapters.base import Usage
 from oneapi.relay.asgi import Incoming, read_body, send_bytes, start_stream
 from oneapi.relay.auth import Caller, authenticate
 from oneapi.relay.counting import count_prompt, count_usage
+from oneapi.relay.entry import serving_adapter
 from oneapi.relay.picker import ChannelPicker
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 from oneapi.relay.tokenizer import count_text
@@ -73,13 +75,18 @@ class Relay:
         self.ledger = Ledger(writer)
         self.picker = ChannelPicker(cache)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, mode: RelayMode) -> None:
-        """Answer one relay request on the raw ASGI interface (errors raise GatewayError)."""
+    async def handle(self, scope: Scope, receive: Receive, send: Send, mode: RelayMode,
+                     parse: Callable[[bytes, Incoming], RelayRequest] | None = None) -> None:
+        """Answer one relay request on the raw ASGI interface (errors raise GatewayError).
+
+        ``parse`` reads a body in a client format other than OpenAI's (``oneapi.relay.entry``).
+        """
         started = time.monotonic()
         incoming = Incoming(scope)
         caller = await authenticate(self.cache, incoming.headers, incoming.client_host)
         body = await read_body(incoming, receive, self.max_body_bytes)
-        request = parse_request(mode, body, incoming.headers.get("content-type", ""))
+        request = (parse(body, incoming) if parse is not None
+                   else parse_request(mode, body, incoming.headers.get("content-type", "")))
         caller.check_model(request.model)
         price = price_for(request.model, caller.user.group)
         reservation = self.ledger.reserve(caller.token, caller.user, self._reservation(request, price))
@@ -89,7 +96,7 @@ class Relay:
         except BaseException:
             self.ledger.refund(reservation)
             raise
-        if request.stream and "event-stream" in response.content_type:
+        if request.stream and adapter.is_stream(response.content_type):
             await self._stream(call, adapter, response, receive, send)
             return
         try:
@@ -120,12 +127,13 @@ class Relay:
             if channel is None:
                 break
             call.path.append(channel.id)
-            adapter = adapter_for(channel.kind.api_format)
+            adapter = serving_adapter(adapter_for(channel.kind.api_format), channel, request)
             if adapter is None or request.mode not in adapter.modes:
                 last_error = UnsupportedFeature(f"channel type {channel.kind.name} cannot serve "
                                                 f"/v1/{request.mode.value}")
                 continue
             call.channel, call.upstream_model = channel, channel.upstream_model(request.model)
+            await adapter.prepare(request)
             outgoing = adapter.build_request(channel, channel.next_key(), request, call.upstream_model)
             try:
                 response = await self.upstream.send(outgoing.method, outgoing.url, outgoing.headers,
@@ -179,7 +187,7 @@ class Relay:
         watcher = asyncio.ensure_future(receive())
         watcher.add_done_callback(lambda _: response.close())
         try:
-            await start_stream(send, response.status)
+            await start_stream(send, response.status, adapter.stream_media_type(call.request))
             async for chunk in response.iter_chunks():
                 out = converter.feed(chunk)
                 if out:

@@ -28,6 +28,8 @@ def api_version(channel: CachedChannel) -> str:
 
 
 class AzureAdapter(OpenAIAdapter):
+    modes = frozenset(RelayMode) - {RelayMode.RERANK}
+
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         base = self.base_url(channel)
         version = api_version(channel)

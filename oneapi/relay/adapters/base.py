@@ -18,17 +18,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
+from oneapi.relay.formats.events import TokenUsage as Usage
+
 if TYPE_CHECKING:
     from oneapi.cache import CachedChannel
     from oneapi.relay.request import RelayMode, RelayRequest
 
 __all__ = ("Adapter", "ConvertedResponse", "StreamConverter", "UpstreamRequest", "Usage")
-
-
-@dataclass(slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
 
 
 @dataclass(slots=True)
@@ -113,6 +109,18 @@ class Adapter(ABC):
         if isinstance(parsed.error, str) and parsed.error:
             return parsed.error
         return parsed.message or f"the upstream answered HTTP {status}"
+
+    async def prepare(self, request: RelayRequest) -> None:
+        """Asynchronous work before :meth:`build_request` (fetching remote images); idempotent."""
+        return None
+
+    def is_stream(self, content_type: str) -> bool:
+        """Whether an answer with this content type is a stream to convert as it arrives."""
+        return "event-stream" in content_type
+
+    def stream_media_type(self, request: RelayRequest) -> str:
+        """The content type of the converted stream sent to the client."""
+        return "text/event-stream"
 
     def models(self, channel: CachedChannel) -> list[str]:
         """Models the channel offers: its own list, else its type's defaults."""

@@ -15,6 +15,7 @@ import msgspec
 
 from oneapi.cache import CachedChannel
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse, UpstreamRequest, Usage
+from oneapi.relay.formats.rerank import check_rerank_request, rerank_usage
 from oneapi.relay.request import RelayMode, RelayRequest, replace_form_field
 from oneapi.relay.sse import OpenAIEventStream
 
@@ -46,6 +47,15 @@ def _read_usage(body: bytes) -> Usage | None:
     return Usage(found.prompt_tokens or found.input_tokens, found.completion_tokens or found.output_tokens)
 
 
+def _rerank_usage(body: bytes) -> Usage | None:
+    """Jina reports ``usage.total_tokens``; Cohere and SiliconFlow ``meta.tokens``."""
+    try:
+        answer = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None
+    return rerank_usage(answer) if isinstance(answer, dict) else None
+
+
 class OpenAIAdapter(Adapter):
     modes = frozenset(RelayMode)
 
@@ -69,6 +79,8 @@ class OpenAIAdapter(Adapter):
     def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
         if not request.is_json:
             return request.body if model == request.model else replace_form_field(request, "model", model)
+        if request.mode is RelayMode.RERANK:
+            check_rerank_request(request.document())
         inject_usage = request.hides_usage_chunk
         force_prompt = bool(channel.system_prompt) and request.mode is RelayMode.CHAT
         if model == request.model and not inject_usage and not force_prompt:
@@ -86,7 +98,10 @@ class OpenAIAdapter(Adapter):
         return _encode(document)
 
     def convert_response(self, request: RelayRequest, body: bytes, content_type: str) -> ConvertedResponse:
-        usage = _read_usage(body) if content_type.startswith("application/json") else None
+        if not content_type.startswith("application/json"):
+            usage = None
+        else:
+            usage = _rerank_usage(body) if request.mode is RelayMode.RERANK else _read_usage(body)
         return ConvertedResponse(body, content_type, usage)
 
     def stream_converter(self, request: RelayRequest) -> OpenAIEventStream:

@@ -1,0 +1,274 @@
+"""Anthropic Messages requests served by a chat-completions upstream (``POST /v1/messages``).
+
+Clients such as Claude Code and the ``anthropic`` SDK speak Anthropic's format; when the
+chosen channel is not Anthropic the request becomes an OpenAI chat request, and the
+answer (whole or streamed) is turned back into a Message or into Anthropic's event
+sequence (``message_start``, content blocks with ``text_delta``/``input_json_delta``/
+``thinking_delta``, ``message_delta`` with the stop reason and usage, ``message_stop``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from oneapi.errors import InvalidRequest, UnsupportedFeature
+from oneapi.relay.formats.chat import parse_arguments
+from oneapi.relay.formats.events import ChatChunkReader, TokenUsage, encode_json, sse
+
+__all__ = ("ChatToAnthropicStream", "chat_to_message", "messages_to_chat")
+
+_STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "function_call": "tool_use",
+         "content_filter": "refusal"}
+
+
+def _text_of(blocks: Any) -> str:
+    if isinstance(blocks, str):
+        return blocks
+    return "\n".join(str(block.get("text") or "") for block in blocks or ()
+                     if isinstance(block, dict) and block.get("type") == "text")
+
+
+def _image_part(source: Mapping[str, Any]) -> dict[str, Any]:
+    if source.get("type") == "base64":
+        url = f"data:{source.get('media_type') or 'image/png'};base64,{source.get('data') or ''}"
+    elif source.get("type") == "url":
+        url = str(source.get("url") or "")
+    else:
+        raise UnsupportedFeature(f"image source {source.get('type')!r} cannot be sent to this channel",
+                                 param="messages")
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def _user_turn(content: Any) -> list[dict[str, Any]]:
+    """One Anthropic user turn: tool results become ``tool`` messages, the rest one user message."""
+    if isinstance(content, str):
+        return [{"role": "user", "content": content}]
+    tool_messages: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    for block in content or ():
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "text":
+            parts.append({"type": "text", "text": block.get("text") or ""})
+        elif kind == "image":
+            parts.append(_image_part(block.get("source") or {}))
+        elif kind == "tool_result":
+            text = _text_of(block.get("content"))
+            if block.get("is_error"):
+                text = f"Error: {text}"
+            tool_messages.append({"role": "tool", "tool_call_id": block.get("tool_use_id") or "", "content": text})
+        else:
+            raise UnsupportedFeature(f"'{kind}' content blocks cannot be sent to this channel", param="messages")
+    messages = list(tool_messages)
+    if parts:
+        only_text = all(part["type"] == "text" for part in parts)
+        messages.append({"role": "user",
+                         "content": "\n".join(part["text"] for part in parts) if only_text else parts})
+    return messages
+
+
+def _assistant_turn(content: Any) -> dict[str, Any]:
+    if isinstance(content, str):
+        return {"role": "assistant", "content": content}
+    text: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for block in content or ():
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "text":
+            text.append(block.get("text") or "")
+        elif kind == "tool_use":
+            calls.append({"id": block.get("id") or "", "type": "function",
+                          "function": {"name": block.get("name") or "",
+                                       "arguments": encode_json(block.get("input") or {}).decode()}})
+        elif kind in ("thinking", "redacted_thinking"):
+            continue  # earlier reasoning is the model's own scratchpad; chat upstreams take none back
+        else:
+            raise UnsupportedFeature(f"'{kind}' content blocks cannot be sent to this channel", param="messages")
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
+    if calls:
+        message["tool_calls"] = calls
+    return message
+
+
+def messages_to_chat(document: Mapping[str, Any]) -> dict[str, Any]:
+    """An Anthropic Messages request as an OpenAI chat request."""
+    messages: list[dict[str, Any]] = []
+    if system := _text_of(document.get("system")):
+        messages.append({"role": "system", "content": system})
+    for message in document.get("messages") or ():
+        role = message.get("role") if isinstance(message, dict) else None
+        if role == "user":
+            messages.extend(_user_turn(message.get("content")))
+        elif role == "assistant":
+            messages.append(_assistant_turn(message.get("content")))
+        else:
+            raise InvalidRequest(f"unknown message role {role!r}", param="messages")
+    chat: dict[str, Any] = {"model": document.get("model"), "messages": messages}
+    if document.get("max_tokens"):
+        chat["max_tokens"] = document["max_tokens"]
+    for name in ("temperature", "top_p", "top_k"):
+        if document.get(name) is not None:
+            chat[name] = document[name]
+    if document.get("stop_sequences"):
+        chat["stop"] = list(document["stop_sequences"])
+    if document.get("stream"):
+        chat["stream"] = True
+        chat["stream_options"] = {"include_usage": True}
+    if user := (document.get("metadata") or {}).get("user_id"):
+        chat["user"] = user
+    tools = []
+    for tool in document.get("tools") or ():
+        if tool.get("type") not in (None, "custom") or "input_schema" not in tool:
+            raise UnsupportedFeature(f"server tool {tool.get('type') or tool.get('name')!r} is offered only by "
+                                     "Anthropic channels", param="tools")
+        tools.append({"type": "function", "function": {"name": tool["name"],
+                                                       "description": tool.get("description") or "",
+                                                       "parameters": tool["input_schema"]}})
+    if tools:
+        chat["tools"] = tools
+        choice = document.get("tool_choice") or {}
+        kind = choice.get("type", "auto")
+        chat["tool_choice"] = ({"type": "function", "function": {"name": choice.get("name")}} if kind == "tool"
+                               else {"any": "required", "none": "none"}.get(kind, "auto"))
+        if choice.get("disable_parallel_tool_use"):
+            chat["parallel_tool_calls"] = False
+    return chat
+
+
+def _usage(usage: TokenUsage | None) -> dict[str, int]:
+    usage = usage or TokenUsage()
+    return {"input_tokens": usage.prompt_tokens - usage.cached_tokens, "output_tokens": usage.completion_tokens,
+            "cache_read_input_tokens": usage.cached_tokens, "cache_creation_input_tokens": 0}
+
+
+def _message_id() -> str:
+    return f"msg_{uuid.uuid4().hex[:24]}"
+
+
+def chat_to_message(completion: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """An OpenAI ``chat.completion`` as an Anthropic Message."""
+    choice = (completion.get("choices") or [{}])[0]
+    reply = choice.get("message") or {}
+    content: list[dict[str, Any]] = []
+    if reply.get("reasoning_content"):
+        content.append({"type": "thinking", "thinking": reply["reasoning_content"], "signature": ""})
+    if reply.get("content"):
+        content.append({"type": "text", "text": reply["content"]})
+    for call in reply.get("tool_calls") or ():
+        function = call.get("function") or {}
+        content.append({"type": "tool_use", "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
+                        "name": function.get("name") or "", "input": parse_arguments(function.get("arguments"))})
+    return {"id": _message_id(), "type": "message", "role": "assistant", "model": model, "content": content,
+            "stop_reason": _STOP.get(choice.get("finish_reason") or "stop", "end_turn"), "stop_sequence": None,
+            "usage": _usage(TokenUsage.from_openai(completion.get("usage")))}
+
+
+class ChatToAnthropicStream:
+    """OpenAI chat chunks in, Anthropic Messages stream events out."""
+
+    def __init__(self, model: str) -> None:
+        self._reader = ChatChunkReader()
+        self._model = model
+        self._started = False
+        self._ended = False
+        self._block = -1
+        self._block_kind = ""
+        self._tools: dict[int, int] = {}  # tool call position -> block index
+        self._stop = "end_turn"
+        self._text: list[str] = []
+
+    @property
+    def usage(self) -> TokenUsage | None:
+        return self._reader.usage
+
+    def feed(self, data: bytes) -> bytes:
+        return b"".join(self._chunk(chunk) for chunk in self._reader.feed(data)) + self._end_if_done()
+
+    def finish(self) -> bytes:
+        out = b"".join(self._chunk(chunk) for chunk in self._reader.finish())
+        if not self._ended:
+            out += self._end()
+        return out
+
+    def produced_text(self) -> str:
+        return "".join(self._text)
+
+    def _start(self) -> bytes:
+        if self._started:
+            return b""
+        self._started = True
+        message = {"id": _message_id(), "type": "message", "role": "assistant", "model": self._model,
+                   "content": [], "stop_reason": None, "stop_sequence": None, "usage": _usage(None)}
+        return sse({"type": "message_start", "message": message}, "message_start")
+
+    def _close_block(self) -> bytes:
+        if self._block < 0 or not self._block_kind:
+            return b""
+        self._block_kind = ""
+        return sse({"type": "content_block_stop", "index": self._block}, "content_block_stop")
+
+    def _open_block(self, kind: str, block: dict[str, Any]) -> bytes:
+        out = self._close_block()
+        self._block += 1
+        self._block_kind = kind
+        return out + sse({"type": "content_block_start", "index": self._block, "content_block": block},
+                         "content_block_start")
+
+    def _delta(self, delta: dict[str, Any], index: int | None = None) -> bytes:
+        return sse({"type": "content_block_delta", "index": self._block if index is None else index,
+                    "delta": delta}, "content_block_delta")
+
+    def _chunk(self, chunk: dict[str, Any]) -> bytes:
+        if self._ended:
+            return b""
+        if "error" in chunk:
+            error = chunk.get("error") or {}
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            self._ended = True
+            return sse({"type": "error", "error": {"type": "api_error", "message": message or "upstream error"}},
+                       "error")
+        out = [self._start()]
+        for choice in chunk.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            if reasoning := delta.get("reasoning_content"):
+                if self._block_kind != "thinking":
+                    out.append(self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""}))
+                out.append(self._delta({"type": "thinking_delta", "thinking": reasoning}))
+                self._text.append(reasoning)
+            if text := delta.get("content"):
+                if self._block_kind != "text":
+                    out.append(self._open_block("text", {"type": "text", "text": ""}))
+                out.append(self._delta({"type": "text_delta", "text": text}))
+                self._text.append(text)
+            for call in delta.get("tool_calls") or ():
+                out.append(self._tool_delta(call))
+            if reason := choice.get("finish_reason"):
+                self._stop = _STOP.get(reason, "end_turn")
+        return b"".join(out)
+
+    def _tool_delta(self, call: Mapping[str, Any]) -> bytes:
+        position = int(call.get("index") or 0)
+        function = call.get("function") or {}
+        out = b""
+        if position not in self._tools:
+            out = self._open_block("tool_use", {"type": "tool_use", "id": call.get("id") or f"toolu_{position}",
+                                                "name": function.get("name") or "", "input": {}})
+            self._tools[position] = self._block
+        if arguments := function.get("arguments"):
+            self._text.append(arguments)
+            out += self._delta({"type": "input_json_delta", "partial_json": arguments}, self._tools[position])
+        return out
+
+    def _end_if_done(self) -> bytes:
+        return self._end() if self._reader.done and not self._ended else b""
+
+    def _end(self) -> bytes:
+        self._ended = True
+        usage = _usage(self.usage)
+        return (self._start() + self._close_block()
+                + sse({"type": "message_delta", "delta": {"stop_reason": self._stop, "stop_sequence": None},
+                       "usage": usage}, "message_delta")
+                + sse({"type": "message_stop"}, "message_stop"))

@@ -1,0 +1,282 @@
+"""Gemini-native requests served by a chat-completions upstream.
+
+``POST /v1beta/models/{model}:generateContent`` and ``:streamGenerateContent`` bodies
+become OpenAI chat requests; answers go back as ``GenerateContentResponse`` objects
+(streamed as SSE with ``alt=sse``, else as one JSON array written piece by piece, as
+Google does). Tool calls are held until their arguments are complete, because Gemini
+sends each ``functionCall`` whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from oneapi.errors import InvalidRequest, UnsupportedFeature
+from oneapi.relay.formats.chat import new_call_id, parse_arguments
+from oneapi.relay.formats.events import ChatChunkReader, SSEDecoder, SSEEvent, TokenUsage, encode_json, sse
+
+__all__ = ("ChatToGeminiStream", "GeminiArrayFraming", "chat_to_gemini_response", "gemini_request_to_chat")
+
+_FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP", "function_call": "STOP",
+           "content_filter": "SAFETY"}
+_CONFIG = (("temperature", "temperature"), ("topP", "top_p"), ("topK", "top_k"), ("maxOutputTokens", "max_tokens"),
+           ("candidateCount", "n"), ("presencePenalty", "presence_penalty"),
+           ("frequencyPenalty", "frequency_penalty"), ("seed", "seed"))
+
+
+def _parts_text(parts: Any) -> str:
+    return "".join(str(part.get("text") or "") for part in parts or () if isinstance(part, dict))
+
+
+def _contents_to_messages(contents: Any) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    pending: dict[str, list[str]] = {}  # function name -> ids of calls not yet answered
+    for content in contents or ():
+        role = content.get("role") or "user"
+        texts: list[dict[str, Any]] = []
+        calls: list[dict[str, Any]] = []
+        for part in content.get("parts") or ():
+            if "text" in part:
+                texts.append({"type": "text", "text": str(part["text"])})
+            elif "inlineData" in part:
+                data = part["inlineData"] or {}
+                texts.append({"type": "image_url", "image_url": {
+                    "url": f"data:{data.get('mimeType') or 'image/png'};base64,{data.get('data') or ''}"}})
+            elif "functionCall" in part:
+                call = part["functionCall"] or {}
+                call_id = call.get("id") or new_call_id()
+                pending.setdefault(str(call.get("name") or ""), []).append(call_id)
+                calls.append({"id": call_id, "type": "function",
+                              "function": {"name": call.get("name") or "",
+                                           "arguments": encode_json(call.get("args") or {}).decode()}})
+            elif "functionResponse" in part:
+                answer = part["functionResponse"] or {}
+                name = str(answer.get("name") or "")
+                waiting = pending.get(name) or [answer.get("id") or new_call_id()]
+                messages.append({"role": "tool", "tool_call_id": answer.get("id") or waiting.pop(0),
+                                 "name": name, "content": encode_json(answer.get("response") or {}).decode()})
+            else:
+                kind = next(iter(part), "empty")
+                raise UnsupportedFeature(f"'{kind}' parts cannot be sent to this channel", param="contents")
+        if role == "model":
+            message: dict[str, Any] = {"role": "assistant",
+                                       "content": "".join(part.get("text", "") for part in texts) or None}
+            if calls:
+                message["tool_calls"] = calls
+            messages.append(message)
+        elif texts:
+            only_text = all(part["type"] == "text" for part in texts)
+            messages.append({"role": "user",
+                             "content": "".join(part["text"] for part in texts) if only_text else texts})
+    return messages
+
+
+def gemini_request_to_chat(document: Mapping[str, Any], model: str, *, stream: bool) -> dict[str, Any]:
+    """A ``GenerateContentRequest`` as an OpenAI chat request."""
+    messages = _contents_to_messages(document.get("contents"))
+    system = document.get("systemInstruction") or document.get("system_instruction")
+    if system and (text := _parts_text(system.get("parts"))):
+        messages.insert(0, {"role": "system", "content": text})
+    if not messages:
+        raise InvalidRequest("contents is empty", param="contents")
+    chat: dict[str, Any] = {"model": model, "messages": messages}
+    config = document.get("generationConfig") or {}
+    for source, target in _CONFIG:
+        if config.get(source) is not None:
+            chat[target] = config[source]
+    if config.get("stopSequences"):
+        chat["stop"] = list(config["stopSequences"])
+    if config.get("responseMimeType") == "application/json":
+        schema = config.get("responseJsonSchema") or config.get("responseSchema")
+        chat["response_format"] = ({"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}
+                                   if schema else {"type": "json_object"})
+    tools = []
+    for tool in document.get("tools") or ():
+        declarations = tool.get("functionDeclarations") or tool.get("function_declarations")
+        if declarations is None:
+            raise UnsupportedFeature(f"Gemini tool {next(iter(tool), '')!r} is offered only by Gemini channels",
+                                     param="tools")
+        for declaration in declarations:
+            parameters = (declaration.get("parameters") or declaration.get("parametersJsonSchema")
+                          or {"type": "object", "properties": {}})
+            tools.append({"type": "function", "function": {"name": declaration.get("name"),
+                                                           "description": declaration.get("description") or "",
+                                                           "parameters": _lower_types(parameters)}})
+    if tools:
+        chat["tools"] = tools
+        calling = (document.get("toolConfig") or {}).get("functionCallingConfig") or {}
+        mode = str(calling.get("mode") or "AUTO").upper()
+        names = calling.get("allowedFunctionNames") or []
+        if mode == "ANY" and len(names) == 1:
+            chat["tool_choice"] = {"type": "function", "function": {"name": names[0]}}
+        else:
+            chat["tool_choice"] = {"ANY": "required", "NONE": "none"}.get(mode, "auto")
+    if stream:
+        chat["stream"] = True
+        chat["stream_options"] = {"include_usage": True}
+    return chat
+
+
+def _lower_types(schema: Any) -> Any:
+    """Gemini's schemas may spell types in upper case (``OBJECT``); JSON Schema wants lower."""
+    if isinstance(schema, list):
+        return [_lower_types(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {key: (value.lower() if key == "type" and isinstance(value, str)
+                  else {name: _lower_types(sub) for name, sub in value.items()} if key == "properties"
+                  and isinstance(value, dict) else _lower_types(value) if key in ("items", "anyOf") else value)
+            for key, value in schema.items()}
+
+
+def _usage_metadata(usage: TokenUsage | None) -> dict[str, int]:
+    usage = usage or TokenUsage()
+    metadata = {"promptTokenCount": usage.prompt_tokens,
+                "candidatesTokenCount": usage.completion_tokens - usage.reasoning_tokens,
+                "totalTokenCount": usage.prompt_tokens + usage.completion_tokens}
+    if usage.reasoning_tokens:
+        metadata["thoughtsTokenCount"] = usage.reasoning_tokens
+    if usage.cached_tokens:
+        metadata["cachedContentTokenCount"] = usage.cached_tokens
+    return metadata
+
+
+def chat_to_gemini_response(completion: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """An OpenAI ``chat.completion`` as a ``GenerateContentResponse``."""
+    candidates = []
+    for position, choice in enumerate(completion.get("choices") or ()):
+        reply = choice.get("message") or {}
+        parts: list[dict[str, Any]] = []
+        if reply.get("reasoning_content"):
+            parts.append({"text": reply["reasoning_content"], "thought": True})
+        if reply.get("content"):
+            parts.append({"text": reply["content"]})
+        for call in reply.get("tool_calls") or ():
+            function = call.get("function") or {}
+            parts.append({"functionCall": {"name": function.get("name") or "",
+                                           "args": parse_arguments(function.get("arguments"))}})
+        candidates.append({"content": {"role": "model", "parts": parts}, "index": choice.get("index", position),
+                           "finishReason": _FINISH.get(choice.get("finish_reason") or "stop", "STOP")})
+    return {"candidates": candidates, "usageMetadata": _usage_metadata(TokenUsage.from_openai(completion.get("usage"))),
+            "modelVersion": model}
+
+
+class ChatToGeminiStream:
+    """OpenAI chat chunks in, ``GenerateContentResponse`` pieces out (SSE or a JSON array)."""
+
+    def __init__(self, model: str, *, sse_format: bool = True) -> None:
+        self._reader = ChatChunkReader()
+        self._model = model
+        self._sse = sse_format
+        self._pieces = 0
+        self._calls: dict[int, dict[str, str]] = {}  # position -> name, arguments so far
+        self._finish: str | None = None
+        self._ended = False
+        self._text: list[str] = []
+
+    @property
+    def usage(self) -> TokenUsage | None:
+        return self._reader.usage
+
+    def feed(self, data: bytes) -> bytes:
+        out = b"".join(self._chunk(chunk) for chunk in self._reader.feed(data))
+        return out + (self._end() if self._reader.done and not self._ended else b"")
+
+    def finish(self) -> bytes:
+        out = b"".join(self._chunk(chunk) for chunk in self._reader.finish())
+        return out + (self._end() if not self._ended else b"")
+
+    def produced_text(self) -> str:
+        return "".join(self._text)
+
+    def _write(self, response: dict[str, Any]) -> bytes:
+        self._pieces += 1
+        if self._sse:
+            return sse(response)
+        return (b"[" if self._pieces == 1 else b",\r\n") + encode_json(response)
+
+    def _piece(self, parts: list[dict[str, Any]]) -> bytes:
+        candidate = {"content": {"role": "model", "parts": parts}, "index": 0}
+        return self._write({"candidates": [candidate], "modelVersion": self._model})
+
+    def _chunk(self, chunk: dict[str, Any]) -> bytes:
+        if self._ended:
+            return b""
+        if "error" in chunk:
+            error = chunk.get("error") or {}
+            self._ended = True
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            return self._write({"error": {"code": 500, "message": message or "upstream error",
+                                          "status": "INTERNAL"}}) + (b"" if self._sse else b"]")
+        out: list[bytes] = []
+        for choice in chunk.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            parts: list[dict[str, Any]] = []
+            if delta.get("reasoning_content"):
+                parts.append({"text": delta["reasoning_content"], "thought": True})
+            if delta.get("content"):
+                parts.append({"text": delta["content"]})
+            for part in parts:
+                self._text.append(part["text"])
+            for call in delta.get("tool_calls") or ():
+                function = call.get("function") or {}
+                held = self._calls.setdefault(int(call.get("index") or 0), {"name": "", "arguments": ""})
+                held["name"] = held["name"] or str(function.get("name") or "")
+                held["arguments"] += str(function.get("arguments") or "")
+            if parts:
+                out.append(self._piece(parts))
+            if choice.get("finish_reason"):
+                self._finish = _FINISH.get(choice["finish_reason"], "STOP")
+        return b"".join(out)
+
+    def _end(self) -> bytes:
+        """The last piece: held tool calls, the finish reason and ``usageMetadata``."""
+        self._ended = True
+        parts = [{"functionCall": {"name": call["name"], "args": parse_arguments(call["arguments"])}}
+                 for _, call in sorted(self._calls.items())]
+        for call in self._calls.values():
+            self._text.append(call["name"] + call["arguments"])
+        candidate = {"content": {"role": "model", "parts": parts}, "index": 0,
+                     "finishReason": self._finish or "STOP"}
+        last = self._write({"candidates": [candidate], "usageMetadata": _usage_metadata(self.usage),
+                            "modelVersion": self._model})
+        return last + (b"" if self._sse else b"]")
+
+
+class GeminiArrayFraming:
+    """Gemini SSE pieces re-framed as the JSON array Gemini streams without ``alt=sse``.
+
+    Wraps a converter that returns the SSE bytes unchanged (a usage sniffer), so usage is
+    read from the SSE form while the client gets the array it asked for.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._events = SSEDecoder()
+        self._pieces = 0
+
+    @property
+    def usage(self) -> TokenUsage | None:
+        return self._inner.usage
+
+    def feed(self, data: bytes) -> bytes:
+        return self._frame(self._events.feed(self._inner.feed(data)))
+
+    def finish(self) -> bytes:
+        out = self._frame(self._events.feed(self._inner.finish()) + self._events.finish())
+        return out + (b"]" if self._pieces else b"[]")
+
+    def produced_text(self) -> str:
+        return str(self._inner.produced_text())
+
+    def _frame(self, events: list[SSEEvent]) -> bytes:
+        out: list[bytes] = []
+        for event in events:
+            if not event.data.strip():
+                continue
+            out.append((b"[" if not self._pieces else b",\r\n") + event.data)
+            self._pieces += 1
+        return b"".join(out)

@@ -1,0 +1,83 @@
+"""Routes for clients that speak Anthropic's or Gemini's own API, relayed like ``/v1`` calls.
+
+``POST /v1/messages`` (Claude Code, the ``anthropic`` SDK; key in ``x-api-key`` or
+``Authorization``), ``POST /v1/messages/count_tokens``, and Gemini's
+``POST /v1beta/models/{model}:generateContent`` / ``:streamGenerateContent`` (key in
+``x-goog-api-key`` or ``?key=``) with ``GET /v1beta/models``. See :mod:`oneapi.relay.entry`
+for how each channel serves them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from litestar import Request, asgi, post
+from litestar.types import Receive, Scope, Send
+
+from oneapi.errors import NotFound
+from oneapi.relay.asgi import Incoming, method_not_allowed, send_bytes
+from oneapi.relay.auth import authenticate
+from oneapi.relay.entry import ANTHROPIC_MESSAGES, GEMINI_NATIVE
+from oneapi.relay.formats.events import encode_json
+from oneapi.relay.request import RelayMode
+from oneapi.relay.routes import _relay, _visible_models
+from oneapi.relay.tokenizer import count_messages, count_text
+
+__all__ = ("native_routes",)
+
+
+def _post_only(scope: Scope, path: str) -> None:
+    if scope["method"] != "POST":
+        raise method_not_allowed(scope["method"], path)
+
+
+@asgi("/v1/messages", name="relay:anthropic-messages", copy_scope=False)
+async def anthropic_messages(scope: Scope, receive: Receive, send: Send) -> None:
+    """Anthropic's Messages API over any channel serving the model."""
+    _post_only(scope, "/v1/messages")
+    await _relay(scope["app"]).handle(scope, receive, send, RelayMode.CHAT,
+                                      lambda body, incoming: ANTHROPIC_MESSAGES.parse(body, incoming.headers))
+
+
+@post("/v1/messages/count_tokens", name="relay:anthropic-count-tokens", status_code=200)
+async def anthropic_count_tokens(request: Request[Any, Any, Any]) -> dict[str, int]:
+    """Tokens of a Messages request, counted locally (no channel is charged or called)."""
+    await authenticate(_relay(request.app).cache, request.headers, request.client.host if request.client else "")
+    chat = ANTHROPIC_MESSAGES.parse(await request.body(), {}).document()
+    model = str(chat.get("model") or "")
+    tools = chat.get("tools")
+    return {"input_tokens": count_messages(chat.get("messages"), model)
+            + (count_text(encode_json(tools).decode(), model) if tools else 0)}
+
+
+@asgi("/v1beta/models", name="relay:gemini-native", is_mount=True, copy_scope=False)
+async def gemini_native(scope: Scope, receive: Receive, send: Send) -> None:
+    """Gemini's ``GET models`` and ``POST models/{model}:{method}`` over any channel serving the model.
+
+    Mounted rather than routed with a path parameter: Gemini's ``model:method`` segments
+    and the list share the prefix, and a mount sees every method on every sub-path.
+    """
+    target = scope["path"].strip("/")
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    if "key" in query:  # Gemini's clients may send the key in the URL
+        scope["headers"] = [*scope["headers"], (b"x-goog-api-key", query["key"][0].encode("latin-1"))]
+    if not target and scope["method"] == "GET":
+        models = await _visible_models(Request(scope))
+        listing = {"models": [{"name": f"models/{name}", "displayName": name,
+                               "supportedGenerationMethods": list(GEMINI_NATIVE.actions)} for name in models]}
+        await send_bytes(send, 200, "application/json", encode_json(listing))
+        return
+    _post_only(scope, f"/v1beta/models/{target}")
+    model, _, action = target.partition(":")
+    if not model or not action:
+        raise NotFound(f"expected /v1beta/models/<model>:<method>, got /v1beta/models/{target}")
+    sse = query.get("alt", [""])[0] == "sse"
+
+    def parse(body: bytes, incoming: Incoming) -> Any:
+        return GEMINI_NATIVE.parse(body, model, action, sse)
+
+    await _relay(scope["app"]).handle(scope, receive, send, RelayMode.CHAT, parse)
+
+
+native_routes: list[Any] = [anthropic_messages, anthropic_count_tokens, gemini_native]

@@ -1,0 +1,138 @@
+"""Clients in Anthropic's and Gemini's own formats, and /v1/responses on non-OpenAI channels."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from tests.relay.adapters.conftest import CHANNEL_KEYS, VendorWorld
+from tests.support.vendors import anthropic as anthropic_mock
+from tests.support.vendors import gemini as gemini_mock
+from tests.support.vendors.openai_compat import TOOL_ARGS
+
+WEATHER_TOOL = {"name": "weather", "description": "Weather by city",
+                "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}
+
+
+def test_messages_to_anthropic_channel_pass_through(vendors: VendorWorld) -> None:
+    key = vendors.key()
+    client = vendors.anthropic(key)
+    message = client.messages.create(model="claude-test", max_tokens=100, tools=[WEATHER_TOOL],
+                                     messages=[{"role": "user", "content": "Weather?"}])
+    assert message.stop_reason == "tool_use"
+    assert message.content[1].type == "tool_use" and message.content[1].input == anthropic_mock.TOOL_INPUT
+    sent = vendors.servers["anthropic"].received[-1]
+    assert sent.headers["x-api-key"] == CHANNEL_KEYS["anthropic"]
+    assert sent.json() == {"model": "claude-test", "max_tokens": 100, "tools": [WEATHER_TOOL],
+                           "messages": [{"role": "user", "content": "Weather?"}]}
+    with client.messages.stream(model="claude-test", max_tokens=100,
+                                messages=[{"role": "user", "content": "hi"}]) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == anthropic_mock.REPLY and final.usage.output_tokens == 7
+    logs = vendors.seed.wait_logs(key, 2)
+    prompt = vendors.servers["anthropic"].prompt_tokens + anthropic_mock.CACHE_READ
+    assert [(log.prompt_tokens, log.completion_tokens, log.is_stream) for log in logs] == [
+        (prompt, 7, False), (prompt, 7, True)]
+
+
+def test_messages_to_openai_channel_are_converted(vendors: VendorWorld) -> None:
+    key = vendors.key()
+    client = vendors.anthropic(key)
+    message = client.messages.create(model="gpt-tools", max_tokens=100, system="Be brief.", tools=[WEATHER_TOOL],
+                                     messages=[{"role": "user", "content": "Weather?"}])
+    assert message.stop_reason == "tool_use"
+    tool_use = message.content[0]
+    assert tool_use.type == "tool_use" and tool_use.input == TOOL_ARGS
+    sent = vendors.servers["compat"].received[-1].json()
+    assert sent["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather?"}]
+    assert sent["tools"][0]["function"]["parameters"] == WEATHER_TOOL["input_schema"]
+    followup = client.messages.create(model="gpt-tools", max_tokens=100, tools=[WEATHER_TOOL], messages=[
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": [tool_use.model_dump()]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "warm"}]}])
+    assert followup.content[0].text == "The tool said: warm" and followup.stop_reason == "end_turn"
+    with client.messages.stream(model="gpt-tools", max_tokens=100, tools=[WEATHER_TOOL],
+                                messages=[{"role": "user", "content": "Weather?"}]) as stream:
+        final = stream.get_final_message()
+    assert final.content[0].type == "tool_use" and final.content[0].input == TOOL_ARGS
+    assert final.stop_reason == "tool_use" and final.usage.output_tokens == 4
+    with client.messages.stream(model="gpt-tools", max_tokens=100,
+                                messages=[{"role": "user", "content": "hi"}]) as stream:
+        assert "".join(stream.text_stream) == "Hello from the mock upstream."
+    logs = vendors.seed.wait_logs(key, 4)
+    assert all(log.prompt_tokens == vendors.servers["compat"].prompt_tokens for log in logs)
+
+
+def test_count_tokens(vendors: VendorWorld) -> None:
+    counted = vendors.anthropic().messages.count_tokens(model="claude-test",
+                                                        messages=[{"role": "user", "content": "Hello there"}])
+    assert 3 < counted.input_tokens < 30
+
+
+def test_gemini_native_to_gemini_channel_pass_through(vendors: VendorWorld) -> None:
+    key = vendors.key()
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    url = f"{vendors.url}/v1beta/models/gemini-test"
+    answer = httpx.post(f"{url}:generateContent", headers={"x-goog-api-key": key}, json=body).json()
+    assert answer["candidates"][0]["content"]["parts"][-1]["text"] == gemini_mock.REPLY
+    sent = vendors.servers["gemini"].received[-1]
+    assert sent.json() == body and sent.headers["x-goog-api-key"] == CHANNEL_KEYS["gemini"]
+    with httpx.stream("POST", f"{url}:streamGenerateContent?alt=sse&key={key}", json=body) as response:
+        events = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+    assert "".join(p["text"] for e in events for p in json.loads(e)["candidates"][0]["content"]["parts"]
+                   if not p.get("thought")) == gemini_mock.REPLY
+    array = httpx.post(f"{url}:streamGenerateContent", headers={"x-goog-api-key": key}, json=body).json()
+    assert array[-1]["usageMetadata"]["promptTokenCount"] == vendors.servers["gemini"].prompt_tokens
+    logs = vendors.seed.wait_logs(key, 3)
+    assert [log.prompt_tokens for log in logs] == [vendors.servers["gemini"].prompt_tokens] * 3
+
+
+def test_gemini_native_to_openai_channel_is_converted(vendors: VendorWorld) -> None:
+    key = vendors.key()
+    url = f"{vendors.url}/v1beta/models/gpt-tools"
+    body = {"contents": [{"role": "user", "parts": [{"text": "Weather?"}]}],
+            "tools": [{"functionDeclarations": [{"name": "weather", "parameters": {
+                "type": "OBJECT", "properties": {"city": {"type": "STRING"}}}}]}]}
+    answer = httpx.post(f"{url}:generateContent", headers={"x-goog-api-key": key}, json=body).json()
+    assert answer["candidates"][0]["content"]["parts"] == [{"functionCall": {"name": "weather", "args": TOOL_ARGS}}]
+    assert answer["usageMetadata"]["promptTokenCount"] == vendors.servers["compat"].prompt_tokens
+    sent = vendors.servers["compat"].received[-1].json()
+    assert sent["tools"][0]["function"]["parameters"]["properties"] == {"city": {"type": "string"}}
+    plain = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    with httpx.stream("POST", f"{url}:streamGenerateContent?alt=sse", headers={"x-goog-api-key": key},
+                      json=plain) as response:
+        pieces = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+    text = "".join(p.get("text", "") for piece in pieces for p in piece["candidates"][0]["content"]["parts"])
+    assert text == "Hello from the mock upstream."
+    assert pieces[-1]["candidates"][0]["finishReason"] == "STOP"
+
+
+def test_responses_api_on_an_anthropic_channel(vendors: VendorWorld) -> None:
+    key = vendors.key()
+    client = vendors.openai(key)
+    response = client.responses.create(model="claude-test", input="hi", instructions="Be brief.")
+    assert response.output_text == anthropic_mock.REPLY and response.status == "completed"
+    sent = vendors.servers["anthropic"].received[-1].json()
+    assert sent["system"] == [{"type": "text", "text": "Be brief."}]
+    tools = [{"type": "function", "name": "weather", "parameters": WEATHER_TOOL["input_schema"]}]
+    called = client.responses.create(model="claude-test", input="Weather?", tools=tools)
+    call = called.output[-1]
+    assert call.type == "function_call" and json.loads(call.arguments) == anthropic_mock.TOOL_INPUT
+    events = list(client.responses.create(model="claude-test", input="hi", stream=True))
+    assert events[0].type == "response.created" and events[-1].type == "response.completed"
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == anthropic_mock.REPLY
+    assert events[-1].response.usage.output_tokens == 7
+    logs = vendors.seed.wait_logs(key, 3)
+    assert [log.completion_tokens for log in logs] == [7, 7, 7]
+
+
+def test_gemini_model_list_and_bad_paths(vendors: VendorWorld) -> None:
+    key = vendors.key()
+    listing = httpx.get(f"{vendors.url}/v1beta/models", params={"key": key}).json()
+    assert "models/gemini-test" in [model["name"] for model in listing["models"]]
+    assert httpx.get(f"{vendors.url}/v1beta/models?key=sk-wrong").status_code == 401
+    assert httpx.post(f"{vendors.url}/v1beta/models/gemini-test", params={"key": key}, json={}).status_code == 404
+    wrong = httpx.post(f"{vendors.url}/v1beta/models/gemini-test:countTokens", params={"key": key}, json={})
+    assert wrong.status_code == 400 and "countTokens" in wrong.json()["error"]["message"]
