@@ -20,6 +20,7 @@ from oneapi.middleware import RequestIdMiddleware
 from oneapi.relay import install_relay
 from oneapi.relay.routes import relay_routes
 from oneapi.runtime import Runtime
+from oneapi.scale import install_scale
 
 __all__ = ("create_app",)
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging("DEBUG" if settings.debug else settings.log_level)
     runtime = Runtime(settings)
     install_relay(runtime)
+    scale = install_scale(runtime)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -40,8 +42,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await runtime.stop()
 
     return Litestar(
-        route_handlers=[system.healthz, system.status, *relay_routes, management_router()],
-        middleware=[RequestIdMiddleware],
+        route_handlers=[system.healthz, system.status, *relay_routes, management_router(), *scale.routes],
+        middleware=[RequestIdMiddleware, *scale.middleware],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
         state=State({"runtime": runtime}),
