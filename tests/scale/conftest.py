@@ -132,3 +132,60 @@ def own_redis(tmp_path: Path) -> Iterator[ThrowAwayRedis]:
         yield server
     finally:
         server.stop()
+
+
+@dataclass
+class ThrowAwayPostgres:
+    """A PostgreSQL cluster of our own (never the shared server) that a test may stop and restart."""
+
+    port: int
+    directory: Path
+
+    @property
+    def dsn(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(["su", "postgres", "-c", " ".join([str(self.binaries / "pg_ctl"), "-D",
+                                                           str(self.directory / "data"), *args])],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+    @property
+    def binaries(self) -> Path:
+        return sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+
+    def init(self) -> None:
+        subprocess.run(["su", "postgres", "-c", f"{self.binaries / 'initdb'} -D {self.directory / 'data'} "
+                        "-A trust -U postgres --no-sync"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=120)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._pg_ctl("-w", "-o", f"'{options}'", "-l", str(self.directory / "server.log"), "start")
+
+    def stop(self) -> None:
+        self._pg_ctl("-w", "-m", "fast", "stop")
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[ThrowAwayPostgres]:
+    import os
+    import tempfile
+
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")) or os.geteuid() != 0:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("the database outage test needs PostgreSQL's initdb and root (to run it as postgres)")
+        pytest.skip("PostgreSQL's initdb (run as the postgres user) is not available")
+    directory = Path(tempfile.mkdtemp(prefix="oneapi-pg-"))
+    shutil.chown(directory, "postgres")
+    server = ThrowAwayPostgres(free_port(), directory)
+    server.init()
+    server.start()
+    try:
+        yield server
+    finally:
+        try:
+            server.stop()
+        except subprocess.SubprocessError:
+            pass
+        shutil.rmtree(directory, ignore_errors=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from oneapi.db.models import Token
-from tests.scale.conftest import ThrowAwayRedis, cluster, new_seed
+from tests.scale.conftest import ThrowAwayPostgres, ThrowAwayRedis, cluster, new_seed
 from tests.support.upstreams import OpenAIUpstream
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
@@ -117,3 +117,39 @@ def test_sigterm_drains_twenty_open_streams_and_bills_each(tmp_path: Path, pg_ds
         assert all(row.completion_tokens == 6 and row.is_stream for row in logs)
         charged = sum(row.quota for row in logs)
         assert seed.token_row(key).remain_quota == start_quota - charged
+
+
+def test_database_stopped_mid_load_keeps_serving_and_writes_everything_after(
+        tmp_path: Path, own_postgres: ThrowAwayPostgres) -> None:
+    from tests.support.gateway import run_gateway
+    from tests.support.seed import seed_database
+
+    start_quota = 10_000_000
+    with OpenAIUpstream() as upstream:
+        seed = seed_database(own_postgres.dsn)
+        seed.channel(upstream.url, ["gpt-4o-mini"])
+        user = seed.user(quota=50_000_000)
+        key = seed.token(user, remain_quota=start_quota)
+        env = {"SQL_DSN": own_postgres.dsn, "BATCH_UPDATE_INTERVAL": "0.2", "DB_CONNECT_TIMEOUT": "2",
+               "SYNC_FREQUENCY": "1"}
+        with run_gateway(tmp_path, env) as gateway:
+            url = gateway.base_url + "/v1"
+            assert [s for s, _ in asyncio.run(_burst([url], key, 5))] == [200] * 5
+            assert len(seed.wait_logs(key, 5)) == 5
+            seed.engine.dispose()
+            own_postgres.stop()
+            during = asyncio.run(_burst([url], key, 20))
+            time.sleep(1.5)  # the writer fails a few flushes and the cache a reload meanwhile
+            during += asyncio.run(_burst([url], key, 20))
+            assert [status for status, _ in during] == [200] * 40
+            assert max(seconds for _, seconds in during) < 3.0
+            assert "batch write failed" in gateway.output()
+            own_postgres.start()
+            logs = seed.wait_logs(key, 45, timeout=20)
+            assert len(logs) == 45
+            charged = sum(row.quota for row in logs)
+            assert seed.wait_remain(key, start_quota - charged) == start_quota - charged
+            from oneapi.db.models import User
+
+            account = seed.get(User, user.id)
+            assert account.request_count == 45 and account.used_quota == charged
