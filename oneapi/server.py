@@ -12,7 +12,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from oneapi import __version__
 from oneapi.api import system
-from oneapi.api.routes import management_router
+from oneapi.api.routes import install_management, management_router
 from oneapi.config import Settings, get_settings
 from oneapi.exception_handlers import exception_handlers
 from oneapi.log import configure_logging
@@ -21,6 +21,7 @@ from oneapi.relay import install_relay
 from oneapi.relay.routes import relay_routes
 from oneapi.runtime import Runtime
 from oneapi.scale import install_scale
+from oneapi.web import WebUI
 
 __all__ = ("create_app",)
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging("DEBUG" if settings.debug else settings.log_level)
     runtime = Runtime(settings)
     install_relay(runtime)
+    install_management(runtime)
     scale = install_scale(runtime)
 
     @asynccontextmanager
@@ -42,7 +44,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await runtime.stop()
 
     return Litestar(
-        route_handlers=[system.healthz, system.status, *relay_routes, management_router(), *scale.routes],
+        route_handlers=[system.healthz, system.status, system.notice, system.about, system.home_page_content,
+                        *relay_routes, management_router(), *scale.routes],
         middleware=[RequestIdMiddleware, *scale.middleware],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
@@ -51,5 +54,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(title="One API", version=__version__, path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
         logging_config=None,
+        plugins=[WebUI()],
         debug=False,
     )

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Controller, Request, get, put
 from litestar.di import Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import delete, or_
 from sqlmodel import Session, select
 
 from oneapi.api import auth
 from oneapi.api.abilities import delete_abilities, rebuild_abilities, split_list
+from oneapi.api.channel_test import run_channel_test, start_test_all
 from oneapi.api.common import (
     Page,
     PageArg,
@@ -34,10 +35,13 @@ from oneapi.api.common import (
     run_db,
     unix_now,
 )
+from oneapi.api.vendor import BALANCE_TYPES, fetch_models, query_balance
+from oneapi.cache import CachedChannel, cached_channel
 from oneapi.channel_types import CHANNEL_TYPES
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Channel, Status
-from oneapi.errors import InvalidRequest, NotFound
+from oneapi.errors import GatewayError, InvalidRequest, NotFound
+from oneapi.runtime import Runtime
 from oneapi.security import mask_key
 
 __all__ = ("ChannelController", "channel_row", "get_channel", "list_models", "models_by_type",
@@ -202,6 +206,32 @@ def _delete_disabled() -> int:
         return len(ids)
 
 
+def _cached(channel_id: int) -> CachedChannel:
+    with Session(get_engine()) as session:
+        return cached_channel(get_channel(session, channel_id))
+
+
+def _store_balance(channel_id: int, balance: float) -> None:
+    with session_scope() as session:
+        channel = get_channel(session, channel_id)
+        channel.balance = balance
+        channel.balance_updated_time = unix_now()
+        session.add(channel)
+
+
+def _balance_channel_ids() -> list[int]:
+    query = select(Channel.id).where(Channel.status == Status.ENABLED,
+                                     Channel.type.in_(BALANCE_TYPES))  # type: ignore[attr-defined]
+    with Session(get_engine()) as session:
+        return [channel_id for channel_id in session.exec(query.order_by(Channel.id)).all() if channel_id]
+
+
+async def _update_balance(runtime: Runtime, channel_id: int) -> float:
+    balance = await query_balance(runtime, await run_db(_cached, channel_id))
+    await run_db(_store_balance, channel_id, balance)
+    return balance
+
+
 def models_by_type() -> dict[int, list[str]]:
     """Each channel type's built-in model list (one-api's ``/api/models``)."""
     return {kind.id: list(kind.default_models) for kind in CHANNEL_TYPES.values()}
@@ -222,7 +252,7 @@ class ChannelController(Controller):
     path = "/channel"
     tags = ["channels"]
     opt = auth.admin
-    dependencies = {"page": Provide(page_params, sync_to_thread=False)}
+    dependencies = {"page": Provide(page_params, sync_to_thread=False), "me": Provide(auth.caller)}
 
     @get("/")
     async def list_channels(self, page: PageArg) -> dict[str, Any]:
@@ -242,6 +272,48 @@ class ChannelController(Controller):
         """Channel types: number, name, default base URL and default models."""
         return ok([{"id": kind.id, "name": kind.name, "base_url": kind.base_url,
                     "models": list(kind.default_models)} for kind in CHANNEL_TYPES.values()])
+
+    @get("/test/{channel_id:int}")
+    async def test_one(self, request: Request, me: auth.Me, channel_id: FromPath[int],
+                       model: FromQuery[str] = "") -> dict[str, object]:
+        """Send one real chat request through the channel (``model`` defaults to its first)."""
+        outcome = await run_channel_test(request.app.state.runtime, channel_id, model or None,
+                                         tester_id=me.id or 0)
+        return outcome.envelope()
+
+    @get("/test")
+    async def test_all(self, request: Request, me: auth.Me,
+                       which: Annotated[str, QueryParameter(name="scope")] = "all") -> dict[str, Any]:
+        """Test channels in the background: ``scope`` all (default) or disabled (auto-disabled)."""
+        if which not in ("all", "disabled"):
+            raise InvalidRequest("scope must be all or disabled", param="scope")
+        if not start_test_all(request.app.state.runtime, which, me.id or 0):
+            raise InvalidRequest("a channel test run is going on already")
+        return ok(message="testing channels in the background; see each channel's test time")
+
+    @get("/fetch_models/{channel_id:int}")
+    async def upstream_models(self, request: Request, channel_id: FromPath[int]) -> dict[str, Any]:
+        """The models the vendor lists for this channel's key."""
+        channel = await run_db(_cached, channel_id)
+        return ok(await fetch_models(request.app.state.runtime, channel))
+
+    @get("/update_balance/{channel_id:int}")
+    async def update_balance(self, request: Request, channel_id: FromPath[int]) -> dict[str, Any]:
+        """Ask the vendor for the account's balance and store it on the channel."""
+        balance = await _update_balance(request.app.state.runtime, channel_id)
+        return {**ok(balance), "balance": balance}
+
+    @get("/update_balance")
+    async def update_all_balances(self, request: Request) -> dict[str, Any]:
+        """Refresh the balance of every enabled channel whose vendor reports one."""
+        updated, failed = 0, 0
+        for channel_id in await run_db(_balance_channel_ids):
+            try:
+                await _update_balance(request.app.state.runtime, channel_id)
+                updated += 1
+            except GatewayError:
+                failed += 1
+        return ok({"updated": updated, "failed": failed})
 
     @get("/{channel_id:int}")
     async def read_channel(self, channel_id: FromPath[int]) -> dict[str, Any]:

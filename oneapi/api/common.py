@@ -17,9 +17,10 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 from litestar import Request, delete, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
-from sqlalchemy import Select
-from sqlmodel import SQLModel
+from sqlalchemy import Select, update
+from sqlmodel import Session, SQLModel
 
+from oneapi.db.models import User
 from oneapi.options import options
 from oneapi.runtime import Runtime
 
@@ -28,6 +29,7 @@ __all__ = (
     "MAX_PAGE_SIZE",
     "Page",
     "PageArg",
+    "add_user_quota",
     "api_delete",
     "api_post",
     "changed",
@@ -70,6 +72,12 @@ async def changed(request: Request, *kinds: str) -> None:
     """Tell the relay cache (and any other listener) that rows of ``kinds`` changed."""
     runtime: Runtime = request.app.state.runtime
     await runtime.data_changed(*kinds)
+
+
+def add_user_quota(session: Session, user_id: int, delta: int) -> None:
+    """Change a user's quota relative to the stored value, as the relay's batch writer does,
+    so an admin change and a flush of relay consumption never overwrite each other."""
+    session.exec(update(User).where(User.id == user_id).values(quota=User.quota + delta))  # type: ignore[call-overload]
 
 
 def unix_now() -> int:

@@ -20,6 +20,7 @@ from oneapi.api import auth
 from oneapi.api.common import (
     Page,
     PageArg,
+    add_user_quota,
     api_delete,
     api_post,
     changed,
@@ -159,8 +160,7 @@ def redeem(user_id: int, key: str) -> int:
                                .values(status=REDEMPTION_USED, redeemed_time=unix_now(), user_id=user_id))
         if claimed.rowcount != 1:
             raise InvalidRequest("this redemption code has been used or disabled")
-        session.exec(update(User).where(User.id == user_id)  # type: ignore[call-overload]
-                     .values(quota=User.quota + code.quota))
+        add_user_quota(session, user_id, code.quota)
         record_log(session, user_id=user_id, log_type=LogType.TOPUP,
                    content=f"redeemed code {code.id}: {format_quota(code.quota)}")
         return int(code.quota)
@@ -175,8 +175,7 @@ def _admin_topup(admin: User, body: AdminTopUp) -> None:
             raise NotFound("user not found")
         if user.quota + body.quota < 0:
             raise InvalidRequest("the user's quota cannot go below zero", param="quota")
-        session.exec(update(User).where(User.id == user.id)  # type: ignore[call-overload]
-                     .values(quota=User.quota + body.quota))
+        add_user_quota(session, user.id or 0, body.quota)
         remark = f" ({body.remark.strip()})" if body.remark.strip() else ""
         record_log(session, user_id=user.id or 0, log_type=LogType.TOPUP, username=user.username,
                    content=f"admin {admin.username} {'added' if body.quota > 0 else 'removed'} "

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from litestar import Router
 
 from oneapi.api import channels, logs, options, pricing, redemptions, tokens, users
 from oneapi.api.auth import require_role
+from oneapi.api.channel_test import ChannelTestScheduler
 from oneapi.api.ratelimit import api_rate_limit
 
-__all__ = ("management_router",)
+if TYPE_CHECKING:
+    from oneapi.runtime import Runtime
+
+__all__ = ("install_management", "management_router")
+
+
+def install_management(runtime: Runtime) -> None:
+    """Add the scheduled channel test (CHANNEL_TEST_FREQUENCY) to the runtime's components."""
+    runtime.components.append(ChannelTestScheduler())
 
 
 def management_router() -> Router:

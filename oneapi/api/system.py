@@ -10,7 +10,7 @@ from oneapi import __version__
 from oneapi.options import options
 from oneapi.runtime import Runtime
 
-__all__ = ("healthz", "status")
+__all__ = ("about", "healthz", "home_page_content", "notice", "status")
 
 
 @get("/healthz", include_in_schema=False, sync_to_thread=False)
@@ -53,3 +53,25 @@ def status(request: Request) -> dict[str, Any]:
             "theme": theme,
         },
     }
+
+
+def _content(key: str) -> dict[str, Any]:
+    return {"success": True, "message": "", "data": options.get(key)}
+
+
+@get("/api/notice", sync_to_thread=False)
+def notice() -> dict[str, Any]:
+    """The site notice (option ``Notice``, Markdown)."""
+    return _content("Notice")
+
+
+@get("/api/about", sync_to_thread=False)
+def about() -> dict[str, Any]:
+    """The about page (option ``About``, Markdown or a URL)."""
+    return _content("About")
+
+
+@get("/api/home_page_content", sync_to_thread=False)
+def home_page_content() -> dict[str, Any]:
+    """The home page (option ``HomePageContent``, Markdown or a URL)."""
+    return _content("HomePageContent")

@@ -14,6 +14,7 @@ import msgspec
 from litestar import Controller, Request, get, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from oneapi.api import auth
@@ -83,7 +84,6 @@ def _apply(token: Token, fields: TokenFields) -> None:
         raise InvalidRequest("rpm_limit and tpm_limit cannot be negative (0 means no limit)", param="rpm_limit")
     token.name = name
     token.expired_time = fields.expired_time
-    token.remain_quota = fields.remain_quota
     token.unlimited_quota = fields.unlimited_quota
     token.models = _check_models(fields.models or "")
     token.subnet = _check_subnet(fields.subnet or "")
@@ -117,6 +117,7 @@ def _create(user_id: int, fields: TokenFields) -> dict[str, Any]:
     token = Token(user_id=user_id, key=generate_token_key(), status=TokenStatus.ENABLED, created_time=now,
                   accessed_time=now)
     _apply(token, fields)
+    token.remain_quota = fields.remain_quota
     with session_scope() as session:
         session.add(token)
         session.flush()
@@ -144,6 +145,12 @@ def _update(user_id: int, fields: TokenUpdate, status_only: bool) -> dict[str, A
             raise InvalidRequest("status is required with status_only", param="status")
         if not status_only:
             _apply(token, fields)
+            # Relative, like the relay's batch writer, so a concurrent flush is not lost.
+            delta = fields.remain_quota - token.remain_quota
+            session.flush()
+            session.exec(update(Token).where(Token.id == token.id)  # type: ignore[call-overload]
+                         .values(remain_quota=Token.remain_quota + delta))
+            session.refresh(token)
         if fields.status is not None:
             _set_status(token, fields.status)
         session.add(token)

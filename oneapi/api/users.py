@@ -25,6 +25,7 @@ from oneapi.api import auth
 from oneapi.api.common import (
     Page,
     PageArg,
+    add_user_quota,
     api_delete,
     api_post,
     changed,
@@ -181,8 +182,7 @@ def _register(body: Registration) -> User:
                        content=f"new user gift: {format_quota(user.quota)}")
         bonus = options.get_int("QuotaForInviter")
         if inviter is not None and bonus > 0:
-            inviter.quota += bonus
-            session.add(inviter)
+            add_user_quota(session, inviter.id or 0, bonus)
             record_log(session, user_id=inviter.id or 0, log_type=LogType.SYSTEM, username=inviter.username,
                        content=f"invitation reward: {format_quota(bonus)}")
         session.commit()
@@ -355,8 +355,9 @@ def _update_user(me: User, body: UserUpdate) -> User:
             record_log(session, user_id=user.id or 0, log_type=LogType.MANAGE, username=user.username,
                        content=f"admin {me.username} changed the quota from {format_quota(user.quota)} "
                                f"to {format_quota(body.quota)}")
-            user.quota = body.quota
+            add_user_quota(session, user.id or 0, body.quota - user.quota)
         _commit_user(session, user)
+        session.refresh(user)
         return user
 
 

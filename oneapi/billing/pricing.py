@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from oneapi.billing.ratios import completion_ratio, group_ratio, model_ratio
+from oneapi.options import options
 
 __all__ = ("Price", "image_size_ratio", "price_for")
 
@@ -48,8 +49,20 @@ class Price:
                 f"completion ratio {self.completion_ratio:g}")
 
 
+_memo: dict[tuple[int, str, str, int | None], Price] = {}
+_MEMO_LIMIT = 4096
+
+
 def price_for(model: str, group: str, channel_type: int | None = None) -> Price:
-    return Price(model_ratio(model, channel_type), completion_ratio(model, channel_type), group_ratio(group))
+    """The ratios for a request, memoised until the options change (they hold the tables)."""
+    key = (options.version, model, group, channel_type)
+    price = _memo.get(key)
+    if price is None:
+        if len(_memo) >= _MEMO_LIMIT:
+            _memo.clear()
+        price = _memo[key] = Price(model_ratio(model, channel_type), completion_ratio(model, channel_type),
+                                   group_ratio(group))
+    return price
 
 
 def image_size_ratio(model: str, size: str, quality: str = "") -> float:

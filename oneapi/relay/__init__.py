@@ -29,4 +29,4 @@ def install_relay(runtime: Runtime) -> None:
     runtime.components.insert(0, writer)
     runtime.components.extend([cache, upstream])
     runtime.state.update(writer=writer, cache=cache, upstream=upstream,
-                         relay=Relay(cache, writer, upstream))
+                         relay=Relay(cache, writer, upstream, runtime.settings.max_request_body_mb * 1024 * 1024))

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-from litestar import Request
 
 from oneapi.cache import CachedToken, CachedUser, RelayCache
 from oneapi.db.models import Role, Status, TokenStatus
@@ -34,8 +33,8 @@ class Caller:
             raise Forbidden(f"this token is not allowed to use model {model}", code="model_not_allowed")
 
 
-def extract_key(request: Request) -> str:
-    headers = request.headers
+def extract_key(headers: Mapping[str, str]) -> str:
+    """The key from ``Authorization: Bearer``, ``x-api-key`` or ``api-key`` (lower-case names)."""
     value = headers.get("authorization", "")
     if value[:7].lower() == "bearer ":
         value = value[7:]
@@ -43,16 +42,16 @@ def extract_key(request: Request) -> str:
     return value[3:] if value.startswith("sk-") else value
 
 
-async def authenticate(cache: RelayCache, request: Request) -> Caller:
+async def authenticate(cache: RelayCache, headers: Mapping[str, str], client_host: str) -> Caller:
     """The caller's token and user, or a 401/403/429 error saying why not."""
-    raw = extract_key(request)
+    raw = extract_key(headers)
     if not raw:
         raise Unauthorized("no API key given; send it as 'Authorization: Bearer sk-...'")
     key, _, channel_part = raw.partition("-")
     token = await cache.token_for_key(key)
     if token is None or not constant_time_equal(token.key, key):
         raise Unauthorized("invalid API key")
-    _check_token(token, request)
+    _check_token(token, client_host)
     user = cache.users.get(token.user_id)
     if user is None or user.status != Status.ENABLED:
         raise Forbidden("the user of this token is disabled", code="user_disabled")
@@ -67,7 +66,7 @@ async def authenticate(cache: RelayCache, request: Request) -> Caller:
     return Caller(token, user, pinned)
 
 
-def _check_token(token: CachedToken, request: Request) -> None:
+def _check_token(token: CachedToken, host: str) -> None:
     if token.status == TokenStatus.DISABLED:
         raise Unauthorized("this token is disabled", code="token_disabled")
     if token.status == TokenStatus.EXPIRED or (token.expired_time != -1 and token.expired_time < time.time()):
@@ -77,7 +76,6 @@ def _check_token(token: CachedToken, request: Request) -> None:
     if token.status != TokenStatus.ENABLED:
         raise Unauthorized("this token is not usable", code="token_disabled")
     if token.subnets is not None:
-        host = request.client.host if request.client else ""
         try:
             address = ipaddress.ip_address(host)
         except ValueError:

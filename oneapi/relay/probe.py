@@ -37,6 +37,7 @@ class ProbeResult:
     message: str
     usage: Usage | None
     model: str
+    status: int = 0  # the upstream's HTTP status when it answered with an error
 
 
 def probe_model(channel: CachedChannel, model: str | None = None) -> str:
@@ -72,7 +73,8 @@ async def probe_channel(runtime: Runtime | None, channel: Channel | CachedChanne
         data = await response.read()
         elapsed = time.monotonic() - started
         if response.status >= 400:
-            return ProbeResult(False, elapsed, adapter.error_message(response.status, data), None, name)
+            return ProbeResult(False, elapsed, adapter.error_message(response.status, data), None, name,
+                               response.status)
         converted = adapter.convert_response(request, data, response.content_type)
         return ProbeResult(True, elapsed, "", converted.usage, name)
     except GatewayError as exc:

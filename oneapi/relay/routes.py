@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
-from litestar.handlers import HTTPRouteHandler
+from litestar import Request, asgi, get
+from litestar.handlers import ASGIRouteHandler
+from litestar.types import Receive, Scope, Send
 
 from oneapi.errors import NotFound
+from oneapi.relay.asgi import method_not_allowed
 from oneapi.relay.auth import authenticate
 from oneapi.relay.request import RelayMode
 from oneapi.relay.service import Relay
@@ -15,21 +17,25 @@ from oneapi.relay.service import Relay
 __all__ = ("relay_routes",)
 
 
-def _relay(request: Request[Any, Any, Any]) -> Relay:
-    return request.app.state.runtime.state["relay"]  # type: ignore[no-any-return]
+def _relay(app: Any) -> Relay:
+    return app.state.runtime.state["relay"]  # type: ignore[no-any-return]
 
 
-def _endpoint(mode: RelayMode) -> HTTPRouteHandler:
-    async def relay(request: Request[Any, Any, Any]) -> Response[Any]:
-        return await _relay(request).handle(request, mode)
+def _endpoint(mode: RelayMode) -> ASGIRouteHandler:
+    path = f"/v1/{mode.value}"
 
-    relay.__doc__ = f"Relay ``POST /v1/{mode.value}`` to a channel serving the requested model."
-    return post(f"/v1/{mode.value}", name=f"relay:{mode.value}", status_code=200)(relay)
+    async def relay(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            raise method_not_allowed(scope["method"], path)
+        await _relay(scope["app"]).handle(scope, receive, send, mode)
+
+    relay.__doc__ = f"Relay ``POST {path}`` to a channel serving the requested model."
+    return asgi(path, name=f"relay:{mode.value}", copy_scope=False)(relay)
 
 
 async def _visible_models(request: Request[Any, Any, Any]) -> list[str]:
-    relay = _relay(request)
-    caller = await authenticate(relay.cache, request)
+    relay = _relay(request.app)
+    caller = await authenticate(relay.cache, request.headers, request.client.host if request.client else "")
     if caller.token.models is not None:
         return sorted(caller.token.models)
     return relay.cache.models_for_group(caller.user.group)

@@ -10,15 +10,14 @@ billed, and the reservation is returned only when nothing reached the client.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from litestar import Request, Response
-from litestar.response import Stream
+from litestar.types import Receive, Scope, Send
 
 from oneapi.billing.ledger import Ledger, Reservation
 from oneapi.billing.pricing import Price, price_for
@@ -38,6 +37,7 @@ from oneapi.options import options
 from oneapi.ratelimit import RateLimits
 from oneapi.relay.adapters import Adapter, adapter_for
 from oneapi.relay.adapters.base import Usage
+from oneapi.relay.asgi import Incoming, read_body, send_bytes, start_stream
 from oneapi.relay.auth import Caller, authenticate
 from oneapi.relay.counting import count_prompt, count_usage
 from oneapi.relay.picker import ChannelPicker
@@ -48,9 +48,6 @@ from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError, Upstr
 __all__ = ("Relay",)
 
 log = logging.getLogger("oneapi.relay")
-
-_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
 
 @dataclass(slots=True)
 class _Call:
@@ -68,7 +65,9 @@ class _Call:
 
 
 class Relay:
-    def __init__(self, cache: RelayCache, writer: BatchWriter, upstream: UpstreamClient) -> None:
+    def __init__(self, cache: RelayCache, writer: BatchWriter, upstream: UpstreamClient,
+                 max_body_bytes: int = 32 * 1024 * 1024) -> None:
+        self.max_body_bytes = max_body_bytes
         self.cache = cache
         self.writer = writer
         self.upstream = upstream
@@ -77,33 +76,36 @@ class Relay:
         self.limits = RateLimits()  # shared across replicas once oneapi.scale attaches Redis
         self.metrics = Metrics()
 
-    async def handle(self, http: Request[Any, Any, Any], mode: RelayMode) -> Response[Any]:
+    async def handle(self, scope: Scope, receive: Receive, send: Send, mode: RelayMode) -> None:
+        """Answer one relay request on the raw ASGI interface (errors raise GatewayError)."""
         started = time.monotonic()
-        caller = await authenticate(self.cache, http)
-        request = parse_request(mode, await http.body(), http.headers.get("content-type", ""))
+        incoming = Incoming(scope)
+        caller = await authenticate(self.cache, incoming.headers, incoming.client_host)
+        body = await read_body(incoming, receive, self.max_body_bytes)
+        request = parse_request(mode, body, incoming.headers.get("content-type", ""))
         caller.check_model(request.model)
         self.metrics.model(request.model)
         await self.limits.admit(caller.token, caller.user)
         price = price_for(request.model, caller.user.group)
         reservation = self.ledger.reserve(caller.token, caller.user, self._reservation(request, price))
-        call = _Call(caller, request, price, reservation, http.scope["state"].get("request_id", ""), started)
+        call = _Call(caller, request, price, reservation, incoming.request_id, started)
         try:
             adapter, response = await self._send(call)
         except BaseException:
             self.ledger.refund(reservation)
             raise
         if request.stream and "event-stream" in response.content_type:
-            return Stream(self._stream(call, adapter, response), status_code=response.status,
-                          media_type="text/event-stream", headers=_STREAM_HEADERS)
+            await self._stream(call, adapter, response, receive, send)
+            return
         try:
-            body = await response.read()
+            data = await response.read()
         except BaseException:
             self.ledger.refund(reservation)
             raise
-        converted = adapter.convert_response(request, body, response.content_type)
+        converted = adapter.convert_response(request, data, response.content_type)
         usage = converted.usage or count_usage(request, converted.body, converted.media_type)
         self._finish(call, usage, is_stream=False)
-        return Response(converted.body, status_code=response.status, media_type=converted.media_type)
+        await send_bytes(send, response.status, converted.media_type, converted.body)
 
     @staticmethod
     def _reservation(request: RelayRequest, price: Price) -> int:
@@ -172,22 +174,33 @@ class Relay:
         return channel
 
     # -- answers ----------------------------------------------------------------------
-    async def _stream(self, call: _Call, adapter: Adapter, response: UpstreamResponse) -> AsyncIterator[bytes]:
+    async def _stream(self, call: _Call, adapter: Adapter, response: UpstreamResponse, receive: Receive,
+                      send: Send) -> None:
+        """Pass the stream on as it arrives; bill in ``finally`` however it ends.
+
+        A task waits for the client's ``http.disconnect``; when it comes, the upstream
+        connection is closed, which ends the read loop at once.
+        """
         converter = adapter.stream_converter(call.request)
         sent = False
+        watcher = asyncio.ensure_future(receive())
+        watcher.add_done_callback(lambda _: response.close())
         try:
+            await start_stream(send, response.status)
             async for chunk in response.iter_chunks():
                 out = converter.feed(chunk)
                 if out:
                     sent = True
-                    yield out
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
             tail = converter.finish()
             if tail:
                 sent = True
-                yield tail
-        except (UpstreamTimeout, UpstreamConnectionError) as exc:
-            log.warning("stream from channel #%d ended early: %s", call.path[-1], exc.message)
+            await send({"type": "http.response.body", "body": tail, "more_body": False})
+        except (UpstreamTimeout, UpstreamConnectionError, OSError) as exc:
+            reason = "the client went away" if watcher.done() else getattr(exc, "message", type(exc).__name__)
+            log.info("stream from channel #%d ended early: %s", call.path[-1], reason)
         finally:
+            watcher.cancel()
             response.close()
             usage = converter.usage
             if usage is None:

@@ -78,16 +78,18 @@ class OpenAIEventStream:
         return rest
 
     def _inspect(self, complete: bytes) -> bytes:
+        """Decode only the events that may carry usage (or be dropped); keep the rest as bytes."""
         kept: list[bytes] = []
         changed = False
         for event in complete.split(b"\n\n")[:-1]:
-            payload = _data(event)
-            document: Any = None
-            if payload and payload != b"[DONE]":
-                try:
-                    document = _decode(payload)
-                except msgspec.DecodeError:
-                    document = None
+            if not (_USAGE.search(event) or _RESPONSE_DONE.search(event)
+                    or (self._drop_empty and _EMPTY_CHOICES.search(event))):
+                kept.append(event)
+                continue
+            try:
+                document: Any = _decode(_data(event))
+            except msgspec.DecodeError:
+                document = None
             if isinstance(document, dict):
                 usage = _usage_of(document)
                 empty = document.get("choices") == []

@@ -8,8 +8,8 @@ renamed variable changes what the tests accept without editing them.
 from __future__ import annotations
 
 import ast
-import io
 import fnmatch
+import io
 import json
 import re
 import shlex
@@ -33,8 +33,16 @@ __all__ = (
 )
 
 # Read by Python and pip inside images, not by the app.
-INTERPRETER_ENV = frozenset({"PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PIP_NO_CACHE_DIR",
-                             "PIP_DISABLE_PIP_VERSION_CHECK", "HOME", "PATH"})
+INTERPRETER_ENV = frozenset(
+    {
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONUNBUFFERED",
+        "PIP_NO_CACHE_DIR",
+        "PIP_DISABLE_PIP_VERSION_CHECK",
+        "HOME",
+        "PATH",
+    }
+)
 
 
 @cache
@@ -50,6 +58,7 @@ def env_names_read_by_the_app() -> frozenset[str]:
 
 def _environ_reads(node: ast.AST) -> set[str]:
     """``os.environ.get("X")``, ``os.getenv("X")`` and ``os.environ["X"]``."""
+
     def is_environ(expr: ast.AST) -> bool:
         return isinstance(expr, ast.Attribute) and expr.attr == "environ"
 
@@ -115,6 +124,12 @@ class DockerfileFacts:
     def healthcheck(self) -> str:
         (check,) = self.values("HEALTHCHECK")
         return check
+
+    @property
+    def healthcheck_command(self) -> list[str]:
+        """The exec-form command of ``HEALTHCHECK ... CMD [...]``."""
+        _options, _, command = self.healthcheck.partition("CMD")
+        return json.loads(command)
 
     @property
     def copies(self) -> list[tuple[list[str], list[str]]]:

@@ -49,13 +49,21 @@ def _split_path(path: str) -> tuple[str, str]:
     return raw_path, query
 
 
-def rest_api_event(method: str, path: str, *, headers: Mapping[str, str] | None = None,
-                   json_body: Any = None) -> dict[str, Any]:
+def rest_api_event(
+    method: str, path: str, *, headers: Mapping[str, str] | None = None, json_body: Any = None
+) -> dict[str, Any]:
     """API Gateway REST API, Lambda proxy integration on ``/{proxy+}``, stage ``prod``."""
     raw_path, query = _split_path(path)
     host = "abc123defg.execute-api.us-east-1.amazonaws.com"
-    all_headers = {"Host": host, "User-Agent": USER_AGENT, "X-Forwarded-For": SOURCE_IP,
-                   "X-Forwarded-Port": "443", "X-Forwarded-Proto": "https", "Accept": "*/*", **(headers or {})}
+    all_headers = {
+        "Host": host,
+        "User-Agent": USER_AGENT,
+        "X-Forwarded-For": SOURCE_IP,
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+        "Accept": "*/*",
+        **(headers or {}),
+    }
     if json_body is not None:
         all_headers.setdefault("Content-Type", "application/json")
     params = dict(pair.split("=", 1) for pair in query.split("&") if pair) or None
@@ -83,10 +91,20 @@ def rest_api_event(method: str, path: str, *, headers: Mapping[str, str] | None 
             "domainPrefix": "abc123defg",
             "requestTimeEpoch": int(now * 1000),
             "requestId": str(uuid.uuid4()),
-            "identity": {"cognitoIdentityPoolId": None, "accountId": None, "cognitoIdentityId": None,
-                         "caller": None, "sourceIp": SOURCE_IP, "principalOrgId": None, "accessKey": None,
-                         "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None,
-                         "userArn": None, "userAgent": USER_AGENT, "user": None},
+            "identity": {
+                "cognitoIdentityPoolId": None,
+                "accountId": None,
+                "cognitoIdentityId": None,
+                "caller": None,
+                "sourceIp": SOURCE_IP,
+                "principalOrgId": None,
+                "accessKey": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+                "userArn": None,
+                "userAgent": USER_AGENT,
+                "user": None,
+            },
             "domainName": host,
             "apiId": "abc123defg",
         },
@@ -95,12 +113,26 @@ def rest_api_event(method: str, path: str, *, headers: Mapping[str, str] | None 
     }
 
 
-def _payload_v2(method: str, path: str, *, host: str, api_id: str, headers: Mapping[str, str] | None,
-                json_body: Any, route_key: str) -> dict[str, Any]:
+def _payload_v2(
+    method: str,
+    path: str,
+    *,
+    host: str,
+    api_id: str,
+    headers: Mapping[str, str] | None,
+    json_body: Any,
+    route_key: str,
+) -> dict[str, Any]:
     raw_path, query = _split_path(path)
-    all_headers = {"host": host, "user-agent": USER_AGENT, "x-forwarded-for": SOURCE_IP,
-                   "x-forwarded-port": "443", "x-forwarded-proto": "https", "accept": "*/*",
-                   **{name.lower(): value for name, value in (headers or {}).items()}}
+    all_headers = {
+        "host": host,
+        "user-agent": USER_AGENT,
+        "x-forwarded-for": SOURCE_IP,
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+        "accept": "*/*",
+        **{name.lower(): value for name, value in (headers or {}).items()},
+    }
     if json_body is not None:
         all_headers.setdefault("content-type", "application/json")
     cookies = [part.strip() for part in all_headers.pop("cookie", "").split(";") if part.strip()]
@@ -116,8 +148,13 @@ def _payload_v2(method: str, path: str, *, host: str, api_id: str, headers: Mapp
             "apiId": api_id,
             "domainName": host,
             "domainPrefix": api_id,
-            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": SOURCE_IP,
-                     "userAgent": USER_AGENT},
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": SOURCE_IP,
+                "userAgent": USER_AGENT,
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": route_key,
             "stage": "$default",
@@ -135,19 +172,35 @@ def _payload_v2(method: str, path: str, *, host: str, api_id: str, headers: Mapp
     return event
 
 
-def http_api_event(method: str, path: str, *, headers: Mapping[str, str] | None = None,
-                   json_body: Any = None) -> dict[str, Any]:
+def http_api_event(
+    method: str, path: str, *, headers: Mapping[str, str] | None = None, json_body: Any = None
+) -> dict[str, Any]:
     """API Gateway HTTP API, payload format 2.0, route ``ANY /{proxy+}`` on ``$default``."""
-    return _payload_v2(method, path, host="r2d2c3po4x.execute-api.us-east-1.amazonaws.com", api_id="r2d2c3po4x",
-                       headers=headers, json_body=json_body, route_key="ANY /{proxy+}")
+    return _payload_v2(
+        method,
+        path,
+        host="r2d2c3po4x.execute-api.us-east-1.amazonaws.com",
+        api_id="r2d2c3po4x",
+        headers=headers,
+        json_body=json_body,
+        route_key="ANY /{proxy+}",
+    )
 
 
-def function_url_event(method: str, path: str, *, headers: Mapping[str, str] | None = None,
-                       json_body: Any = None) -> dict[str, Any]:
+def function_url_event(
+    method: str, path: str, *, headers: Mapping[str, str] | None = None, json_body: Any = None
+) -> dict[str, Any]:
     """A Lambda Function URL (auth type NONE): payload 2.0, ``$default`` route and stage."""
     url_id = "x7kq2mzvbd3fhtyw5lp4gq6nse0rjcua"
-    return _payload_v2(method, path, host=f"{url_id}.lambda-url.us-east-1.on.aws", api_id=url_id,
-                       headers=headers, json_body=json_body, route_key="$default")
+    return _payload_v2(
+        method,
+        path,
+        host=f"{url_id}.lambda-url.us-east-1.on.aws",
+        api_id=url_id,
+        headers=headers,
+        json_body=json_body,
+        route_key="$default",
+    )
 
 
 EVENT_SOURCES: dict[str, Callable[..., dict[str, Any]]] = {

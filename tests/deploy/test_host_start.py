@@ -9,9 +9,11 @@ by a temporary directory, standing in for the volume.
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import string
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,7 +45,9 @@ def image_env(dockerfile: Path, tmp_path: Path) -> dict[str, str]:
 def hugging_face_env(tmp_path: Path) -> dict[str, str]:
     """space/Dockerfile plus the Variables and Secrets space/README.md tells users to set."""
     env = image_env(ROOT / "space" / "Dockerfile", tmp_path)
-    env.update({"THEME": "berry", "SESSION_SECRET": secrets.token_hex(32), "INITIAL_ROOT_PASSWORD": "space-root-pw"})
+    env.update(
+        {"THEME": "berry", "SESSION_SECRET": secrets.token_hex(32), "INITIAL_ROOT_PASSWORD": "space-root-pw"}
+    )
     return env
 
 
@@ -86,16 +90,28 @@ def koyeb_database(tmp_path: Path) -> Iterator[str]:
         yield dsn
 
 
-def start_like_the_host(tmp_path: Path, dockerfile: Path, env: dict[str, str], host_port: int,
-                        expected_theme: str) -> None:
+def start_like_the_host(
+    tmp_path: Path, dockerfile: Path, env: dict[str, str], host_port: int, expected_theme: str
+) -> None:
     if not port_is_free(host_port):
         pytest.skip(f"port {host_port} is taken on this machine")
-    command = DockerfileFacts(dockerfile).cmd
+    facts = DockerfileFacts(dockerfile)
+    command = facts.cmd
     assert command[0] == "python"
     with run_gateway(tmp_path, env, command=[sys.executable, *command[1:]]) as gateway:
         assert gateway.base_url.endswith(f":{host_port}")
         health = httpx.get(f"{gateway.base_url}/healthz", timeout=5)
         status = httpx.get(f"{gateway.base_url}/api/status", timeout=5)
+        if facts.values("HEALTHCHECK"):  # the image's own check, as Docker runs it inside the container
+            check = facts.healthcheck_command
+            assert check[0] == "python"
+            probe = subprocess.run(
+                [sys.executable, *check[1:]],
+                env={**os.environ, "PORT": env["PORT"]},
+                capture_output=True,
+                timeout=30,
+            )
+            assert probe.returncode == 0, probe.stderr.decode()
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     assert status.status_code == 200
     body = status.json()
@@ -117,7 +133,9 @@ def test_render_service_starts_on_10000_with_its_postgres(tmp_path: Path, render
 
 
 @pytest.mark.mysql
-def test_koyeb_service_starts_on_8000_with_sql_dsn_from_the_shell(tmp_path: Path, koyeb_database: str) -> None:
+def test_koyeb_service_starts_on_8000_with_sql_dsn_from_the_shell(
+    tmp_path: Path, koyeb_database: str
+) -> None:
     env = koyeb_env(tmp_path, {"SQL_DSN": koyeb_database, "SESSION_SECRET": "", "GITHUB_REPOSITORY": "o/r"})
     assert env["PORT"] == "8000"
     start_like_the_host(tmp_path, ROOT / "Dockerfile", env, 8000, expected_theme="default")
@@ -131,5 +149,7 @@ def test_lambda_web_adapter_image_starts_on_8080_inside_lambda(tmp_path: Path) -
     env = {k: v for k, v in DockerfileFacts(dockerfile).env.items() if k.startswith(("PORT", "AWS_LWA_"))}
     assert env["AWS_LWA_READINESS_CHECK_PATH"] == "/healthz"
     with temporary_database("postgresql", tmp_path) as dsn:
-        env.update({"SQL_DSN": dsn, "AWS_LAMBDA_FUNCTION_NAME": "one-api", "INITIAL_ROOT_PASSWORD": "lambda-root-pw"})
+        env.update(
+            {"SQL_DSN": dsn, "AWS_LAMBDA_FUNCTION_NAME": "one-api", "INITIAL_ROOT_PASSWORD": "lambda-root-pw"}
+        )
         start_like_the_host(tmp_path, dockerfile, env, 8080, expected_theme="default")

@@ -23,11 +23,14 @@ from litestar import Request, get
 from sqlmodel import select
 
 from oneapi.config import reset_settings
-from oneapi.db.engine import dispose_engine, session_scope
-from oneapi.db.models import Option, Role, User
+from oneapi.db.engine import dispose_engine, get_engine, session_scope
+from oneapi.db.migrate import upgrade
+from oneapi.db.models import LogType, Option, Role, User
 from tests.deploy.lambda_events import EVENT_SOURCES, LambdaContext
 from tests.support.databases import temporary_database
 from tests.support.gateway import ROOT
+from tests.support.seed import Seed
+from tests.support.upstreams import OpenAIUpstream
 
 pytestmark = pytest.mark.postgres
 
@@ -79,7 +82,9 @@ def _option(key: str) -> str | None:
         return row.value if row else None
 
 
-def invoke(module: ModuleType, source: str, method: str, path: str, **kwargs: Any) -> tuple[int, dict[str, str], Any]:
+def invoke(
+    module: ModuleType, source: str, method: str, path: str, **kwargs: Any
+) -> tuple[int, dict[str, str], Any]:
     """Call ``module.handler`` with an event from ``source``; return status, headers, JSON body."""
     result = module.handler(EVENT_SOURCES[source](method, path, **kwargs), LambdaContext())
     body = result["body"]
@@ -178,11 +183,97 @@ def test_tasks_spawned_by_a_request_finish_before_the_handler_returns(cold_start
 
 
 def test_missing_sql_dsn_on_lambda_stops_the_cold_start_with_a_clear_message(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": "one-api", "SQLITE_PATH": str(tmp_path / "x.db"),
-           "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AWS_LAMBDA_FUNCTION_NAME": "one-api",
+        "SQLITE_PATH": str(tmp_path / "x.db"),
+        "PYTHONPATH": str(ROOT),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1
     assert "SQL_DSN is required on AWS Lambda" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+# -- the management API through Lambda events -------------------------------------------------
+def test_login_then_session_cookie_across_invocations(cold_start: ModuleType) -> None:
+    status, headers, body = invoke(
+        cold_start,
+        "rest-api-v1",
+        "POST",
+        "/api/user/login",
+        json_body={"username": "root", "password": "lambda-root-pw"},
+    )
+    assert status == 200 and body["success"] is True and body["data"]["username"] == "root"
+    cookie = headers["set-cookie"].split(";", 1)[0]
+    assert cookie.startswith("session=")
+
+    for source in ("http-api-v2", "function-url"):
+        status, _headers, body = invoke(
+            cold_start, source, "GET", "/api/user/self", headers={"Cookie": cookie}
+        )
+        assert status == 200 and body["data"]["username"] == "root"
+    _status, _headers, body = invoke(
+        cold_start,
+        "function-url",
+        "POST",
+        "/api/user/login",
+        json_body={"username": "root", "password": "wrong-password"},
+    )
+    assert body["success"] is False
+
+
+# -- the relay through Lambda events ---------------------------------------------------------
+class DatabaseSeed(Seed):
+    """The relay tests' seeding, pointed at the sandbox's own engine (PostgreSQL here)."""
+
+    def __init__(self) -> None:
+        self.engine = get_engine()
+        upgrade(self.engine)
+
+
+def test_relayed_chat_is_logged_and_charged_before_the_handler_returns(cold_start: ModuleType) -> None:
+    runtime = cold_start.app.state.runtime
+    startups = StartupCounter(runtime)
+    seed = DatabaseSeed()  # an existing deployment's database: a channel, a user and a token
+    with OpenAIUpstream(name="lambda-upstream") as upstream:
+        seed.channel(upstream.url, ["gpt-4o-mini"], key="sk-upstream-secret")
+        key = seed.token(seed.user(), remain_quota=10**8)
+        auth = {"Authorization": f"Bearer {key}"}
+        question = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}]}
+
+        status, _headers, body = invoke(
+            cold_start, "http-api-v2", "POST", "/v1/chat/completions", headers=auth, json_body=question
+        )
+        assert status == 200
+        assert body["choices"][0]["message"]["content"] == "Hello from the mock upstream."
+        logs = seed.logs(seed.token_row(key).id)
+        assert len(logs) == 1, "the consume log row must be written before the handler returns"
+        assert (logs[0].type, logs[0].model_name, logs[0].prompt_tokens) == (
+            LogType.CONSUME,
+            "gpt-4o-mini",
+            11,
+        )
+        assert logs[0].quota > 0 and seed.token_row(key).remain_quota == 10**8 - logs[0].quota
+
+        event = EVENT_SOURCES["rest-api-v1"](
+            "POST", "/v1/chat/completions", headers=auth, json_body={**question, "stream": True}
+        )
+        result = cold_start.handler(event, LambdaContext())
+        assert result["statusCode"] == 200
+        assert result["headers"]["content-type"].startswith("text/event-stream")
+        events = [line[6:] for line in result["body"].splitlines() if line.startswith("data: ")]
+        assert events[-1] == "[DONE]", "Mangum buffers the stream: the whole transcript arrives at once"
+        text = "".join(
+            json.loads(data)["choices"][0]["delta"].get("content") or ""
+            for data in events[:-1]
+            if json.loads(data)["choices"]
+        )
+        assert text == "Hello from the mock upstream."
+        assert len(seed.logs(seed.token_row(key).id)) == 2
+        assert upstream.received[0].headers["Authorization"] == "Bearer sk-upstream-secret"
+    assert startups.calls == 1, "startup work must run once per cold start, not per event"
+    assert runtime.started

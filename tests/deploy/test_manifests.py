@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 import secrets
 import shlex
+import shutil
 import string
+import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -51,7 +55,7 @@ def space_front_matter() -> tuple[dict, str]:
 # -- the README ------------------------------------------------------------------------------
 def test_readme_keeps_its_two_commands_at_the_top() -> None:
     commands = readme_commands()
-    assert commands[:2] == ['pip install . && python app.py', 'pip install ".[test]" && python -m pytest']
+    assert commands[:2] == ["pip install . && python app.py", 'pip install ".[test]" && python -m pytest']
     assert start_command() == ["python", "app.py"]
 
 
@@ -79,8 +83,9 @@ def test_koyeb_button_deploys_the_dockerfile_on_port_8000_with_known_env() -> No
 
 
 # -- Dockerfile ------------------------------------------------------------------------------
-@pytest.mark.parametrize(("dockerfile", "port", "user"), [("Dockerfile", 3000, "oneapi"),
-                                                          ("space/Dockerfile", 7860, "user")])
+@pytest.mark.parametrize(
+    ("dockerfile", "port", "user"), [("Dockerfile", 3000, "oneapi"), ("space/Dockerfile", 7860, "user")]
+)
 def test_dockerfile_runs_the_readme_command_as_uid_1000(dockerfile: str, port: int, user: str) -> None:
     facts = DockerfileFacts(ROOT / dockerfile)
     (base,) = facts.values("FROM")
@@ -107,8 +112,14 @@ def test_root_image_declares_the_data_volume_and_a_small_context() -> None:
     for _flags, sources in facts.copies:
         for source in sources:
             assert not dockerignore_excludes(source), f".dockerignore drops {source}, which the image needs"
-    for kept_out in (".git/HEAD", "tests/conftest.py", "data/one-api.db", ".venv/bin/python", "space/README.md",
-                     "oneapi/__pycache__/config.cpython-311.pyc"):
+    for kept_out in (
+        ".git/HEAD",
+        "tests/conftest.py",
+        "data/one-api.db",
+        ".venv/bin/python",
+        "space/README.md",
+        "oneapi/__pycache__/config.cpython-311.pyc",
+    ):
         assert dockerignore_excludes(kept_out), f"{kept_out} should stay out of the build context"
 
 
@@ -133,10 +144,16 @@ def test_space_dockerfile_follows_hf_rules() -> None:
 
 def test_space_readme_tells_duplicators_what_to_set_and_what_they_lose() -> None:
     _front, body = space_front_matter()
-    rows = dict((name, kind) for kind, name in re.findall(r"^\| (Variable|Secret) \| `([A-Z_]+)` \|", body,
-                                                            re.MULTILINE))
-    assert rows == {"THEME": "Variable", "SQL_DSN": "Secret", "SESSION_SECRET": "Secret",
-                    "INITIAL_ROOT_PASSWORD": "Secret"}
+    rows = dict(
+        (name, kind)
+        for kind, name in re.findall(r"^\| (Variable|Secret) \| `([A-Z_]+)` \|", body, re.MULTILINE)
+    )
+    assert rows == {
+        "THEME": "Variable",
+        "SQL_DSN": "Secret",
+        "SESSION_SECRET": "Secret",
+        "INITIAL_ROOT_PASSWORD": "Secret",
+    }
     assert_known(rows)
     flat = " ".join(body.split())
     assert "Without `SQL_DSN` your data is lost" in flat
@@ -147,17 +164,22 @@ def test_space_readme_tells_duplicators_what_to_set_and_what_they_lose() -> None
 
 def test_space_upload_sends_every_file_the_space_dockerfile_copies() -> None:
     _front, body = space_front_matter()
-    upload = next(block for block in re.findall(r"```bash\n(.*?)\n```", body, re.DOTALL) if "hf upload" in block)
+    upload = next(
+        block for block in re.findall(r"```bash\n(.*?)\n```", body, re.DOTALL) if "hf upload" in block
+    )
     words = shlex.split(upload.replace("\\\n", " "))
     included = [words[i + 1] for i, word in enumerate(words) if word == "--include"]
-    renamed = {words[i + 3]: words[i + 2] for i, word in enumerate(words)
-               if word == "upload" and words[i + 3] != "."}
+    renamed = {
+        words[i + 3]: words[i + 2] for i, word in enumerate(words) if word == "upload" and words[i + 3] != "."
+    }
     assert renamed == {"README.md": "space/README.md", "Dockerfile": "space/Dockerfile"}
     for _flags, sources in DockerfileFacts(ROOT / "space" / "Dockerfile").copies:
         for source in sources:
             assert source in renamed or any(
-                re.fullmatch(pattern.replace("**", ".*").replace("*", "[^/]*"), source) or
-                pattern.startswith(f"{source}/") for pattern in included), f"{source} is never uploaded"
+                re.fullmatch(pattern.replace("**", ".*").replace("*", "[^/]*"), source)
+                or pattern.startswith(f"{source}/")
+                for pattern in included
+            ), f"{source} is never uploaded"
 
 
 # -- Render ----------------------------------------------------------------------------------
@@ -177,10 +199,13 @@ def test_render_blueprint_is_a_free_docker_service_wired_to_its_database() -> No
     assert database["plan"] == "free" and database["ipAllowList"] == []
 
 
-@pytest.mark.parametrize("connection_string", [
-    "postgresql://oneapi:s3cr3tPw@dpg-cs1abc2j1k6c73d2efg0-a/oneapi",
-    "postgresql://oneapi:s3cr3tPw@dpg-cs1abc2j1k6c73d2efg0-a.oregon-postgres.render.com/oneapi",
-])
+@pytest.mark.parametrize(
+    "connection_string",
+    [
+        "postgresql://oneapi:s3cr3tPw@dpg-cs1abc2j1k6c73d2efg0-a/oneapi",
+        "postgresql://oneapi:s3cr3tPw@dpg-cs1abc2j1k6c73d2efg0-a.oregon-postgres.render.com/oneapi",
+    ],
+)
 def test_render_connection_strings_are_accepted_as_sql_dsn(connection_string: str) -> None:
     target = parse_dsn(connection_string)
     assert target.backend == "postgresql"
@@ -194,8 +219,11 @@ def expand_like_koyeb_cli(path: Path, shell: dict[str, str]) -> dict:
 
 
 def test_koyeb_compose_builds_the_dockerfile_on_a_free_instance_with_health_check() -> None:
-    shell = {"GITHUB_REPOSITORY": "someone/one-api", "SQL_DSN": "oneapi:p@ss:w#rd@tcp(db.example.com:3306)/oneapi",
-             "SESSION_SECRET": secrets.token_hex(32)}
+    shell = {
+        "GITHUB_REPOSITORY": "someone/one-api",
+        "SQL_DSN": "oneapi:p@ss:w#rd@tcp(db.example.com:3306)/oneapi",
+        "SESSION_SECRET": secrets.token_hex(32),
+    }
     compose = expand_like_koyeb_cli(ROOT / "koyeb.yaml", shell)
     assert compose["app"]["name"]
     (service,) = compose["services"]
@@ -252,7 +280,44 @@ def test_streaming_template_puts_the_web_adapter_in_front_of_the_readme_command(
     assert_known(variables, also=WEB_ADAPTER_ENV)
     assert variables["AWS_LWA_INVOKE_MODE"] == "response_stream"
     image = DockerfileFacts(ROOT / "deploy" / "lambda" / "Dockerfile.streaming")
-    assert any(copy.endswith("/lambda-adapter /opt/extensions/lambda-adapter") for copy in image.values("COPY"))
+    assert any(
+        copy.endswith("/lambda-adapter /opt/extensions/lambda-adapter") for copy in image.values("COPY")
+    )
     assert image.cmd == start_command()
     assert image.env["AWS_LWA_READINESS_CHECK_PATH"] == "/healthz"
     assert_known(set(image.env), also=WEB_ADAPTER_ENV | INTERPRETER_ENV)
+
+
+def test_build_context_is_enough_to_build_the_package(tmp_path: Path) -> None:
+    """``pip install .`` inside the image sees only what .dockerignore lets through."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    context = tmp_path / "context"
+    sent = [name for name in tracked.splitlines() if not dockerignore_excludes(name)]
+    for name in sent:
+        target = context / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    assert len(sent) < len(tracked.splitlines()), ".dockerignore should keep tests and manifests out"
+    wheels = tmp_path / "wheels"
+    build = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--wheel-dir",
+            str(wheels),
+            str(context),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    (wheel,) = wheels.glob("one_api-*.whl")
+    packaged = set(zipfile.ZipFile(wheel).namelist())
+    package_files = {name for name in sent if name.startswith("oneapi/")}
+    assert package_files and package_files <= packaged, sorted(package_files - packaged)[:10]

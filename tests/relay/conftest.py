@@ -1,7 +1,7 @@
-"""One gateway process per test module, with upstreams for every scenario the tests need.
+"""One gateway process for the relay tests, with upstreams for every scenario the tests need.
 
 Channels are routed by model name, so each scenario (retries, cut streams, mapping, ...)
-has its own model and the tests of a module share one gateway.
+has its own model and all tests share one gateway.
 """
 
 from __future__ import annotations
@@ -87,6 +87,6 @@ def build_world(tmp: Path) -> Iterator[World]:
             server.__exit__(None, None, None)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     yield from build_world(tmp_path_factory.mktemp("relay"))

@@ -106,3 +106,8 @@ def test_final_429_keeps_its_status(world: World) -> None:
 def test_unknown_route_is_404_in_openai_shape(world: World) -> None:
     response = httpx.post(world.v1 + "/nothing/here", json={})
     assert _error(response, 404)["message"] == "Invalid URL (POST /v1/nothing/here)"
+
+
+def test_wrong_method_is_405(world: World) -> None:
+    response = httpx.get(world.v1 + "/chat/completions", headers={"Authorization": f"Bearer {world.key()}"})
+    assert _error(response, 405)["type"] == "invalid_request_error"

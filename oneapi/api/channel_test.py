@@ -1,0 +1,201 @@
+"""Channel health: tests, automatic disable/enable, and the scheduled test of every channel.
+
+A test is one real chat request through the channel's adapter
+(:func:`oneapi.relay.probe.probe_channel`). Its response time and time are stored on the
+channel, and a log row of type "test" is written. When ``AutomaticDisableChannelEnabled``
+is on, a failure of the kinds one-api treats as fatal (HTTP 401/403, a wrong or
+deactivated key, no credit or quota left) disables the channel as "auto-disabled"; a
+batch test also disables a channel slower than ``ChannelDisableThreshold`` seconds. With
+``AutomaticEnableChannelEnabled`` on, a passing test re-enables an auto-disabled channel
+(never one an admin disabled by hand).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, select
+
+from oneapi.api.abilities import set_channel_status
+from oneapi.api.common import run_db, unix_now
+from oneapi.api.logs import record_log
+from oneapi.db.engine import get_engine, session_scope
+from oneapi.db.models import Channel, LogType, Status
+from oneapi.errors import NotFound
+from oneapi.options import options
+from oneapi.relay.probe import ProbeResult, probe_channel
+
+if TYPE_CHECKING:
+    from oneapi.runtime import Runtime
+
+__all__ = (
+    "ChannelTestOutcome",
+    "ChannelTestScheduler",
+    "run_channel_test",
+    "should_disable",
+    "start_test_all",
+)
+
+log = logging.getLogger("oneapi.api.channel_test")
+
+# Words in an upstream's error that mean "this key will not work again by itself".
+_FATAL_WORDS = (
+    "credit", "balance", "billing", "quota", "insufficient_quota", "permission denied", "permission_error",
+    "organization has been restricted", "api key not valid", "api key expired", "invalid api key",
+    "incorrect api key", "invalid_api_key", "account_deactivated", "deactivated", "access was terminated",
+    "authentication_error", "forbidden", "已欠费",
+)
+_TASK_KEY = "channel_test_all"
+
+
+def should_disable(status: int, message: str) -> bool:
+    """One-api's auto-disable rule: an auth failure or an exhausted account."""
+    if status in (401, 403):
+        return True
+    lowered = message.lower()
+    return any(word in lowered for word in _FATAL_WORDS)
+
+
+@dataclass(frozen=True)
+class ChannelTestOutcome:
+    channel_id: int
+    success: bool
+    seconds: float
+    message: str
+    model: str
+    status: int  # the channel's status after the test
+
+    def envelope(self) -> dict[str, object]:
+        """One-api's answer: ``success``, ``message``, ``time`` and ``modelName`` at the top."""
+        return {"success": self.success, "message": self.message, "time": round(self.seconds, 3),
+                "modelName": self.model, "data": {"channel_id": self.channel_id, "status": self.status}}
+
+
+def _load(channel_id: int) -> Channel:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        channel = session.get(Channel, channel_id)
+        if channel is None:
+            raise NotFound("channel not found")
+        return channel
+
+
+def _decide(channel: Channel, result: ProbeResult, batch: bool) -> tuple[int, str]:
+    """The channel's next status and the message to report."""
+    message = result.message
+    if not result.success:
+        if (channel.status == Status.ENABLED and options.get_bool("AutomaticDisableChannelEnabled")
+                and should_disable(result.status, message)):
+            return Status.AUTO_DISABLED, f"{message} (the channel was disabled automatically)"
+        return channel.status, message
+    threshold = options.get_float("ChannelDisableThreshold", 5.0)
+    if batch and threshold > 0 and result.elapsed > threshold and channel.status == Status.ENABLED \
+            and options.get_bool("AutomaticDisableChannelEnabled"):
+        return Status.AUTO_DISABLED, (f"response time {result.elapsed:.2f}s is over the threshold "
+                                      f"{threshold:.2f}s; the channel was disabled automatically")
+    if channel.status == Status.AUTO_DISABLED and options.get_bool("AutomaticEnableChannelEnabled"):
+        return Status.ENABLED, "the channel passed and was enabled again"
+    return channel.status, message
+
+
+def _record(channel_id: int, result: ProbeResult, status: int, message: str, tester_id: int) -> None:
+    with session_scope() as session:
+        channel = session.get(Channel, channel_id)
+        if channel is None:  # deleted while the request was out
+            return
+        channel.test_time = unix_now()
+        channel.response_time = int(result.elapsed * 1000)
+        if status != channel.status:
+            set_channel_status(session, channel, status)
+        session.add(channel)
+        usage = result.usage
+        outcome = "passed" if result.success else f"failed: {message}"
+        record_log(session, user_id=tester_id, log_type=LogType.TEST, channel_id=channel_id,
+                   model_name=result.model, elapsed_time=int(result.elapsed * 1000),
+                   prompt_tokens=usage.prompt_tokens if usage else 0,
+                   completion_tokens=usage.completion_tokens if usage else 0,
+                   content=f"channel #{channel_id} ({channel.name}) test {outcome}")
+
+
+async def run_channel_test(runtime: Runtime, channel_id: int, model: str | None = None, *, tester_id: int = 0,
+                       batch: bool = False) -> ChannelTestOutcome:
+    """Test one channel, store the result, and apply the automatic disable/enable rules."""
+    channel = await run_db(_load, channel_id)
+    result = await probe_channel(runtime, channel, model or None)
+    status, message = _decide(channel, result, batch)
+    await run_db(_record, channel_id, result, status, message, tester_id)
+    if status != channel.status:
+        log.warning("channel #%d %s: %s", channel_id, "enabled" if status == Status.ENABLED else "disabled",
+                    message)
+        await runtime.data_changed("channels", "abilities")
+    success = result.success and status != Status.AUTO_DISABLED
+    return ChannelTestOutcome(channel_id, success, result.elapsed, message, result.model, status)
+
+
+def _channel_ids(scope: str) -> list[int]:
+    query = select(Channel.id)
+    if scope == "disabled":
+        query = query.where(Channel.status == Status.AUTO_DISABLED)
+    else:
+        query = query.where(Channel.status.in_((Status.ENABLED, Status.AUTO_DISABLED)))  # type: ignore[attr-defined]
+    with Session(get_engine()) as session:
+        return [channel_id for channel_id in session.exec(query.order_by(Channel.id)).all() if channel_id]
+
+
+async def _test_all(runtime: Runtime, scope: str, tester_id: int) -> None:
+    for channel_id in await run_db(_channel_ids, scope):
+        try:
+            await run_channel_test(runtime, channel_id, tester_id=tester_id, batch=True)
+        except NotFound:
+            continue
+        except Exception:
+            log.exception("testing channel #%d failed", channel_id)
+    log.info("tested every %s channel", "auto-disabled" if scope == "disabled" else "enabled")
+
+
+def start_test_all(runtime: Runtime, scope: str = "all", tester_id: int = 0) -> bool:
+    """Start testing channels in the background; False when a run is going on already.
+
+    ``scope`` "all" tests enabled and auto-disabled channels (manually disabled ones stay
+    untouched), "disabled" only the auto-disabled ones.
+    """
+    running = runtime.state.get(_TASK_KEY)
+    if isinstance(running, asyncio.Task) and not running.done():
+        return False
+    runtime.state[_TASK_KEY] = asyncio.create_task(_test_all(runtime, scope, tester_id),
+                                                   name="channel-test-all")
+    return True
+
+
+class ChannelTestScheduler:
+    """A runtime component: test every channel every ``CHANNEL_TEST_FREQUENCY`` minutes,
+    and cancel any background test run when the process stops."""
+
+    def __init__(self, interval: float | None = None) -> None:
+        self._interval = interval  # seconds; None means CHANNEL_TEST_FREQUENCY minutes
+        self._task: asyncio.Task[None] | None = None
+        self._runtime: Runtime | None = None
+
+    async def start(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        seconds = self._interval
+        if seconds is None:
+            seconds = runtime.settings.channel_test_frequency * 60.0
+        if seconds > 0 and not runtime.settings.on_lambda:
+            self._task = asyncio.create_task(self._every(runtime, seconds), name="channel-test-schedule")
+
+    async def _every(self, runtime: Runtime, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            if start_test_all(runtime):
+                await asyncio.gather(runtime.state[_TASK_KEY], return_exceptions=True)
+
+    async def stop(self) -> None:
+        running = self._runtime.state.get(_TASK_KEY) if self._runtime is not None else None
+        tasks = [task for task in (self._task, running) if isinstance(task, asyncio.Task)]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = None

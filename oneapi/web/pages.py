@@ -1,0 +1,114 @@
+"""The admin UI's pages: one server-rendered shell per page, filled by ``static/app.js``.
+
+Pages carry no user data: the browser fetches it from the management API with its own
+session, so a page never shows more than the API would give the same user. The server
+adds only what is public or static: site name, money display, channel types, the theme.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import Redirect, Template
+
+from oneapi import __version__
+from oneapi.billing.ratios import effective_table
+from oneapi.channel_types import CHANNEL_TYPES
+from oneapi.db.models import Role
+from oneapi.options import options
+from oneapi.runtime import Runtime
+from oneapi.web.settings_form import OPTION_GROUPS
+from oneapi.web.theme import VALID_THEMES, active_theme
+
+__all__ = ("NAV", "PAGES", "Page", "page_handlers")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the UI: its path, template, title and the least role that may use it."""
+
+    name: str
+    path: str
+    title: str
+    min_role: int = Role.COMMON
+    icon: str = ""
+    in_nav: bool = True
+
+
+PAGES: tuple[Page, ...] = (
+    Page("dashboard", "/dashboard", "Dashboard", icon="chart"),
+    Page("channel", "/channel", "Channels", Role.ADMIN, icon="plug"),
+    Page("token", "/token", "Tokens", icon="key"),
+    Page("log", "/log", "Logs", icon="list"),
+    Page("user", "/user", "Users", Role.ADMIN, icon="users"),
+    Page("redemption", "/redemption", "Redemptions", Role.ADMIN, icon="gift"),
+    Page("setting", "/setting", "Settings", Role.ROOT, icon="gear"),
+    Page("profile", "/profile", "Personal", icon="person"),
+    Page("login", "/login", "Sign in", Role.GUEST, in_nav=False),
+    Page("register", "/register", "Register", Role.GUEST, in_nav=False),
+)
+NAV: tuple[Page, ...] = tuple(page for page in PAGES if page.in_nav)
+
+
+def _site() -> dict[str, Any]:
+    return {
+        "system_name": options.get("SystemName") or "One API",
+        "logo": options.get("Logo"),
+        "footer": options.get("Footer"),
+        "notice": options.get("Notice"),
+        "register_enabled": (options.get_bool("RegisterEnabled")
+                             and options.get_bool("PasswordRegisterEnabled")),
+        "version": __version__,
+    }
+
+
+def _client_config(page: Page) -> dict[str, Any]:
+    """What app.js needs before its first API call (all of it is public in /api/status)."""
+    return {
+        "page": page.name,
+        "minRole": page.min_role,
+        "quotaPerUnit": options.get_float("QuotaPerUnit", 500000.0) or 500000.0,
+        "displayInCurrency": options.get_bool("DisplayInCurrencyEnabled"),
+        "roles": {"common": Role.COMMON, "admin": Role.ADMIN, "root": Role.ROOT},
+    }
+
+
+def _page_extras(page: Page) -> dict[str, Any]:
+    if page.name == "channel":
+        return {"channel_types": [
+            {"id": kind.id, "name": kind.name, "base_url": kind.base_url, "models": list(kind.default_models)}
+            for kind in sorted(CHANNEL_TYPES.values(), key=lambda kind: kind.id)]}
+    if page.name == "setting":
+        table = effective_table()
+        completion = table["CompletionRatio"]
+        return {"option_groups": OPTION_GROUPS, "themes": VALID_THEMES,
+                "price_table": [(model, ratio, completion.get(model, 1.0))
+                                for model, ratio in sorted(table["ModelRatio"].items())]}
+    return {}
+
+
+def render_page(request: Request, page: Page) -> Template:
+    runtime: Runtime = request.app.state.runtime
+    theme = active_theme(runtime.settings)
+    context = {"theme": theme, "page": page, "nav": NAV, "site": _site(),
+               "client_config": _client_config(page), **_page_extras(page)}
+    return Template(template_name=f"pages/{page.name}.html", context=context)
+
+
+def _handler(page: Page) -> Any:
+    @get(page.path, name=f"web-{page.name}", include_in_schema=False, sync_to_thread=False)
+    def show(request: Request) -> Template:
+        return render_page(request, page)
+
+    return show
+
+
+@get("/", name="web-home", include_in_schema=False, sync_to_thread=False)
+def home() -> Redirect:
+    """The landing page is the dashboard; it sends a signed-out browser on to the login page."""
+    return Redirect("/dashboard")
+
+
+page_handlers = [home, *(_handler(page) for page in PAGES)]

@@ -1,0 +1,72 @@
+"""The root settings page's form: which options it edits, grouped as one-api's UI groups them.
+
+Kept as data so both themes render the same fields from one list. Secret options (SMTP
+tokens, OAuth secrets) are left out: the options API never returns them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ("OPTION_GROUPS", "OptionField", "OptionGroup")
+
+
+@dataclass(frozen=True)
+class OptionField:
+    key: str
+    label: str
+    kind: str = "text"  # toggle | text | number | textarea | json | theme
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class OptionGroup:
+    name: str
+    title: str
+    fields: tuple[OptionField, ...]
+
+
+OPTION_GROUPS: tuple[OptionGroup, ...] = (
+    OptionGroup("features", "Feature toggles", (
+        OptionField("PasswordLoginEnabled", "Password login", "toggle"),
+        OptionField("RegisterEnabled", "New users may register", "toggle"),
+        OptionField("PasswordRegisterEnabled", "Register with a password", "toggle"),
+        OptionField("EmailVerificationEnabled", "Email verification on register", "toggle"),
+        OptionField("AutomaticDisableChannelEnabled", "Disable a channel when it fails", "toggle"),
+        OptionField("AutomaticEnableChannelEnabled", "Re-enable a channel when its test passes", "toggle"),
+        OptionField("ApproximateTokenEnabled", "Approximate token counting (faster)", "toggle"),
+        OptionField("LogConsumeEnabled", "Log every request", "toggle"),
+        OptionField("DisplayInCurrencyEnabled", "Show money in USD instead of quota", "toggle"),
+        OptionField("DisplayTokenStatEnabled", "Show token usage to users", "toggle"),
+    )),
+    OptionGroup("site", "Site", (
+        OptionField("SystemName", "System name"),
+        OptionField("Theme", "Theme", "theme", "Overrides the THEME environment variable."),
+        OptionField("ServerAddress", "Server address", help="Public URL users reach this gateway at."),
+        OptionField("Logo", "Logo URL"),
+        OptionField("TopUpLink", "Top-up link"),
+        OptionField("ChatLink", "Chat link"),
+        OptionField("Notice", "Notice", "textarea", "Shown at the top of the dashboard."),
+        OptionField("Footer", "Footer", "textarea"),
+        OptionField("About", "About", "textarea"),
+    )),
+    OptionGroup("quota", "Quota", (
+        OptionField("QuotaPerUnit", "Quota per US dollar", "number", "500000 quota = $1 by default."),
+        OptionField("QuotaForNewUser", "Quota for a new user", "number"),
+        OptionField("QuotaForInviter", "Quota for the inviter", "number"),
+        OptionField("QuotaForInvitee", "Quota for the invitee", "number"),
+        OptionField("PreConsumedQuota", "Quota held before a request", "number"),
+        OptionField("QuotaRemindThreshold", "Low-quota reminder threshold", "number"),
+    )),
+    OptionGroup("relay", "Relay", (
+        OptionField("RetryTimes", "Retries on another channel", "number"),
+        OptionField("ChannelDisableThreshold", "Slowest test before disabling (seconds)", "number"),
+        OptionField("LogRetentionDays", "Keep logs for days (0: forever)", "number"),
+    )),
+    OptionGroup("ratios", "Ratios", (
+        OptionField("ModelRatio", "Model ratios (JSON)", "json",
+                    'Overrides of the built-in table, e.g. {"gpt-4o": 2.5}. Ratio 1 = $2 per 1M tokens.'),
+        OptionField("CompletionRatio", "Completion ratios (JSON)", "json", 'e.g. {"gpt-4o": 4}'),
+        OptionField("GroupRatio", "Group ratios (JSON)", "json", 'e.g. {"default": 1, "vip": 1}'),
+    )),
+)

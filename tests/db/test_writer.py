@@ -1,0 +1,98 @@
+"""The batch writer and the relay cache against each backend: deltas, reloads, failures."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import select
+
+from oneapi.config import get_settings
+from oneapi.db import writer as writer_module
+from oneapi.db.engine import session_scope
+from oneapi.db.models import Ability, Channel, Log, Token, User
+from oneapi.relay import install_relay
+from oneapi.runtime import Runtime
+
+
+async def _runtime() -> Runtime:
+    runtime = Runtime(get_settings())
+    install_relay(runtime)
+    await runtime.start()
+    return runtime
+
+
+def _seed() -> tuple[int, int, str]:
+    with session_scope() as session:
+        user = User(username="alice", password="x", quota=1000)
+        session.add(user)
+        session.flush()
+        token = Token(user_id=user.id, key="k" * 48, remain_quota=500, name="t")
+        session.add(token)
+        session.add(Channel(id=7, type=1, key="x", models="m", base_url="http://127.0.0.1:1"))
+        session.add(Ability(group="default", model="m", channel_id=7, priority=0))
+        session.flush()
+        return user.id, token.id, token.key
+
+
+def _row(model: type, key: int) -> object:
+    with session_scope() as session:
+        return session.get(model, key)
+
+
+@pytest.mark.usefixtures("db_env")
+async def test_deltas_add_to_concurrent_writes_and_reloads_do_not_double_count() -> None:
+    runtime = await _runtime()
+    try:
+        user_id, token_id, key = _seed()
+        cache, writer, ledger = (runtime.state["cache"], runtime.state["writer"],
+                                 runtime.state["relay"].ledger)
+        await runtime.data_changed("tokens")  # the management API's contract
+        token, user = cache.tokens[key], cache.users[user_id]
+        reservation = ledger.reserve(token, user, 100)
+        ledger.settle(reservation, 30, channel_id=7)
+        writer.add_log({"user_id": user_id, "token_id": token_id, "quota": 30, "type": 2})
+        # another process (or an admin) changes the same rows meanwhile
+        with session_scope() as session:
+            session.execute(update(User).where(User.id == user_id).values(quota=User.quota + 5000))
+        await cache.reload()  # before the flush: DB value + unflushed deltas
+        assert (token.remain_quota, user.quota) == (470, 5970)
+        assert await writer.flush()
+        await cache.reload()  # after the flush: the same, not counted twice
+        assert (token.remain_quota, user.quota) == (470, 5970)
+        assert cache.tokens[key] is token  # reloads update in place
+        stored_user, stored_token = _row(User, user_id), _row(Token, token_id)
+        assert (stored_user.quota, stored_user.used_quota, stored_user.request_count) == (5970, 30, 1)
+        assert (stored_token.remain_quota, stored_token.used_quota) == (470, 30)
+        assert _row(Channel, 7).used_quota == 30
+        with session_scope() as session:
+            assert [log.quota for log in session.exec(select(Log))] == [30]
+    finally:
+        await runtime.stop()
+
+
+@pytest.mark.usefixtures("db_env")
+async def test_failed_flush_keeps_rows_for_the_next_tick(monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = await _runtime()
+    try:
+        user_id, _token_id, _key = _seed()
+        writer = runtime.state["writer"]
+        real_write = writer_module._write
+
+        def down(_batch: object) -> None:
+            raise ConnectionError("database is down")
+
+        monkeypatch.setattr(writer_module, "_write", down)
+        writer.add_user(user_id, -10, 10, 1)
+        writer.add_log({"user_id": user_id, "quota": 10, "type": 2})
+        assert not await writer.flush()
+        writer.add_user(user_id, -5, 5, 1)
+        writer.add_log({"user_id": user_id, "quota": 5, "type": 2})
+        assert writer.pending_quota()[1] == {user_id: -15} and writer.pending_logs == 2
+        monkeypatch.setattr(writer_module, "_write", real_write)
+        assert await writer.flush()
+        stored = _row(User, user_id)
+        assert (stored.quota, stored.used_quota, stored.request_count) == (985, 15, 2)
+        with session_scope() as session:
+            assert [log.quota for log in session.exec(select(Log).order_by(Log.id))] == [10, 5]
+    finally:
+        await runtime.stop()
