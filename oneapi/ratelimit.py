@@ -107,6 +107,7 @@ class RateLimits:
         self._script = None
         self._group_version = -1
         self._group_limits: dict[str, tuple[int, int]] = {}
+        self._adding: set[asyncio.Task[None]] = set()  # strong references until each finishes
 
     def attach(self, shared: SharedState) -> None:
         self.shared = shared
@@ -148,7 +149,9 @@ class RateLimits:
         if self._group(user.group)[1] > 0:
             keys.append(f"rl:user:{user.id}:tpm")
         if keys:
-            asyncio.get_running_loop().create_task(self._add(keys, tokens, int(time.time())))
+            task = asyncio.get_running_loop().create_task(self._add(keys, tokens, int(time.time())))
+            self._adding.add(task)
+            task.add_done_callback(self._adding.discard)
 
     async def _admit(self, keys: list[str], limits: list[tuple[int, int]], now: int) -> tuple[int, int]:
         shared = self.shared
