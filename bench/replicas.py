@@ -91,7 +91,7 @@ def main() -> int:
         limited = seed.token(user, unlimited=True)
         with seed.engine.begin() as connection:
             connection.execute(Token.__table__.update().where(Token.key == limited[3:])
-                               .values(rpm_limit=10**9, tpm_limit=10**12))
+                               .values(rpm_limit=2 * 10**9, tpm_limit=2 * 10**9))
         stack.enter_context(pinned(LOAD_CPU, [sys.executable, str(BENCH / "mock_upstream.py"), str(upstream)],
                                    upstream))
         rows: list[str] = []
