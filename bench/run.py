@@ -24,8 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack, contextmanager
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,8 +126,8 @@ class Load:
 def wrk(url: str, body: dict[str, object], key: str, connections: int, seconds: float,
         pid: int | None = None) -> Load:
     env = {**os.environ, "BENCH_BODY": json.dumps(body), "BENCH_KEY": key}
-    command = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
-               "-s", str(BENCH / "post.lua"), url]
+    command = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+               "--timeout", "10s", "-s", str(BENCH / "post.lua"), url]
     before = cpu_seconds(pid) if pid else 0.0
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
     used = cpu_seconds(pid) - before if pid else 0.0
@@ -161,7 +161,7 @@ async def _ttfb(port: int, path: str, key: str, streams: int, rounds: int) -> li
     return samples
 
 
-def ttfb_ms(port: int, path: str, key: str, streams: int = 8, rounds: int = 40) -> float:
+def ttfb_ms(port: int, path: str, key: str, streams: int = 8, rounds: int = 25) -> float:
     os.sched_setaffinity(0, {int(LOAD_CPU)})
     samples = asyncio.run(_ttfb(port, path, key, streams, rounds))
     return statistics.median(samples) * 1000

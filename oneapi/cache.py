@@ -153,8 +153,8 @@ def cached_channel(row: Channel) -> CachedChannel:
 def _cached_token(row: Token) -> CachedToken:
     models = _split(row.models)
     return CachedToken(id=row.id or 0, user_id=row.user_id, key=row.key, name=row.name or "",
-                       status=row.status or 0, expired_time=int(row.expired_time if row.expired_time is not None
-                                                                else -1),
+                       status=row.status or 0,
+                       expired_time=int(row.expired_time if row.expired_time is not None else -1),
                        remain_quota=int(row.remain_quota or 0), unlimited_quota=bool(row.unlimited_quota),
                        models=frozenset(models) if models else None, subnets=_subnets(row.subnet),
                        rpm_limit=int(row.rpm_limit or 0), tpm_limit=int(row.tpm_limit or 0))

@@ -130,7 +130,8 @@ async def run_channel_test(runtime: Runtime, channel_id: int, model: str | None 
         log.warning("channel #%d %s: %s", channel_id, "enabled" if status == Status.ENABLED else "disabled",
                     message)
         await runtime.data_changed("channels", "abilities")
-    success = result.success and status != Status.AUTO_DISABLED
+    just_disabled = status == Status.AUTO_DISABLED and channel.status != Status.AUTO_DISABLED
+    success = result.success and not just_disabled
     return ChannelTestOutcome(channel_id, success, result.elapsed, message, result.model, status)
 
 

@@ -191,10 +191,9 @@ def _register(body: Registration) -> User:
 
 def _find_for_login(name: str) -> User | None:
     with Session(get_engine(), expire_on_commit=False) as session:
-        query = select(User).where(or_(User.username == name, User.email == name))
-        for user in session.exec(query.where(User.status != USER_DELETED)).all():
-            return user
-        return None
+        query = select(User).where(or_(User.username == name, User.email == name),
+                                   User.status != USER_DELETED)
+        return session.exec(query.order_by(User.id)).first()
 
 
 # -- the caller's own account ---------------------------------------------------------------
@@ -416,7 +415,7 @@ class UserController(Controller):
 
     # -- public --------------------------------------------------------------------------
     @api_post("/register", guards=[critical_rate_limit])
-    async def register(self, data: JSONBody[Registration]) -> dict[str, Any]:
+    async def register(self, request: Request, data: JSONBody[Registration]) -> dict[str, Any]:
         """Create a common user (RegisterEnabled and PasswordRegisterEnabled must be on)."""
         if not options.get_bool("RegisterEnabled"):
             raise Forbidden("registration is closed by the administrator")
@@ -426,6 +425,7 @@ class UserController(Controller):
             raise Forbidden("registration needs email verification, which this gateway cannot send yet; "
                             "an administrator can turn EmailVerificationEnabled off")
         await run_db(_register, data)
+        await changed(request, "users", "tokens")
         return ok()
 
     @api_post("/login", guards=[critical_rate_limit])
@@ -505,8 +505,10 @@ class UserController(Controller):
         return ok(await run_db(_get_user, me, user_id))
 
     @api_post("/", opt=auth.admin)
-    async def create_user(self, data: JSONBody[NewUser]) -> dict[str, Any]:
-        return ok(public_user(await run_db(_create_user, data)))
+    async def create_user(self, request: Request, data: JSONBody[NewUser]) -> dict[str, Any]:
+        user = await run_db(_create_user, data)
+        await changed(request, "users")
+        return ok(public_user(user))
 
     @put("/", opt=auth.admin)
     async def update_user(self, request: Request, me: auth.Me, data: JSONBody[UserUpdate]) -> dict[str, Any]:

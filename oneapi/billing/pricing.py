@@ -1,8 +1,8 @@
 """What a request costs, in quota units, by one-api's formulas (reference §3.4).
 
-Text: ``ceil((prompt + completion × completion_ratio) × model_ratio × group_ratio)``,
+Text: ``ceil((prompt + completion * completion_ratio) * model_ratio * group_ratio)``,
 at least 1 when the price is not zero and some tokens were used. Images:
-``model_ratio × group_ratio × size_ratio × 1000`` per image.
+``model_ratio * group_ratio * size_ratio * 1000`` per image.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,9 +34,9 @@ log = logging.getLogger("oneapi.db.writer")
 
 MAX_PENDING_LOGS = 200_000
 
-_TOKEN_UPDATE = text("UPDATE tokens SET remain_quota = remain_quota + :remain, used_quota = used_quota + :used,"
-                     " accessed_time = CASE WHEN accessed_time > :accessed THEN accessed_time ELSE :accessed END"
-                     " WHERE id = :id")
+_TOKEN_UPDATE = text("UPDATE tokens SET remain_quota = remain_quota + :remain,"
+                     " used_quota = used_quota + :used, accessed_time = CASE WHEN accessed_time > :accessed"
+                     " THEN accessed_time ELSE :accessed END WHERE id = :id")
 _USER_UPDATE = text("UPDATE users SET quota = quota + :quota, used_quota = used_quota + :used,"
                     " request_count = request_count + :requests WHERE id = :id")
 _CHANNEL_UPDATE = text("UPDATE channels SET used_quota = used_quota + :used WHERE id = :id")
@@ -146,7 +145,7 @@ class BatchWriter:
             self._in_flight = batch
             try:
                 await asyncio.to_thread(_write, batch)
-            except Exception as exc:  # noqa: BLE001 - any database error: keep and retry
+            except Exception as exc:
                 log.warning("batch write failed, keeping %d log row(s) for the next try: %s",
                             len(batch.logs), type(exc).__name__)
                 batch.absorb(self._pending)

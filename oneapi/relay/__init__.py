@@ -28,5 +28,6 @@ def install_relay(runtime: Runtime) -> None:
     upstream = UpstreamClient()
     runtime.components.insert(0, writer)
     runtime.components.extend([cache, upstream])
+    max_body = runtime.settings.max_request_body_mb * 1024 * 1024
     runtime.state.update(writer=writer, cache=cache, upstream=upstream,
-                         relay=Relay(cache, writer, upstream, runtime.settings.max_request_body_mb * 1024 * 1024))
+                         relay=Relay(cache, writer, upstream, max_body))

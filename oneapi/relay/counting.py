@@ -42,7 +42,8 @@ def count_prompt(request: RelayRequest) -> int:
     if mode is RelayMode.COMPLETIONS:
         return count_text(_joined(document.get("prompt")), request.model)
     if mode is RelayMode.RESPONSES:
-        return count_text(_joined(document.get("instructions")) + _joined(document.get("input")), request.model)
+        text = _joined(document.get("instructions")) + _joined(document.get("input"))
+        return count_text(text, request.model)
     if mode in (RelayMode.EMBEDDINGS, RelayMode.MODERATIONS):
         return count_text(_joined(document.get("input")), request.model)
     return 0
@@ -64,7 +65,8 @@ def _answer_text(request: RelayRequest, body: bytes, content_type: str) -> str:
     for choice in document.get("choices") or ():
         if isinstance(choice, dict):
             message = choice.get("message")
-            parts.append(_joined(message.get("content")) if isinstance(message, dict) else _joined(choice.get("text")))
+            content = message.get("content") if isinstance(message, dict) else choice.get("text")
+            parts.append(_joined(content))
     for item in document.get("output") or ():
         if isinstance(item, dict):
             parts.append(_joined(item.get("content")))

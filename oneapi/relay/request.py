@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import msgspec
@@ -23,7 +23,7 @@ from oneapi.errors import InvalidRequest
 __all__ = ("RelayMode", "RelayRequest", "parse_request", "replace_form_field")
 
 
-class RelayMode(str, Enum):
+class RelayMode(StrEnum):
     """An OpenAI endpoint, named by its path after ``/v1/``."""
 
     CHAT = "chat/completions"
@@ -82,6 +82,11 @@ class RelayRequest:
     quality: str = ""
     form: dict[str, str] = field(default_factory=dict)
     _document: dict[str, Any] | None = None
+
+    @property
+    def hides_usage_chunk(self) -> bool:
+        """True when the gateway asks for the usage chunk on the client's behalf and drops it."""
+        return self.stream and self.mode.streams_usage and not self.client_wants_usage
 
     @property
     def is_json(self) -> bool:

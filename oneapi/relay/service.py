@@ -11,12 +11,11 @@ billed, and the reservation is returned only when nothing reached the client.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
+import msgspec
 from litestar.types import Receive, Scope, Send
 
 from oneapi.billing.ledger import Ledger, Reservation
@@ -48,6 +47,8 @@ from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError, Upstr
 __all__ = ("Relay",)
 
 log = logging.getLogger("oneapi.relay")
+
+_encode = msgspec.json.Encoder().encode
 
 @dataclass(slots=True)
 class _Call:
@@ -135,7 +136,8 @@ class Relay:
             outgoing = adapter.build_request(channel, channel.next_key(), request, call.upstream_model)
             sent_at = time.perf_counter()
             try:
-                response = await self.upstream.send(outgoing.method, outgoing.url, outgoing.headers, outgoing.body)
+                response = await self.upstream.send(outgoing.method, outgoing.url, outgoing.headers,
+                                                    outgoing.body)
                 self.metrics.upstream(channel.id, time.perf_counter() - sent_at)
             except (UpstreamTimeout, UpstreamConnectionError) as exc:
                 log.warning("channel #%d failed: %s", channel.id, exc.message)
@@ -238,5 +240,5 @@ class Relay:
             "completion_tokens": usage.completion_tokens, "channel_id": channel_id,
             "request_id": call.request_id, "elapsed_time": int((time.monotonic() - call.started) * 1000),
             "is_stream": is_stream, "system_prompt_reset": bool(channel and channel.system_prompt),
-            "token_id": token.id, "other": json.dumps(other, separators=(",", ":")),
+            "token_id": token.id, "other": _encode(other).decode(),
         })

@@ -9,7 +9,6 @@ relay sends through this module, so the transport can be swapped in one place.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING
@@ -48,7 +47,7 @@ class UpstreamResponse:
     async def read(self) -> bytes:
         try:
             return await self._response.read()
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise UpstreamTimeout("the upstream did not finish its answer in time") from None
         except aiohttp.ClientError as exc:
             raise UpstreamConnectionError(f"the upstream connection failed: {type(exc).__name__}") from None
@@ -60,7 +59,7 @@ class UpstreamResponse:
         try:
             async for chunk in self._response.content.iter_any():
                 yield chunk
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise UpstreamTimeout("the upstream stalled while streaming") from None
         except aiohttp.ClientError as exc:
             raise UpstreamConnectionError(f"the upstream stream broke: {type(exc).__name__}") from None
@@ -99,7 +98,8 @@ class UpstreamClient:
     def started(self) -> bool:
         return self._session is not None
 
-    async def send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> UpstreamResponse:
+    async def send(self, method: str, url: str, headers: Mapping[str, str],
+                   body: bytes | None) -> UpstreamResponse:
         """Send a request and return once the status line and headers are in.
 
         Raises:
@@ -111,7 +111,7 @@ class UpstreamClient:
         try:
             response = await self._session.request(method, url, headers=headers, data=body,
                                                    allow_redirects=False)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise UpstreamTimeout("the upstream did not answer in time") from None
         except aiohttp.ClientError as exc:
             raise UpstreamConnectionError(f"cannot reach the upstream: {type(exc).__name__}") from None

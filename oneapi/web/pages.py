@@ -14,6 +14,7 @@ from litestar import Request, get
 from litestar.response import Redirect, Template
 
 from oneapi import __version__
+from oneapi.api.vendor import BALANCE_TYPES
 from oneapi.billing.ratios import effective_table
 from oneapi.channel_types import CHANNEL_TYPES
 from oneapi.db.models import Role
@@ -78,7 +79,8 @@ def _client_config(page: Page) -> dict[str, Any]:
 def _page_extras(page: Page) -> dict[str, Any]:
     if page.name == "channel":
         return {"channel_types": [
-            {"id": kind.id, "name": kind.name, "base_url": kind.base_url, "models": list(kind.default_models)}
+            {"id": kind.id, "name": kind.name, "base_url": kind.base_url, "models": list(kind.default_models),
+             "balance": kind.id in BALANCE_TYPES}
             for kind in sorted(CHANNEL_TYPES.values(), key=lambda kind: kind.id)]}
     if page.name == "setting":
         table = effective_table()

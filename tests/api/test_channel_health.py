@@ -82,11 +82,13 @@ def test_transient_failures_never_disable(api_lite: Api) -> None:
 
 
 def test_a_passing_test_re_enables_only_auto_disabled_channels(api_lite: Api) -> None:
-    api_lite.ok("PUT", "/api/option/", json={"key": "AutomaticEnableChannelEnabled", "value": "true"})
     with OpenAIUpstream() as upstream:
         auto = _channel(api_lite, upstream.url, status=3)
         manual = _channel(api_lite, upstream.url, status=2)
         assert _enabled_abilities(auto) == {False}
+        kept = api_lite.call("GET", f"/api/channel/test/{auto}").json()
+        assert kept["success"] is True and kept["data"]["status"] == 3  # the option is off
+        api_lite.ok("PUT", "/api/option/", json={"key": "AutomaticEnableChannelEnabled", "value": "true"})
         result = api_lite.call("GET", f"/api/channel/test/{auto}").json()
         assert result["success"] is True and result["data"]["status"] == 1
         assert api_lite.call("GET", f"/api/channel/test/{manual}").json()["success"] is True
@@ -152,17 +154,20 @@ class BillingUpstream(UpstreamServer):
     """The balance endpoints of OpenAI's dashboard, DeepSeek, OpenRouter and SiliconFlow."""
 
     def routes(self) -> list[web.RouteDef]:
-        async def answer(payload: Any) -> web.Response:
-            return web.json_response(payload)
+        def route(path: str, payload: Any) -> web.RouteDef:
+            async def answer(_request: web.Request) -> web.Response:
+                return web.json_response(payload)
+
+            return web.get(path, answer)
 
         return [
-            web.get("/v1/dashboard/billing/subscription", lambda _r: answer({"hard_limit_usd": 120.0})),
-            web.get("/v1/dashboard/billing/usage", lambda _r: answer({"total_usage": 2050})),
-            web.get("/user/balance", lambda _r: answer({"is_available": True, "balance_infos": [
+            route("/v1/dashboard/billing/subscription", {"hard_limit_usd": 120.0}),
+            route("/v1/dashboard/billing/usage", {"total_usage": 2050}),
+            route("/user/balance", {"is_available": True, "balance_infos": [
                 {"currency": "CNY", "total_balance": "70.00"},
-                {"currency": "USD", "total_balance": "9.50"}]})),
-            web.get("/v1/credits", lambda _r: answer({"data": {"total_credits": 25, "total_usage": 5.5}})),
-            web.get("/v1/user/info", lambda _r: answer({"code": 20000, "data": {"totalBalance": "3.25"}})),
+                {"currency": "USD", "total_balance": "9.50"}]}),
+            route("/v1/credits", {"data": {"total_credits": 25, "total_usage": 5.5}}),
+            route("/v1/user/info", {"code": 20000, "data": {"totalBalance": "3.25"}}),
         ]
 
 

@@ -9,13 +9,17 @@ by a temporary directory, standing in for the volume.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import socket
 import string
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -26,6 +30,8 @@ from tests.deploy.hosts import INTERPRETER_ENV, ROOT, DockerfileFacts
 from tests.support.databases import temporary_database
 from tests.support.gateway import run_gateway
 
+PORT_WAIT_S = 180
+
 
 def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
@@ -34,6 +40,32 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+@contextmanager
+def hold_port(port: int) -> Iterator[None]:
+    """Hold the host's fixed port for this test run.
+
+    Several checkouts on one machine may run these tests at once, and each host's port is
+    fixed, so runs queue on a machine-wide file lock; a port held by anything else skips.
+    """
+    lock_path = Path(tempfile.gettempdir()) / f"oneapi-deploy-test-port-{port}.lock"
+    with lock_path.open("a+") as lock:
+        deadline = time.monotonic() + PORT_WAIT_S
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.skip(f"port {port} stayed in use by another test run")
+                time.sleep(0.2)
+        try:
+            if not port_is_free(port):
+                pytest.skip(f"port {port} is taken on this machine")
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def image_env(dockerfile: Path, tmp_path: Path) -> dict[str, str]:
@@ -93,12 +125,10 @@ def koyeb_database(tmp_path: Path) -> Iterator[str]:
 def start_like_the_host(
     tmp_path: Path, dockerfile: Path, env: dict[str, str], host_port: int, expected_theme: str
 ) -> None:
-    if not port_is_free(host_port):
-        pytest.skip(f"port {host_port} is taken on this machine")
     facts = DockerfileFacts(dockerfile)
     command = facts.cmd
     assert command[0] == "python"
-    with run_gateway(tmp_path, env, command=[sys.executable, *command[1:]]) as gateway:
+    with hold_port(host_port), run_gateway(tmp_path, env, command=[sys.executable, *command[1:]]) as gateway:
         assert gateway.base_url.endswith(f":{host_port}")
         health = httpx.get(f"{gateway.base_url}/healthz", timeout=5)
         status = httpx.get(f"{gateway.base_url}/api/status", timeout=5)
@@ -112,6 +142,9 @@ def start_like_the_host(
                 timeout=30,
             )
             assert probe.returncode == 0, probe.stderr.decode()
+        assert gateway.process.poll() is None, (
+            "another server answered on the port: " + gateway.output()[-2000:]
+        )
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     assert status.status_code == 200
     body = status.json()

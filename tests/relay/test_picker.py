@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from oneapi.cache import RelayCache, Tier
+from oneapi.cache import CachedChannel, RelayCache, Tier
 from oneapi.channel_types import channel_type
 from oneapi.db.writer import BatchWriter
 from oneapi.relay.picker import BREAKER_FAILURES, ChannelPicker
-from oneapi.cache import CachedChannel
 
 
 def _channel(channel_id: int, weight: int, priority: int = 0) -> CachedChannel:

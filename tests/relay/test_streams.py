@@ -20,7 +20,7 @@ def test_stream_cut_by_upstream_bills_what_was_sent(world: World) -> None:
     try:
         for chunk in world.client(key).chat.completions.create(model="cut-stream", messages=HI, stream=True):
             received += chunk.choices[0].delta.content or "" if chunk.choices else ""
-    except Exception:  # noqa: BLE001 - the SDK may or may not notice the missing [DONE]
+    except Exception:
         pass
     assert received == "".join(REPLY_WORDS[:2])  # role chunk, then two words, then the cut
     (log,) = world.seed.wait_logs(key, 1)

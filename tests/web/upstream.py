@@ -1,5 +1,6 @@
 """A real OpenAI-format upstream on 127.0.0.1 for the browser tests: chat completions
-(JSON, or SSE with a usage chunk when ``stream`` is set) and the model list."""
+(JSON, or SSE with a usage chunk when ``stream`` is set), the model list and the legacy
+billing endpoints that report a key's balance."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
-__all__ = ("ANSWER", "MODELS", "openai_upstream")
+__all__ = ("ANSWER", "BALANCE_LIMIT_USD", "BALANCE_USED_CENTS", "MODELS", "openai_upstream")
 
 ANSWER = "Hello from the mock upstream."
 MODELS = ("gpt-4o-mini", "gpt-4o")
+BALANCE_LIMIT_USD, BALANCE_USED_CENTS = 120.0, 2050  # a balance of $99.50
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -31,7 +34,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:
-        if self.path.rstrip("/").endswith("/models"):
+        path = urlsplit(self.path).path.rstrip("/")
+        if path.endswith("/dashboard/billing/subscription"):  # OpenAI's legacy billing API
+            self._send_json(200, {"object": "billing_subscription", "hard_limit_usd": BALANCE_LIMIT_USD})
+        elif path.endswith("/dashboard/billing/usage"):
+            self._send_json(200, {"object": "list", "total_usage": BALANCE_USED_CENTS})
+        elif path.endswith("/models"):
             models = [{"id": model, "object": "model", "created": 1700000000, "owned_by": "mock"}
                       for model in MODELS]
             self._send_json(200, {"object": "list", "data": models})

@@ -40,8 +40,7 @@ class AzureAdapter(OpenAIAdapter):
         return {"api-key": key}
 
     def stream_converter(self, request: RelayRequest) -> OpenAIEventStream:
-        return OpenAIEventStream(hide_usage_chunk=request.mode.streams_usage and not request.client_wants_usage,
-                                 drop_empty_choices=True)
+        return OpenAIEventStream(hide_usage_chunk=request.hides_usage_chunk, drop_empty_choices=True)
 
     def models_request(self, channel: CachedChannel, key: str) -> None:
         return None  # deployments are listed through Azure's management API, not the data plane

@@ -69,7 +69,7 @@ class OpenAIAdapter(Adapter):
     def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
         if not request.is_json:
             return request.body if model == request.model else replace_form_field(request, "model", model)
-        inject_usage = request.stream and request.mode.streams_usage and not request.client_wants_usage
+        inject_usage = request.hides_usage_chunk
         force_prompt = bool(channel.system_prompt) and request.mode is RelayMode.CHAT
         if model == request.model and not inject_usage and not force_prompt:
             return request.body
@@ -77,7 +77,8 @@ class OpenAIAdapter(Adapter):
         document["model"] = model
         if inject_usage:
             options = document.get("stream_options")
-            document["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+            options = options if isinstance(options, dict) else {}
+            document["stream_options"] = {**options, "include_usage": True}
         if force_prompt:
             messages = [m for m in document.get("messages") or () if not (isinstance(m, dict)
                                                                           and m.get("role") == "system")]
@@ -89,11 +90,12 @@ class OpenAIAdapter(Adapter):
         return ConvertedResponse(body, content_type, usage)
 
     def stream_converter(self, request: RelayRequest) -> OpenAIEventStream:
-        return OpenAIEventStream(hide_usage_chunk=request.mode.streams_usage and not request.client_wants_usage)
+        return OpenAIEventStream(hide_usage_chunk=request.hides_usage_chunk)
 
     def models_request(self, channel: CachedChannel, key: str) -> UpstreamRequest | None:
         prefix = "" if channel.kind.versioned_base else "/v1"
-        return UpstreamRequest("GET", f"{self.base_url(channel)}{prefix}/models", self.auth_headers(key), None)
+        url = f"{self.base_url(channel)}{prefix}/models"
+        return UpstreamRequest("GET", url, self.auth_headers(key), None)
 
 
 ADAPTER = OpenAIAdapter()

@@ -104,7 +104,7 @@
   }
 
   const fromLocalInput = (text) => (text ? Math.floor(new Date(text).getTime() / 1000) : 0);
-  const duration = (ms) => (ms ? `${(ms / 1000).toFixed(2)} s` : "–");
+  const duration = (ms) => (!ms ? "–" : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`);
   const fullKey = (key) => (!key ? "" : key.startsWith("sk-") ? key : `sk-${key}`);
   const splitList = (text) => [...new Set(String(text || "").split(/[,\n]/).map((s) => s.trim()).filter(Boolean))];
 
@@ -371,6 +371,7 @@
 
   pages.login = () => {
     const next = new URLSearchParams(location.search).get("next");
+    api.get("/api/user/self").then(() => location.replace("/dashboard")).catch(() => {});  // signed in already
     bindForm("login", async (values) => {
       requireValid(values.username && values.password, "Enter your username and password.");
       await api.post("/api/user/login", {username: values.username, password: values.password});
@@ -436,6 +437,25 @@
       return cell;
     }
 
+    function balanceCell(channel) {
+      const type = typeById.get(channel.type);
+      if (!type || !type.balance) return "–";
+      const cell = el("span", {class: "balance-cell"},
+        channel.balance_updated_time ? `$${Number(channel.balance).toFixed(2)} ` : "");
+      cell.append(actionButton("Update", async (event) => {
+        const button = event.currentTarget;
+        button.disabled = true;
+        try {
+          await api.raw("GET", `/api/channel/update_balance/${channel.id}`);
+          await load();
+        } catch (error) {
+          showError("channel-list-error", error);
+          button.disabled = false;
+        }
+      }));
+      return cell;
+    }
+
     async function load() {
       showError("channel-list-error", null);
       try {
@@ -444,7 +464,8 @@
         renderRows("channels", channels.map((channel) => [
           String(channel.id), channel.name, (typeById.get(channel.type) || {name: `Type ${channel.type}`}).name,
           badge(...(STATUS[channel.status] || ["Unknown", "grey"])), channel.group || "default",
-          String(channel.priority ?? 0), String(channel.weight ?? 0), responseCell(channel), money(channel.used_quota),
+          String(channel.priority ?? 0), String(channel.weight ?? 0), responseCell(channel), balanceCell(channel),
+          money(channel.used_quota),
           el("span", {class: "row-actions"},
             actionButton("Test", (event) => testOne(channel, event.currentTarget), "secondary"),
             actionButton(channel.status === 1 ? "Disable" : "Enable", () => setStatus(channel, channel.status === 1 ? 2 : 1)),
@@ -462,8 +483,10 @@
       if (button) { button.disabled = true; button.textContent = "Testing…"; }
       try {
         const payload = await api.raw("GET", `/api/channel/test/${channel.id}`);
-        const seconds = Number(payload.time ?? (payload.data && payload.data.time) ?? 0);
-        if (slot) slot.replaceChildren(badge(`${seconds.toFixed(2)} s`, seconds < 1 ? "green" : seconds < 5 ? "blue" : "orange"));
+        const seconds = Number(payload.time ?? 0);
+        const result = badge(duration(seconds * 1000), seconds < 1 ? "green" : seconds < 5 ? "blue" : "orange");
+        if (payload.modelName) result.title = `Answered ${payload.modelName} in ${duration(seconds * 1000)}`;
+        if (slot) slot.replaceChildren(result);
         return {ok: true, seconds};
       } catch (error) {
         if (slot) slot.replaceChildren(badge("Failed", "red"), el("small", {class: "test-error"}, error.message));
@@ -747,6 +770,14 @@
     bindForm("log-filter", async (values) => {
       state.page = 0;
       await load(values);
+    });
+    bindForm("log-purge", async (values, purgeForm) => {
+      const before = fromLocalInput(values.target_timestamp);
+      requireValid(before, "Pick the date before which logs are deleted.");
+      if (!confirm(`Delete every log before ${dateTime(before)}?`)) return;
+      const count = await api.del(`/api/log/${query({target_timestamp: before})}`);
+      note(purgeForm, `Deleted ${count} log${count === 1 ? "" : "s"}.`);
+      await load(formValues(form));
     });
     load(formValues(form)).catch((error) => showError($("[data-error]", form), error));
   };

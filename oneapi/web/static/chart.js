@@ -41,11 +41,17 @@
     element.append(text);
   }
 
+  /* The last n UTC days as YYYY-MM-DD, the form the dashboard API reports days in. */
+  function lastDays(n) {
+    const today = Date.now();
+    return Array.from({length: n}, (_, i) => new Date(today - i * 86400000).toISOString().slice(0, 10));
+  }
+
   /* rows: [{day, model, quota, requests}] ; format: quota -> label */
   function daily(element, rows, format) {
     if (!rows.length) return empty(element, "No usage in the last 7 days yet.");
     const style = document.body.dataset.chartStyle || "bars";
-    const days = [...new Set(rows.map((row) => row.day))].sort();
+    const days = [...new Set([...lastDays(7), ...rows.map((row) => row.day)])].sort().slice(-7);
     const models = [...new Set(rows.map((row) => row.model))].sort();
     const colours = palette();
     const value = (day, model) => rows.filter((row) => row.day === day && row.model === model)
@@ -66,7 +72,7 @@
       svg.append(node("text", {x: left + step * index + step / 2, y: height - 10, "text-anchor": "middle",
         class: "axis"}, day.slice(5)));
     });
-    if (style === "area" && days.length > 1) {
+    if (style === "area") {
       const base = days.map(() => 0);
       models.forEach((model, m) => {
         const upper = days.map((day, index) => base[index] + value(day, model));
