@@ -66,6 +66,8 @@ class CachedToken:
     unlimited_quota: bool
     models: frozenset[str] | None
     subnets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None
+    rpm_limit: int = 0
+    tpm_limit: int = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -155,7 +157,8 @@ def _cached_token(row: Token) -> CachedToken:
                        status=row.status or 0,
                        expired_time=int(row.expired_time if row.expired_time is not None else -1),
                        remain_quota=int(row.remain_quota or 0), unlimited_quota=bool(row.unlimited_quota),
-                       models=frozenset(models) if models else None, subnets=_subnets(row.subnet))
+                       models=frozenset(models) if models else None, subnets=_subnets(row.subnet),
+                       rpm_limit=int(row.rpm_limit or 0), tpm_limit=int(row.tpm_limit or 0))
 
 
 def _cached_user(row: User) -> CachedUser:

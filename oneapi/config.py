@@ -55,6 +55,8 @@ class Settings(BaseSettings):
 
     # Cache, batching, relay
     redis_conn_string: str = ""
+    redis_key_prefix: str = "oneapi:"  # keys and pub/sub channels; replicas of one deployment share it
+    redis_timeout: float = Field(0.25, gt=0)  # seconds; a slower Redis counts as down for that call
     sync_frequency: int = Field(60, ge=1)  # seconds between full cache reloads
     batch_update_interval: float = Field(2.0, gt=0)  # seconds between batched writes
     relay_timeout: float = Field(0, ge=0)  # seconds, 0 = no overall limit

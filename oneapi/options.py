@@ -39,6 +39,8 @@ DEFAULT_OPTIONS: dict[str, str] = {
     "ApproximateTokenEnabled": "false",
     "LogConsumeEnabled": "true",
     "LogRetentionDays": "0",
+    # JSON {"group": {"rpm": N, "tpm": N}}: per-user limits by group, across replicas; 0 = none
+    "GroupRateLimit": "",
     # Display
     "DisplayInCurrencyEnabled": "true",
     "DisplayTokenStatEnabled": "true",

@@ -21,6 +21,7 @@ from oneapi.relay import install_relay
 from oneapi.relay.native_routes import native_routes
 from oneapi.relay.routes import relay_routes
 from oneapi.runtime import Runtime
+from oneapi.scale import install_scale
 from oneapi.web import WebUI
 
 __all__ = ("create_app",)
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     runtime = Runtime(settings)
     install_relay(runtime)
     install_management(runtime)
+    scale = install_scale(runtime)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -44,8 +46,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[system.healthz, system.status, system.notice, system.about, system.home_page_content,
-                        *relay_routes, *native_routes, management_router()],
-        middleware=[RequestIdMiddleware],
+                        *relay_routes, *native_routes, management_router(), *scale.routes],
+        middleware=[RequestIdMiddleware, *scale.middleware],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
         state=State({"runtime": runtime}),

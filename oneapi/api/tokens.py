@@ -47,6 +47,8 @@ class TokenFields(msgspec.Struct):
     unlimited_quota: bool = False
     models: str | None = ""
     subnet: str | None = ""
+    rpm_limit: int = 0
+    tpm_limit: int = 0
 
 
 class TokenUpdate(TokenFields):
@@ -78,11 +80,15 @@ def _apply(token: Token, fields: TokenFields) -> None:
         raise InvalidRequest("expired_time must be a unix time, or -1 for never", param="expired_time")
     if fields.remain_quota < 0:
         raise InvalidRequest("remain_quota cannot be negative", param="remain_quota")
+    if fields.rpm_limit < 0 or fields.tpm_limit < 0:
+        raise InvalidRequest("rpm_limit and tpm_limit cannot be negative (0 means no limit)", param="rpm_limit")
     token.name = name
     token.expired_time = fields.expired_time
     token.unlimited_quota = fields.unlimited_quota
     token.models = _check_models(fields.models or "")
     token.subnet = _check_subnet(fields.subnet or "")
+    token.rpm_limit = fields.rpm_limit
+    token.tpm_limit = fields.tpm_limit
 
 
 def _own(session: Session, user_id: int, token_id: int) -> Token:

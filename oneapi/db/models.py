@@ -109,6 +109,9 @@ class Token(SQLModel, table=True):
     used_quota: int = Field(default=0, sa_column=_bigint())
     models: str | None = Field(default="", sa_column=Column(Text, nullable=True))
     subnet: str | None = Field(default="", sa_column=Column(Text, nullable=True))
+    # (added) requests and tokens per minute for this token across all replicas; 0 = no limit
+    rpm_limit: int = Field(default=0, sa_column=_int())
+    tpm_limit: int = Field(default=0, sa_column=_int())
 
 
 class Channel(SQLModel, table=True):

@@ -95,6 +95,7 @@ class BatchWriter:
         self._in_flight: _Batch | None = None
         self._task: asyncio.Task[None] | None = None
         self._dropped_logs = 0
+        self.failing = False  # the last flush failed (database unreachable); for /metrics
 
     # -- producers (event loop, never awaiting) ---------------------------------------
     def add_token(self, token_id: int, remain: int, used: int) -> None:
@@ -149,6 +150,7 @@ class BatchWriter:
                             len(batch.logs), type(exc).__name__)
                 batch.absorb(self._pending)
                 self._pending = batch
+                self.failing = True
                 overflow = len(batch.logs) - MAX_PENDING_LOGS
                 if overflow > 0:
                     del batch.logs[:overflow]
@@ -156,6 +158,7 @@ class BatchWriter:
                 return False
             finally:
                 self._in_flight = None
+            self.failing = False
             if self._dropped_logs:
                 log.error("dropped %d log row(s) while the database was unavailable", self._dropped_logs)
                 self._dropped_logs = 0

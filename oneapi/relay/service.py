@@ -32,7 +32,9 @@ from oneapi.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from oneapi.metrics import Metrics
 from oneapi.options import options
+from oneapi.ratelimit import RateLimits
 from oneapi.relay.adapters import Adapter, adapter_for
 from oneapi.relay.adapters.base import Usage
 from oneapi.relay.asgi import Incoming, read_body, send_bytes, start_stream
@@ -74,6 +76,8 @@ class Relay:
         self.upstream = upstream
         self.ledger = Ledger(writer)
         self.picker = ChannelPicker(cache)
+        self.limits = RateLimits()  # shared across replicas once oneapi.scale attaches Redis
+        self.metrics = Metrics()
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, mode: RelayMode,
                      parse: Callable[[bytes, Incoming], RelayRequest] | None = None) -> None:
@@ -88,6 +92,8 @@ class Relay:
         request = (parse(body, incoming) if parse is not None
                    else parse_request(mode, body, incoming.headers.get("content-type", "")))
         caller.check_model(request.model)
+        self.metrics.model(request.model)
+        await self.limits.admit(caller.token, caller.user)
         price = price_for(request.model, caller.user.group)
         reservation = self.ledger.reserve(caller.token, caller.user, self._reservation(request, price))
         call = _Call(caller, request, price, reservation, incoming.request_id, started)
@@ -127,6 +133,7 @@ class Relay:
             if channel is None:
                 break
             call.path.append(channel.id)
+            self.metrics.attempt(channel.id, request.model, retry=len(call.path) > 1)
             adapter = serving_adapter(adapter_for(channel.kind.api_format), channel, request)
             if adapter is None or request.mode not in adapter.modes:
                 last_error = UnsupportedFeature(f"channel type {channel.kind.name} cannot serve "
@@ -135,9 +142,11 @@ class Relay:
             call.channel, call.upstream_model = channel, channel.upstream_model(request.model)
             await adapter.prepare(request)
             outgoing = adapter.build_request(channel, channel.next_key(), request, call.upstream_model)
+            sent_at = time.perf_counter()
             try:
                 response = await self.upstream.send(outgoing.method, outgoing.url, outgoing.headers,
                                                     outgoing.body)
+                self.metrics.upstream(channel.id, time.perf_counter() - sent_at)
             except (UpstreamTimeout, UpstreamConnectionError) as exc:
                 log.warning("channel #%d failed: %s", channel.id, exc.message)
                 self.picker.failed(channel.id)
@@ -224,6 +233,8 @@ class Relay:
             quota = price.text_quota(usage.prompt_tokens, usage.completion_tokens)
         channel_id = channel.id if channel is not None else 0
         self.ledger.settle(call.reservation, quota, channel_id)
+        self.metrics.charged(request.model, channel_id, quota, usage.prompt_tokens, usage.completion_tokens)
+        self.limits.used(call.caller.token, call.caller.user, usage.prompt_tokens + usage.completion_tokens)
         if not options.get_bool("LogConsumeEnabled"):
             return
         token, user = call.caller.token, call.caller.user

@@ -19,7 +19,7 @@ from oneapi.db.migrate import upgrade
 from oneapi.db.models import Ability, Channel, Log, Role, Status, Token, TokenStatus, User
 from oneapi.security import generate_token_key
 
-__all__ = ("Seed",)
+__all__ = ("Seed", "seed_database")
 
 
 class Seed:
@@ -102,3 +102,13 @@ class Seed:
             if len(logs) >= count or time.monotonic() > deadline:
                 return logs  # a log row and its quota change are written in one transaction
             time.sleep(0.05)
+
+
+def seed_database(sql_dsn: str) -> Seed:
+    """A :class:`Seed` writing into the PostgreSQL or MySQL database ``sql_dsn`` names."""
+    from oneapi.db.dsn import parse_dsn
+
+    seed = Seed.__new__(Seed)
+    seed.engine = create_engine(parse_dsn(sql_dsn).url)
+    upgrade(seed.engine)
+    return seed

@@ -1,0 +1,127 @@
+"""Log retention: delete log rows older than the ``LogRetentionDays`` option (0 keeps all).
+
+Runs shortly after start and then every hour, on one replica only: with Redis the
+replica that sets the lock key (``SET NX`` with a lifetime of one interval) does the
+work for that interval; without Redis a database lock decides (PostgreSQL advisory
+lock, MySQL ``GET_LOCK``; SQLite serves one process). Rows are deleted in batches so
+a large backlog never holds a long lock on the logs table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, text
+
+from oneapi.db.engine import get_engine
+from oneapi.options import options
+from oneapi.redis_state import RedisUnavailable
+
+if TYPE_CHECKING:
+    from oneapi.redis_state import SharedState
+    from oneapi.runtime import Runtime
+
+__all__ = ("LogRetention", "delete_old_logs")
+
+log = logging.getLogger("oneapi.retention")
+
+INTERVAL_SECONDS = 3600.0
+FIRST_RUN_DELAY = 5.0
+_BATCH = 5000
+_PG_LOCK_KEY = 0x0_4E_E4_A2
+_MYSQL_LOCK = "oneapi_log_retention"
+
+
+def _delete_batches(connection: Connection, cutoff: int) -> int:
+    deleted = 0
+    dialect = connection.dialect.name
+    while True:
+        if dialect == "mysql":
+            statement = text("DELETE FROM logs WHERE created_at < :cutoff LIMIT :batch")
+        else:
+            statement = text("DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE created_at < :cutoff "
+                             "LIMIT :batch)")
+        count = connection.execute(statement, {"cutoff": cutoff, "batch": _BATCH}).rowcount or 0
+        connection.commit()
+        deleted += count
+        if count < _BATCH:
+            return deleted
+
+
+def delete_old_logs(days: int, *, database_lock: bool) -> int | None:
+    """Delete logs older than ``days`` days; None when another replica holds the lock."""
+    cutoff = int(time.time()) - days * 86400
+    with get_engine().connect() as connection:
+        dialect = connection.dialect.name
+        if not database_lock or dialect == "sqlite":
+            return _delete_batches(connection, cutoff)
+        if dialect == "postgresql":
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _PG_LOCK_KEY}).scalar()
+            release = text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK_KEY}
+        else:
+            got = connection.execute(text("SELECT GET_LOCK(:name, 0)"), {"name": _MYSQL_LOCK}).scalar() == 1
+            release = text("SELECT RELEASE_LOCK(:name)"), {"name": _MYSQL_LOCK}
+        connection.commit()
+        if not got:
+            return None
+        try:
+            return _delete_batches(connection, cutoff)
+        finally:
+            connection.execute(*release)
+            connection.commit()
+
+
+class LogRetention:
+    """A runtime component running :func:`delete_old_logs` on one replica per interval."""
+
+    def __init__(self, shared: SharedState | None = None, interval: float = INTERVAL_SECONDS,
+                 first_delay: float = FIRST_RUN_DELAY) -> None:
+        self.shared = shared
+        self.interval = interval
+        self.first_delay = first_delay
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, runtime: Runtime) -> None:
+        if runtime.settings.on_lambda:
+            return  # no background work between Lambda events
+        self._task = asyncio.create_task(self._run_forever(), name="log-retention")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run_forever(self) -> None:
+        await asyncio.sleep(self.first_delay)
+        while True:
+            try:
+                await self.run_once()
+            except Exception as exc:  # noqa: BLE001 - database down: try at the next interval
+                log.warning("log retention failed: %s", type(exc).__name__)
+            await asyncio.sleep(self.interval)
+
+    async def run_once(self) -> int | None:
+        """One pass; the number of rows deleted, or None when skipped."""
+        days = options.get_int("LogRetentionDays", 0)
+        if days <= 0:
+            return None
+        database_lock = True
+        if self.shared is not None and self.shared.available:
+            key = self.shared.key("lock", "log-retention")
+            ttl = max(int(self.interval), 1)
+            try:
+                won = await self.shared.call(lambda client: client.set(key, "1", nx=True, ex=ttl))
+            except RedisUnavailable:
+                won = None  # fall back to the database lock
+            if won is not None:
+                if not won:
+                    return None
+                database_lock = False
+        deleted = await asyncio.to_thread(delete_old_logs, days, database_lock=database_lock)
+        if deleted is not None:
+            log.info("log retention: deleted %d log row(s) older than %d day(s)", deleted, days)
+        return deleted

@@ -1,0 +1,67 @@
+"""Running several replicas: Redis shared state, rate limits, metrics and log retention.
+
+:func:`install_scale` wires these into a runtime whose relay is already installed and
+returns the middleware and routes the app adds. ``runtime.state`` gains ``"metrics"``
+(:class:`~oneapi.metrics.Metrics`) and, when ``REDIS_CONN_STRING`` is set, ``"shared"``
+(:class:`~oneapi.redis_state.SharedState`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from litestar import Request, Response, get
+from litestar.middleware import DefineMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from oneapi.errors import Unauthorized
+from oneapi.metrics import MetricsMiddleware
+from oneapi.retention import LogRetention
+from oneapi.security import constant_time_equal
+
+if TYPE_CHECKING:
+    from oneapi.runtime import Runtime
+
+__all__ = ("ScaleParts", "install_scale", "metrics_endpoint")
+
+
+@dataclass
+class ScaleParts:
+    middleware: list[Any] = field(default_factory=list)
+    routes: list[Any] = field(default_factory=list)
+
+
+@get("/metrics", include_in_schema=False, sync_to_thread=False)
+def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Prometheus text format; needs ``Authorization: Bearer $METRICS_TOKEN`` when that is set."""
+    runtime: Runtime = request.app.state.runtime
+    expected = runtime.settings.metrics_token
+    if expected:
+        given = request.headers.get("authorization", "")
+        given = given[7:].strip() if given[:7].lower() == "bearer " else ""
+        if not given or not constant_time_equal(given, expected):
+            raise Unauthorized("a valid metrics token is required", code="invalid_metrics_token")
+    body = generate_latest(runtime.state["metrics"].registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def install_scale(runtime: Runtime) -> ScaleParts:
+    """Attach Redis (when configured), shared rate limits, metrics and log retention."""
+    relay = runtime.state["relay"]
+    settings = runtime.settings
+    metrics = relay.metrics
+    metrics.watch(runtime)
+    runtime.state["metrics"] = metrics
+    shared = None
+    if settings.redis_conn_string:
+        from oneapi.redis_state import SharedState
+
+        shared = SharedState(settings.redis_conn_string, settings.redis_key_prefix, settings.redis_timeout)
+        cache = runtime.state["cache"]
+        shared.on_resync(cache.reload)
+        relay.limits.attach(shared)
+        runtime.state["shared"] = shared
+        runtime.components.insert(1, shared)  # after the writer, before the cache: stops after the relay
+    runtime.components.append(LogRetention(shared))
+    return ScaleParts(middleware=[DefineMiddleware(MetricsMiddleware, metrics=metrics)], routes=[metrics_endpoint])
