@@ -15,7 +15,7 @@ from typing import Any
 
 from oneapi.errors import InvalidRequest, UnsupportedFeature
 from oneapi.relay.formats.chat import parse_arguments
-from oneapi.relay.formats.events import ChatChunkReader, TokenUsage, encode_json, sse
+from oneapi.relay.formats.events import ChatChunkTranslator, TokenUsage, encode_json, sse
 
 __all__ = ("ChatToAnthropicStream", "chat_to_message", "messages_to_chat")
 
@@ -164,35 +164,17 @@ def chat_to_message(completion: Mapping[str, Any], model: str) -> dict[str, Any]
             "usage": _usage(TokenUsage.from_openai(completion.get("usage")))}
 
 
-class ChatToAnthropicStream:
+class ChatToAnthropicStream(ChatChunkTranslator):
     """OpenAI chat chunks in, Anthropic Messages stream events out."""
 
     def __init__(self, model: str) -> None:
-        self._reader = ChatChunkReader()
+        super().__init__()
         self._model = model
         self._started = False
-        self._ended = False
         self._block = -1
         self._block_kind = ""
         self._tools: dict[int, int] = {}  # tool call position -> block index
         self._stop = "end_turn"
-        self._text: list[str] = []
-
-    @property
-    def usage(self) -> TokenUsage | None:
-        return self._reader.usage
-
-    def feed(self, data: bytes) -> bytes:
-        return b"".join(self._chunk(chunk) for chunk in self._reader.feed(data)) + self._end_if_done()
-
-    def finish(self) -> bytes:
-        out = b"".join(self._chunk(chunk) for chunk in self._reader.finish())
-        if not self._ended:
-            out += self._end()
-        return out
-
-    def produced_text(self) -> str:
-        return "".join(self._text)
 
     def _start(self) -> bytes:
         if self._started:
@@ -261,9 +243,6 @@ class ChatToAnthropicStream:
             self._text.append(arguments)
             out += self._delta({"type": "input_json_delta", "partial_json": arguments}, self._tools[position])
         return out
-
-    def _end_if_done(self) -> bytes:
-        return self._end() if self._reader.done and not self._ended else b""
 
     def _end(self) -> bytes:
         self._ended = True

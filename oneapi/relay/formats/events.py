@@ -266,6 +266,41 @@ class ChatChunkReader:
         return chunks
 
 
+class ChatChunkTranslator:
+    """Base of the converters that read OpenAI chat chunks and write another client format.
+
+    Subclasses turn one chunk into output bytes (``_chunk``) and write the closing events
+    once (``_end``, which sets ``_ended``); the closing comes at ``[DONE]`` or at the end of
+    the upstream body, whichever is first.
+    """
+
+    def __init__(self) -> None:
+        self._reader = ChatChunkReader()
+        self._ended = False
+        self._text: list[str] = []
+
+    @property
+    def usage(self) -> TokenUsage | None:
+        return self._reader.usage
+
+    def feed(self, data: bytes) -> bytes:
+        out = b"".join(self._chunk(chunk) for chunk in self._reader.feed(data))
+        return out + (self._end() if self._reader.done and not self._ended else b"")
+
+    def finish(self) -> bytes:
+        out = b"".join(self._chunk(chunk) for chunk in self._reader.finish())
+        return out + (self._end() if not self._ended else b"")
+
+    def produced_text(self) -> str:
+        return "".join(self._text)
+
+    def _chunk(self, chunk: dict[str, Any]) -> bytes:
+        raise NotImplementedError
+
+    def _end(self) -> bytes:
+        raise NotImplementedError
+
+
 class UsageSniffer:
     """A vendor stream passed through untouched while its usage and text are read on the way.
 

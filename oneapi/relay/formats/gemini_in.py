@@ -14,7 +14,7 @@ from typing import Any
 
 from oneapi.errors import InvalidRequest, UnsupportedFeature
 from oneapi.relay.formats.chat import new_call_id, parse_arguments
-from oneapi.relay.formats.events import ChatChunkReader, SSEDecoder, SSEEvent, TokenUsage, encode_json, sse
+from oneapi.relay.formats.events import ChatChunkTranslator, SSEDecoder, SSEEvent, TokenUsage, encode_json, sse
 
 __all__ = ("ChatToGeminiStream", "GeminiArrayFraming", "chat_to_gemini_response", "gemini_request_to_chat")
 
@@ -162,33 +162,16 @@ def chat_to_gemini_response(completion: Mapping[str, Any], model: str) -> dict[s
             "modelVersion": model}
 
 
-class ChatToGeminiStream:
+class ChatToGeminiStream(ChatChunkTranslator):
     """OpenAI chat chunks in, ``GenerateContentResponse`` pieces out (SSE or a JSON array)."""
 
     def __init__(self, model: str, *, sse_format: bool = True) -> None:
-        self._reader = ChatChunkReader()
+        super().__init__()
         self._model = model
         self._sse = sse_format
         self._pieces = 0
         self._calls: dict[int, dict[str, str]] = {}  # position -> name, arguments so far
         self._finish: str | None = None
-        self._ended = False
-        self._text: list[str] = []
-
-    @property
-    def usage(self) -> TokenUsage | None:
-        return self._reader.usage
-
-    def feed(self, data: bytes) -> bytes:
-        out = b"".join(self._chunk(chunk) for chunk in self._reader.feed(data))
-        return out + (self._end() if self._reader.done and not self._ended else b"")
-
-    def finish(self) -> bytes:
-        out = b"".join(self._chunk(chunk) for chunk in self._reader.finish())
-        return out + (self._end() if not self._ended else b"")
-
-    def produced_text(self) -> str:
-        return "".join(self._text)
 
     def _write(self, response: dict[str, Any]) -> bytes:
         self._pieces += 1

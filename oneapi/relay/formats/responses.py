@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from oneapi.errors import InvalidRequest, UnsupportedFeature
-from oneapi.relay.formats.events import ChatChunkReader, TokenUsage, sse
+from oneapi.relay.formats.events import ChatChunkTranslator, TokenUsage, sse
 
 __all__ = ("ChatToResponsesStream", "chat_to_response", "responses_to_chat")
 
@@ -180,11 +180,11 @@ def chat_to_response(completion: Mapping[str, Any], request: Mapping[str, Any]) 
                      TokenUsage.from_openai(completion.get("usage")), finish)
 
 
-class ChatToResponsesStream:
+class ChatToResponsesStream(ChatChunkTranslator):
     """OpenAI chat chunks in, Responses API streaming events out."""
 
     def __init__(self, request: Mapping[str, Any]) -> None:
-        self._reader = ChatChunkReader()
+        super().__init__()
         self._request = request
         self._id = _item_id("resp")
         self._created = int(time.time())
@@ -195,23 +195,6 @@ class ChatToResponsesStream:
         self._calls: dict[int, dict[str, Any]] = {}
         self._finish: str | None = None
         self._started = False
-        self._ended = False
-        self._text: list[str] = []
-
-    @property
-    def usage(self) -> TokenUsage | None:
-        return self._reader.usage
-
-    def feed(self, data: bytes) -> bytes:
-        out = b"".join(self._chunk(chunk) for chunk in self._reader.feed(data))
-        return out + (self._end() if self._reader.done and not self._ended else b"")
-
-    def finish(self) -> bytes:
-        out = b"".join(self._chunk(chunk) for chunk in self._reader.finish())
-        return out + (self._end() if not self._ended else b"")
-
-    def produced_text(self) -> str:
-        return "".join(self._text)
 
     def _event(self, kind: str, **fields: Any) -> bytes:
         self._sequence += 1
