@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, asgi, get
 from litestar.handlers import ASGIRouteHandler
+from litestar.params import FromPath
 from litestar.types import Receive, Scope, Send
 
 from oneapi.errors import NotFound
@@ -52,7 +53,7 @@ async def list_models(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 @get("/v1/models/{model_id:path}", name="relay:model")
-async def retrieve_model(request: Request[Any, Any, Any], model_id: str) -> dict[str, Any]:
+async def retrieve_model(request: Request[Any, Any, Any], model_id: FromPath[str]) -> dict[str, Any]:
     name = model_id.lstrip("/")
     if name not in await _visible_models(request):
         raise NotFound(f"The model '{name}' does not exist", param="model", code="model_not_found")
