@@ -54,6 +54,14 @@ ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
 JSON_TOOL = "json_response"
 _THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
+
+
+def reasoning_effort_for(budget_tokens: int) -> str:
+    """The OpenAI ``reasoning_effort`` closest to an Anthropic thinking budget."""
+    if budget_tokens >= _THINKING_BUDGETS["high"]:
+        return "high"
+    return "medium" if budget_tokens >= _THINKING_BUDGETS["medium"] else "low"
+
 _UNSUPPORTED = ("n", "logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty",
                 "seed", "audio", "modalities", "prediction", "web_search_options", "functions")
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "max_tokens": "length",

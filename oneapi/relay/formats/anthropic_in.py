@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from oneapi.errors import InvalidRequest, UnsupportedFeature
+from oneapi.relay.formats.anthropic import reasoning_effort_for
 from oneapi.relay.formats.chat import parse_arguments
 from oneapi.relay.formats.events import ChatChunkTranslator, TokenUsage, encode_json, sse
 
@@ -117,6 +118,10 @@ def messages_to_chat(document: Mapping[str, Any]) -> dict[str, Any]:
         chat["stream_options"] = {"include_usage": True}
     if user := (document.get("metadata") or {}).get("user_id"):
         chat["user"] = user
+    thinking = document.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        # OpenAI's form of extended thinking; each adapter maps it back to its vendor's.
+        chat["reasoning_effort"] = reasoning_effort_for(int(thinking.get("budget_tokens") or 0))
     tools = []
     for tool in document.get("tools") or ():
         if tool.get("type") not in (None, "custom") or "input_schema" not in tool:

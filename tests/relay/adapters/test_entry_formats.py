@@ -37,6 +37,19 @@ TOOL_STREAM = _chat_stream([
 ])
 
 
+@pytest.mark.parametrize(("budget", "effort"), [(1024, "low"), (4096, "medium"), (8000, "medium"), (32000, "high")])
+def test_messages_thinking_becomes_reasoning_effort(budget: int, effort: str) -> None:
+    chat = messages_to_chat({"model": "m", "max_tokens": 64000, "messages": [{"role": "user", "content": "hi"}],
+                             "thinking": {"type": "enabled", "budget_tokens": budget}})
+    assert chat["reasoning_effort"] == effort
+
+
+def test_messages_without_thinking_set_no_effort() -> None:
+    chat = messages_to_chat({"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}],
+                             "thinking": {"type": "disabled"}})
+    assert "reasoning_effort" not in chat
+
+
 def test_messages_request_becomes_chat() -> None:
     chat = messages_to_chat({
         "model": "claude-x", "max_tokens": 300, "system": [{"type": "text", "text": "Sys"}],
