@@ -9,6 +9,8 @@ and CLI commands cheap.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,13 +76,29 @@ def make_engine(target: DatabaseTarget, settings: Settings) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+            _enable_wal(cursor, busy_ms / 1000)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=OFF")
             cursor.close()
 
     return engine
+
+
+def _enable_wal(cursor: Any, timeout_s: float) -> None:
+    """Switch a SQLite file to WAL once; retry while another process holds it.
+
+    Two processes opening a brand-new file at once may both try the switch, and SQLite
+    refuses the loser with "database is locked" without waiting on the busy timeout.
+    """
+    deadline = time.monotonic() + max(timeout_s, 0.1)
+    while cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def get_target() -> DatabaseTarget:
