@@ -32,7 +32,14 @@ from oneapi.relay.formats.chat import (
     stop_list,
     tool_choice_of,
 )
-from oneapi.relay.formats.events import ChunkWriter, SSEDecoder, TokenUsage, decode_json, encode_json
+from oneapi.relay.formats.events import (
+    SSEDecoder,
+    SSEEvent,
+    TokenUsage,
+    VendorChatTranslator,
+    decode_json,
+    encode_json,
+)
 from oneapi.relay.formats.media import InlineImage, image_url_of, inline_image
 
 __all__ = (
@@ -285,36 +292,18 @@ def message_to_chat(message: Mapping[str, Any], *, json_tool: bool = False) -> d
                            usage.openai())
 
 
-class AnthropicChatStream:
+class AnthropicChatStream(VendorChatTranslator):
     """Anthropic's SSE events in, OpenAI ``chat.completion.chunk`` events out."""
 
     def __init__(self, model: str, *, include_usage: bool, json_tool: bool = False) -> None:
-        self._events = SSEDecoder()
-        self._writer = ChunkWriter(model, include_usage=include_usage)
+        super().__init__(SSEDecoder(), model, include_usage=include_usage)
         self._json_tool = json_tool
         self._blocks: dict[int, tuple[str, int]] = {}  # block index -> (kind, tool call position)
         self._calls = 0
         self._finished = False
-        self._ended = False
-        self.usage: TokenUsage | None = None
 
-    def feed(self, data: bytes) -> bytes:
-        return b"".join(self._handle(event.data) for event in self._events.feed(data))
-
-    def finish(self) -> bytes:
-        out = b"".join(self._handle(event.data) for event in self._events.finish())
-        if not self._ended:
-            out += self._end()
-        return out
-
-    def produced_text(self) -> str:
-        return self._writer.produced_text()
-
-    def _end(self) -> bytes:
-        self._ended = True
-        return self._writer.end(self.usage)
-
-    def _handle(self, payload: bytes) -> bytes:
+    def _handle(self, event: SSEEvent) -> bytes:
+        payload = event.data
         if self._ended or not payload:
             return b""
         try:
@@ -347,9 +336,8 @@ class AnthropicChatStream:
             return prefix + self._end()
         if kind == "error":
             error = event.get("error") or {}
-            self._ended = True
-            return writer.error(str(error.get("message") or "the upstream stream failed"),
-                                str(error.get("type") or "upstream_error")) + b"data: [DONE]\n\n"
+            return self._fail(str(error.get("message") or "the upstream stream failed"),
+                              str(error.get("type") or "upstream_error"))
         return b""  # ping, content_block_stop and event types added later
 
     def _start_block(self, index: int, block: Mapping[str, Any]) -> bytes:

@@ -266,6 +266,43 @@ class ChatChunkReader:
         return chunks
 
 
+class VendorChatTranslator:
+    """Base of the converters that read a vendor's stream and write OpenAI chat chunks.
+
+    ``decoder`` splits the vendor's bytes into SSE events or NDJSON objects; subclasses
+    turn one of them into chunk bytes (``_handle``). The closing chunks (usage and
+    ``[DONE]``) are written once, by ``_end`` or ``_fail``.
+    """
+
+    def __init__(self, decoder: SSEDecoder | NDJSONDecoder, model: str, *, include_usage: bool) -> None:
+        self._decoder = decoder
+        self._writer = ChunkWriter(model, include_usage=include_usage)
+        self._ended = False
+        self.usage: TokenUsage | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        return b"".join(self._handle(item) for item in self._decoder.feed(data))
+
+    def finish(self) -> bytes:
+        out = b"".join(self._handle(item) for item in self._decoder.finish())
+        return out + (self._end() if not self._ended else b"")
+
+    def produced_text(self) -> str:
+        return self._writer.produced_text()
+
+    def _end(self) -> bytes:
+        self._ended = True
+        return self._writer.end(self.usage)
+
+    def _fail(self, message: str, error_type: str = "upstream_error") -> bytes:
+        """An error the vendor sent mid-stream, then the end of the stream."""
+        self._ended = True
+        return self._writer.error(message, error_type) + b"data: [DONE]\n\n"
+
+    def _handle(self, item: Any) -> bytes:
+        raise NotImplementedError
+
+
 class ChatChunkTranslator:
     """Base of the converters that read OpenAI chat chunks and write another client format.
 

@@ -32,7 +32,14 @@ from oneapi.relay.formats.chat import (
     stop_list,
     tool_choice_of,
 )
-from oneapi.relay.formats.events import ChunkWriter, SSEDecoder, TokenUsage, decode_json, encode_json
+from oneapi.relay.formats.events import (
+    SSEDecoder,
+    SSEEvent,
+    TokenUsage,
+    VendorChatTranslator,
+    decode_json,
+    encode_json,
+)
 from oneapi.relay.formats.media import InlineImage, image_url_of, inline_image
 
 __all__ = (
@@ -284,30 +291,15 @@ def gemini_to_chat(response: Mapping[str, Any], model: str) -> dict[str, Any]:
                            usage.openai() if usage else None)
 
 
-class GeminiChatStream:
+class GeminiChatStream(VendorChatTranslator):
     """Gemini's ``streamGenerateContent?alt=sse`` events in, OpenAI chunks out."""
 
     def __init__(self, model: str, *, include_usage: bool) -> None:
-        self._events = SSEDecoder()
-        self._writer = ChunkWriter(model, include_usage=include_usage)
+        super().__init__(SSEDecoder(), model, include_usage=include_usage)
         self._candidates: dict[int, _Candidate] = {}
-        self._ended = False
-        self.usage: TokenUsage | None = None
 
-    def feed(self, data: bytes) -> bytes:
-        return b"".join(self._handle(event.data) for event in self._events.feed(data))
-
-    def finish(self) -> bytes:
-        out = b"".join(self._handle(event.data) for event in self._events.finish())
-        if not self._ended:
-            self._ended = True
-            out += self._writer.end(self.usage)
-        return out
-
-    def produced_text(self) -> str:
-        return self._writer.produced_text()
-
-    def _handle(self, payload: bytes) -> bytes:
+    def _handle(self, event: SSEEvent) -> bytes:
+        payload = event.data
         if self._ended or not payload.strip():
             return b""
         try:
@@ -318,9 +310,8 @@ class GeminiChatStream:
             return b""
         if "error" in response:
             error = response.get("error") or {}
-            self._ended = True
-            return self._writer.error(str(error.get("message") or "the upstream stream failed"),
-                                      str(error.get("status") or "upstream_error")) + b"data: [DONE]\n\n"
+            return self._fail(str(error.get("message") or "the upstream stream failed"),
+                              str(error.get("status") or "upstream_error"))
         if usage := gemini_usage(response.get("usageMetadata")):
             self.usage = usage
         out: list[bytes] = []

@@ -22,7 +22,7 @@ from oneapi.relay.formats.chat import (
     reject_unsupported,
     stop_list,
 )
-from oneapi.relay.formats.events import ChunkWriter, NDJSONDecoder, TokenUsage, encode_json
+from oneapi.relay.formats.events import NDJSONDecoder, TokenUsage, VendorChatTranslator, encode_json
 from oneapi.relay.formats.media import InlineImage, image_url_of, inline_image
 
 __all__ = ("OllamaChatStream", "chat_to_ollama", "embeddings_from_ollama", "embeddings_to_ollama",
@@ -135,35 +135,18 @@ def ollama_to_chat(body: Mapping[str, Any], model: str) -> dict[str, Any]:
                            usage.openai() if usage else None)
 
 
-class OllamaChatStream:
+class OllamaChatStream(VendorChatTranslator):
     """Ollama's NDJSON stream in, OpenAI chunks out."""
 
     def __init__(self, model: str, *, include_usage: bool) -> None:
-        self._lines = NDJSONDecoder()
-        self._writer = ChunkWriter(model, include_usage=include_usage)
+        super().__init__(NDJSONDecoder(), model, include_usage=include_usage)
         self._calls = 0
-        self._ended = False
-        self.usage: TokenUsage | None = None
-
-    def feed(self, data: bytes) -> bytes:
-        return b"".join(self._handle(line) for line in self._lines.feed(data))
-
-    def finish(self) -> bytes:
-        out = b"".join(self._handle(line) for line in self._lines.finish())
-        if not self._ended:
-            self._ended = True
-            out += self._writer.end(self.usage)
-        return out
-
-    def produced_text(self) -> str:
-        return self._writer.produced_text()
 
     def _handle(self, line: Any) -> bytes:
         if self._ended or not isinstance(line, dict):
             return b""
         if line.get("error"):
-            self._ended = True
-            return self._writer.error(str(line["error"])) + b"data: [DONE]\n\n"
+            return self._fail(str(line["error"]))
         message = line.get("message") or {}
         out = [self._writer.reasoning(str(message.get("thinking") or "")),
                self._writer.text(str(message.get("content") or ""))]
@@ -174,8 +157,7 @@ class OllamaChatStream:
         if line.get("done"):
             self.usage = ollama_usage(line)
             out.append(self._writer.finish(_finish_reason(line, self._calls > 0)))
-            out.append(self._writer.end(self.usage))
-            self._ended = True
+            out.append(self._end())
         return b"".join(out)
 
 
