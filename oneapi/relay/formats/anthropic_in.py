@@ -206,15 +206,10 @@ class ChatToAnthropicStream(ChatChunkTranslator):
         return sse({"type": "content_block_delta", "index": self._block if index is None else index,
                     "delta": delta}, "content_block_delta")
 
+    def _error(self, message: str) -> bytes:
+        return sse({"type": "error", "error": {"type": "api_error", "message": message}}, "error")
+
     def _chunk(self, chunk: dict[str, Any]) -> bytes:
-        if self._ended:
-            return b""
-        if "error" in chunk:
-            error = chunk.get("error") or {}
-            message = error.get("message") if isinstance(error, dict) else str(error)
-            self._ended = True
-            return sse({"type": "error", "error": {"type": "api_error", "message": message or "upstream error"}},
-                       "error")
         out = [self._start()]
         for choice in chunk.get("choices") or ():
             if choice.get("index", 0) != 0:

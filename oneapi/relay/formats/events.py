@@ -306,9 +306,10 @@ class VendorChatTranslator:
 class ChatChunkTranslator:
     """Base of the converters that read OpenAI chat chunks and write another client format.
 
-    Subclasses turn one chunk into output bytes (``_chunk``) and write the closing events
-    once (``_end``, which sets ``_ended``); the closing comes at ``[DONE]`` or at the end of
-    the upstream body, whichever is first.
+    Subclasses turn one chunk into output bytes (``_chunk``), write an upstream error in
+    their format (``_error``) and write the closing events once (``_end``, which sets
+    ``_ended``); the closing comes at ``[DONE]`` or at the end of the upstream body,
+    whichever is first.
     """
 
     def __init__(self) -> None:
@@ -321,17 +322,30 @@ class ChatChunkTranslator:
         return self._reader.usage
 
     def feed(self, data: bytes) -> bytes:
-        out = b"".join(self._chunk(chunk) for chunk in self._reader.feed(data))
+        out = b"".join(self._translate(chunk) for chunk in self._reader.feed(data))
         return out + (self._end() if self._reader.done and not self._ended else b"")
 
     def finish(self) -> bytes:
-        out = b"".join(self._chunk(chunk) for chunk in self._reader.finish())
+        out = b"".join(self._translate(chunk) for chunk in self._reader.finish())
         return out + (self._end() if not self._ended else b"")
 
     def produced_text(self) -> str:
         return "".join(self._text)
 
+    def _translate(self, chunk: dict[str, Any]) -> bytes:
+        if self._ended:
+            return b""
+        if "error" in chunk:
+            error = chunk.get("error") or {}
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            self._ended = True
+            return self._error(message or "upstream error")
+        return self._chunk(chunk)
+
     def _chunk(self, chunk: dict[str, Any]) -> bytes:
+        raise NotImplementedError
+
+    def _error(self, message: str) -> bytes:
         raise NotImplementedError
 
     def _end(self) -> bytes:

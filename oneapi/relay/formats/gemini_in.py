@@ -183,15 +183,11 @@ class ChatToGeminiStream(ChatChunkTranslator):
         candidate = {"content": {"role": "model", "parts": parts}, "index": 0}
         return self._write({"candidates": [candidate], "modelVersion": self._model})
 
+    def _error(self, message: str) -> bytes:
+        return self._write({"error": {"code": 500, "message": message, "status": "INTERNAL"}}) + (
+            b"" if self._sse else b"]")
+
     def _chunk(self, chunk: dict[str, Any]) -> bytes:
-        if self._ended:
-            return b""
-        if "error" in chunk:
-            error = chunk.get("error") or {}
-            self._ended = True
-            message = error.get("message") if isinstance(error, dict) else str(error)
-            return self._write({"error": {"code": 500, "message": message or "upstream error",
-                                          "status": "INTERNAL"}}) + (b"" if self._sse else b"]")
         out: list[bytes] = []
         for choice in chunk.get("choices") or ():
             if choice.get("index", 0) != 0:

@@ -249,16 +249,12 @@ class ChatToResponsesStream(ChatChunkTranslator):
                                content_index=0, part={"type": "output_text", "text": "", "annotations": []})
         return out
 
+    def _error(self, message: str) -> bytes:
+        failed = self._snapshot("failed")
+        failed["error"] = {"code": "server_error", "message": message}
+        return self._start() + self._event("response.failed", response=failed)
+
     def _chunk(self, chunk: dict[str, Any]) -> bytes:
-        if self._ended:
-            return b""
-        if "error" in chunk:
-            error = chunk.get("error") or {}
-            self._ended = True
-            message = error.get("message") if isinstance(error, dict) else str(error)
-            failed = self._snapshot("failed")
-            failed["error"] = {"code": "server_error", "message": message or "upstream error"}
-            return self._start() + self._event("response.failed", response=failed)
         out = [self._start()]
         if chunk.get("model"):
             self._model = str(chunk["model"])

@@ -201,3 +201,31 @@ def test_chat_stream_becomes_responses_events() -> None:
     assert [item["type"] for item in final["output"]] == ["reasoning", "message", "function_call"]
     assert final["output"][2]["call_id"] == "call_a"
     assert final["usage"]["input_tokens"] == 9 and final["usage"]["input_tokens_details"]["cached_tokens"] == 2
+
+
+def test_upstream_error_mid_stream_ends_each_client_format() -> None:
+    """An error chunk from the OpenAI upstream closes the stream in the client's own format."""
+    stream = (b'data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+              b'data: {"error":{"message":"overloaded"}}\n\n'
+              b'data: {"choices":[{"index":0,"delta":{"content":"late"}}]}\n\n')
+
+    anthropic = ChatToAnthropicStream("m")
+    out = anthropic.feed(stream) + anthropic.finish()
+    name, data = sse_payloads(out)[-1]
+    assert name == "error"
+    assert json.loads(data) == {"type": "error", "error": {"type": "api_error", "message": "overloaded"}}
+    assert b"late" not in out
+
+    gemini = ChatToGeminiStream("m")
+    out = gemini.feed(stream) + gemini.finish()
+    assert json.loads(sse_payloads(out)[-1][1]) == {"error": {"code": 500, "message": "overloaded",
+                                                              "status": "INTERNAL"}}
+    assert b"late" not in out
+
+    responses = ChatToResponsesStream({"model": "m"})
+    out = responses.feed(stream) + responses.finish()
+    name, data = sse_payloads(out)[-1]
+    failed = json.loads(data)
+    assert name == failed["type"] == "response.failed"
+    assert failed["response"]["error"] == {"code": "server_error", "message": "overloaded"}
+    assert b"late" not in out
