@@ -86,7 +86,7 @@ class UpstreamClient:
         self._timeout = aiohttp.ClientTimeout(total=settings.relay_timeout or None,
                                               sock_connect=settings.relay_connect_timeout)
         self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
-                                              auto_decompress=False, skip_auto_headers=("User-Agent",),
+                                              auto_decompress=False, headers={"User-Agent": "one-api"},
                                               cookie_jar=aiohttp.DummyCookieJar())
 
     async def stop(self) -> None:
