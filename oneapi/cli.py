@@ -6,13 +6,12 @@ import argparse
 import getpass
 import logging
 import sys
-
 from typing import TYPE_CHECKING
 
 from oneapi.config import ConfigError, get_settings
 
 if TYPE_CHECKING:
-    from litestar import Litestar
+    from oneapi.edge import Edge
 
 __all__ = ("main", "serve")
 
@@ -24,7 +23,7 @@ def _fail(message: str) -> int:
     return 1
 
 
-def serve(app: Litestar | None = None) -> int:
+def serve(app: Edge | None = None) -> int:
     """Check the database first, so a bad SQL_DSN fails fast with a clear message."""
     import uvicorn
 
@@ -41,7 +40,8 @@ def serve(app: Litestar | None = None) -> int:
         return _fail(str(exc))
     uvicorn.run(app, host=settings.host, port=settings.port, loop="auto", http="auto",
                 lifespan="on", log_config=None, access_log=False, proxy_headers=True,
-                forwarded_allow_ips="*", timeout_graceful_shutdown=int(settings.shutdown_grace_period) or None)
+                forwarded_allow_ips="*",
+                timeout_graceful_shutdown=int(settings.shutdown_grace_period) or None)
     return 0
 
 

@@ -13,7 +13,8 @@
     ├── QuotaExhausted              429 insufficient_quota (as OpenAI)
     ├── NoAvailableChannel          503
     ├── UpstreamError               502 (the upstream's own message, never its key)
-    └── UpstreamTimeout             504
+    ├── UpstreamTimeout             504
+    └── InternalError               500 (a bug; details only in the server log)
 
 On ``/v1`` these become OpenAI's ``{"error": {"message", "type", "param", "code"}}``;
 on ``/api`` they become One API's ``{"success": false, "message": ...}`` envelope.
@@ -26,6 +27,7 @@ from typing import Any
 __all__ = (
     "Forbidden",
     "GatewayError",
+    "InternalError",
     "InvalidRequest",
     "NoAvailableChannel",
     "NotFound",
@@ -128,3 +130,10 @@ class UpstreamTimeout(GatewayError):
     status_code = 504
     error_type = "upstream_error"
     default_code = "upstream_timeout"
+
+
+class InternalError(GatewayError):
+    default_code = "internal_error"
+
+    def __init__(self, message: str = "internal error; see the server log for this request id") -> None:
+        super().__init__(message)

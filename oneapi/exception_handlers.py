@@ -11,10 +11,8 @@ import logging
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from oneapi.errors import GatewayError
-from oneapi.middleware import REQUEST_ID_HEADER, new_request_id
+from oneapi.errors import GatewayError, InternalError
 
 __all__ = ("exception_handlers",)
 
@@ -31,15 +29,11 @@ def _is_api(request: Request) -> bool:
 
 
 def render_error(request: Request, error: GatewayError) -> Response:
-    headers = dict(error.headers)
-    if "request_id" not in request.scope.get("state", {}):
-        # the router answers unknown paths before any middleware runs; give them an id too
-        headers[REQUEST_ID_HEADER] = new_request_id()
     if _is_api(request):
         status = error.status_code if error.status_code in _KEEP_STATUS_ON_API else 200
         return Response({"success": False, "message": error.message, "data": None}, status_code=status,
-                        headers=headers)
-    return Response(error.openai_body(), status_code=error.status_code, headers=headers)
+                        headers=error.headers)
+    return Response(error.openai_body(), status_code=error.status_code, headers=error.headers)
 
 
 def _gateway_error(request: Request, exc: GatewayError) -> Response:
@@ -68,9 +62,7 @@ def _http_exception(request: Request, exc: HTTPException) -> Response:
 
 def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    error = GatewayError("internal error; see the server log for this request id",
-                         status_code=HTTP_500_INTERNAL_SERVER_ERROR, code="internal_error")
-    return render_error(request, error)
+    return render_error(request, InternalError())
 
 
 exception_handlers = {

@@ -3,10 +3,10 @@
 Each app has its own registry (tests build several apps in one process). The hot path
 pays for a dict lookup of a pre-bound label child and an ``inc()``; health figures
 (cache age and size, writer backlog, Redis state) are read only when ``/metrics`` is
-scraped. Requests are counted by a raw ASGI middleware once the response has ended, by
-route template, model, channel and status; the relay tells it the model and channel
-through a per-request slot (a context variable) so the middleware stays ignorant of
-the relay.
+scraped. Requests are counted by the outermost ASGI app (:mod:`oneapi.edge`) once the
+response has ended, by route template, model, channel and status; the relay tells it the
+model and channel through a per-request slot (a context variable) so the edge stays
+ignorant of the relay.
 """
 
 from __future__ import annotations
@@ -20,11 +20,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from litestar.types import ASGIApp, Message, Receive, Scope, Send
-
     from oneapi.runtime import Runtime
 
-__all__ = ("Metrics", "MetricsMiddleware", "RequestLabels")
+__all__ = ("Metrics", "RequestLabels")
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -57,7 +55,8 @@ class Metrics:
                                ("model",), registry=r)
         self.streams_open = Gauge("oneapi_streams_open", "Event streams being sent right now", registry=r)
         self.streams = Counter("oneapi_streams", "Event streams started", registry=r)
-        self.in_flight = Gauge("oneapi_requests_in_flight", "HTTP requests being answered right now", registry=r)
+        self.in_flight = Gauge("oneapi_requests_in_flight", "HTTP requests being answered right now",
+                               registry=r)
         self.quota = Counter("oneapi_quota_charged", "Quota charged to users, by model and channel",
                              ("model", "channel"), registry=r)
         self.tokens = Counter("oneapi_tokens", "Tokens billed, by model and kind (prompt, completion)",
@@ -70,6 +69,25 @@ class Metrics:
     def watch(self, runtime: Runtime) -> None:
         """Add the health figures read at scrape time from the runtime's components."""
         self.registry.register(_HealthCollector(runtime))
+
+    # -- one HTTP request (oneapi.edge) ---------------------------------------------------
+    def request_started(self) -> tuple[RequestLabels, contextvars.Token[RequestLabels | None]]:
+        """Open the per-request slot the relay fills with model and channel."""
+        self.in_flight.inc()
+        labels = RequestLabels()
+        return labels, _current.set(labels)
+
+    def stream_started(self) -> None:
+        self.streams.inc()
+        self.streams_open.inc()
+
+    def request_ended(self, route: str, labels: RequestLabels, status: int, streamed: bool,
+                      slot: contextvars.Token[RequestLabels | None]) -> None:
+        self.in_flight.dec()
+        if streamed:
+            self.streams_open.dec()
+        _current.reset(slot)
+        self.answered(route, labels, status)
 
     # -- the relay's calls ----------------------------------------------------------------
     @staticmethod
@@ -114,46 +132,6 @@ class Metrics:
         child.inc()
 
 
-class MetricsMiddleware:
-    """Count every routed request when its response ends; track open requests and streams."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        metrics = self.metrics
-        labels = RequestLabels()
-        marker = _current.set(labels)
-        status = 500
-        streaming = False
-
-        async def observe(message: Message) -> None:
-            nonlocal status, streaming
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                for name, value in message.get("headers", ()):
-                    if name == b"content-type" and value.startswith(b"text/event-stream"):
-                        streaming = True
-                        metrics.streams.inc()
-                        metrics.streams_open.inc()
-                        break
-            await send(message)
-
-        metrics.in_flight.inc()
-        try:
-            await self.app(scope, receive, observe)
-        finally:
-            metrics.in_flight.dec()
-            if streaming:
-                metrics.streams_open.dec()
-            _current.reset(marker)
-            metrics.answered(scope.get("path_template") or "other", labels, status)
-
-
 class _HealthCollector(Collector):
     """Cache, batch writer and Redis figures, computed when scraped."""
 
@@ -166,8 +144,9 @@ class _HealthCollector(Collector):
         state = self.runtime.state
         cache, writer, shared = state.get("cache"), state.get("writer"), state.get("shared")
         if cache is not None:
+            age = time.time() - cache.loaded_at if cache.loaded_at else -1
             yield GaugeMetricFamily("oneapi_cache_age_seconds", "Seconds since the cache last loaded the "
-                                    "database", value=time.time() - cache.loaded_at if cache.loaded_at else -1)
+                                    "database", value=age)
             size = GaugeMetricFamily("oneapi_cache_entries", "Rows held by the relay cache", labels=("kind",))
             for kind in ("tokens", "users", "channels"):
                 size.add_metric((kind,), len(getattr(cache, kind)))

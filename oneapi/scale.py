@@ -1,35 +1,26 @@
 """Running several replicas: Redis shared state, rate limits, metrics and log retention.
 
 :func:`install_scale` wires these into a runtime whose relay is already installed and
-returns the middleware and routes the app adds. ``runtime.state`` gains ``"metrics"``
+returns the routes the app adds. ``runtime.state`` gains ``"metrics"``
 (:class:`~oneapi.metrics.Metrics`) and, when ``REDIS_CONN_STRING`` is set, ``"shared"``
 (:class:`~oneapi.redis_state.SharedState`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from litestar import Request, Response, get
-from litestar.middleware import DefineMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from oneapi.errors import Unauthorized
-from oneapi.metrics import MetricsMiddleware
 from oneapi.retention import LogRetention
 from oneapi.security import constant_time_equal
 
 if TYPE_CHECKING:
     from oneapi.runtime import Runtime
 
-__all__ = ("ScaleParts", "install_scale", "metrics_endpoint")
-
-
-@dataclass
-class ScaleParts:
-    middleware: list[Any] = field(default_factory=list)
-    routes: list[Any] = field(default_factory=list)
+__all__ = ("install_scale", "metrics_endpoint")
 
 
 @get("/metrics", include_in_schema=False, sync_to_thread=False)
@@ -46,8 +37,8 @@ def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-def install_scale(runtime: Runtime) -> ScaleParts:
-    """Attach Redis (when configured), shared rate limits, metrics and log retention."""
+def install_scale(runtime: Runtime) -> list[Any]:
+    """Attach Redis (when configured), shared rate limits, metrics and log retention; return the routes."""
     relay = runtime.state["relay"]
     settings = runtime.settings
     metrics = relay.metrics
@@ -64,4 +55,4 @@ def install_scale(runtime: Runtime) -> ScaleParts:
         runtime.state["shared"] = shared
         runtime.components.insert(1, shared)  # after the writer, before the cache: stops after the relay
     runtime.components.append(LogRetention(shared))
-    return ScaleParts(middleware=[DefineMiddleware(MetricsMiddleware, metrics=metrics)], routes=[metrics_endpoint])
+    return [metrics_endpoint]

@@ -1,4 +1,4 @@
-"""The app factory: routes, middleware, error rendering and the runtime's lifespan."""
+"""The app factory: routes, error rendering and the runtime's lifespan, behind the edge."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from oneapi import __version__
 from oneapi.api import system
 from oneapi.api.routes import install_management, management_router
 from oneapi.config import Settings, get_settings
+from oneapi.edge import Edge
 from oneapi.exception_handlers import exception_handlers
 from oneapi.log import configure_logging
-from oneapi.middleware import RequestIdMiddleware
 from oneapi.relay import install_relay
 from oneapi.relay.native_routes import native_routes
-from oneapi.relay.routes import relay_routes
+from oneapi.relay.routes import relay_lanes, relay_routes
 from oneapi.runtime import Runtime
 from oneapi.scale import install_scale
 from oneapi.web import WebUI
@@ -27,14 +27,14 @@ from oneapi.web import WebUI
 __all__ = ("create_app",)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None) -> Edge:
     """Build the ASGI app; nothing touches the database until the runtime starts."""
     settings = settings or get_settings()
     configure_logging("DEBUG" if settings.debug else settings.log_level)
     runtime = Runtime(settings)
     install_relay(runtime)
     install_management(runtime)
-    scale = install_scale(runtime)
+    scale_routes = install_scale(runtime)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -44,10 +44,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await runtime.stop()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[system.healthz, system.status, system.notice, system.about, system.home_page_content,
-                        *relay_routes, *native_routes, management_router(), *scale.routes],
-        middleware=[RequestIdMiddleware, *scale.middleware],
+                        *relay_routes, *native_routes, management_router(), *scale_routes],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
         state=State({"runtime": runtime}),
@@ -58,3 +57,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[WebUI()],
         debug=False,
     )
+    relay = runtime.state["relay"]
+    return Edge(app, relay.metrics, relay_lanes(relay))

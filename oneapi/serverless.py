@@ -25,8 +25,7 @@ from mangum import Mangum
 from oneapi.config import ConfigError, Settings
 
 if TYPE_CHECKING:
-    from litestar import Litestar
-
+    from oneapi.edge import Edge
     from oneapi.runtime import Runtime
 
 __all__ = ("LambdaHandler", "flush_components", "require_external_database")
@@ -59,7 +58,7 @@ async def flush_components(runtime: Runtime) -> None:
 class LambdaHandler:
     """``handler(event, context)`` for AWS Lambda's Python runtime."""
 
-    def __init__(self, app: Litestar) -> None:
+    def __init__(self, app: Edge) -> None:
         self.app = app
         self.runtime: Runtime = app.state.runtime
         require_external_database(self.runtime.settings)

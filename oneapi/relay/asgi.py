@@ -1,21 +1,25 @@
 """Raw ASGI helpers for the relay endpoints.
 
-The relay routes are Litestar ``asgi`` handlers: they keep Litestar's routing, middleware
-and error rendering, but skip building request and response objects, which the bench
-showed to be a large share of a pass-through request's CPU time. These helpers are all
-the HTTP they need: headers, the body (with the size limit), and plain or streamed
-answers.
+Relay calls skip Litestar's request and response objects (the bench showed them to be a
+large share of a pass-through request's CPU time), and ``POST`` calls reach the relay
+straight from :mod:`oneapi.edge`. These helpers are all the HTTP they need: headers, the
+body (with the size limit), and plain, JSON or streamed answers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 from litestar.types import Receive, Scope, Send
 
 from oneapi.errors import GatewayError, PayloadTooLarge
 
-__all__ = ("ClientDisconnected", "Incoming", "method_not_allowed", "read_body", "send_bytes", "start_stream")
+__all__ = ("ClientDisconnected", "Incoming", "method_not_allowed", "read_body", "send_bytes", "send_json",
+           "start_stream")
+
+_encode_json = msgspec.json.Encoder().encode
 
 
 class ClientDisconnected(Exception):
@@ -57,11 +61,19 @@ async def read_body(incoming: Incoming, receive: Receive, limit: int) -> bytes:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def send_bytes(send: Send, status: int, media_type: str, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", media_type.encode("latin-1")),
-                            (b"content-length", str(len(body)).encode())]})
+async def send_bytes(send: Send, status: int, media_type: str, body: bytes,
+                     headers: Mapping[str, str] | None = None) -> None:
+    raw_headers = [(b"content-type", media_type.encode("latin-1")),
+                   (b"content-length", str(len(body)).encode())]
+    if headers:
+        raw_headers += [(name.lower().encode("latin-1"), value.encode("latin-1"))
+                        for name, value in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def send_json(send: Send, status: int, document: Any, headers: Mapping[str, str] | None = None) -> None:
+    await send_bytes(send, status, "application/json", _encode_json(document), headers)
 
 
 _STREAM_HEADERS = [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]

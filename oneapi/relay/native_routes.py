@@ -21,7 +21,7 @@ from oneapi.relay.auth import authenticate
 from oneapi.relay.entry import ANTHROPIC_MESSAGES, GEMINI_NATIVE
 from oneapi.relay.formats.events import encode_json
 from oneapi.relay.request import RelayMode
-from oneapi.relay.routes import _relay, _visible_models
+from oneapi.relay.routes import ANTHROPIC_MESSAGES_PATH, _relay, _visible_models, parse_anthropic_messages
 from oneapi.relay.tokenizer import count_messages, count_text
 
 __all__ = ("native_routes",)
@@ -32,18 +32,18 @@ def _post_only(scope: Scope, path: str) -> None:
         raise method_not_allowed(scope["method"], path)
 
 
-@asgi("/v1/messages", name="relay:anthropic-messages", copy_scope=False)
+@asgi(ANTHROPIC_MESSAGES_PATH, name="relay:anthropic-messages", copy_scope=False)
 async def anthropic_messages(scope: Scope, receive: Receive, send: Send) -> None:
     """Anthropic's Messages API over any channel serving the model."""
-    _post_only(scope, "/v1/messages")
-    await _relay(scope["app"]).handle(scope, receive, send, RelayMode.CHAT,
-                                      lambda body, incoming: ANTHROPIC_MESSAGES.parse(body, incoming.headers))
+    _post_only(scope, ANTHROPIC_MESSAGES_PATH)
+    await _relay(scope["app"]).handle(scope, receive, send, RelayMode.CHAT, parse_anthropic_messages)
 
 
 @post("/v1/messages/count_tokens", name="relay:anthropic-count-tokens", status_code=200)
 async def anthropic_count_tokens(request: Request[Any, Any, Any]) -> dict[str, int]:
     """Tokens of a Messages request, counted locally (no channel is charged or called)."""
-    await authenticate(_relay(request.app).cache, request.headers, request.client.host if request.client else "")
+    client_host = request.client.host if request.client else ""
+    await authenticate(_relay(request.app).cache, request.headers, client_host)
     chat = ANTHROPIC_MESSAGES.parse(await request.body(), {}).document()
     model = str(chat.get("model") or "")
     tools = chat.get("tools")

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from oneapi.config import reset_settings
 from oneapi.db.engine import dispose_engine, get_engine
 from oneapi.db.models import Log, LogType, Role, Status, User
+from oneapi.runtime import Runtime
 from oneapi.security import generate_access_token, generate_aff_code, hash_password
 from oneapi.server import create_app
 
@@ -35,6 +36,7 @@ class Api:
     """A running app and the access tokens of root, an admin and two common users."""
 
     client: TestClient[Any]
+    runtime: Runtime
     tokens: dict[str, str] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
 
@@ -90,7 +92,7 @@ def _build(monkeypatch: pytest.MonkeyPatch, password_hash: str) -> Iterator[Api]
     dispose_engine()
     app = create_app()
     with TestClient(app) as client:
-        api = Api(client, tokens={"root": root_token}, ids={"root": 1})
+        api = Api(client, app.state.runtime, tokens={"root": root_token}, ids={"root": 1})
         api.add_user("admin", Role.ADMIN, password_hash)
         api.add_user("alice", Role.COMMON, password_hash, quota=1000)
         api.add_user("bob", Role.COMMON, password_hash, quota=1000)

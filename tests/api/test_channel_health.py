@@ -108,7 +108,7 @@ def test_test_all_runs_in_the_background(api_lite: Api) -> None:
 
 def test_scheduled_tests_run_on_their_own(api_lite: Api) -> None:
     portal = api_lite.client.blocking_portal
-    runtime = api_lite.client.app.state.runtime
+    runtime = api_lite.runtime
     scheduler = ChannelTestScheduler(interval=0.05)
     with OpenAIUpstream() as upstream:
         cid = _channel(api_lite, upstream.url)
@@ -124,7 +124,7 @@ def test_slow_channels_are_disabled_by_batch_tests(api_lite: Api) -> None:
     api_lite.ok("PUT", "/api/option/", json={"key": "AutomaticDisableChannelEnabled", "value": "true"})
     api_lite.ok("PUT", "/api/option/", json={"key": "ChannelDisableThreshold", "value": "0.000001"})
     portal = api_lite.client.blocking_portal
-    runtime = api_lite.client.app.state.runtime
+    runtime = api_lite.runtime
     with OpenAIUpstream() as upstream:
         cid = _channel(api_lite, upstream.url)
         single = portal.call(run_channel_test, runtime, cid)

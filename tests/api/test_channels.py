@@ -31,7 +31,7 @@ def test_channel_lifecycle(api_sp: Api) -> None:
     async def listener(changed: tuple[str, ...]) -> None:
         kinds.append(changed)
 
-    api_sp.client.app.state.runtime.on_data_changed(listener)
+    api_sp.runtime.on_data_changed(listener)
     created = api_sp.ok("POST", "/api/channel/", "admin", json={
         "name": "openai", "type": 1, "key": SECRET, "models": "gpt-4o,gpt-4o-mini", "group": "default,vip",
         "priority": 5, "model_mapping": '{"gpt-4": "gpt-4o"}', "base_url": "http://127.0.0.1:9/"})

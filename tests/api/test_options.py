@@ -14,7 +14,7 @@ def test_options_hide_secrets_and_apply_at_once(api_sp: Api) -> None:
     async def listener(changed: tuple[str, ...]) -> None:
         kinds.append(changed)
 
-    api_sp.client.app.state.runtime.on_data_changed(listener)
+    api_sp.runtime.on_data_changed(listener)
     api_sp.ok("PUT", "/api/option/", json={"key": "SMTPToken", "value": "smtp-password"})
     api_sp.ok("PUT", "/api/option/", json={"key": "Notice", "value": "maintenance at noon"})
     api_sp.ok("PUT", "/api/option/", json={"key": "RetryTimes", "value": 3})

@@ -16,7 +16,7 @@ def test_token_lifecycle(api_sp: Api) -> None:
     async def listener(changed: tuple[str, ...]) -> None:
         kinds.extend(changed)
 
-    api_sp.client.app.state.runtime.on_data_changed(listener)
+    api_sp.runtime.on_data_changed(listener)
     created = api_sp.ok("POST", "/api/token/", "alice", json={
         "name": "ci", "remain_quota": 500, "expired_time": -1, "models": "gpt-4o, gpt-4o-mini",
         "subnet": "10.0.0.0/8, 192.168.1.5"})

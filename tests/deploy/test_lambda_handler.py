@@ -151,7 +151,7 @@ def test_buffered_writes_are_flushed_before_the_handler_returns(cold_start: Modu
         component.add(key)
         return {"queued": key}
 
-    cold_start.app.register(buffer)
+    cold_start.app.litestar.register(buffer)
 
     for number, source in enumerate(sorted(EVENT_SOURCES)):
         key = f"LambdaFlush{number}"
@@ -175,7 +175,7 @@ def test_tasks_spawned_by_a_request_finish_before_the_handler_returns(cold_start
         background.add(task)
         return {"spawned": key}
 
-    cold_start.app.register(spawn)
+    cold_start.app.litestar.register(spawn)
 
     status, _headers, _body = invoke(cold_start, "function-url", "GET", "/_test/spawn?key=LambdaTask")
     assert status == 200

@@ -1,0 +1,108 @@
+"""The outermost ASGI app: request ids and request metrics, and a fast lane to the relay.
+
+Every HTTP request gets an ``X-Oneapi-Request-Id`` (also in its log lines) and is counted
+in the metrics once its response ends. A ``POST`` to one of the relay's paths then goes
+straight to the relay; everything else (relay paths with other methods included, which
+Litestar answers with 405) goes to the Litestar app. The lane exists for speed: Litestar's
+router, middleware stack and exception middleware cost about a tenth of a relayed
+request's CPU time (``bench/``), and the relay needs none of them. Errors on the lane are
+rendered here in OpenAI's shape, as Litestar's handlers render them on ``/v1``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
+
+from oneapi.errors import GatewayError, InternalError
+from oneapi.log import request_id_var
+from oneapi.relay.asgi import ClientDisconnected, send_json
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.datastructures import State
+    from litestar.types import Message, Receive, Scope, Send
+
+    from oneapi.metrics import Metrics
+
+__all__ = ("REQUEST_ID_HEADER", "Edge", "Lane", "new_request_id")
+
+log = logging.getLogger("oneapi.edge")
+
+REQUEST_ID_HEADER = "X-Oneapi-Request-Id"
+_REQUEST_ID_HEADER = REQUEST_ID_HEADER.lower().encode()
+_EVENT_STREAM = b"text/event-stream"
+
+Lane = Callable[["Scope", "Receive", "Send"], Awaitable[None]]
+
+
+def new_request_id() -> str:
+    """One API's shape: a timestamp then random digits, sortable by time."""
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + os.urandom(4).hex()
+
+
+class Edge:
+    """Wraps the Litestar app; ``state`` and ``litestar`` reach the app behind it."""
+
+    def __init__(self, app: Litestar, metrics: Metrics, lanes: Mapping[str, Lane]) -> None:
+        self.litestar = app
+        self.metrics = metrics
+        self.lanes = dict(lanes)
+
+    @property
+    def state(self) -> State:
+        return self.litestar.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.litestar(scope, receive, send)  # lifespan and websockets
+            return
+        request_id = new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
+        id_slot = request_id_var.set(request_id)
+        header = (_REQUEST_ID_HEADER, request_id.encode())
+        metrics = self.metrics
+        labels, labels_slot = metrics.request_started()
+        status = 0
+        streamed = False
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status, streamed
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = message["headers"] = [*message.get("headers", ()), header]
+                for name, value in headers:
+                    if name == b"content-type" and value.startswith(_EVENT_STREAM):
+                        streamed = True
+                        metrics.stream_started()
+                        break
+            await send(message)
+
+        lane = self.lanes.get(scope["path"]) if scope["method"] == "POST" else None
+        try:
+            if lane is None:
+                await self.litestar(scope, receive, send_observed)
+            else:
+                scope["path_template"] = scope["path"]  # type: ignore[typeddict-unknown-key]
+                try:
+                    await lane(scope, receive, send_observed)
+                except ClientDisconnected:
+                    status = status or 499  # nginx's code for a client that left; nothing to answer
+                except Exception as exc:
+                    error = exc if isinstance(exc, GatewayError) else _unexpected(scope)
+                    if status:
+                        log.warning("relay failed after its answer began: %s", error.message)
+                    else:
+                        await send_json(send_observed, error.status_code, error.openai_body(), error.headers)
+        finally:
+            request_id_var.reset(id_slot)
+            metrics.request_ended(scope.get("path_template") or "other", labels, status or 500, streamed,
+                                  labels_slot)
+
+
+def _unexpected(scope: Scope) -> GatewayError:
+    log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+    return InternalError()
