@@ -100,7 +100,7 @@ async def test_two_replicas_reserve_from_one_counter(replicas: Pair) -> None:
     assert int(await client.get(prefix + "quota:token:7")) == 0
     assert caches[0][0].remain_quota <= 0 and caches[1][0].remain_quota <= 0  # mirrored from Redis
     # each replica's database deltas are its own reservations only
-    spent = [-r.writer.pending_quota()[0][7] for r in (a, b)]
+    spent = [-r.writer.pending_quota()[0].get(7, 0) for r in (a, b)]
     assert sum(spent) == 1000
 
 
@@ -120,6 +120,29 @@ async def test_settle_and_refund_adjust_the_counter(replicas: Pair) -> None:
     with pytest.raises(QuotaExhausted, match=r"token's quota .* has 0"):
         await b.admission.admit(_token(1000), _user(5000), 1)
     b.ledger.settle(other, 880, channel_id=1)
+
+
+async def test_concurrent_requests_share_script_calls_and_a_cancelled_one_gives_back(replicas: Pair) -> None:
+    a, _, client, prefix = replicas
+    token, user = _token(10_000), _user()
+    calls = 0
+    run = a.shared.run
+
+    async def counted(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        return await run(*args)  # type: ignore[arg-type]
+
+    a.shared.run = counted  # type: ignore[method-assign]
+    await asyncio.gather(*(a.admission.admit(token, user, 100) for _ in range(20)))
+    assert calls <= 2  # the first alone, the other 19 together while it was in flight
+    assert int(await client.get(prefix + "quota:token:7")) == 8000
+    gone = asyncio.ensure_future(a.admission.admit(token, user, 100))
+    await asyncio.sleep(0)  # queued, its call under way
+    gone.cancel()
+    await asyncio.sleep(0.2)
+    await _settled(a)
+    assert int(await client.get(prefix + "quota:token:7")) == 8000
 
 
 async def test_unlimited_token_uses_only_the_user_counter(replicas: Pair) -> None:
