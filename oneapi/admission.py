@@ -3,8 +3,8 @@
 With Redis up, one Lua script does both for all replicas at once: it checks every sliding
 window (:mod:`oneapi.ratelimit`) and every shared quota counter (:mod:`oneapi.billing.counters`,
 seeded from this replica's cache when absent), and only when all have room counts the
-request in its RPM windows and takes the reservation from the counters. A request refused
-for quota therefore does not use up a request per minute. The ledger then records the
+request in its RPM windows and takes the reservation from the counters (so, with Redis, a
+request refused for quota does not use up a request per minute). The ledger then records the
 reservation (cache and database deltas) and copies the figures the counters returned into
 the cache.
 
