@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from oneapi.channel_types import ChannelType, channel_type
-from oneapi.db.engine import get_engine
+from oneapi.db.engine import DatabaseUnavailable, get_engine
 from oneapi.db.models import Ability, Channel, Option, Status, Token, User
+from oneapi.errors import ServiceUnavailable
 from oneapi.options import options
 
 if TYPE_CHECKING:
@@ -281,6 +283,11 @@ class RelayCache:
         there either is remembered as unknown for a few seconds, and at most
         ``_LOOKUPS_PER_SECOND`` distinct keys are looked up each second (guessed keys
         cost little).
+
+        Raises:
+            ServiceUnavailable: the database could not be asked. The snapshot cannot tell a
+                key created since the last reload from a wrong one, so this is a 503 the
+                client may retry, not a 401 that would reject a valid new key for good.
         """
         token = self.tokens.get(key)
         if token is not None:
@@ -302,7 +309,12 @@ class RelayCache:
         return await asyncio.shield(lookup)
 
     async def _look_up(self, key: str) -> CachedToken | None:
-        found = await asyncio.to_thread(_load_token, key)
+        try:
+            found = await asyncio.to_thread(_load_token, key)
+        except (SQLAlchemyError, DatabaseUnavailable) as exc:
+            log.warning("looking up a key not in the cache failed: %s", type(exc).__name__)
+            raise ServiceUnavailable("the database is unavailable, so this API key cannot be checked "
+                                     "right now; try again shortly") from None
         if found is None:
             if len(self._misses) >= _MISS_LIMIT:
                 self._misses.clear()

@@ -12,6 +12,7 @@
     ├── RateLimited                 429 (carries Retry-After)
     ├── QuotaExhausted              429 insufficient_quota (as OpenAI)
     ├── NoAvailableChannel          503
+    ├── ServiceUnavailable          503 a dependency (the database) is down; retry later
     ├── UpstreamError               502 (the upstream's own message, never its key)
     ├── UpstreamTimeout             504
     └── InternalError               500 (a bug; details only in the server log)
@@ -34,6 +35,7 @@ __all__ = (
     "PayloadTooLarge",
     "QuotaExhausted",
     "RateLimited",
+    "ServiceUnavailable",
     "Unauthorized",
     "UnsupportedFeature",
     "UpstreamError",
@@ -118,6 +120,14 @@ class NoAvailableChannel(GatewayError):
     status_code = 503
     error_type = "one_api_error"
     default_code = "model_not_available"
+
+
+class ServiceUnavailable(GatewayError):
+    """The gateway cannot answer right now (e.g. the database is down); the client may retry."""
+
+    status_code = 503
+    error_type = "one_api_error"
+    default_code = "service_unavailable"
 
 
 class UpstreamError(GatewayError):

@@ -16,23 +16,25 @@ one replica reaches every replica well within a second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import hashlib
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 if TYPE_CHECKING:
     from oneapi.runtime import Runtime
 
-__all__ = ("RedisUnavailable", "SharedState")
+__all__ = ("RedisUnavailable", "Script", "SharedState")
 
 log = logging.getLogger("oneapi.redis")
 
@@ -44,6 +46,21 @@ _replaying: contextvars.ContextVar[bool] = contextvars.ContextVar("replaying_rem
 
 class RedisUnavailable(Exception):
     """Redis is not configured or is down; the caller uses its local state."""
+
+
+class Script:
+    """A Lua script sent by its SHA1, loaded into Redis on first use and after Redis restarts."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+    async def __call__(self, client: Redis, keys: Sequence[str], args: Sequence[object]) -> Any:
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)  # type: ignore[misc]
+        except NoScriptError:
+            await client.script_load(self.text)
+            return await client.evalsha(self.sha, len(keys), *keys, *args)  # type: ignore[misc]
 
 
 class SharedState:
@@ -77,9 +94,9 @@ class SharedState:
     async def start(self, runtime: Runtime) -> None:
         self._runtime = runtime
         no_retry = Retry(NoBackoff(), 0)
-        self.client = Redis.from_url(self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout,
-                                     retry=no_retry, retry_on_timeout=False, max_connections=256,
-                                     health_check_interval=0)
+        self.client = Redis.from_url(self.url, socket_timeout=self.timeout,
+                                     socket_connect_timeout=self.timeout, retry=no_retry,
+                                     retry_on_timeout=False, max_connections=256, health_check_interval=0)
         # Pub/sub waits for messages without a socket timeout; it is never on a request's path.
         self._pubsub_client = Redis.from_url(self.url, socket_connect_timeout=self.timeout, retry=no_retry)
         runtime.on_data_changed(self._publish)
@@ -121,10 +138,15 @@ class SharedState:
         if not self.available or client is None:
             raise RedisUnavailable
         try:
-            return await asyncio.wait_for(operation(client), self.timeout * 2)
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            async with asyncio.timeout(self.timeout * 2):  # no extra task, unlike wait_for
+                return await operation(client)
+        except (RedisError, OSError, TimeoutError) as exc:
             self._mark_down(exc)
             raise RedisUnavailable from None
+
+    async def run(self, script: Script, keys: Sequence[str], args: Sequence[object]) -> Any:
+        """Run ``script`` through :meth:`call` (same timeout, same :class:`RedisUnavailable`)."""
+        return await self.call(lambda client: script(client, keys, args))
 
     def _mark_down(self, exc: BaseException) -> None:
         if self.available:
@@ -141,7 +163,7 @@ class SharedState:
                 await _quietly(self._pubsub.aclose())
             self._pubsub = self._pubsub_client.pubsub(ignore_subscribe_messages=True)
             await asyncio.wait_for(self._pubsub.subscribe(self.changes_channel), self.timeout * 4)
-        except (RedisError, OSError, asyncio.TimeoutError):
+        except (RedisError, OSError, TimeoutError):
             return False
         self.available = True
         return True
@@ -153,7 +175,7 @@ class SharedState:
             if self.available and self.client is not None:
                 try:  # a busy event loop must not read as an outage: a longer limit here
                     await asyncio.wait_for(self.client.ping(), max(1.0, self.timeout * 4))
-                except (RedisError, OSError, asyncio.TimeoutError) as exc:
+                except (RedisError, OSError, TimeoutError) as exc:
                     self._mark_down(exc)
                 continue
             if await self._connect():
@@ -169,10 +191,8 @@ class SharedState:
         if _replaying.get():
             return
         message = json.dumps({"origin": self.origin, "kinds": list(kinds)})
-        try:
+        with contextlib.suppress(RedisUnavailable):  # if so, the others reload it at their next sync
             await self.call(lambda client: client.publish(self.changes_channel, message))
-        except RedisUnavailable:
-            pass  # the other replicas pick the change up at their next full reload
 
     async def _listen(self) -> None:
         while True:
@@ -207,7 +227,5 @@ class SharedState:
 
 
 async def _quietly(awaitable: Awaitable[Any]) -> None:
-    try:
+    with contextlib.suppress(Exception):  # closing a dead connection may fail in any way
         await awaitable
-    except Exception:  # noqa: BLE001 - closing a dead connection may fail in any way
-        pass

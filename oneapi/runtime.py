@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from sqlalchemy.exc import OperationalError
@@ -30,6 +30,7 @@ __all__ = ("Component", "Runtime")
 log = logging.getLogger("oneapi.runtime")
 
 ChangeListener = Callable[[tuple[str, ...]], Awaitable[None]]
+QuotaListener = Callable[[Mapping[int, int], Mapping[int, int]], Awaitable[None]]
 
 
 class Component(Protocol):
@@ -49,6 +50,7 @@ class Runtime:
         self._started = False
         self._start_lock = asyncio.Lock()
         self._listeners: list[ChangeListener] = []
+        self._quota_listeners: list[QuotaListener] = []
         self.state: dict[str, Any] = {}
 
     # -- database -------------------------------------------------------------------
@@ -101,6 +103,19 @@ class Runtime:
         """Tell every listener that rows of ``kinds`` (e.g. "channels") changed."""
         for listener in self._listeners:
             await listener(kinds)
+
+    def on_quota_changed(self, listener: QuotaListener) -> None:
+        """Register a coroutine told of committed admin quota changes (the shared counters)."""
+        self._quota_listeners.append(listener)
+
+    async def quota_changed(self, tokens: Mapping[int, int], users: Mapping[int, int]) -> None:
+        """Tell listeners that tokens' and users' quotas changed by these deltas (id -> amount added).
+
+        Unlike :meth:`data_changed` this is not replayed on other replicas: its listener
+        changes state they all share.
+        """
+        for listener in self._quota_listeners:
+            await listener(tokens, users)
 
 
 def _describe_unreachable(exc: OperationalError) -> str:

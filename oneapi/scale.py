@@ -3,7 +3,8 @@
 :func:`install_scale` wires these into a runtime whose relay is already installed and
 returns the routes the app adds. ``runtime.state`` gains ``"metrics"``
 (:class:`~oneapi.metrics.Metrics`) and, when ``REDIS_CONN_STRING`` is set, ``"shared"``
-(:class:`~oneapi.redis_state.SharedState`).
+(:class:`~oneapi.redis_state.SharedState`) and ``"counters"``
+(:class:`~oneapi.billing.counters.QuotaCounters`).
 """
 
 from __future__ import annotations
@@ -46,13 +47,17 @@ def install_scale(runtime: Runtime) -> list[Any]:
     runtime.state["metrics"] = metrics
     shared = None
     if settings.redis_conn_string:
+        from oneapi.billing.counters import QuotaCounters, idle_expiry
         from oneapi.redis_state import SharedState
 
         shared = SharedState(settings.redis_conn_string, settings.redis_key_prefix, settings.redis_timeout)
-        cache = runtime.state["cache"]
-        shared.on_resync(cache.reload)
+        counters = QuotaCounters(shared, idle_expiry(settings.sync_frequency, settings.batch_update_interval))
+        shared.on_resync(runtime.state["cache"].reload)
+        shared.on_resync(counters.clear)  # after the reload: counters re-seed from fresh caches
         relay.limits.attach(shared)
-        runtime.state["shared"] = shared
-        runtime.components.insert(1, shared)  # after the writer, before the cache: stops after the relay
+        relay.ledger.attach(counters)
+        runtime.state.update(shared=shared, counters=counters)
+        # after the writer, before the cache: they stop after the relay, counters before Redis
+        runtime.components[1:1] = [shared, counters]
     runtime.components.append(LogRetention(shared))
     return [metrics_endpoint]

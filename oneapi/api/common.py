@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -68,9 +68,16 @@ async def run_db(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
 
 
-async def changed(request: Request, *kinds: str) -> None:
-    """Tell the relay cache (and any other listener) that rows of ``kinds`` changed."""
+async def changed(request: Request, *kinds: str, tokens: Mapping[int, int] | None = None,
+                  users: Mapping[int, int] | None = None) -> None:
+    """Tell the relay cache (and any other listener) that rows of ``kinds`` changed.
+
+    ``tokens`` and ``users`` name the quota changes the committed write made, as deltas
+    (id -> amount added), for the quota counters every replica shares.
+    """
     runtime: Runtime = request.app.state.runtime
+    if tokens or users:
+        await runtime.quota_changed(tokens or {}, users or {})
     await runtime.data_changed(*kinds)
 
 

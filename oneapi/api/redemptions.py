@@ -220,7 +220,7 @@ class RedemptionController(Controller):
 async def user_topup(request: Request, me: auth.Me, data: JSONBody[TopUpRequest]) -> dict[str, Any]:
     """Redeem a code for the caller; answers the quota added."""
     quota = await run_db(redeem, me.id or 0, data.key)
-    await changed(request, "users")
+    await changed(request, "users", users={me.id or 0: quota})
     return ok(quota)
 
 
@@ -228,5 +228,5 @@ async def user_topup(request: Request, me: auth.Me, data: JSONBody[TopUpRequest]
 async def admin_topup(request: Request, me: auth.Me, data: JSONBody[AdminTopUp]) -> dict[str, Any]:
     """Add (or, with a negative number, remove) quota to a user directly."""
     await run_db(_admin_topup, me, data)
-    await changed(request, "users")
+    await changed(request, "users", users={data.user_id: data.quota})
     return ok()

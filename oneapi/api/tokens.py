@@ -138,7 +138,9 @@ def _set_status(token: Token, status: int) -> None:
     token.status = status
 
 
-def _update(user_id: int, fields: TokenUpdate, status_only: bool) -> dict[str, Any]:
+def _update(user_id: int, fields: TokenUpdate, status_only: bool) -> tuple[dict[str, Any], int]:
+    """The updated row and what its remaining quota gained (negative when lowered)."""
+    delta = 0
     with session_scope() as session:
         token = _own(session, user_id, fields.id)
         if status_only and fields.status is None:
@@ -155,7 +157,8 @@ def _update(user_id: int, fields: TokenUpdate, status_only: bool) -> dict[str, A
             _set_status(token, fields.status)
         session.add(token)
         session.flush()
-        return row(token)
+        updated = row(token)
+    return updated, delta
 
 
 def _delete(user_id: int, token_id: int) -> None:
@@ -193,8 +196,8 @@ class TokenController(Controller):
     async def update_token(self, request: Request, me: auth.Me, data: JSONBody[TokenUpdate],
                            status_only: FromQuery[str] = "") -> dict[str, Any]:
         """Update a token; with ``?status_only=1`` only enable/disable it."""
-        token = await run_db(_update, me.id or 0, data, bool(status_only))
-        await changed(request, "tokens")
+        token, delta = await run_db(_update, me.id or 0, data, bool(status_only))
+        await changed(request, "tokens", tokens={data.id: delta})
         return ok(token)
 
     @api_delete("/{token_id:int}")

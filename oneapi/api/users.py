@@ -155,7 +155,8 @@ def _commit_user(session: Session, user: User) -> None:
 
 
 # -- registration and login -----------------------------------------------------------
-def _register(body: Registration) -> User:
+def _register(body: Registration) -> dict[int, int]:
+    """Create the user; answers the quota added to existing users (the inviter's reward)."""
     username = check_username(body.username)
     password = check_password(body.password)
     display_name = check_display_name(body.display_name) or username
@@ -180,13 +181,15 @@ def _register(body: Registration) -> User:
         if user.quota:
             record_log(session, user_id=user_id, log_type=LogType.SYSTEM, username=username,
                        content=f"new user gift: {format_quota(user.quota)}")
+        rewards: dict[int, int] = {}
         bonus = options.get_int("QuotaForInviter")
         if inviter is not None and bonus > 0:
             add_user_quota(session, inviter.id or 0, bonus)
             record_log(session, user_id=inviter.id or 0, log_type=LogType.SYSTEM, username=inviter.username,
                        content=f"invitation reward: {format_quota(bonus)}")
+            rewards[inviter.id or 0] = bonus
         session.commit()
-        return user
+        return rewards
 
 
 def _find_for_login(name: str) -> User | None:
@@ -321,7 +324,9 @@ def _create_user(body: NewUser) -> User:
         return user
 
 
-def _update_user(me: User, body: UserUpdate) -> User:
+def _update_user(me: User, body: UserUpdate) -> tuple[User, int]:
+    """The updated user and what their quota gained (negative when lowered)."""
+    delta = 0
     with Session(get_engine(), expire_on_commit=False) as session:
         user = _get_managed(session, me, body.id)
         if body.role is not None and body.role != user.role:
@@ -354,10 +359,11 @@ def _update_user(me: User, body: UserUpdate) -> User:
             record_log(session, user_id=user.id or 0, log_type=LogType.MANAGE, username=user.username,
                        content=f"admin {me.username} changed the quota from {format_quota(user.quota)} "
                                f"to {format_quota(body.quota)}")
-            add_user_quota(session, user.id or 0, body.quota - user.quota)
+            delta = body.quota - user.quota
+            add_user_quota(session, user.id or 0, delta)
         _commit_user(session, user)
         session.refresh(user)
-        return user
+        return user, delta
 
 
 def _delete_user(me: User, user_id: int) -> None:
@@ -424,8 +430,8 @@ class UserController(Controller):
         if options.get_bool("EmailVerificationEnabled"):
             raise Forbidden("registration needs email verification, which this gateway cannot send yet; "
                             "an administrator can turn EmailVerificationEnabled off")
-        await run_db(_register, data)
-        await changed(request, "users", "tokens")
+        rewards = await run_db(_register, data)
+        await changed(request, "users", "tokens", users=rewards)
         return ok()
 
     @api_post("/login", guards=[critical_rate_limit])
@@ -512,8 +518,8 @@ class UserController(Controller):
 
     @put("/", opt=auth.admin)
     async def update_user(self, request: Request, me: auth.Me, data: JSONBody[UserUpdate]) -> dict[str, Any]:
-        user = await run_db(_update_user, me, data)
-        await changed(request, "users")
+        user, delta = await run_db(_update_user, me, data)
+        await changed(request, "users", users={data.id: delta})
         return ok(public_user(user))
 
     @api_delete("/{user_id:int}", opt=auth.admin)

@@ -5,15 +5,26 @@ one atomic step: however many requests share a token, a reservation is granted o
 while the remaining quota covers it, and the token can go below zero only by what a
 settled request used beyond its own reservation. Changes reach the database through the
 batch writer as deltas.
+
+With Redis, the check and decrement happen on counters every replica shares
+(:mod:`oneapi.billing.counters`, reserved from by :mod:`oneapi.admission`), so that bound
+holds across replicas; the ledger then records the granted reservation with
+:meth:`Ledger.granted`, and its settlement or refund also adjusts those counters. The
+cached figures are updated either way, so a replica without Redis works as before.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from oneapi.cache import CachedToken, CachedUser
 from oneapi.db.writer import BatchWriter
 from oneapi.errors import QuotaExhausted
+
+if TYPE_CHECKING:
+    from oneapi.billing.counters import QuotaCounters
 
 __all__ = ("Ledger", "Reservation")
 
@@ -24,27 +35,54 @@ class Reservation:
     user: CachedUser
     amount: int
     settled: bool = False
+    shared: bool = False  # taken from the Redis counters, which settling must adjust too
 
 
 class Ledger:
     def __init__(self, writer: BatchWriter) -> None:
         self.writer = writer
+        self.counters: QuotaCounters | None = None
+
+    def attach(self, counters: QuotaCounters) -> None:
+        self.counters = counters
 
     def reserve(self, token: CachedToken, user: CachedUser, amount: int) -> Reservation:
-        """Pre-consume ``amount`` from the user and (unless unlimited) the token.
+        """Pre-consume ``amount`` from the user and (unless unlimited) the token, in memory.
 
         Raises:
             QuotaExhausted: 429 ``insufficient_quota``, as OpenAI answers an empty balance.
         """
         amount = max(amount, 0)
         if user.quota <= 0 or user.quota < amount:
-            raise QuotaExhausted(f"the user's quota is not enough for this request (needs {amount}, "
-                                 f"has {max(user.quota, 0)})")
+            raise self.refusal(0, amount, user.quota)
         if not token.unlimited_quota and (token.remain_quota <= 0 or token.remain_quota < amount):
-            raise QuotaExhausted(f"the token's quota is not enough for this request (needs {amount}, "
-                                 f"has {max(token.remain_quota, 0)})")
+            raise self.refusal(1, amount, token.remain_quota)
         self._move(token, user, -amount, used=0, requests=0)
         return Reservation(token, user, amount)
+
+    def granted(self, token: CachedToken, user: CachedUser, amount: int, left: Sequence[int]) -> Reservation:
+        """Record a reservation the shared counters granted; ``left`` is what they hold now."""
+        self._move(token, user, -amount, used=0, requests=0)
+        self.mirror(token, user, left)
+        return Reservation(token, user, amount, shared=True)
+
+    @staticmethod
+    def mirror(token: CachedToken, user: CachedUser, figures: Sequence[int]) -> None:
+        """Copy the shared counters' figures (the user's, then the token's) into the cache.
+
+        The cache then starts from what every replica spent if Redis goes away, and the
+        token check at authentication refuses a spent token without asking Redis.
+        """
+        user.quota = figures[0]
+        if len(figures) > 1:
+            token.remain_quota = figures[1]
+
+    @staticmethod
+    def refusal(index: int, amount: int, has: int) -> QuotaExhausted:
+        """The 429 when the user's (``index`` 0) or the token's (1) quota cannot cover ``amount``."""
+        whose = "user" if index == 0 else "token"
+        return QuotaExhausted(f"the {whose}'s quota is not enough for this request (needs {amount}, "
+                              f"has {max(has, 0)})")
 
     def settle(self, reservation: Reservation, actual: int, channel_id: int) -> None:
         """Charge ``actual`` in place of the reservation (once; later calls do nothing)."""
@@ -52,7 +90,8 @@ class Ledger:
             return
         reservation.settled = True
         actual = max(actual, 0)
-        self._move(reservation.token, reservation.user, reservation.amount - actual, used=actual, requests=1)
+        self._move(reservation.token, reservation.user, reservation.amount - actual, used=actual, requests=1,
+                   shared=reservation.shared)
         if actual and channel_id:
             self.writer.add_channel(channel_id, actual)
 
@@ -61,9 +100,11 @@ class Ledger:
         if reservation.settled:
             return
         reservation.settled = True
-        self._move(reservation.token, reservation.user, reservation.amount, used=0, requests=0)
+        self._move(reservation.token, reservation.user, reservation.amount, used=0, requests=0,
+                   shared=reservation.shared)
 
-    def _move(self, token: CachedToken, user: CachedUser, delta: int, *, used: int, requests: int) -> None:
+    def _move(self, token: CachedToken, user: CachedUser, delta: int, *, used: int, requests: int,
+              shared: bool = False) -> None:
         user.quota += delta
         self.writer.add_user(user.id, delta, used, requests)
         if not token.unlimited_quota:
@@ -71,3 +112,5 @@ class Ledger:
             self.writer.add_token(token.id, delta, used)
         else:
             self.writer.add_token(token.id, 0, used)
+        if shared and self.counters is not None:
+            self.counters.adjust(token, user, delta)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import msgspec
 from litestar.types import Receive, Scope, Send
 
+from oneapi.admission import Admission
 from oneapi.billing.ledger import Ledger, Reservation
 from oneapi.billing.pricing import Price, price_for
 from oneapi.cache import CachedChannel, RelayCache
@@ -77,6 +78,7 @@ class Relay:
         self.ledger = Ledger(writer)
         self.picker = ChannelPicker(cache)
         self.limits = RateLimits()  # shared across replicas once oneapi.scale attaches Redis
+        self.admission = Admission(self.limits, self.ledger)
         self.metrics = Metrics()
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, mode: RelayMode,
@@ -93,9 +95,8 @@ class Relay:
                    else parse_request(mode, body, incoming.headers.get("content-type", "")))
         caller.check_model(request.model)
         self.metrics.model(request.model)
-        await self.limits.admit(caller.token, caller.user)
         price = price_for(request.model, caller.user.group)
-        reservation = self.ledger.reserve(caller.token, caller.user, self._reservation(request, price))
+        reservation = await self.admission.admit(caller.token, caller.user, self._reservation(request, price))
         call = _Call(caller, request, price, reservation, incoming.request_id, started)
         try:
             adapter, response = await self._send(call)

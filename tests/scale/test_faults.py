@@ -33,6 +33,11 @@ async def _burst(urls: list[str], key: str, count: int) -> list[tuple[int, float
         return await asyncio.gather(*(one(i) for i in range(count)))
 
 
+def _post_with_key(url: str, key: str) -> httpx.Response:
+    return httpx.post(f"{url}/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {key}"},
+                      timeout=10)
+
+
 def _wait_for_log(replica: object, text: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while text not in replica.output():  # type: ignore[attr-defined]
@@ -78,7 +83,8 @@ def test_redis_stopped_mid_load_keeps_serving_and_limits_resume(tmp_path: Path, 
             assert shared.count(200) == 6 and shared.count(429) == 6
 
 
-def test_sigterm_drains_twenty_open_streams_and_bills_each(tmp_path: Path, pg_dsn: str, redis_url: str) -> None:
+def test_sigterm_drains_twenty_open_streams_and_bills_each(tmp_path: Path, pg_dsn: str,
+                                                           redis_url: str) -> None:
     with OpenAIUpstream(chunk_delay=0.2) as upstream:
         seed = new_seed(pg_dsn)
         seed.channel(upstream.url, ["gpt-4o-mini"])
@@ -92,7 +98,8 @@ def test_sigterm_drains_twenty_open_streams_and_bills_each(tmp_path: Path, pg_ds
 
             def stream() -> None:
                 with httpx.stream("POST", f"{gateway.base_url}/v1/chat/completions", timeout=30,
-                                  json={**CHAT, "stream": True}, headers={"Authorization": f"Bearer {key}"}) as answer:
+                                  json={**CHAT, "stream": True},
+                                  headers={"Authorization": f"Bearer {key}"}) as answer:
                     body = b""
                     for chunk in answer.iter_bytes():
                         if not body:
@@ -144,7 +151,16 @@ def test_database_stopped_mid_load_keeps_serving_and_writes_everything_after(
             assert [status for status, _ in during] == [200] * 40
             assert max(seconds for _, seconds in during) < 3.0
             assert "batch write failed" in gateway.output()
+            # a key the cache lacks may have been created since its last reload: 503, not 500 or 401
+            unknown = _post_with_key(url, "sk-" + "x" * 48)
+            assert unknown.status_code == 503, unknown.text
+            assert unknown.json()["error"]["code"] == "service_unavailable"
             own_postgres.start()
+            deadline = time.monotonic() + 20
+            while (status := _post_with_key(url, "sk-" + "y" * 48).status_code) == 503:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert status == 401  # the database answers again: the key does not exist
             logs = seed.wait_logs(key, 45, timeout=20)
             assert len(logs) == 45
             charged = sum(row.quota for row in logs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -11,9 +12,10 @@ import openai
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from oneapi.db.models import Log, Option, Token, User
+from oneapi.db.models import Log, Option, Role, Token, User
 from tests.scale.conftest import ROOT_ACCESS_TOKEN, cluster, new_seed
-from tests.support.upstreams import OpenAIUpstream
+from tests.support.seed import Seed
+from tests.support.upstreams import REPLY_WORDS, OpenAIUpstream
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -116,12 +118,100 @@ def test_quota_spent_through_two_replicas_ends_exactly_right(tmp_path: Path, pg_
             assert account.used_quota == charged and account.request_count == 60
 
 
+# Priced so that a request's reservation equals its charge: the body's bytes / 4 (PreConsumedQuota
+# 0, no max_tokens) reserved, prompt + completion tokens at ratio 1 charged.
+PRICED_BODY = json.dumps(CHAT, separators=(",", ":")).encode()
+PRICE = len(PRICED_BODY) // 4
+
+
+def _priced(seed: Seed) -> OpenAIUpstream:
+    """One-to-one prices in the options, and an upstream whose usage costs exactly :data:`PRICE`."""
+    with Session(seed.engine) as session:
+        session.add_all([Option(key="ModelRatio", value='{"gpt-4o-mini": 1}'),
+                         Option(key="CompletionRatio", value='{"gpt-4o-mini": 1}'),
+                         Option(key="PreConsumedQuota", value="0")])
+        session.commit()
+    return OpenAIUpstream(prompt_tokens=PRICE - len(REPLY_WORDS))
+
+
+async def _priced_burst(urls: list[str], key: str, count: int) -> list[httpx.Response]:
+    async with httpx.AsyncClient(timeout=20) as client:
+        return await asyncio.gather(*(
+            client.post(f"{urls[i % len(urls)]}/chat/completions", content=PRICED_BODY,
+                        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+            for i in range(count)))
+
+
+def _successes(answers: list[httpx.Response]) -> int:
+    for answer in answers:
+        if answer.status_code != 200:
+            assert answer.status_code == 429, answer.text
+            error = answer.json()["error"]
+            assert error["type"] == "insufficient_quota" and error["code"] == "insufficient_quota", error
+    return sum(answer.status_code == 200 for answer in answers)
+
+
+def test_a_burst_through_two_replicas_spends_no_more_than_the_token_has(tmp_path: Path, pg_dsn: str,
+                                                                       redis_url: str) -> None:
+    """Without shared counters each replica would admit N requests against its own copy."""
+    covered = 10
+    seed = new_seed(pg_dsn)
+    with _priced(seed) as upstream:
+        seed.channel(upstream.url, ["gpt-4o-mini"])
+        key = seed.token(seed.user(quota=50_000_000), remain_quota=covered * PRICE)
+        with cluster(tmp_path, seed, pg_dsn, redis_url) as replicas:
+            answers = asyncio.run(_priced_burst([replicas.v1(0), replicas.v1(1)], key, 4 * covered))
+            assert _successes(answers) == covered, [answer.status_code for answer in answers]
+            refused = {i % 2 for i, answer in enumerate(answers) if answer.status_code == 429}
+            assert refused == {0, 1}
+            logs = seed.wait_logs(key, covered)
+            assert len(logs) == covered
+            charged = sum(row.quota for row in logs)
+            assert charged == covered * PRICE
+            assert seed.wait_remain(key, 0) == 0
+            assert seed.token_row(key).used_quota == charged
+            time.sleep(0.5)
+            assert len(seed.logs(seed.token_row(key).id)) == covered
+
+
+def test_an_admin_quota_change_on_one_replica_governs_admission_on_the_other(
+        tmp_path: Path, pg_dsn: str, redis_url: str) -> None:
+    seed = new_seed(pg_dsn)
+    with _priced(seed) as upstream:
+        seed.channel(upstream.url, ["gpt-4o-mini"])
+        with Session(seed.engine) as session:
+            root = session.scalars(select(User).where(User.role == Role.ROOT)).one()
+        key = seed.token(root, remain_quota=3 * PRICE)
+        token_id = seed.token_row(key).id
+        with cluster(tmp_path, seed, pg_dsn, redis_url) as replicas:
+            admin = httpx.Client(base_url=replicas.replicas[0].base_url,
+                                 headers={"Authorization": ROOT_ACCESS_TOKEN}, timeout=10)
+
+            def set_remain(quota: int) -> None:
+                fields = admin.get(f"/api/token/{token_id}").json()["data"]
+                fields["remain_quota"] = quota
+                answer = admin.put("/api/token/", json=fields).json()
+                assert answer["success"], answer
+
+            b = [replicas.v1(1)]
+            assert _successes(asyncio.run(_priced_burst(b, key, 1))) == 1  # B's counter: 2 requests left
+            assert seed.wait_remain(key, 2 * PRICE) == 2 * PRICE
+            set_remain(PRICE)  # lowered on A by one request's worth
+            assert _successes(asyncio.run(_priced_burst(b, key, 4))) == 1
+            assert seed.wait_remain(key, 0) == 0
+            set_remain(3 * PRICE)  # raised on A
+            time.sleep(1.0)  # B reloads its cache (the token check at authentication) from the change message
+            assert _successes(asyncio.run(_priced_burst(b, key, 8))) == 3
+            assert seed.wait_remain(key, 0) == 0
+
+
 def test_retention_runs_on_one_replica_only(tmp_path: Path, pg_dsn: str, redis_url: str) -> None:
     seed = new_seed(pg_dsn)
     now = int(time.time())
     with Session(seed.engine) as session:
         session.add(Option(key="LogRetentionDays", value="7"))
-        session.add_all([Log(user_id=1, created_at=now - 30 * 86400, type=2, content="old") for _ in range(30)])
+        session.add_all([Log(user_id=1, created_at=now - 30 * 86400, type=2, content="old")
+                         for _ in range(30)])
         session.add_all([Log(user_id=1, created_at=now - 3600, type=2, content="recent") for _ in range(5)])
         session.commit()
     with cluster(tmp_path, seed, pg_dsn, redis_url) as replicas:
