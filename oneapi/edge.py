@@ -12,9 +12,9 @@ rendered here in OpenAI's shape, as Litestar's handlers render them on ``/v1``.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from random import getrandbits
 from typing import TYPE_CHECKING
 
 from oneapi.errors import GatewayError, InternalError
@@ -39,9 +39,15 @@ _EVENT_STREAM = b"text/event-stream"
 Lane = Callable[["Scope", "Receive", "Send"], Awaitable[None]]
 
 
+_stamp: list[str | int] = ["", -1]  # the formatted current second, and that second
+
+
 def new_request_id() -> str:
-    """One API's shape: a timestamp then random digits, sortable by time."""
-    return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + os.urandom(4).hex()
+    """One API's shape: a timestamp then random digits, sortable by time (not a secret)."""
+    now = int(time.time())
+    if now != _stamp[1]:
+        _stamp[:] = [time.strftime("%Y%m%d%H%M%S", time.gmtime(now)), now]
+    return f"{_stamp[0]}{getrandbits(32):08x}"
 
 
 class Edge:

@@ -12,6 +12,7 @@ writer (registered early) is flushed after everything that feeds it has stopped.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -28,6 +29,7 @@ from oneapi.options import options
 __all__ = ("Component", "Runtime")
 
 log = logging.getLogger("oneapi.runtime")
+_YOUNG_GENERATION_THRESHOLD = 5_000
 
 ChangeListener = Callable[[tuple[str, ...]], Awaitable[None]]
 QuotaListener = Callable[[Mapping[int, int], Mapping[int, int]], Awaitable[None]]
@@ -77,6 +79,7 @@ class Runtime:
             for component in self.components:
                 await component.start(self)
             self._started = True
+            _settle_garbage_collector()
             log.info("started: %d component(s)", len(self.components))
 
     async def stop(self) -> None:
@@ -127,3 +130,17 @@ def _describe_unreachable(exc: OperationalError) -> str:
     where = target.url.host or target.url.query.get("unix_socket") or target.url.database
     port = f":{target.url.port}" if target.url.port else ""
     return f"cannot reach the {target.backend} database at {where}{port}: {reason}"
+
+
+def _settle_garbage_collector() -> None:
+    """Keep the collector off the relay's latency.
+
+    What exists once the app has started (modules, routes, caches: over 100,000 objects)
+    lives as long as the process; frozen, it is no longer rescanned by every full
+    collection, which took tens of milliseconds on each run. A relayed request allocates
+    a few hundred short-lived containers, so the youngest generation is collected every
+    few thousand allocations rather than every 700.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(_YOUNG_GENERATION_THRESHOLD, *gc.get_threshold()[1:])
