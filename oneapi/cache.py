@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from oneapi.channel_types import ChannelType, channel_type
+from oneapi.db.background import run_in_background
 from oneapi.db.engine import DatabaseUnavailable, get_engine
 from oneapi.db.models import Ability, Channel, Option, Status, Token, User
 from oneapi.errors import ServiceUnavailable
@@ -243,7 +244,7 @@ class RelayCache:
     async def reload(self) -> None:
         """Read everything and apply it together with the deltas not yet flushed."""
         async with self.writer.io_lock:
-            loaded = await asyncio.to_thread(_load_all)
+            loaded = await run_in_background(_load_all)
             self._apply(loaded)
 
     def _apply(self, loaded: _Loaded) -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
 
+from oneapi.db.background import run_in_background
 from oneapi.db.engine import get_engine
 from oneapi.options import options
 from oneapi.redis_state import RedisUnavailable
@@ -59,7 +61,8 @@ def delete_old_logs(days: int, *, database_lock: bool) -> int | None:
         if not database_lock or dialect == "sqlite":
             return _delete_batches(connection, cutoff)
         if dialect == "postgresql":
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _PG_LOCK_KEY}).scalar()
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                                     {"key": _PG_LOCK_KEY}).scalar()
             release = text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK_KEY}
         else:
             got = connection.execute(text("SELECT GET_LOCK(:name, 0)"), {"name": _MYSQL_LOCK}).scalar() == 1
@@ -100,7 +103,7 @@ class LogRetention:
         while True:
             try:
                 await self.run_once()
-            except Exception as exc:  # noqa: BLE001 - database down: try at the next interval
+            except Exception as exc:
                 log.warning("log retention failed: %s", type(exc).__name__)
             await asyncio.sleep(self.interval)
 
@@ -121,7 +124,7 @@ class LogRetention:
                 if not won:
                     return None
                 database_lock = False
-        deleted = await asyncio.to_thread(delete_old_logs, days, database_lock=database_lock)
+        deleted = await run_in_background(partial(delete_old_logs, days, database_lock=database_lock))
         if deleted is not None:
             log.info("log retention: deleted %d log row(s) older than %d day(s)", deleted, days)
         return deleted

@@ -17,7 +17,8 @@ def _inspector() -> sa.Inspector:
     return sa.inspect(op.get_bind())
 
 
-def ensure_table(name: str, *columns: sa.Column, indexes: tuple[tuple[str, tuple[str, ...], bool], ...] = ()) -> None:
+def ensure_table(name: str, *columns: sa.Column,
+                 indexes: tuple[tuple[str, tuple[str, ...], bool], ...] = ()) -> None:
     """Create the table, or add the columns it lacks when it already exists."""
     if name not in _inspector().get_table_names():
         op.create_table(name, *columns)
