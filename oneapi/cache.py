@@ -1,7 +1,7 @@
 """The relay's in-memory view of the database: tokens, users, channels, abilities, options.
 
 The hot path reads only this snapshot. It is loaded at start, reloaded every
-``SYNC_FREQUENCY`` seconds and at once when an admin write calls
+``SYNC_FREQUENCY`` seconds and, for the tables it names, at once when an admin write calls
 ``runtime.data_changed(...)``. Remaining quota lives here too: requests adjust it on the
 event loop (check and change with no ``await`` between, so they are atomic) and the batch
 writer carries the deltas to the database. A reload therefore shows the database value
@@ -169,24 +169,44 @@ def _cached_user(row: User) -> CachedUser:
                       group=row.group or "default", quota=int(row.quota or 0))
 
 
+TABLES = frozenset(("tokens", "users", "channels", "abilities", "options"))
+
+
 @dataclass
 class _Loaded:
-    tokens: list[Token]
-    users: list[User]
-    channels: list[Channel]
-    abilities: list[Ability]
-    options: dict[str, str]
+    """The tables read by one reload; None for a table left as it was."""
+
+    tokens: list[Token] | None = None
+    users: list[User] | None = None
+    channels: list[Channel] | None = None
+    abilities: list[Ability] | None = None
+    options: dict[str, str] | None = None
 
 
-def _load_all() -> _Loaded:
+def _load(tables: frozenset[str]) -> _Loaded:
+    loaded = _Loaded()
     with Session(get_engine(), expire_on_commit=False) as session:
-        return _Loaded(
-            tokens=list(session.scalars(select(Token))),
-            users=list(session.scalars(select(User))),
-            channels=list(session.scalars(select(Channel))),
-            abilities=list(session.scalars(select(Ability).where(Ability.enabled == True))),  # noqa: E712
-            options={row.key: row.value or "" for row in session.scalars(select(Option))},
-        )
+        if "tokens" in tables:
+            loaded.tokens = list(session.scalars(select(Token)))
+        if "users" in tables:
+            loaded.users = list(session.scalars(select(User)))
+        if "channels" in tables:
+            loaded.channels = list(session.scalars(select(Channel)))
+            loaded.abilities = list(session.scalars(select(Ability).where(Ability.enabled == True)))  # noqa: E712
+        if "options" in tables:
+            loaded.options = {row.key: row.value or "" for row in session.scalars(select(Option))}
+    return loaded
+
+
+def tables_for(kinds: Iterable[str]) -> frozenset[str]:
+    """The tables a reload reads after a change to ``kinds`` (every table for unknown kinds).
+
+    Channels and abilities always go together: the ability index points at channels.
+    """
+    tables = frozenset(kinds)
+    if not tables or not tables <= TABLES:
+        return TABLES
+    return tables | {"channels"} if "abilities" in tables else tables
 
 
 def _load_token(key: str) -> tuple[Token, User] | None:
@@ -229,8 +249,8 @@ class RelayCache:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
-    async def _on_change(self, _kinds: tuple[str, ...]) -> None:
-        await self.reload()
+    async def _on_change(self, kinds: tuple[str, ...]) -> None:
+        await self.reload(tables_for(kinds))
 
     async def _sync_forever(self) -> None:
         while True:
@@ -241,39 +261,46 @@ class RelayCache:
                 log.exception("cache reload failed; keeping the previous snapshot")
 
     # -- loading --------------------------------------------------------------------
-    async def reload(self) -> None:
-        """Read everything and apply it together with the deltas not yet flushed."""
+    async def reload(self, tables: frozenset[str] = TABLES) -> None:
+        """Read ``tables`` and apply them together with the deltas not yet flushed."""
         async with self.writer.io_lock:
-            loaded = await run_in_background(_load_all)
+            loaded = await run_in_background(_load, tables)
             self._apply(loaded)
 
     def _apply(self, loaded: _Loaded) -> None:
         pending_tokens, pending_users = self.writer.pending_quota()
-        users: dict[int, CachedUser] = {}
-        for row in loaded.users:
-            fresh = _cached_user(row)
-            fresh.quota += pending_users.get(fresh.id, 0)
-            users[fresh.id] = _update(self.users.get(fresh.id), fresh)
-        tokens: dict[str, CachedToken] = {}
-        by_id: dict[int, CachedToken] = {}
-        for row in loaded.tokens:
-            fresh = _cached_token(row)
-            fresh.remain_quota += pending_tokens.get(fresh.id, 0)
-            token = _update(self.tokens_by_id.get(fresh.id), fresh)
-            tokens[token.key] = token
-            by_id[token.id] = token
-        channels: dict[int, CachedChannel] = {}
-        for row in loaded.channels:
-            fresh = cached_channel(row)
-            old = self.channels.get(fresh.id)
-            if old is not None and old.keys == fresh.keys:
-                fresh._next_key = old._next_key
-            channels[fresh.id] = fresh
-        self.users, self.tokens, self.tokens_by_id, self.channels = users, tokens, by_id, channels
-        self.abilities, self.wildcards = _index(loaded.abilities, channels)
-        options.replace(loaded.options)
+        if loaded.users is not None:
+            users: dict[int, CachedUser] = {}
+            for row in loaded.users:
+                fresh = _cached_user(row)
+                fresh.quota += pending_users.get(fresh.id, 0)
+                users[fresh.id] = _update(self.users.get(fresh.id), fresh)
+            self.users = users
+        if loaded.tokens is not None:
+            tokens: dict[str, CachedToken] = {}
+            by_id: dict[int, CachedToken] = {}
+            for row in loaded.tokens:
+                fresh = _cached_token(row)
+                fresh.remain_quota += pending_tokens.get(fresh.id, 0)
+                token = _update(self.tokens_by_id.get(fresh.id), fresh)
+                tokens[token.key] = token
+                by_id[token.id] = token
+            self.tokens, self.tokens_by_id = tokens, by_id
+        if loaded.channels is not None and loaded.abilities is not None:
+            channels: dict[int, CachedChannel] = {}
+            for row in loaded.channels:
+                fresh = cached_channel(row)
+                old = self.channels.get(fresh.id)
+                if old is not None and old.keys == fresh.keys:
+                    fresh._next_key = old._next_key
+                channels[fresh.id] = fresh
+            self.channels = channels
+            self.abilities, self.wildcards = _index(loaded.abilities, channels)
+        if loaded.options is not None:
+            options.replace(loaded.options)
         self._misses.clear()
-        self.loaded_at = time.time()
+        if loaded.tokens is not None and loaded.users is not None and loaded.options is not None:
+            self.loaded_at = time.time()
 
     # -- lookups --------------------------------------------------------------------
     async def token_for_key(self, key: str) -> CachedToken | None:
