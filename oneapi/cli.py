@@ -40,7 +40,7 @@ def serve(app: Edge | None = None) -> int:
         return _fail(str(exc))
     uvicorn.run(app, host=settings.host, port=settings.port, loop="auto", http="auto",
                 lifespan="on", log_config=None, access_log=False, proxy_headers=True,
-                forwarded_allow_ips="*",
+                forwarded_allow_ips=settings.forwarded_allow_ips,
                 timeout_graceful_shutdown=int(settings.shutdown_grace_period) or None)
     return 0
 

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
 
     # Operations
     metrics_token: str = ""
+    # Proxies whose X-Forwarded-For names the client (uvicorn's setting): the client IP that
+    # token subnets and the per-IP limits see. "*" only where every connection comes
+    # through a platform's proxy (the Render, Koyeb and Hugging Face manifests set it).
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @field_validator("theme")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 import openai
@@ -10,6 +11,7 @@ import pytest
 
 from oneapi.db.models import Status, TokenStatus
 from tests.relay.conftest import World
+from tests.support.gateway import run_gateway
 
 HI = [{"role": "user", "content": "hi"}]
 
@@ -64,6 +66,18 @@ def test_allowed_subnet_and_future_expiry_pass(world: World) -> None:
     assert _post(world, key, {"model": "gpt-4o-mini", "messages": HI}).status_code == 200
 
 
+def test_forwarded_for_counts_only_from_a_trusted_proxy(world: World, tmp_path: Path) -> None:
+    key = world.key(subnet="10.0.0.0/8")
+    body = {"model": "gpt-4o-mini", "messages": HI}
+    # the default trusts 127.0.0.1: a proxy on this host names the client it relays for
+    assert _post(world, key, body, **{"X-Forwarded-For": "10.1.2.3"}).status_code == 200
+    database = str(world.seed.engine.url.database)
+    with run_gateway(tmp_path, {"SQLITE_PATH": database, "FORWARDED_ALLOW_IPS": "192.0.2.1"}) as gateway:
+        forged = httpx.post(gateway.base_url + "/v1/chat/completions", json=body, timeout=20,
+                            headers={"Authorization": f"Bearer {key}", "X-Forwarded-For": "10.1.2.3"})
+    assert _error(forged, 403)["code"] == "ip_not_allowed"
+
+
 def test_disabled_user_is_403(world: World) -> None:
     user = world.seed.user(status=Status.DISABLED)
     error = _error(_post(world, world.seed.token(user), {"model": "gpt-4o-mini", "messages": HI}), 403)
@@ -87,7 +101,8 @@ def test_bad_bodies_are_400(world: World, body: bytes) -> None:
 
 
 def test_body_over_the_limit_is_413(world: World) -> None:
-    big = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"' + b"x" * (33 * 1024 * 1024) + b'"}]}'
+    big = (b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"' + b"x" * (33 * 1024 * 1024)
+           + b'"}]}')
     _error(_post(world, world.key(), big), 413)
 
 
