@@ -201,12 +201,17 @@ def _load(tables: frozenset[str]) -> _Loaded:
 def tables_for(kinds: Iterable[str]) -> frozenset[str]:
     """The tables a reload reads after a change to ``kinds`` (every table for unknown kinds).
 
-    Channels and abilities always go together: the ability index points at channels.
+    A table comes with the one its rows point at: abilities with channels, tokens with
+    users (a new token may belong to a user this snapshot has not seen yet).
     """
-    tables = frozenset(kinds)
+    tables = set(kinds)
     if not tables or not tables <= TABLES:
         return TABLES
-    return tables | {"channels"} if "abilities" in tables else tables
+    if "abilities" in tables:
+        tables.add("channels")
+    if "tokens" in tables:
+        tables.add("users")
+    return frozenset(tables)
 
 
 def _load_token(key: str) -> tuple[Token, User] | None:

@@ -46,7 +46,8 @@ async def test_concurrent_requests_with_one_new_key_share_one_lookup(monkeypatch
 
 def test_a_change_reloads_only_the_tables_it_names() -> None:
     assert cache_module.tables_for(("options",)) == {"options"}
-    assert cache_module.tables_for(("users", "tokens")) == {"users", "tokens"}
+    assert cache_module.tables_for(("users",)) == {"users"}
+    assert cache_module.tables_for(("tokens",)) == {"users", "tokens"}
     assert cache_module.tables_for(("abilities",)) == {"abilities", "channels"}
     assert cache_module.tables_for(("redemptions",)) == cache_module.TABLES  # unknown: everything
     assert cache_module.tables_for(()) == cache_module.TABLES
@@ -63,7 +64,7 @@ async def test_a_partial_reload_leaves_the_other_tables_as_they_were(clean_env: 
     seed.channel("http://127.0.0.1:9", ["gpt-4o-mini"])
     await cache.reload(cache_module.tables_for(("options",)))
     assert set(cache.tokens) == {first[3:]} and not cache.channels
-    await cache.reload(cache_module.tables_for(("tokens", "users")))
+    await cache.reload(cache_module.tables_for(("tokens",)))
     assert set(cache.tokens) == {first[3:], second[3:]} and not cache.channels
     await cache.reload(cache_module.tables_for(("channels",)))
     assert len(cache.channels) == 1 and cache.abilities

@@ -16,7 +16,6 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -84,7 +83,7 @@ def _write(batch: _Batch) -> None:
         if batch.channels:
             connection.execute(_CHANNEL_UPDATE, [{"id": k, "used": v} for k, v in batch.channels.items()])
         if batch.logs:
-            sql, fields, named = _log_insert(engine.dialect, tuple(batch.logs[0]))
+            sql, fields, named = _log_insert(engine.dialect)
             rows = [{key: row.get(key, default) for key, default in fields} if named
                     else tuple([row.get(key, default) for key, default in fields]) for row in batch.logs]
             connection.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
@@ -92,16 +91,17 @@ def _write(batch: _Batch) -> None:
 
 
 @functools.cache
-def _log_insert(dialect: Dialect, columns: tuple[str, ...]) -> tuple[str, tuple[tuple[str, Any], ...], bool]:
-    """The driver's own INSERT for log rows with these keys, its parameters in order with
-    the defaults of the columns a row may leave out, and whether they are named.
+def _log_insert(dialect: Dialect) -> tuple[str, tuple[tuple[str, Any], ...], bool]:
+    """The driver's own INSERT of a log row, its parameters in order with the default each
+    takes when a row leaves it out, and whether the driver wants them by name.
 
     Thousands of rows go in per flush; handing them to the driver directly skips
     SQLAlchemy's per-row parameter processing, which held the interpreter lock for about a
     third of a flush (the relay's requests wait for that lock, not for the database).
     """
-    compiled = insert(Log.__table__).compile(dialect=dialect, column_keys=list(columns))
     table = Log.__table__.columns
+    columns = [column.key for column in table if not column.primary_key]
+    compiled = insert(Log.__table__).compile(dialect=dialect, column_keys=columns)
     fields = tuple((key, table[key].default.arg if table[key].default is not None else None)
                    for key in (compiled.positiontup if compiled.positional else compiled.params))
     return str(compiled), fields, not compiled.positional
@@ -135,12 +135,13 @@ class BatchWriter:
     def add_channel(self, channel_id: int, used: int) -> None:
         self._pending.channels[channel_id] = self._pending.channels.get(channel_id, 0) + used
 
-    def add_log(self, row: Mapping[str, Any]) -> None:
+    def add_log(self, row: dict[str, Any]) -> None:
+        """Queue a log row; the writer keeps ``row`` itself, so the caller must not change it."""
         logs = self._pending.logs
         if len(logs) >= MAX_PENDING_LOGS:
             del logs[0]
             self._dropped_logs += 1
-        logs.append(dict(row))
+        logs.append(row)
 
     def pending_quota(self) -> tuple[dict[int, int], dict[int, int]]:
         """Unwritten remaining-quota deltas of tokens and users (for cache reloads)."""
