@@ -1,7 +1,7 @@
 """Prometheus metrics: requests, upstream latency, retries, streams, quota, cache and writer health.
 
 Each app has its own registry (tests build several apps in one process). The hot path
-pays for a dict lookup of a pre-bound label child and an ``inc()``; health figures
+pays for a few dict updates; health figures
 (cache age and size, writer backlog, Redis state) are read only when ``/metrics`` is
 scraped. Requests are counted by the outermost ASGI app (:mod:`oneapi.edge`) once the
 response has ended, by route template, model, channel and status; the relay tells it the
@@ -12,11 +12,13 @@ ignorant of the relay.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping
+from itertools import accumulate
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
@@ -41,30 +43,24 @@ _current: contextvars.ContextVar[RequestLabels | None] = contextvars.ContextVar(
 
 
 class Metrics:
-    """The metric families and cheap recording methods for the relay."""
+    """The relay's figures, kept as plain numbers and turned into metric families when scraped.
+
+    Every update runs on the event loop, as does the scrape, so no update needs a lock;
+    prometheus_client's own metric objects take a lock per update, which cost several
+    per cent of a relayed request's CPU time (``bench/``).
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        r = self.registry
-        self.requests = Counter("oneapi_requests", "HTTP requests answered, by route template, model, "
-                                "channel and status", ("route", "model", "channel", "status"), registry=r)
-        self.upstream_latency = Histogram("oneapi_upstream_latency_seconds", "Time from sending a request "
-                                          "upstream to its response headers, by channel", ("channel",),
-                                          buckets=_LATENCY_BUCKETS, registry=r)
-        self.retries = Counter("oneapi_relay_retries", "Upstream attempts after the first one, by model",
-                               ("model",), registry=r)
-        self.streams_open = Gauge("oneapi_streams_open", "Event streams being sent right now", registry=r)
-        self.streams = Counter("oneapi_streams", "Event streams started", registry=r)
-        self.in_flight = Gauge("oneapi_requests_in_flight", "HTTP requests being answered right now",
-                               registry=r)
-        self.quota = Counter("oneapi_quota_charged", "Quota charged to users, by model and channel",
-                             ("model", "channel"), registry=r)
-        self.tokens = Counter("oneapi_tokens", "Tokens billed, by model and kind (prompt, completion)",
-                              ("model", "kind"), registry=r)
-        self._request_children: dict[tuple[str, str, str, int], Any] = {}
-        self._latency_children: dict[int, Any] = {}
-        self._retry_children: dict[str, Any] = {}
-        self._charge_children: dict[tuple[str, int], tuple[Any, Any, Any]] = {}
+        self.in_flight = 0
+        self.streams_open = 0
+        self.streams = 0
+        self.requests: dict[tuple[str, str, str, int], int] = {}  # (route, model, channel, status)
+        self.retries: dict[tuple[str], int] = {}  # (model,)
+        self.quota: dict[tuple[str, int], int] = {}  # (model, channel)
+        self.tokens: dict[tuple[str, str], int] = {}  # (model, "prompt" | "completion")
+        self.latency: dict[int, list[float]] = {}  # channel -> count per bucket (+Inf last), then the sum
+        self.registry.register(_RelayCollector(self))
 
     def watch(self, runtime: Runtime) -> None:
         """Add the health figures read at scrape time from the runtime's components."""
@@ -73,21 +69,22 @@ class Metrics:
     # -- one HTTP request (oneapi.edge) ---------------------------------------------------
     def request_started(self) -> tuple[RequestLabels, contextvars.Token[RequestLabels | None]]:
         """Open the per-request slot the relay fills with model and channel."""
-        self.in_flight.inc()
+        self.in_flight += 1
         labels = RequestLabels()
         return labels, _current.set(labels)
 
     def stream_started(self) -> None:
-        self.streams.inc()
-        self.streams_open.inc()
+        self.streams += 1
+        self.streams_open += 1
 
     def request_ended(self, route: str, labels: RequestLabels, status: int, streamed: bool,
                       slot: contextvars.Token[RequestLabels | None]) -> None:
-        self.in_flight.dec()
+        self.in_flight -= 1
         if streamed:
-            self.streams_open.dec()
+            self.streams_open -= 1
         _current.reset(slot)
-        self.answered(route, labels, status)
+        key = (route, labels.model, labels.channel, status)
+        self.requests[key] = self.requests.get(key, 0) + 1
 
     # -- the relay's calls ----------------------------------------------------------------
     @staticmethod
@@ -101,35 +98,59 @@ class Metrics:
         if labels is not None:
             labels.channel = str(channel_id)
         if retry:
-            child = self._retry_children.get(model)
-            if child is None:
-                child = self._retry_children[model] = self.retries.labels(model)
-            child.inc()
+            self.retries[model,] = self.retries.get((model,), 0) + 1
 
     def upstream(self, channel_id: int, seconds: float) -> None:
-        child = self._latency_children.get(channel_id)
-        if child is None:
-            child = self._latency_children[channel_id] = self.upstream_latency.labels(str(channel_id))
-        child.observe(seconds)
+        counts = self.latency.get(channel_id)
+        if counts is None:
+            counts = self.latency[channel_id] = [0.0] * (len(_LATENCY_BUCKETS) + 2)
+        counts[bisect_left(_LATENCY_BUCKETS, seconds)] += 1
+        counts[-1] += seconds
 
     def charged(self, model: str, channel_id: int, quota: int, prompt: int, completion: int) -> None:
         key = (model, channel_id)
-        children = self._charge_children.get(key)
-        if children is None:
-            children = self._charge_children[key] = (self.quota.labels(model, str(channel_id)),
-                                                      self.tokens.labels(model, "prompt"),
-                                                      self.tokens.labels(model, "completion"))
-        children[0].inc(quota)
-        children[1].inc(prompt)
-        children[2].inc(completion)
+        self.quota[key] = self.quota.get(key, 0) + quota
+        tokens = self.tokens
+        tokens[model, "prompt"] = tokens.get((model, "prompt"), 0) + prompt
+        tokens[model, "completion"] = tokens.get((model, "completion"), 0) + completion
 
-    def answered(self, route: str, labels: RequestLabels, status: int) -> None:
-        key = (route, labels.model, labels.channel, status)
-        child = self._request_children.get(key)
-        if child is None:
-            child = self._request_children[key] = self.requests.labels(route, labels.model, labels.channel,
-                                                                       str(status))
-        child.inc()
+
+class _RelayCollector(Collector):
+    """The figures of :class:`Metrics` as Prometheus families."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.metrics
+        yield _counter("oneapi_requests", "HTTP requests answered, by route template, model, channel and "
+                       "status", ("route", "model", "channel", "status"), m.requests)
+        latency = HistogramMetricFamily("oneapi_upstream_latency_seconds", "Time from sending a request "
+                                        "upstream to its response headers, by channel", labels=("channel",))
+        bounds = [*(str(bound) for bound in _LATENCY_BUCKETS), "+Inf"]
+        for channel, counts in m.latency.items():
+            cumulative = list(accumulate(counts[:-1]))
+            latency.add_metric((str(channel),), list(zip(bounds, cumulative, strict=True)), counts[-1])
+        yield latency
+        yield _counter("oneapi_relay_retries", "Upstream attempts after the first one, by model", ("model",),
+                       m.retries)
+        yield GaugeMetricFamily("oneapi_streams_open", "Event streams being sent right now",
+                                value=m.streams_open)
+        yield CounterMetricFamily("oneapi_streams", "Event streams started", value=m.streams)
+        yield GaugeMetricFamily("oneapi_requests_in_flight", "HTTP requests being answered right now",
+                                value=m.in_flight)
+        yield _counter("oneapi_quota_charged", "Quota charged to users, by model and channel",
+                       ("model", "channel"), m.quota)
+        yield _counter("oneapi_tokens", "Tokens billed, by model and kind (prompt, completion)",
+                       ("model", "kind"), m.tokens)
+
+
+def _counter(name: str, documentation: str, labels: tuple[str, ...],
+             values: Mapping[tuple[object, ...], float]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation, labels=labels)
+    for key, value in values.items():
+        family.add_metric([str(part) for part in key], value)
+    return family
 
 
 class _HealthCollector(Collector):

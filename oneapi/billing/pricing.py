@@ -8,7 +8,7 @@ at least 1 when the price is not zero and some tokens were used. Images:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from oneapi.billing.ratios import completion_ratio, group_ratio, model_ratio
 from oneapi.options import options
@@ -27,6 +27,11 @@ class Price:
     model_ratio: float
     completion_ratio: float
     group_ratio: float
+    description: str = field(init=False, compare=False, repr=False)  # the log row's content
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "description", f"model ratio {self.model_ratio:g}, group ratio "
+                           f"{self.group_ratio:g}, completion ratio {self.completion_ratio:g}")
 
     @property
     def ratio(self) -> float:
@@ -43,10 +48,6 @@ class Price:
     def image_quota(self, model: str, size: str, quality: str, count: int) -> int:
         raw = self.ratio * image_size_ratio(model, size, quality) * 1000 * max(count, 1)
         return max(1, math.ceil(raw - 1e-9)) if raw > 0 else 0
-
-    def describe(self) -> str:
-        return (f"model ratio {self.model_ratio:g}, group ratio {self.group_ratio:g}, "
-                f"completion ratio {self.completion_ratio:g}")
 
 
 _memo: dict[tuple[int, str, str, int | None], Price] = {}

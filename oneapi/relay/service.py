@@ -244,7 +244,7 @@ class Relay:
                  "completion_ratio": price.completion_ratio}
         self.writer.add_log({
             "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
-            "content": price.describe(), "username": user.username, "token_name": token.name,
+            "content": price.description, "username": user.username, "token_name": token.name,
             "model_name": request.model, "quota": quota, "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens, "channel_id": channel_id,
             "request_id": call.request_id, "elapsed_time": int((time.monotonic() - call.started) * 1000),

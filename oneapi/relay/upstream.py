@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING
 
 import aiohttp
+from aiohttp.payload import BytesPayload
 
 from oneapi.errors import UpstreamError, UpstreamTimeout
 
@@ -109,7 +110,8 @@ class UpstreamClient:
         if self._session is None:
             raise RuntimeError("the upstream client is not started")
         try:
-            response = await self._session.request(method, url, headers=headers, data=body,
+            data = BytesPayload(body) if body is not None else None  # spares aiohttp's payload-type lookup
+            response = await self._session.request(method, url, headers=headers, data=data,
                                                    allow_redirects=False)
         except TimeoutError:
             raise UpstreamTimeout("the upstream did not answer in time") from None
