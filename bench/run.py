@@ -7,7 +7,11 @@ time to first byte of 8 concurrent streams (a small asyncio client), and the pro
 after the load. Latency is printed as "added" over the direct upstream's. Run
 ``bench/setup_litellm.sh`` first to include LiteLLM; nginx is used when installed.
 
-    python bench/run.py [--seconds 6] [--only gateway,nginx] [--transports]
+    python bench/run.py [--seconds 6] [--rounds 3] [--only gateway,nginx] [--transports]
+
+With ``--rounds`` every target is measured that many times, the targets taking turns, and
+each row is the target's median round: on a shared machine the speed drifts by tens of
+per cent between minutes, and the ratios printed last are taken within each round.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 PROXY_CPU, LOAD_CPU = "0", "1"
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say something short."}]}
 STREAM = {**CHAT, "stream": True}
+DIRECT, GATEWAY, LITELLM = "upstream direct", "one-api (this)", "LiteLLM 1.83.14"
 
 
 def free_port() -> int:
@@ -227,7 +232,8 @@ def litellm(upstream: int, work: Path) -> Iterator[tuple[int, str, int]]:
     config = work / "litellm.yaml"
     config.write_text(json.dumps({  # JSON is YAML
         "model_list": [{"model_name": "gpt-4o-mini", "litellm_params": {
-            "model": "openai/gpt-4o-mini", "api_base": f"http://127.0.0.1:{upstream}/v1", "api_key": "sk-mock"}}],
+            "model": "openai/gpt-4o-mini", "api_base": f"http://127.0.0.1:{upstream}/v1",
+            "api_key": "sk-mock"}}],
         "general_settings": {"master_key": "sk-bench"},
         "litellm_settings": {"telemetry": False, "drop_params": True}}))
     env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "NO_DOCS": "True",
@@ -255,7 +261,8 @@ def table(rows: list[Row]) -> str:
         added = (f"{row.c1.p50_ms - base.c1.p50_ms:+.2f} / {row.c1.p99_ms - base.c1.p99_ms:+.2f}"
                  if row is not base else f"{row.c1.p50_ms:.2f} / {row.c1.p99_ms:.2f} (abs)")
         ttfb = f"{row.ttfb:.2f} ({row.ttfb - base.ttfb:+.2f})" if row is not base else f"{row.ttfb:.2f}"
-        lines.append(f"| {row.name} | {row.c32.rps:,.0f} | {added} | {row.c32.p50_ms:.2f} / {row.c32.p99_ms:.2f} | "
+        lines.append(f"| {row.name} | {row.c32.rps:,.0f} | {added} | "
+                     f"{row.c32.p50_ms:.2f} / {row.c32.p99_ms:.2f} | "
                      f"{row.streams.rps:,.0f} | {ttfb} | {row.rss:.0f} | {_cpu(row)} |")
     return "\n".join(lines)
 
@@ -271,6 +278,8 @@ def _cpu(row: Row) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every target this many times, interleaved; report the median round")
     parser.add_argument("--only", default="", help="comma list of: gateway, nginx, litellm")
     parser.add_argument("--transports", action="store_true",
                         help="also compare minimal pass-throughs over aiohttp, httpx and httpx-aiohttp")
@@ -280,30 +289,59 @@ def main() -> int:
         print("wrk is not installed", file=sys.stderr)
         return 1
     upstream = free_port()
-    rows: list[Row] = []
+    rounds: dict[str, list[Row]] = {}
     with tempfile.TemporaryDirectory(prefix="oneapi-bench-") as tmp, ExitStack() as stack:
-        work = Path(tmp)
         stack.enter_context(pinned(LOAD_CPU, [sys.executable, str(BENCH / "mock_upstream.py"), str(upstream)],
                                    upstream))
         print("measuring (proxies on core 0; mock and load on core 1)", flush=True)
-        rows.append(measure("upstream direct", upstream, "/v1/chat/completions", "none", None, args.seconds))
         targets = []
         if "nginx" in wanted and shutil.which("nginx"):
             targets.append(("nginx proxy_pass", nginx, "/v1/chat/completions"))
         if "gateway" in wanted:
-            targets.append(("one-api (this)", gateway, "/v1/chat/completions"))
+            targets.append((GATEWAY, gateway, "/v1/chat/completions"))
         if args.transports:
             for kind in ("aiohttp", "httpx-aiohttp", "httpx"):
                 targets.append((f"litestar+{kind}", lambda u, w, k=kind: transport_app(k, u, w),
                                 "/v1/chat/completions"))
         if "litellm" in wanted and (BENCH / ".venv-litellm" / "bin" / "litellm").exists():
-            targets.append(("LiteLLM 1.83.14", litellm, "/v1/chat/completions"))
-        for name, start, path in targets:
-            with start(upstream, work) as (port, key, pid):
-                rows.append(measure(name, port, path, key, pid, args.seconds))
+            targets.append((LITELLM, litellm, "/v1/chat/completions"))
+        for number in range(args.rounds):
+            if args.rounds > 1:
+                print(f"round {number + 1} of {args.rounds}", flush=True)
+            work = Path(tmp) / f"round-{number + 1}"
+            work.mkdir()
+            direct = measure(DIRECT, upstream, "/v1/chat/completions", "none", None, args.seconds)
+            rounds.setdefault(DIRECT, []).append(direct)
+            for name, start, path in targets:
+                with start(upstream, work) as (port, key, pid):
+                    rounds.setdefault(name, []).append(measure(name, port, path, key, pid, args.seconds))
     print()
-    print(table(rows))
+    print(table([_median(rows) for rows in rounds.values()]))
+    print()
+    for line in ratios(rounds):
+        print(line)
     return 0
+
+
+def _median(rows: list[Row]) -> Row:
+    """The round with the median non-streaming throughput (rows stay internally consistent)."""
+    return sorted(rows, key=lambda row: row.c32.rps)[len(rows) // 2]
+
+
+def ratios(rounds: dict[str, list[Row]]) -> list[str]:
+    """The gateway against the others, taken within each round (they shared its conditions)."""
+    lines = []
+    ours = rounds.get(GATEWAY, [])
+    for other, unit in ((LITELLM, "x"), ("nginx proxy_pass", "%")):
+        theirs = rounds.get(other, [])
+        if not ours or not theirs:
+            continue
+        per_round = [mine.c32.rps / max(them.c32.rps, 1e-9) for mine, them in zip(ours, theirs, strict=True)]
+        shown = [f"{value:.1f}x" if unit == "x" else f"{100 * value:.1f}%" for value in per_round]
+        middle = sorted(per_round)[len(per_round) // 2]
+        median = f"{middle:.1f}x" if unit == "x" else f"{100 * middle:.1f}%"
+        lines.append(f"one-api req/s c32 vs {other}: median {median} (rounds: {', '.join(shown)})")
+    return lines
 
 
 if __name__ == "__main__":
