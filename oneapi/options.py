@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from sqlmodel import Session, select
 
 from oneapi.db.models import Option
+
+T = TypeVar("T")
 
 __all__ = ("DEFAULT_OPTIONS", "OptionStore", "is_secret_option", "options")
 
@@ -80,6 +82,7 @@ class OptionStore:
 
     def __init__(self) -> None:
         self._values: dict[str, str] = dict(DEFAULT_OPTIONS)
+        self._parsed: dict[tuple[str, str, Any], Any] = {}  # (type, key, default) -> value, per version
         self._lock = threading.Lock()
         self.version = 0
 
@@ -92,6 +95,7 @@ class OptionStore:
         merged.update(stored)
         with self._lock:
             self._values = merged
+            self._parsed = {}
             self.version += 1
 
     def save(self, session: Session, key: str, value: str) -> None:
@@ -105,6 +109,7 @@ class OptionStore:
         session.commit()
         with self._lock:
             self._values = {**self._values, key: value}
+            self._parsed = {}
             self.version += 1
 
     def snapshot(self) -> dict[str, str]:
@@ -114,19 +119,27 @@ class OptionStore:
         return self._values.get(key, default)
 
     def get_bool(self, key: str) -> bool:
-        return self._values.get(key, "").strip().lower() in ("true", "1", "yes", "on")
+        return self._typed("bool", key, False, lambda raw: raw.strip().lower() in ("true", "1", "yes", "on"))
 
     def get_int(self, key: str, default: int = 0) -> int:
-        try:
-            return int(float(self._values.get(key, "")))
-        except ValueError:
-            return default
+        return self._typed("int", key, default, lambda raw: int(float(raw)))
 
     def get_float(self, key: str, default: float = 0.0) -> float:
+        return self._typed("float", key, default, float)
+
+    def _typed(self, kind: str, key: str, default: T, parse: Callable[[str], T]) -> T:
+        """``parse`` of the value (``default`` when it fails), remembered until the options change."""
+        memo = self._parsed
         try:
-            return float(self._values.get(key, ""))
-        except ValueError:
-            return default
+            return memo[kind, key, default]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        try:
+            value = parse(self._values.get(key, ""))
+        except (ValueError, OverflowError):
+            value = default
+        memo[kind, key, default] = value
+        return value
 
     def get_json(self, key: str, default: Any = None) -> Any:
         raw = self._values.get(key, "").strip()

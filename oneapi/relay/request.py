@@ -40,12 +40,17 @@ class RelayMode(StrEnum):
 
     @property
     def multipart(self) -> bool:
-        return self in (RelayMode.IMAGE_EDITS, RelayMode.TRANSCRIPTIONS, RelayMode.TRANSLATIONS)
+        return self in _MULTIPART
 
     @property
     def streams_usage(self) -> bool:
         """Endpoints whose streams can end with a usage-only chunk on request."""
-        return self in (RelayMode.CHAT, RelayMode.COMPLETIONS)
+        return self in _STREAMS_USAGE
+
+
+# module-level sets: naming members inside a property costs an enum look-up each time
+_MULTIPART = frozenset((RelayMode.IMAGE_EDITS, RelayMode.TRANSCRIPTIONS, RelayMode.TRANSLATIONS))
+_STREAMS_USAGE = frozenset((RelayMode.CHAT, RelayMode.COMPLETIONS))
 
 
 _DEFAULT_MODELS = {RelayMode.MODERATIONS: "text-moderation-latest"}

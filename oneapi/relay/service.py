@@ -52,6 +52,7 @@ __all__ = ("Relay",)
 log = logging.getLogger("oneapi.relay")
 
 _encode = msgspec.json.Encoder().encode
+_IMAGE_MODES = frozenset((RelayMode.IMAGES, RelayMode.IMAGE_EDITS))  # billed per image, not per token
 
 @dataclass(slots=True)
 class _Call:
@@ -118,7 +119,7 @@ class Relay:
 
     @staticmethod
     def _reservation(request: RelayRequest, price: Price) -> int:
-        if request.mode in (RelayMode.IMAGES, RelayMode.IMAGE_EDITS):
+        if request.mode in _IMAGE_MODES:
             return price.image_quota(request.model, request.size, request.quality, request.n)
         tokens = options.get_int("PreConsumedQuota", 500) + request.prompt_estimate() + request.max_tokens
         return int(tokens * price.ratio)
@@ -228,7 +229,7 @@ class Relay:
         channel_type = channel.type if channel is not None else None
         price = call.price if channel_type is None else price_for(request.model, call.caller.user.group,
                                                                    channel_type)
-        if request.mode in (RelayMode.IMAGES, RelayMode.IMAGE_EDITS):
+        if request.mode in _IMAGE_MODES:
             quota = price.image_quota(request.model, request.size, request.quality, request.n)
         else:
             quota = price.text_quota(usage.prompt_tokens, usage.completion_tokens)
