@@ -85,7 +85,8 @@ class RateLimits:
         self._local = _LocalWindows()
         self._group_version = -1
         self._group_limits: dict[str, tuple[int, int]] = {}
-        self._adding: set[asyncio.Task[None]] = set()  # strong references until each finishes
+        self._unsent: dict[tuple[str, int], int] = {}  # (TPM window, second) -> tokens to add in Redis
+        self._sending: asyncio.Task[None] | None = None
 
     def attach(self, shared: SharedState) -> None:
         self.shared = shared
@@ -126,26 +127,43 @@ class RateLimits:
                            retry_after=seconds, code="rate_limit_exceeded")
 
     def used(self, token: CachedToken, user: CachedUser, tokens: int) -> None:
-        """Add a billed request's tokens to the TPM windows (in the background)."""
+        """Add a billed request's tokens to the TPM windows.
+
+        In Redis this happens in the background, one pipeline for everything billed while
+        the previous one was on its way, so concurrent requests share the round trip.
+        """
         if tokens <= 0:
             return
         keys = [f"rl:token:{token.id}:tpm"] if token.tpm_limit > 0 else []
         if self._group(user.group)[1] > 0:
             keys.append(f"rl:user:{user.id}:tpm")
-        if keys:
-            task = asyncio.get_running_loop().create_task(self._add(keys, tokens, int(time.time())))
-            self._adding.add(task)
-            task.add_done_callback(self._adding.discard)
+        now = int(time.time())
+        if self.shared is None or not self.shared.available:
+            for key in keys:
+                self._local.add(key, now, tokens)
+            return
+        for key in keys:
+            self._unsent[key, now] = self._unsent.get((key, now), 0) + tokens
+        if keys and self._sending is None:
+            self._sending = asyncio.get_running_loop().create_task(self._send_used())
 
-    async def _add(self, keys: list[str], amount: int, now: int) -> None:
+    async def _send_used(self) -> None:
+        try:
+            while self._unsent:
+                batch, self._unsent = self._unsent, {}
+                await self._add(batch)
+        finally:
+            self._sending = None
+
+    async def _add(self, batch: dict[tuple[str, int], int]) -> None:
         shared = self.shared
         if shared is not None and shared.available:
             from oneapi.redis_state import RedisUnavailable
 
             async def add(client: object) -> None:
                 async with client.pipeline(transaction=False) as pipe:  # type: ignore[attr-defined]
-                    for key in keys:
-                        pipe.hincrby(shared.key(key), str(now), amount)
+                    for (key, second), amount in batch.items():
+                        pipe.hincrby(shared.key(key), str(second), amount)
                         pipe.expire(shared.key(key), WINDOW_SECONDS + 1)
                     await pipe.execute()
 
@@ -154,8 +172,8 @@ class RateLimits:
                 return
             except RedisUnavailable:
                 pass
-        for key in keys:
-            self._local.add(key, now, amount)
+        for (key, second), amount in batch.items():
+            self._local.add(key, second, amount)
 
 
 def _parse_group_limits(value: object) -> dict[str, tuple[int, int]]:
