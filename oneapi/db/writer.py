@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Dialect, insert, text
+from sqlalchemy import Connection, Dialect, insert, text
 from sqlmodel import Session
 
 from oneapi.db.background import run_in_background
@@ -34,6 +34,7 @@ __all__ = ("BatchWriter",)
 log = logging.getLogger("oneapi.db.writer")
 
 MAX_PENDING_LOGS = 200_000
+_ROWS_PER_STATEMENT = 50  # 17 parameters each: under SQLite's old limit of 999 per statement
 
 _TOKEN_UPDATE = text("UPDATE tokens SET remain_quota = remain_quota + :remain,"
                      " used_quota = used_quota + :used, accessed_time = CASE WHEN accessed_time > :accessed"
@@ -83,11 +84,35 @@ def _write(batch: _Batch) -> None:
         if batch.channels:
             connection.execute(_CHANNEL_UPDATE, [{"id": k, "used": v} for k, v in batch.channels.items()])
         if batch.logs:
-            sql, fields, named = _log_insert(engine.dialect)
-            rows = [{key: row.get(key, default) for key, default in fields} if named
-                    else tuple([row.get(key, default) for key, default in fields]) for row in batch.logs]
-            connection.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+            _insert_logs(connection, engine.dialect, batch.logs)
         session.commit()
+
+
+def _insert_logs(connection: Connection, dialect: Dialect, logs: list[dict[str, Any]]) -> None:
+    """Insert the rows, several per statement where the driver takes positional parameters.
+
+    SQLite lets go of the interpreter lock for every statement it steps and needs it back
+    before the next one; while the relay keeps the lock busy, each hand-back waits for the
+    switch interval. One statement per row made a flush of thousands of rows fall behind a
+    saturated relay; 50 rows per statement take 50 times fewer hand-backs. (psycopg's
+    executemany pipelines the rows itself.)
+    """
+    sql, fields, named = _log_insert(dialect)
+    if named:
+        connection.exec_driver_sql(sql, [{key: row.get(key, default) for key, default in fields}
+                                         for row in logs])  # type: ignore[arg-type]
+        return
+    for start in range(0, len(logs), _ROWS_PER_STATEMENT):
+        chunk = logs[start:start + _ROWS_PER_STATEMENT]
+        values = tuple([row.get(key, default) for row in chunk for key, default in fields])
+        connection.exec_driver_sql(_rows_statement(sql, len(chunk)), values)
+
+
+@functools.cache
+def _rows_statement(single_row: str, rows: int) -> str:
+    """``INSERT ... VALUES (?, ...)`` made to insert ``rows`` rows at once."""
+    head, _, values = single_row.partition(" VALUES ")
+    return f"{head} VALUES {', '.join([values] * rows)}"
 
 
 @functools.cache

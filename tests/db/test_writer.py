@@ -96,3 +96,28 @@ async def test_failed_flush_keeps_rows_for_the_next_tick(monkeypatch: pytest.Mon
             assert [log.quota for log in session.exec(select(Log).order_by(Log.id))] == [10, 5]
     finally:
         await runtime.stop()
+
+
+@pytest.mark.usefixtures("db_env")
+async def test_a_large_flush_writes_every_row_with_its_fields_and_defaults() -> None:
+    runtime = await _runtime()
+    try:
+        user_id, token_id, _key = _seed()
+        writer = runtime.state["writer"]
+        count = 2 * writer_module._ROWS_PER_STATEMENT + 23  # full statements and a remainder
+        for number in range(count):
+            row = {"user_id": user_id, "token_id": token_id, "quota": number, "type": 2,
+                   "model_name": f"model-{number}", "is_stream": number % 2 == 1,
+                   "other": '{"channel_path": [7]}'}
+            if number % 10 == 0:
+                del row["model_name"]  # a column left out takes its default
+            writer.add_log(row)
+        assert await writer.flush()
+        with session_scope() as session:
+            logs = list(session.exec(select(Log).order_by(Log.quota)))
+        assert [log.quota for log in logs] == list(range(count))
+        assert [log.model_name for log in logs[:3]] == ["", "model-1", "model-2"]
+        assert [bool(log.is_stream) for log in logs[:3]] == [False, True, False]
+        assert {log.user_id for log in logs} == {user_id} and logs[5].other == '{"channel_path": [7]}'
+    finally:
+        await runtime.stop()
