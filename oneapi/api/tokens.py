@@ -81,7 +81,8 @@ def _apply(token: Token, fields: TokenFields) -> None:
     if fields.remain_quota < 0:
         raise InvalidRequest("remain_quota cannot be negative", param="remain_quota")
     if fields.rpm_limit < 0 or fields.tpm_limit < 0:
-        raise InvalidRequest("rpm_limit and tpm_limit cannot be negative (0 means no limit)", param="rpm_limit")
+        raise InvalidRequest("rpm_limit and tpm_limit cannot be negative (0 means no limit)",
+                             param="rpm_limit")
     token.name = name
     token.expired_time = fields.expired_time
     token.unlimited_quota = fields.unlimited_quota
