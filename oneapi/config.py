@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # token subnets and the per-IP limits see. "*" only where every connection comes
     # through a platform's proxy (the Render, Koyeb and Hugging Face manifests set it).
     forwarded_allow_ips: str = "127.0.0.1"
+    # Remote image_url parts are fetched for vendors that take only image bytes; by default
+    # only from public addresses, so a client cannot make the gateway read its own network.
+    allow_private_image_urls: bool = False
 
     @field_validator("theme")
     @classmethod

@@ -14,6 +14,7 @@ import httpx
 import msgspec
 
 from oneapi.cache import CachedChannel
+from oneapi.config import get_settings
 from oneapi.errors import UpstreamError
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse
 from oneapi.relay.formats.events import TokenUsage, decode_json, encode_json
@@ -38,8 +39,9 @@ class VendorAdapter(Adapter):
             return
         urls = remote_image_urls(request.document().get("messages") or ())
         if urls:
+            allow_private = get_settings().allow_private_image_urls
             async with httpx.AsyncClient() as client:
-                request.images = await fetch_images(client, urls)
+                request.images = await fetch_images(client, urls, allow_private=allow_private)
 
     @abstractmethod
     def to_openai(self, request: RelayRequest, answer: dict[str, Any], model: str) -> dict[str, Any]:

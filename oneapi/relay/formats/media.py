@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import mimetypes
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,10 +21,12 @@ import httpx
 
 from oneapi.errors import InvalidRequest
 
-__all__ = ("MAX_IMAGE_BYTES", "InlineImage", "fetch_images", "image_url_of", "inline_image", "remote_image_urls")
+__all__ = ("MAX_IMAGE_BYTES", "InlineImage", "fetch_images", "image_url_of", "inline_image",
+           "remote_image_urls")
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 IMAGE_FETCH_TIMEOUT = 15.0
+_MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,33 +81,93 @@ def remote_image_urls(messages: Iterable[Any]) -> list[str]:
     return urls
 
 
-async def _fetch(client: httpx.AsyncClient, url: str, max_bytes: int) -> InlineImage:
-    if not url.startswith(("http://", "https://")):
-        raise InvalidRequest(f"unsupported image URL scheme in {url[:100]}", param="messages",
-                             code="invalid_image_url")
-    received = bytearray()
+async def _fetch(client: httpx.AsyncClient, url: str, max_bytes: int, allow_private: bool) -> InlineImage:
     try:
-        async with client.stream("GET", url, timeout=IMAGE_FETCH_TIMEOUT, follow_redirects=True) as response:
-            if response.status_code != 200:
-                raise InvalidRequest(f"fetching the image {url[:200]} failed with HTTP {response.status_code}",
-                                     param="messages", code="invalid_image_url")
-            async for piece in response.aiter_bytes():
-                received += piece
-                if len(received) > max_bytes:
-                    raise InvalidRequest(f"the image {url[:200]} is larger than {max_bytes // 1048576} MiB",
-                                         param="messages", code="image_too_large")
-            media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        request = client.build_request("GET", _checked_url(url), timeout=IMAGE_FETCH_TIMEOUT)
+        for _hop in range(_MAX_REDIRECTS + 1):
+            if not allow_private:
+                await _require_public_host(request.url)
+            response = await client.send(request, stream=True)
+            try:
+                if not allow_private:
+                    _require_public_peer(response)
+                if response.next_request is None:
+                    return await _read_image(response, url, max_bytes)
+                request = response.next_request  # a redirect: checked before it is followed
+            finally:
+                await response.aclose()
     except httpx.HTTPError as exc:
         raise InvalidRequest(f"fetching the image {url[:200]} failed: {type(exc).__name__}",
                              param="messages", code="invalid_image_url") from None
+    raise InvalidRequest(f"fetching the image {url[:200]} took more than {_MAX_REDIRECTS} redirects",
+                         param="messages", code="invalid_image_url")
+
+
+async def _read_image(response: httpx.Response, url: str, max_bytes: int) -> InlineImage:
+    if response.status_code != 200:
+        raise InvalidRequest(f"fetching the image {url[:200]} failed with HTTP {response.status_code}",
+                             param="messages", code="invalid_image_url")
+    received = bytearray()
+    async for piece in response.aiter_bytes():
+        received += piece
+        if len(received) > max_bytes:
+            raise InvalidRequest(f"the image {url[:200]} is larger than {max_bytes // 1048576} MiB",
+                                 param="messages", code="image_too_large")
+    media_type = response.headers.get("content-type", "").split(";")[0].strip()
     if not media_type.startswith("image/"):
         media_type = mimetypes.guess_type(url.split("?")[0])[0] or "image/png"
     return InlineImage(media_type, base64.b64encode(bytes(received)).decode())
 
 
-async def fetch_images(client: httpx.AsyncClient, urls: Iterable[str], *,
-                       max_bytes: int = MAX_IMAGE_BYTES) -> dict[str, InlineImage]:
-    """Download remote images concurrently; any failure is the client's 400."""
+def _checked_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise InvalidRequest(f"unsupported image URL scheme in {url[:100]}", param="messages",
+                             code="invalid_image_url")
+    return url
+
+
+def _refuse_private(where: str) -> InvalidRequest:
+    return InvalidRequest(f"the image URL {where[:200]} points into a private network; the gateway fetches "
+                          "only public addresses (ALLOW_PRIVATE_IMAGE_URLS lifts this)", param="messages",
+                          code="invalid_image_url")
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def _require_public_host(url: httpx.URL) -> None:
+    """Every address the URL's host resolves to must be public (no loopback, private, link-local)."""
+    _checked_url(str(url))  # a redirect may lead to another scheme
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(url.host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        raise InvalidRequest(f"the image host {url.host[:100]} cannot be resolved", param="messages",
+                             code="invalid_image_url") from None
+    if not found or not all(_is_public(str(entry[4][0])) for entry in found):
+        raise _refuse_private(str(url))
+
+
+def _require_public_peer(response: httpx.Response) -> None:
+    """The address actually connected to must be public too (the name may resolve anew)."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if peer and not _is_public(str(peer[0])):
+        raise _refuse_private(str(response.url))
+
+
+async def fetch_images(client: httpx.AsyncClient, urls: Iterable[str], *, max_bytes: int = MAX_IMAGE_BYTES,
+                       allow_private: bool = False) -> dict[str, InlineImage]:
+    """Download remote images concurrently; any failure is the client's 400.
+
+    Only public addresses are fetched unless ``allow_private``: a client must not make the
+    gateway read its own network (cloud metadata, admin ports) and hand the bytes to a
+    vendor whose answer describes them. Each redirect hop is checked before it is followed.
+    """
     wanted = list(urls)
-    images = await asyncio.gather(*(_fetch(client, url, max_bytes) for url in wanted))
+    images = await asyncio.gather(*(_fetch(client, url, max_bytes, allow_private) for url in wanted))
     return dict(zip(wanted, images, strict=True))

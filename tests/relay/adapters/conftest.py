@@ -70,7 +70,9 @@ def vendors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VendorWorld]:
         seed.channel(servers["deepseek"].url, ["deepseek-reasoner"], type=36)
         seed.channel(f"{compat}/api/v3", ["doubao-test"], type=40)
         seed.channel(compat, ["bge-reranker"], type=44)
-        with run_gateway(tmp, {"SYNC_FREQUENCY": "600", "BATCH_UPDATE_INTERVAL": "0.1"}) as gateway:
+        env = {"SYNC_FREQUENCY": "600", "BATCH_UPDATE_INTERVAL": "0.1",
+               "ALLOW_PRIVATE_IMAGE_URLS": "true"}  # the test image host is on 127.0.0.1
+        with run_gateway(tmp, env) as gateway:
             yield VendorWorld(gateway, seed, servers)
     finally:
         for server in servers.values():

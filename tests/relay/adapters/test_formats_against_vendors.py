@@ -80,11 +80,30 @@ async def test_remote_images_are_fetched_within_limits() -> None:
                                                  {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}]}]
         assert remote_image_urls(messages) == [f"{host.url}/cat.png"]
         async with httpx.AsyncClient() as client:
-            images = await fetch_images(client, remote_image_urls(messages))
+            images = await fetch_images(client, remote_image_urls(messages), allow_private=True)
             image = images[f"{host.url}/cat.png"]
             assert image.media_type == "image/png"
             assert image.data_url() == "data:image/png;base64," + base64.b64encode(PNG_BYTES).decode()
             with pytest.raises(InvalidRequest, match="larger than"):
-                await fetch_images(client, [f"{host.url}/huge.png"], max_bytes=1024 * 1024)
+                await fetch_images(client, [f"{host.url}/huge.png"], max_bytes=1024 * 1024,
+                                   allow_private=True)
             with pytest.raises(InvalidRequest, match="HTTP 404"):
-                await fetch_images(client, [f"{host.url}/missing.png"])
+                await fetch_images(client, [f"{host.url}/missing.png"], allow_private=True)
+            moved = await fetch_images(client, [f"{host.url}/moved.png"], allow_private=True)
+            assert moved[f"{host.url}/moved.png"] == image
+            with pytest.raises(InvalidRequest, match="more than 5 redirects"):
+                await fetch_images(client, [f"{host.url}/loop.png"], allow_private=True)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:{port}/cat.png", "http://localhost:{port}/cat.png",
+                                 "http://[::1]:{port}/cat.png", "http://169.254.169.254/latest/meta-data/",
+                                 "http://10.1.2.3/x.png", "http://[::ffff:192.168.0.1]/x.png",
+                                 "ftp://example.com/x.png"])
+async def test_images_on_private_addresses_are_refused_by_default(url: str) -> None:
+    with ImageHost() as host:
+        port = host.url.rsplit(":", 1)[1]
+        async with httpx.AsyncClient() as client:
+            with pytest.raises(InvalidRequest) as refused:
+                await fetch_images(client, [url.format(port=port)])
+        assert refused.value.code == "invalid_image_url"
+    assert host.hits == []  # refused before connecting

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -18,11 +18,20 @@ PNG_BYTES = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADU
 @dataclass
 class ImageHost(UpstreamServer):
     name: str = "images"
+    hits: list[str] = field(default_factory=list)  # paths asked for
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get("/cat.png", self.image), web.get("/huge.png", self.huge)]
+        return [web.get("/cat.png", self.image), web.get("/huge.png", self.huge),
+                web.get("/moved.png", self.moved), web.get("/loop.png", self.loop)]
+
+    async def moved(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound("/cat.png")
+
+    async def loop(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound("/loop.png")
 
     async def image(self, request: web.Request) -> web.Response:
+        self.hits.append(request.path)
         return web.Response(body=PNG_BYTES, content_type="image/png")
 
     async def huge(self, request: web.Request) -> web.StreamResponse:
