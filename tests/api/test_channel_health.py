@@ -13,7 +13,7 @@ from oneapi.api.channel_test import ChannelTestScheduler, run_channel_test, shou
 from oneapi.db.engine import get_engine
 from oneapi.db.models import Ability, Channel
 from tests.api.conftest import Api
-from tests.support.upstreams import OpenAIUpstream, UpstreamServer
+from tests.support.upstreams import OpenAIUpstream
 
 
 def _channel(api: Api, base_url: str, **fields: Any) -> int:
@@ -150,8 +150,8 @@ def test_should_disable(status: int, message: str, expected: bool) -> None:
     assert should_disable(status, message) is expected
 
 
-class BillingUpstream(UpstreamServer):
-    """The balance endpoints of OpenAI's dashboard, DeepSeek, OpenRouter and SiliconFlow."""
+class BillingUpstream(OpenAIUpstream):
+    """OpenAI's dashboard balance, and the balance endpoints of DeepSeek, OpenRouter and SiliconFlow."""
 
     def routes(self) -> list[web.RouteDef]:
         def route(path: str, payload: Any) -> web.RouteDef:
@@ -161,8 +161,7 @@ class BillingUpstream(UpstreamServer):
             return web.get(path, answer)
 
         return [
-            route("/v1/dashboard/billing/subscription", {"hard_limit_usd": 120.0}),
-            route("/v1/dashboard/billing/usage", {"total_usage": 2050}),
+            *super().routes(),
             route("/user/balance", {"is_available": True, "balance_infos": [
                 {"currency": "CNY", "total_balance": "70.00"},
                 {"currency": "USD", "total_balance": "9.50"}]}),

@@ -27,6 +27,7 @@ from aiohttp import web
 __all__ = ("AzureUpstream", "OpenAIUpstream", "Received", "UpstreamServer", "dead_url")
 
 REPLY_WORDS = ("Hello", " from", " the", " mock", " upstream", ".")
+REPLY = "".join(REPLY_WORDS)
 SPEECH_BYTES = b"ID3\x04\x00fake-mp3-frames" * 16
 
 
@@ -124,7 +125,11 @@ class UpstreamServer:
 
 
 class OpenAIUpstream(UpstreamServer):
-    """OpenAI's REST API: chat, completions, embeddings, moderations, images, audio, responses."""
+    """OpenAI's REST API: chat, completions, embeddings, moderations, images, audio, responses,
+    the model list and the legacy billing dashboard (a balance of $99.50)."""
+
+    MODEL_IDS: tuple[str, ...] = ("gpt-4o-mini",)
+    BALANCE_LIMIT_USD, BALANCE_USED_CENTS = 120.0, 2050
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -139,6 +144,8 @@ class OpenAIUpstream(UpstreamServer):
             web.post("/v1/audio/speech", self.speech),
             web.post("/v1/responses", self.responses),
             web.get("/v1/models", self.models),
+            web.get("/v1/dashboard/billing/subscription", self.subscription),
+            web.get("/v1/dashboard/billing/usage", self.billing_usage),
         ]
 
     # -- helpers ------------------------------------------------------------------------
@@ -259,7 +266,14 @@ class OpenAIUpstream(UpstreamServer):
 
     async def models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [
-            {"id": "gpt-4o-mini", "object": "model", "created": 1700000000, "owned_by": "openai"}]})
+            {"id": model, "object": "model", "created": 1700000000, "owned_by": "openai"}
+            for model in self.MODEL_IDS]})
+
+    async def subscription(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "billing_subscription", "hard_limit_usd": self.BALANCE_LIMIT_USD})
+
+    async def billing_usage(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "total_usage": self.BALANCE_USED_CENTS})
 
 
 class AzureUpstream(OpenAIUpstream):

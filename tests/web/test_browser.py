@@ -14,18 +14,22 @@ import pytest
 from openai import OpenAI
 
 from tests.support.gateway import GatewayProcess, run_gateway
+from tests.support.upstreams import REPLY, OpenAIUpstream
 from tests.web.conftest import SCREENSHOTS
-from tests.web.upstream import ANSWER, openai_upstream
 
 pytestmark = pytest.mark.browser
 
 NEW_PASSWORD = "s3cret-Pass!"
 
 
+class _TwoModelUpstream(OpenAIUpstream):
+    MODEL_IDS = ("gpt-4o-mini", "gpt-4o")
+
+
 @pytest.fixture
 def upstream() -> Iterator[str]:
-    with openai_upstream() as base_url:
-        yield base_url
+    with _TwoModelUpstream() as server:
+        yield server.url
 
 
 @pytest.fixture(params=["default", "berry"])
@@ -181,7 +185,7 @@ def test_console_end_to_end(browser: object, themed: tuple[str, GatewayProcess],
     # A real client uses the key.
     client = OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=30)
     reply = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
-    assert reply.choices[0].message.content == ANSWER
+    assert reply.choices[0].message.content == REPLY
 
     # The request shows in the logs and on the dashboard.
     logs = _eventually_contains(page, base, "/log", "#logs", ["gpt-4o-mini", "browser-token"])
