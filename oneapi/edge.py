@@ -1,12 +1,17 @@
-"""The outermost ASGI app: request ids and request metrics, and a fast lane to the relay.
+"""The outermost ASGI app: request ids, request metrics, CORS for the relay, a fast lane.
 
 Every HTTP request gets an ``X-Oneapi-Request-Id`` (also in its log lines) and is counted
-in the metrics once its response ends. A ``POST`` to one of the relay's paths then goes
-straight to the relay; everything else (relay paths with other methods included, which
-Litestar answers with 405) goes to the Litestar app. The lane exists for speed: Litestar's
-router, middleware stack and exception middleware cost about a tenth of a relayed
-request's CPU time (``bench/``), and the relay needs none of them. Errors on the lane are
-rendered here in OpenAI's shape, as Litestar's handlers render them on ``/v1``.
+in the metrics once its response ends. The relay's paths (``/v1``, ``/v1beta``) answer
+browsers from any origin, as one-api's CORS middleware does, so chat front ends running in
+a browser can call the gateway with a key; their preflight ``OPTIONS`` is answered here.
+The management API (``/api``) gets no CORS headers: only the gateway's own pages call it.
+
+A ``POST`` to one of the relay's paths then goes straight to the relay; everything else
+(relay paths with other methods included, which Litestar answers with 405) goes to the
+Litestar app. The lane exists for speed: Litestar's router, middleware stack and
+exception middleware cost about a tenth of a relayed request's CPU time (``bench/``), and
+the relay needs none of them. Errors on the lane are rendered here in OpenAI's shape, as
+Litestar's handlers render them on ``/v1``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ log = logging.getLogger("oneapi.edge")
 REQUEST_ID_HEADER = "X-Oneapi-Request-Id"
 _REQUEST_ID_HEADER = REQUEST_ID_HEADER.lower().encode()
 _EVENT_STREAM = b"text/event-stream"
+_CORS_PREFIXES = ("/v1/", "/v1beta/")
+_ALLOW_ANY_ORIGIN = (b"access-control-allow-origin", b"*")
+_PREFLIGHT_HEADERS = [_ALLOW_ANY_ORIGIN, (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+                      (b"access-control-max-age", b"86400")]
 
 Lane = Callable[["Scope", "Receive", "Send"], Awaitable[None]]
 
@@ -69,7 +78,14 @@ class Edge:
         request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
         id_slot = request_id_var.set(request_id)
-        header = (_REQUEST_ID_HEADER, request_id.encode())
+        id_header = (_REQUEST_ID_HEADER, request_id.encode())
+        extra_headers = [id_header]
+        if scope["path"].startswith(_CORS_PREFIXES):
+            if scope["method"] == "OPTIONS":
+                request_id_var.reset(id_slot)
+                await _answer_preflight(scope, send, id_header)
+                return
+            extra_headers.append(_ALLOW_ANY_ORIGIN)
         metrics = self.metrics
         labels, labels_slot = metrics.request_started()
         status = 0
@@ -79,7 +95,7 @@ class Edge:
             nonlocal status, streamed
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = message["headers"] = [*message.get("headers", ()), header]
+                headers = message["headers"] = [*message.get("headers", ()), *extra_headers]
                 for name, value in headers:
                     if name == b"content-type" and value.startswith(_EVENT_STREAM):
                         streamed = True
@@ -107,6 +123,15 @@ class Edge:
             request_id_var.reset(id_slot)
             metrics.request_ended(scope.get("path_template") or "other", labels, status or 500, streamed,
                                   labels_slot)
+
+
+async def _answer_preflight(scope: Scope, send: Send, id_header: tuple[bytes, bytes]) -> None:
+    """204 for a browser's CORS preflight: any origin, the relay's methods, the headers it asks for."""
+    asked = next((value for name, value in scope["headers"] if name == b"access-control-request-headers"),
+                 b"authorization, content-type")
+    headers = [id_header, *_PREFLIGHT_HEADERS, (b"access-control-allow-headers", asked)]
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _unexpected(scope: Scope) -> GatewayError:

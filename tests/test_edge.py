@@ -75,3 +75,21 @@ def test_everything_else_goes_to_litestar_with_a_request_id() -> None:
         assert not_a_lane.status_code == 404
         assert not_a_lane.headers["x-oneapi-request-id"]
     assert _count(metrics, "/hello", "200") == 1
+
+
+def test_relay_paths_answer_browsers_from_any_origin_and_other_paths_do_not() -> None:
+    metrics = Metrics()
+    with TestClient(_edge(metrics)) as client:
+        preflight = client.options("/v1/chat/completions", headers={
+            "Origin": "https://chat.example", "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, x-stainless-os"})
+        assert preflight.status_code == 204
+        assert preflight.headers["access-control-allow-origin"] == "*"
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+        asked = preflight.headers["access-control-allow-headers"]
+        assert asked == "authorization, content-type, x-stainless-os"
+        assert preflight.headers["x-oneapi-request-id"]
+        limited = client.post("/v1/limited", json={}, headers={"Origin": "https://chat.example"})
+        assert limited.headers["access-control-allow-origin"] == "*"  # errors too, so the page can read them
+        hello = client.get("/hello", headers={"Origin": "https://chat.example"})
+        assert "access-control-allow-origin" not in hello.headers
