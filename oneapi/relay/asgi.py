@@ -8,13 +8,14 @@ body (with the size limit), and plain, JSON or streamed answers.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 from litestar.types import Receive, Scope, Send
 
-from oneapi.errors import GatewayError, PayloadTooLarge
+from oneapi.errors import GatewayError, InvalidRequest, PayloadTooLarge
 
 __all__ = ("ClientDisconnected", "Incoming", "method_not_allowed", "read_body", "send_bytes", "send_json",
            "start_stream")
@@ -41,7 +42,11 @@ class Incoming:
 
 
 async def read_body(incoming: Incoming, receive: Receive, limit: int) -> bytes:
-    """The whole request body; 413 as soon as it is known to be over ``limit`` bytes."""
+    """The whole request body; 413 as soon as it is known to be over ``limit`` bytes.
+
+    A gzip- or deflate-encoded body (``Content-Encoding``, as one-api's gzip middleware
+    accepts) is decoded here, and the limit applies to what it decodes to.
+    """
     declared = incoming.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge("request body is too large")
@@ -58,7 +63,25 @@ async def read_body(incoming: Incoming, receive: Receive, limit: int) -> bytes:
                 raise PayloadTooLarge("request body is too large")
             chunks.append(body)
         if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            whole = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            encoding = incoming.headers.get("content-encoding", "")
+            return _decoded(whole, encoding.strip().lower(), limit) if encoding else whole
+
+
+def _decoded(body: bytes, encoding: str, limit: int) -> bytes:
+    if encoding == "identity":
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise GatewayError(f"Content-Encoding {encoding!r} is not supported; send gzip, deflate or none",
+                           status_code=415, error_type="invalid_request_error", code="unsupported_encoding")
+    decoder = zlib.decompressobj(32 + zlib.MAX_WBITS)  # gzip or zlib header, detected
+    try:
+        decoded = decoder.decompress(body, limit + 1)
+    except zlib.error:
+        raise InvalidRequest(f"the request body is not valid {encoding} data") from None
+    if len(decoded) > limit or decoder.unconsumed_tail:
+        raise PayloadTooLarge("request body is too large once decompressed")
+    return decoded
 
 
 async def send_bytes(send: Send, status: int, media_type: str, body: bytes,

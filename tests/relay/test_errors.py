@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import time
 from pathlib import Path
 
@@ -126,3 +128,18 @@ def test_unknown_route_is_404_in_openai_shape(world: World) -> None:
 def test_wrong_method_is_405(world: World) -> None:
     response = httpx.get(world.v1 + "/chat/completions", headers={"Authorization": f"Bearer {world.key()}"})
     assert _error(response, 405)["type"] == "invalid_request_error"
+
+
+def test_gzip_bodies_are_decoded_and_other_encodings_refused(world: World) -> None:
+    key = world.key()
+    body = json.dumps({"model": "gpt-4o-mini", "messages": HI}).encode()
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    answer = _post(world, key, gzip.compress(body), **headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["usage"]["total_tokens"] > 0
+    assert _error(_post(world, key, b"not gzip at all", **headers), 400)["type"] == "invalid_request_error"
+    bomb = gzip.compress(b'{"model":"gpt-4o-mini","messages":"' + b"x" * (33 * 1024 * 1024) + b'"}')
+    assert len(bomb) < 1024 * 1024  # small on the wire, over the 32 MiB limit once decoded
+    _error(_post(world, key, bomb, **headers), 413)
+    refused = _post(world, key, body, **{"Content-Type": "application/json", "Content-Encoding": "br"})
+    assert _error(refused, 415)["code"] == "unsupported_encoding"
