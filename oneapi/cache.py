@@ -33,6 +33,7 @@ from oneapi.db.engine import DatabaseUnavailable, get_engine
 from oneapi.db.models import Ability, Channel, Option, Status, Token, User
 from oneapi.errors import ServiceUnavailable
 from oneapi.options import options
+from oneapi.runtime import stop_tasks
 
 if TYPE_CHECKING:
     from oneapi.db.writer import BatchWriter
@@ -249,10 +250,8 @@ class RelayCache:
         self._task = asyncio.create_task(self._sync_forever(), name="relay-cache-sync")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None
 
     async def _on_change(self, kinds: tuple[str, ...]) -> None:
         await self.reload(tables_for(kinds))

@@ -31,6 +31,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError
 
+from oneapi.runtime import stop_tasks
+
 if TYPE_CHECKING:
     from oneapi.runtime import Runtime
 
@@ -108,9 +110,7 @@ class SharedState:
                        asyncio.create_task(self._listen(), name="redis-changes")]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(*self._tasks)
         self._tasks = []
         if self._pubsub is not None:
             await _quietly(self._pubsub.aclose())

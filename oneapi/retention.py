@@ -21,6 +21,7 @@ from oneapi.db.background import run_in_background
 from oneapi.db.engine import get_engine
 from oneapi.options import options
 from oneapi.redis_state import RedisUnavailable
+from oneapi.runtime import stop_tasks
 
 if TYPE_CHECKING:
     from oneapi.redis_state import SharedState
@@ -93,10 +94,8 @@ class LogRetention:
         self._task = asyncio.create_task(self._run_forever(), name="log-retention")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None
 
     async def _run_forever(self) -> None:
         await asyncio.sleep(self.first_delay)

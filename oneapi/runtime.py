@@ -26,7 +26,7 @@ from oneapi.db.engine import DatabaseUnavailable, get_engine, get_target
 from oneapi.db.migrate import upgrade
 from oneapi.options import options
 
-__all__ = ("Component", "Runtime")
+__all__ = ("Component", "Runtime", "stop_tasks")
 
 log = logging.getLogger("oneapi.runtime")
 _YOUNG_GENERATION_THRESHOLD = 5_000
@@ -144,3 +144,11 @@ def _settle_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(_YOUNG_GENERATION_THRESHOLD, *gc.get_threshold()[1:])
+
+
+async def stop_tasks(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel a component's background tasks and wait until each has ended (None is skipped)."""
+    running = [task for task in tasks if task is not None]
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)

@@ -27,6 +27,7 @@ from oneapi.db.models import Channel, LogType, Status
 from oneapi.errors import NotFound
 from oneapi.options import options
 from oneapi.relay.probe import ProbeResult, probe_channel
+from oneapi.runtime import stop_tasks
 
 if TYPE_CHECKING:
     from oneapi.runtime import Runtime
@@ -195,8 +196,5 @@ class ChannelTestScheduler:
 
     async def stop(self) -> None:
         running = self._runtime.state.get(_TASK_KEY) if self._runtime is not None else None
-        tasks = [task for task in (self._task, running) if isinstance(task, asyncio.Task)]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(self._task, running if isinstance(running, asyncio.Task) else None)
         self._task = None

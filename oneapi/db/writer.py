@@ -25,6 +25,7 @@ from sqlmodel import Session
 from oneapi.db.background import run_in_background
 from oneapi.db.engine import get_engine
 from oneapi.db.models import Log
+from oneapi.runtime import stop_tasks
 
 if TYPE_CHECKING:
     from oneapi.runtime import Runtime
@@ -223,10 +224,8 @@ class BatchWriter:
 
     async def stop(self) -> None:
         """Stop ticking and write everything; retry briefly if the database hiccups."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None
         for attempt in range(5):
             if await self.flush():
                 return
