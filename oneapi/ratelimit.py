@@ -16,7 +16,6 @@ A request on a token with no limits, in a group with none, costs one dict lookup
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -24,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from oneapi.coalesce import CoalescedSums
 from oneapi.errors import RateLimited
 from oneapi.options import options
 
@@ -85,8 +85,7 @@ class RateLimits:
         self._local = _LocalWindows()
         self._group_version = -1
         self._group_limits: dict[str, tuple[int, int]] = {}
-        self._unsent: dict[tuple[str, int], int] = {}  # (TPM window, second) -> tokens to add in Redis
-        self._sending: asyncio.Task[None] | None = None
+        self._unsent: CoalescedSums[tuple[str, int]] = CoalescedSums(self._add)  # (TPM window, second)
 
     def attach(self, shared: SharedState) -> None:
         self.shared = shared
@@ -129,8 +128,8 @@ class RateLimits:
     def used(self, token: CachedToken, user: CachedUser, tokens: int) -> None:
         """Add a billed request's tokens to the TPM windows.
 
-        In Redis this happens in the background, one pipeline for everything billed while
-        the previous one was on its way, so concurrent requests share the round trip.
+        In Redis this happens in the background (:class:`~oneapi.coalesce.CoalescedSums`),
+        so concurrent requests share the round trip.
         """
         if tokens <= 0:
             return
@@ -143,17 +142,7 @@ class RateLimits:
                 self._local.add(key, now, tokens)
             return
         for key in keys:
-            self._unsent[key, now] = self._unsent.get((key, now), 0) + tokens
-        if keys and self._sending is None:
-            self._sending = asyncio.get_running_loop().create_task(self._send_used())
-
-    async def _send_used(self) -> None:
-        try:
-            while self._unsent:
-                batch, self._unsent = self._unsent, {}
-                await self._add(batch)
-        finally:
-            self._sending = None
+            self._unsent.add((key, now), tokens)
 
     async def _add(self, batch: dict[tuple[str, int], int]) -> None:
         shared = self.shared

@@ -28,12 +28,12 @@ so when Redis answers again :meth:`QuotaCounters.clear` deletes every counter to
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from oneapi.coalesce import CoalescedSums
 from oneapi.redis_state import RedisUnavailable, Script, SharedState
 
 if TYPE_CHECKING:
@@ -70,8 +70,7 @@ class QuotaCounters:
     def __init__(self, shared: SharedState, expiry: int = _MIN_IDLE) -> None:
         self.shared = shared
         self.expiry = expiry
-        self._pending: dict[str, int] = {}
-        self._sending: asyncio.Task[None] | None = None
+        self._unsent: CoalescedSums[str] = CoalescedSums(self._send)
 
     def user_key(self, user_id: int) -> str:
         return self.shared.key("quota", "user", user_id)
@@ -90,21 +89,13 @@ class QuotaCounters:
         if not delta or not self.shared.available:
             return  # with Redis down, clear() re-seeds every counter once it is back
         for key in self.keys(token, user)[0]:
-            self._pending[key] = self._pending.get(key, 0) + delta
-        if self._sending is None:
-            self._sending = asyncio.get_running_loop().create_task(self._send())
+            self._unsent.add(key, delta)
 
-    async def _send(self) -> None:
+    async def _send(self, batch: dict[str, int]) -> None:
         try:
-            while self._pending:
-                batch, self._pending = self._pending, {}
-                try:
-                    await self._add(batch)
-                except RedisUnavailable:
-                    self._pending.clear()  # dropped: clear() re-seeds every counter once Redis is back
-                    return
-        finally:
-            self._sending = None
+            await self._add(batch)
+        except RedisUnavailable:
+            self._unsent.discard()  # dropped: clear() re-seeds every counter once Redis is back
 
     async def _add(self, deltas: Mapping[str, int]) -> None:
         await self.shared.run(_ADD_TO_PRESENT, list(deltas), [self.expiry, *deltas.values()])
@@ -140,5 +131,4 @@ class QuotaCounters:
 
     async def stop(self) -> None:
         """Let the pending send (settlements of the last requests) finish before Redis is closed."""
-        if self._sending is not None:
-            await asyncio.gather(self._sending, return_exceptions=True)
+        await self._unsent.drained()
