@@ -1,4 +1,4 @@
-"""Record the real clients' request bodies as test fixtures: ``python -m tests.clients.record``.
+"""Record the real clients' request bodies as test fixtures: ``python -m tests.clients.record_cli``.
 
 Runs Claude Code and Gemini CLI (the pinned releases in ``package.json``) straight
 against the scripted vendor stand-ins, through one tool round trip each, and writes every
@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.support.clients import run_claude, run_gemini
+from tests.support.cli_clients import run_claude, run_gemini
 from tests.support.upstreams import UpstreamServer
 from tests.support.vendors.scripted import ScriptedAnthropic, ScriptedGemini, ToolScript
 
