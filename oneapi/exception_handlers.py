@@ -1,6 +1,7 @@
 """Render every error in the shape its caller expects, never with a stack trace.
 
-``/v1`` and the other relay paths answer in OpenAI's error shape; ``/api`` answers in
+The relay paths answer in their client's dialect (``oneapi.errors.render_relay_error``:
+OpenAI's on ``/v1``, Anthropic's on ``/v1/messages``, Google's on ``/v1beta``); ``/api`` answers in
 One API's ``{success, message, data}`` envelope with HTTP 200, except for 401, 403 and
 429, which keep their status as one-api's middlewares do.
 """
@@ -12,7 +13,7 @@ import logging
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from oneapi.errors import GatewayError, InternalError
+from oneapi.errors import GatewayError, InternalError, render_relay_error
 
 __all__ = ("exception_handlers",)
 
@@ -33,7 +34,8 @@ def render_error(request: Request, error: GatewayError) -> Response:
         status = error.status_code if error.status_code in _KEEP_STATUS_ON_API else 200
         return Response({"success": False, "message": error.message, "data": None}, status_code=status,
                         headers=error.headers)
-    return Response(error.openai_body(), status_code=error.status_code, headers=error.headers)
+    status, body = render_relay_error(error, request.url.path)
+    return Response(body, status_code=status, headers=error.headers)
 
 
 def _gateway_error(request: Request, exc: GatewayError) -> Response:

@@ -84,13 +84,16 @@ def _decoded(body: bytes, encoding: str, limit: int) -> bytes:
     return decoded
 
 
+def _raw(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+
 async def send_bytes(send: Send, status: int, media_type: str, body: bytes,
                      headers: Mapping[str, str] | None = None) -> None:
     raw_headers = [(b"content-type", media_type.encode("latin-1")),
                    (b"content-length", str(len(body)).encode())]
     if headers:
-        raw_headers += [(name.lower().encode("latin-1"), value.encode("latin-1"))
-                        for name, value in headers.items()]
+        raw_headers += _raw(headers)
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -102,8 +105,11 @@ async def send_json(send: Send, status: int, document: Any, headers: Mapping[str
 _STREAM_HEADERS = [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 
 
-async def start_stream(send: Send, status: int, media_type: str = "text/event-stream") -> None:
+async def start_stream(send: Send, status: int, media_type: str = "text/event-stream",
+                       extra: Mapping[str, str] | None = None) -> None:
     headers = [(b"content-type", media_type.encode("latin-1")), *_STREAM_HEADERS]
+    if extra:
+        headers += _raw(extra)
     await send({"type": "http.response.start", "status": status, "headers": headers})
 
 

@@ -1,14 +1,20 @@
 """Clients that speak another vendor's format: ``/v1/messages``, Gemini-native, ``/v1/responses``.
 
-A request in a client format is relayed like any other, as a chat completion, so the
-same auth, channel choice, retries, billing and logs apply. Per attempt,
+Route first, convert only when the channel needs it. A request in a client format is
+read only for what auth, limits, routing and billing need (model, stream, the output
+limit; the size stands in for the prompt), through a msgspec struct that builds no
+objects for the rest, and is relayed like any other request. Per attempt,
 :func:`serving_adapter` decides how the chosen channel serves it:
 
 * a channel of the client's own vendor (``/v1/messages`` to Anthropic, Gemini-native to
-  Gemini) gets the client's body unchanged and answers through untouched, with usage
-  read from the vendor's fields on the way;
-* any other channel gets the chat request through its own adapter, and the answer is
-  converted from chat back into the client's format (streams through two converters).
+  Gemini) gets the client's body unchanged (betas, server tools, documents,
+  ``cache_control``, thinking signatures, roles the gateway does not know) and answers
+  through untouched, with usage read from the vendor's fields on the way;
+* any other channel gets the request converted to chat (once, on first need) and sent
+  through its own adapter, and the answer converted from chat back into the client's
+  format (streams through two converters). Hosted tools the conversion or the target
+  vendor has no form for are left out and named in the ``X-Oneapi-Omitted-Tools``
+  response header and in the log row.
 
 ``/v1/responses`` is native to OpenAI-format channels; others serve it through chat.
 """
@@ -25,6 +31,7 @@ from oneapi.errors import InvalidRequest
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse, StreamConverter, UpstreamRequest
 from oneapi.relay.formats.anthropic import anthropic_usage, read_anthropic_event
 from oneapi.relay.formats.anthropic_in import ChatToAnthropicStream, chat_to_message, messages_to_chat
+from oneapi.relay.formats.chat import ClientChat
 from oneapi.relay.formats.events import TokenUsage, UsageSniffer, decode_json, encode_json
 from oneapi.relay.formats.gemini import gemini_usage, read_gemini_event
 from oneapi.relay.formats.gemini_in import (
@@ -39,24 +46,73 @@ from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 if TYPE_CHECKING:
     from oneapi.cache import CachedChannel
 
-__all__ = ("ANTHROPIC_MESSAGES", "GEMINI_NATIVE", "ClientFormat", "ClientRequest", "serving_adapter")
+__all__ = ("ANTHROPIC_MESSAGES", "GEMINI_NATIVE", "OMITTED_TOOLS_HEADER", "ClientFormat", "ClientRequest",
+           "decode_body", "serving_adapter")
 
+OMITTED_TOOLS_HEADER = "X-Oneapi-Omitted-Tools"
 _ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
+
+
+class _AnthropicHead(msgspec.Struct):
+    """What the relay reads of a Messages request; ``messages`` is only checked to be a list."""
+
+    model: str = ""
+    messages: msgspec.Raw = msgspec.Raw(b"")
+    stream: bool = False
+    max_tokens: int = 0
+
+
+class _GenerationConfig(msgspec.Struct):
+    maxOutputTokens: int = 0  # Gemini's spelling
+
+
+class _GeminiHead(msgspec.Struct):
+    generationConfig: _GenerationConfig | None = None
+
+
+_anthropic_head = msgspec.json.Decoder(_AnthropicHead)
+_gemini_head = msgspec.json.Decoder(_GeminiHead)
+
+
+def _head(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"invalid request body: {exc}", code="invalid_request") from None
+    except msgspec.DecodeError:
+        raise InvalidRequest("the request body is not valid JSON", code="invalid_json") from None
 
 
 @dataclass(slots=True)
 class ClientRequest:
-    """The client's own request, kept beside the chat request it became."""
+    """The client's own request; its chat form is made only for a channel of another format."""
 
     format: ClientFormat
-    document: dict[str, Any]
     body: bytes
+    model: str
     headers: dict[str, str] = field(default_factory=dict)
     action: str = ""  # Gemini: generateContent or streamGenerateContent
     sse: bool = True  # Gemini streams: SSE (alt=sse) or one JSON array
+    _document: dict[str, Any] | None = None
+    _chat: tuple[RelayRequest, ClientChat] | None = None
+
+    def document(self) -> dict[str, Any]:
+        if self._document is None:
+            self._document = decode_body(self.body)
+        return self._document
+
+    def chat(self) -> tuple[RelayRequest, ClientChat]:
+        """The request as chat (converted on first use) and what the conversion left out."""
+        if self._chat is None:
+            converted = self.format.to_chat(self)
+            request = parse_request(RelayMode.CHAT, encode_json(converted.document), "application/json")
+            request.client = self
+            self._chat = request, converted
+        return self._chat
 
 
-def _decode(body: bytes) -> dict[str, Any]:
+def decode_body(body: bytes) -> dict[str, Any]:
+    """A request body that must be a JSON object."""
     try:
         document = decode_json(body) if body else None
     except msgspec.DecodeError:
@@ -66,8 +122,9 @@ def _decode(body: bytes) -> dict[str, Any]:
     return document
 
 
-def _chat_request(chat: dict[str, Any], client: ClientRequest) -> RelayRequest:
-    request = parse_request(RelayMode.CHAT, encode_json(chat), "application/json")
+def _relay_request(client: ClientRequest, stream: bool, max_tokens: int) -> RelayRequest:
+    request = RelayRequest(mode=RelayMode.CHAT, body=client.body, content_type="application/json",
+                           model=client.model, stream=stream, max_tokens=max(max_tokens, 0))
     request.client = client
     return request
 
@@ -77,6 +134,10 @@ class ClientFormat(ABC):
 
     #: the ``api_format`` of channels that take this format's bodies unchanged
     native_format: str
+
+    @abstractmethod
+    def to_chat(self, client: ClientRequest) -> ClientChat:
+        """The client's request as a chat request."""
 
     @abstractmethod
     def native(self, vendor: Adapter, client: ClientRequest) -> Adapter:
@@ -119,9 +180,13 @@ class _ViaChat(Adapter):
     """A channel's own adapter serving a client format through chat completions."""
 
     def __init__(self, inner: Adapter, client_format: ClientFormat, client: ClientRequest,
-                 chat: RelayRequest) -> None:
+                 chat: RelayRequest, omitted: tuple[str, ...] = ()) -> None:
         self.inner, self.format, self.client, self.chat = inner, client_format, client, chat
         self.modes = frozenset({RelayMode.CHAT, RelayMode.RESPONSES})
+        self.omitted = omitted
+
+    def omitted_tools(self) -> tuple[str, ...]:
+        return self.omitted
 
     def build_request(self, channel: CachedChannel, key: str, request: RelayRequest,
                       model: str) -> UpstreamRequest:
@@ -173,9 +238,9 @@ class _PassThrough(Adapter):
         return {**self.vendor.request_headers(channel, key, request), **self.client.headers}
 
     def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
-        if self.client.document.get("model", model) == model:
+        if request.model == model:
             return self.client.body
-        return encode_json({**self.client.document, "model": model})
+        return encode_json({**self.client.document(), "model": model})
 
     def error_message(self, status: int, body: bytes) -> str:
         return self.vendor.error_message(status, body)
@@ -231,13 +296,16 @@ class AnthropicMessages(ClientFormat):
     native_format = "anthropic"
 
     def parse(self, body: bytes, headers: dict[str, str]) -> RelayRequest:
-        document = _decode(body)
-        if not document.get("model"):
-            raise InvalidRequest("model: field required", param="model", code="missing_model")
-        if not isinstance(document.get("messages"), list):
-            raise InvalidRequest("messages: field required", param="messages")
+        head = _head(_anthropic_head, body)
+        if not head.model:
+            raise InvalidRequest("model: Field required", param="model", code="missing_model")
+        if not bytes(head.messages).startswith(b"["):
+            raise InvalidRequest("messages: Field required (a list of messages)", param="messages")
         kept = {name: headers[name] for name in _ANTHROPIC_HEADERS if headers.get(name)}
-        return _chat_request(messages_to_chat(document), ClientRequest(self, document, body, kept))
+        return _relay_request(ClientRequest(self, body, head.model, kept), head.stream, head.max_tokens)
+
+    def to_chat(self, client: ClientRequest) -> ClientChat:
+        return messages_to_chat(client.document())
 
     def native(self, vendor: Adapter, client: ClientRequest) -> Adapter:
         return _AnthropicPassThrough(vendor, client)
@@ -259,10 +327,14 @@ class GeminiNative(ClientFormat):
         if action not in self.actions:
             raise InvalidRequest(f"unsupported Gemini method {action!r}; use one of {', '.join(self.actions)}",
                                  code="unsupported_method")
-        document = _decode(body)
-        stream = action == "streamGenerateContent"
-        chat = gemini_request_to_chat(document, model, stream=stream)
-        return _chat_request(chat, ClientRequest(self, document, body, action=action, sse=sse))
+        config = _head(_gemini_head, body).generationConfig
+        client = ClientRequest(self, body, model, action=action, sse=sse)
+        limit = config.maxOutputTokens if config else 0
+        return _relay_request(client, action == "streamGenerateContent", limit)
+
+    def to_chat(self, client: ClientRequest) -> ClientChat:
+        return gemini_request_to_chat(client.document(), client.model,
+                                      stream=client.action == "streamGenerateContent")
 
     def native(self, vendor: Adapter, client: ClientRequest) -> Adapter:
         return _GeminiPassThrough(vendor, client)
@@ -282,14 +354,17 @@ class _Responses(ClientFormat):
 
     native_format = "openai"
 
+    def to_chat(self, client: ClientRequest) -> ClientChat:
+        return ClientChat(responses_to_chat(client.document()))
+
     def native(self, vendor: Adapter, client: ClientRequest) -> Adapter:
         return vendor
 
     def from_chat(self, completion: dict[str, Any], client: ClientRequest, model: str) -> dict[str, Any]:
-        return chat_to_response(completion, client.document)
+        return chat_to_response(completion, client.document())
 
     def stream_from_chat(self, client: ClientRequest, model: str) -> StreamConverter:
-        return ChatToResponsesStream(client.document)
+        return ChatToResponsesStream(client.document())
 
 
 ANTHROPIC_MESSAGES = AnthropicMessages()
@@ -305,11 +380,19 @@ def serving_adapter(adapter: Adapter | None, channel: CachedChannel, request: Re
     if isinstance(client, ClientRequest):
         if channel.kind.api_format == client.format.native_format:
             return client.format.native(adapter, client)
-        return _ViaChat(adapter, client.format, client, request) if RelayMode.CHAT in adapter.modes else None
+        return _via_chat(adapter, client) if RelayMode.CHAT in adapter.modes else None
     if request.mode is RelayMode.RESPONSES and RelayMode.RESPONSES not in adapter.modes \
             and RelayMode.CHAT in adapter.modes:
-        document = request.document()
-        client = ClientRequest(_RESPONSES, document, request.body)
-        chat = parse_request(RelayMode.CHAT, encode_json(responses_to_chat(document)), "application/json")
-        return _ViaChat(adapter, _RESPONSES, client, chat)
+        return _via_chat(adapter, ClientRequest(_RESPONSES, request.body, request.model))
     return adapter
+
+
+def _via_chat(adapter: Adapter, client: ClientRequest) -> _ViaChat:
+    """The chat form of ``client`` through ``adapter``, without web search if its vendor has none."""
+    chat, converted = client.chat()
+    omitted = tuple(converted.omitted)
+    if converted.web_search and not adapter.web_search:
+        document = {name: value for name, value in chat.document().items() if name != "web_search_options"}
+        chat = parse_request(RelayMode.CHAT, encode_json(document), "application/json")
+        omitted += (converted.web_search,)
+    return _ViaChat(adapter, client.format, client, chat, omitted)

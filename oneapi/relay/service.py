@@ -41,7 +41,7 @@ from oneapi.relay.adapters.base import Usage
 from oneapi.relay.asgi import Incoming, read_body, send_bytes, start_stream
 from oneapi.relay.auth import Caller, authenticate
 from oneapi.relay.counting import count_prompt, count_usage
-from oneapi.relay.entry import serving_adapter
+from oneapi.relay.entry import OMITTED_TOOLS_HEADER, serving_adapter
 from oneapi.relay.picker import ChannelPicker
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 from oneapi.relay.tokenizer import count_text
@@ -67,6 +67,10 @@ class _Call:
     path: list[int] = field(default_factory=list)
     channel: CachedChannel | None = None
     upstream_model: str = ""
+    omitted_tools: tuple[str, ...] = ()  # the client's hosted tools the channel's format has no form for
+
+    def answer_headers(self) -> dict[str, str] | None:
+        return {OMITTED_TOOLS_HEADER: ", ".join(self.omitted_tools)} if self.omitted_tools else None
 
 
 class Relay:
@@ -115,7 +119,7 @@ class Relay:
         converted = adapter.convert_response(request, data, response.content_type)
         usage = converted.usage or count_usage(request, converted.body, converted.media_type)
         self._finish(call, usage, is_stream=False)
-        await send_bytes(send, response.status, converted.media_type, converted.body)
+        await send_bytes(send, response.status, converted.media_type, converted.body, call.answer_headers())
 
     @staticmethod
     def _reservation(request: RelayRequest, price: Price) -> int:
@@ -142,6 +146,7 @@ class Relay:
                                                 f"/v1/{request.mode.value}")
                 continue
             call.channel, call.upstream_model = channel, channel.upstream_model(request.model)
+            call.omitted_tools = adapter.omitted_tools()
             await adapter.prepare(request)
             outgoing = adapter.build_request(channel, channel.next_key(), request, call.upstream_model)
             sent_at = time.perf_counter()
@@ -198,7 +203,8 @@ class Relay:
         watcher = asyncio.ensure_future(receive())
         watcher.add_done_callback(lambda _: response.close())
         try:
-            await start_stream(send, response.status, adapter.stream_media_type(call.request))
+            await start_stream(send, response.status, adapter.stream_media_type(call.request),
+                               call.answer_headers())
             async for chunk in response.iter_chunks():
                 out = converter.feed(chunk)
                 if out:
@@ -243,6 +249,8 @@ class Relay:
         other = {"channel_path": call.path, "upstream_model": call.upstream_model,
                  "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
                  "completion_ratio": price.completion_ratio}
+        if call.omitted_tools:
+            other["omitted_tools"] = list(call.omitted_tools)
         self.writer.add_log({
             "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
             "content": price.description, "username": user.username, "token_name": token.name,

@@ -73,6 +73,9 @@ class Adapter(ABC):
 
     #: the relay modes this format can serve; others are answered with 400
     modes: frozenset[RelayMode]
+    #: whether the vendor has a hosted web search that chat's ``web_search_options`` maps to;
+    #: a client's web-search tool is left out of requests to vendors without one
+    web_search: bool = False
 
     def build_request(self, channel: CachedChannel, key: str, request: RelayRequest,
                       model: str) -> UpstreamRequest:
@@ -109,6 +112,10 @@ class Adapter(ABC):
         if isinstance(parsed.error, str) and parsed.error:
             return parsed.error
         return parsed.message or f"the upstream answered HTTP {status}"
+
+    def omitted_tools(self) -> tuple[str, ...]:
+        """The client's hosted tools this adapter left out of the upstream request."""
+        return ()
 
     async def prepare(self, request: RelayRequest) -> None:
         """Asynchronous work before :meth:`build_request` (fetching remote images); idempotent."""

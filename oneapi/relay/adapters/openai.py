@@ -58,6 +58,7 @@ def _rerank_usage(body: bytes) -> Usage | None:
 
 class OpenAIAdapter(Adapter):
     modes = frozenset(RelayMode)
+    web_search = True
 
     def base_url(self, channel: CachedChannel) -> str:
         return (channel.base_url or channel.kind.base_url).rstrip("/")

@@ -5,7 +5,8 @@ become ``tool_result`` blocks in a user turn; assistant tool calls become ``tool
 blocks; consecutive turns of one role are merged because Anthropic requires user and
 assistant to alternate. ``response_format`` is served with a forced tool whose input is
 the JSON answer, turned back into plain text in the response; ``reasoning_effort``
-becomes an extended-thinking budget.
+becomes an extended-thinking budget; ``web_search_options`` the web-search server tool;
+``file`` parts (PDF) ``document`` blocks.
 
 Response and stream: text, ``tool_use`` → ``tool_calls``, ``thinking`` →
 ``reasoning_content``, stop reasons, and usage including cache reads and writes
@@ -40,7 +41,7 @@ from oneapi.relay.formats.events import (
     decode_json,
     encode_json,
 )
-from oneapi.relay.formats.media import InlineImage, image_url_of, inline_image
+from oneapi.relay.formats.media import InlineImage, image_url_of, inline_file, inline_image
 
 __all__ = (
     "ANTHROPIC_VERSION",
@@ -60,6 +61,7 @@ VENDOR = "Anthropic"
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
 JSON_TOOL = "json_response"
+WEB_SEARCH_TOOL = {"type": "web_search_20250305", "name": "web_search"}
 _THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
 
 
@@ -70,7 +72,7 @@ def reasoning_effort_for(budget_tokens: int) -> str:
     return "medium" if budget_tokens >= _THINKING_BUDGETS["medium"] else "low"
 
 _UNSUPPORTED = ("n", "logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty",
-                "seed", "audio", "modalities", "prediction", "web_search_options", "functions")
+                "seed", "audio", "modalities", "prediction", "functions")
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "max_tokens": "length",
            "model_context_window_exceeded": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
 
@@ -135,6 +137,10 @@ def _user_blocks(content: Any, images: Mapping[str, InlineImage]) -> list[dict[s
             image = inline_image(image_url_of(part), images)
             blocks.append({"type": "image", "source": {"type": "base64", "media_type": image.media_type,
                                                        "data": image.data}})
+        elif kind == "file":
+            document = inline_file(part, VENDOR)
+            blocks.append({"type": "document", "source": {"type": "base64", "media_type": document.media_type,
+                                                          "data": document.data}})
         else:
             raise UnsupportedFeature(f"{VENDOR} does not support '{kind}' message parts", param="messages")
     return blocks
@@ -251,6 +257,8 @@ def chat_to_anthropic(document: Mapping[str, Any], model: str,
                           "input_schema": schema}]
         body["tool_choice"] = {"type": "tool", "name": JSON_TOOL}
         return AnthropicRequest(body, json_tool=True)
+    if document.get("web_search_options") is not None:
+        tools.append(WEB_SEARCH_TOOL)
     if tools:
         body["tools"] = tools
         choice: dict[str, Any] = {"auto": {"type": "auto"}, "none": {"type": "none"},

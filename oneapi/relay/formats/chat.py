@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -20,6 +20,7 @@ from oneapi.errors import InvalidRequest, UnsupportedFeature
 from oneapi.relay.formats.events import decode_json
 
 __all__ = (
+    "ClientChat",
     "FunctionTool",
     "chat_completion",
     "content_text",
@@ -31,6 +32,21 @@ __all__ = (
     "stop_list",
     "tool_choice_of",
 )
+
+
+@dataclass(slots=True)
+class ClientChat:
+    """A request in a client's format (Anthropic, Gemini) as a chat request for another vendor.
+
+    ``omitted`` names the client's hosted tools that chat has no form for (left out of the
+    upstream request, reported to the client in a header and in the log row);
+    ``web_search`` is the client's own name for its web-search tool when it offered one
+    (carried as ``web_search_options``, which a target without web search also leaves out).
+    """
+
+    document: dict[str, Any]
+    omitted: list[str] = field(default_factory=list)
+    web_search: str = ""
 
 
 def new_call_id() -> str:

@@ -1,9 +1,10 @@
 """OpenAI chat completions ⇄ Gemini ``generateContent``, for Gemini channels.
 
 Request: roles become ``user``/``model``, system messages ``systemInstruction``, images
-``inlineData``, tools ``functionDeclarations`` (with JSON-Schema keywords Gemini's
-OpenAPI subset rejects removed), tool results ``functionResponse`` parts (named after
-the call they answer), sampling fields ``generationConfig``, JSON mode
+and ``file`` parts (PDF) ``inlineData``, tools ``functionDeclarations`` (with JSON-Schema
+keywords Gemini's OpenAPI subset rejects removed), tool results ``functionResponse``
+parts (named after the call they answer), ``web_search_options`` Google Search
+grounding, sampling fields ``generationConfig``, JSON mode
 ``responseMimeType``/``responseSchema``, ``reasoning_effort`` a thinking budget.
 
 Response and stream: candidates → choices, ``functionCall`` parts → ``tool_calls`` with
@@ -40,7 +41,7 @@ from oneapi.relay.formats.events import (
     decode_json,
     encode_json,
 )
-from oneapi.relay.formats.media import InlineImage, image_url_of, inline_image
+from oneapi.relay.formats.media import InlineImage, image_url_of, inline_file, inline_image
 
 __all__ = (
     "GeminiChatStream",
@@ -55,8 +56,7 @@ __all__ = (
 )
 
 VENDOR = "Gemini"
-_UNSUPPORTED = ("logprobs", "top_logprobs", "logit_bias", "audio", "modalities", "prediction",
-                "web_search_options", "functions")
+_UNSUPPORTED = ("logprobs", "top_logprobs", "logit_bias", "audio", "modalities", "prediction", "functions")
 _THINKING_BUDGETS = {"minimal": 0, "low": 1024, "medium": 8192, "high": 24576}
 _FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter",
            "BLOCKLIST": "content_filter", "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
@@ -128,6 +128,9 @@ def _user_parts(content: Any, images: Mapping[str, InlineImage]) -> list[dict[st
         elif kind == "image_url":
             image = inline_image(image_url_of(part), images)
             parts.append({"inlineData": {"mimeType": image.media_type, "data": image.data}})
+        elif kind == "file":
+            document = inline_file(part, VENDOR)
+            parts.append({"inlineData": {"mimeType": document.media_type, "data": document.data}})
         else:
             raise UnsupportedFeature(f"{VENDOR} does not support '{kind}' message parts", param="messages")
     return parts
@@ -239,6 +242,8 @@ def chat_to_gemini(document: Mapping[str, Any], images: Mapping[str, InlineImage
         if name:
             calling["allowedFunctionNames"] = [name]
         body["toolConfig"] = {"functionCallingConfig": calling}
+    if document.get("web_search_options") is not None:
+        body.setdefault("tools", []).append({"google_search": {}})
     return body
 
 

@@ -134,5 +134,23 @@ def test_gemini_model_list_and_bad_paths(vendors: VendorWorld) -> None:
     assert "models/gemini-test" in [model["name"] for model in listing["models"]]
     assert httpx.get(f"{vendors.url}/v1beta/models?key=sk-wrong").status_code == 401
     assert httpx.post(f"{vendors.url}/v1beta/models/gemini-test", params={"key": key}, json={}).status_code == 404
-    wrong = httpx.post(f"{vendors.url}/v1beta/models/gemini-test:countTokens", params={"key": key}, json={})
-    assert wrong.status_code == 400 and "countTokens" in wrong.json()["error"]["message"]
+    wrong = httpx.post(f"{vendors.url}/v1beta/models/gemini-test:embedText", params={"key": key}, json={})
+    assert wrong.status_code == 400 and "embedText" in wrong.json()["error"]["message"]
+    assert wrong.json()["error"]["status"] == "INVALID_ARGUMENT"
+
+
+def test_gemini_count_tokens_and_model_answer_as_google(vendors: VendorWorld) -> None:
+    key = vendors.key()
+    url = f"{vendors.url}/v1beta/models/gemini-test"
+    contents = [{"role": "user", "parts": [{"text": "Hello there, how are you today?"}]}]
+    counted = httpx.post(f"{url}:countTokens", params={"key": key}, json={"contents": contents}).json()
+    wrapped = httpx.post(f"{url}:countTokens", headers={"x-goog-api-key": key},
+                         json={"generateContentRequest": {"model": "models/gemini-test", "contents": contents}})
+    assert 5 < counted["totalTokens"] < 30 and wrapped.json() == counted
+    model = httpx.get(url, params={"key": key})
+    assert model.status_code == 200 and model.json()["name"] == "models/gemini-test"
+    assert "generateContent" in model.json()["supportedGenerationMethods"]
+    missing = httpx.get(f"{vendors.url}/v1beta/models/no-such-model", params={"key": key})
+    assert missing.status_code == 404 and missing.json()["error"]["status"] == "NOT_FOUND"
+    assert httpx.get(url, params={"key": "sk-wrong"}).json()["error"]["status"] == "UNAUTHENTICATED"
+    assert vendors.seed.logs(vendors.seed.token_row(key).id) == []  # counting calls no channel, charges nothing
