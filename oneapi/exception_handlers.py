@@ -34,7 +34,10 @@ def render_error(request: Request, error: GatewayError) -> Response:
         status = error.status_code if error.status_code in _KEEP_STATUS_ON_API else 200
         return Response({"success": False, "message": error.message, "data": None}, status_code=status,
                         headers=error.headers)
-    status, body = render_relay_error(error, request.url.path)
+    # a mount (the Gemini routes) sees its path without its prefix; the server's raw path has it
+    raw_path = request.scope.get("raw_path")
+    path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else request.url.path
+    status, body = render_relay_error(error, path)
     return Response(body, status_code=status, headers=error.headers)
 
 
