@@ -7,6 +7,8 @@ Common users see only their own rows, without channel details.
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -37,11 +39,25 @@ def record_log(session: Session, *, user_id: int, log_type: int, content: str, u
                     username=username, **fields))
 
 
+_OWNER_FACTS = ("cache_read_tokens", "cache_write_tokens", "omitted_tools")
+
+
 def log_row(log: Log, *, owner_view: bool = False) -> dict[str, Any]:
-    """A log as one-api's front ends read it (``channel`` holds the channel id)."""
+    """A log as one-api's front ends read it (``channel`` holds the channel id).
+
+    An owner sees of ``other`` only the facts about their own request (cache tokens,
+    omitted tools), not the channel path or ratios.
+    """
     data = row(log, exclude=_HIDDEN_FROM_OWNER if owner_view else frozenset())
     if not owner_view:
         data["channel"] = data.pop("channel_id")
+    elif log.other:
+        try:
+            facts = json.loads(log.other)
+        except ValueError:
+            facts = {}
+        kept = {name: facts[name] for name in _OWNER_FACTS if isinstance(facts, dict) and name in facts}
+        data["other"] = json.dumps(kept) if kept else ""
     return data
 
 

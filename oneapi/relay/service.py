@@ -238,7 +238,8 @@ class Relay:
         if request.mode in _IMAGE_MODES:
             quota = price.image_quota(request.model, request.size, request.quality, request.n)
         else:
-            quota = price.text_quota(usage.prompt_tokens, usage.completion_tokens)
+            quota = price.text_quota(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
+                                     usage.cache_write_tokens)
         channel_id = channel.id if channel is not None else 0
         self.ledger.settle(call.reservation, quota, channel_id)
         self.metrics.charged(request.model, channel_id, quota, usage.prompt_tokens, usage.completion_tokens)
@@ -249,11 +250,16 @@ class Relay:
         other = {"channel_path": call.path, "upstream_model": call.upstream_model,
                  "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
                  "completion_ratio": price.completion_ratio}
+        content = price.description
+        if usage.cached_tokens or usage.cache_write_tokens:
+            other.update(cache_read_tokens=usage.cached_tokens, cache_write_tokens=usage.cache_write_tokens,
+                         cache_ratio=price.cache_ratio, create_cache_ratio=price.create_cache_ratio)
+            content = price.cache_description()
         if call.omitted_tools:
             other["omitted_tools"] = list(call.omitted_tools)
         self.writer.add_log({
             "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
-            "content": price.description, "username": user.username, "token_name": token.name,
+            "content": content, "username": user.username, "token_name": token.name,
             "model_name": request.model, "quota": quota, "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens, "channel_id": channel_id,
             "request_id": call.request_id, "elapsed_time": int((time.monotonic() - call.started) * 1000),

@@ -22,15 +22,8 @@ from oneapi.relay.sse import OpenAIEventStream
 __all__ = ("ADAPTER", "OpenAIAdapter")
 
 
-class _UsageFields(msgspec.Struct):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-
 class _WithUsage(msgspec.Struct):
-    usage: _UsageFields | None = None
+    usage: dict[str, Any] | None = None  # only this small object of the answer is decoded
 
 
 _usage_decoder = msgspec.json.Decoder(_WithUsage)
@@ -42,9 +35,7 @@ def _read_usage(body: bytes) -> Usage | None:
         found = _usage_decoder.decode(body).usage
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-    if found is None:
-        return None
-    return Usage(found.prompt_tokens or found.input_tokens, found.completion_tokens or found.output_tokens)
+    return Usage.from_openai(found)
 
 
 def _rerank_usage(body: bytes) -> Usage | None:

@@ -62,14 +62,19 @@ class TokenUsage:
 
     @classmethod
     def from_openai(cls, usage: Any) -> TokenUsage | None:
-        """Read a chat completion's (or Responses API's) usage object."""
+        """Read a chat completion's (or Responses API's) usage object.
+
+        Cache reads come as ``prompt_tokens_details.cached_tokens`` (OpenAI) or as
+        DeepSeek's ``prompt_cache_hit_tokens``; both are part of ``prompt_tokens``.
+        """
         if not isinstance(usage, dict):
             return None
         prompt_details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
         completion_details = usage.get("completion_tokens_details") or usage.get("output_tokens_details") or {}
         return cls(prompt_tokens=int(usage.get("prompt_tokens", usage.get("input_tokens")) or 0),
                    completion_tokens=int(usage.get("completion_tokens", usage.get("output_tokens")) or 0),
-                   cached_tokens=int(prompt_details.get("cached_tokens") or 0),
+                   cached_tokens=int(prompt_details.get("cached_tokens")
+                                     or usage.get("prompt_cache_hit_tokens") or 0),
                    cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
                    reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0))
 

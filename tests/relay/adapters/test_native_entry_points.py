@@ -6,6 +6,7 @@ import json
 
 import httpx
 
+from oneapi.billing.pricing import price_for
 from tests.relay.adapters.conftest import CHANNEL_KEYS, VendorWorld
 from tests.relay.adapters.test_recorded_clients import CLAUDE, PDF
 from tests.support.vendors import anthropic as anthropic_mock
@@ -36,6 +37,11 @@ def test_messages_to_anthropic_channel_pass_through(vendors: VendorWorld) -> Non
     prompt = vendors.servers["anthropic"].prompt_tokens + anthropic_mock.CACHE_READ
     assert [(log.prompt_tokens, log.completion_tokens, log.is_stream) for log in logs] == [
         (prompt, 7, False), (prompt, 7, True)]
+    facts = json.loads(logs[0].other)  # the cache reads billed at Anthropic's 0.1x, shown in the row
+    assert facts["cache_read_tokens"] == anthropic_mock.CACHE_READ and facts["cache_ratio"] == 0.1
+    price = price_for("claude-test", "default", 14)
+    assert logs[0].quota == price.text_quota(prompt, 7, anthropic_mock.CACHE_READ) < price.text_quota(prompt, 7)
+    assert "cache read ratio 0.1" in logs[0].content
 
 
 def test_messages_to_openai_channel_are_converted(vendors: VendorWorld) -> None:
