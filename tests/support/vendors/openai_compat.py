@@ -85,7 +85,8 @@ class CompatUpstream(OpenAIUpstream):
             deltas += [{"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
                        for piece in (arguments[:5], arguments[5:])]
         else:
-            deltas += [{"content": word} for word in answer["content"].split(" ")]
+            words = answer["content"].split(" ")
+            deltas += [{"content": word if not i else " " + word} for i, word in enumerate(words)]
         events: list[dict[str, Any] | str] = [
             {**chunk, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]} for delta in deltas]
         events.append({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})

@@ -35,6 +35,9 @@ _OPENAI_PARTS = {"text", "image_url", "input_audio", "file"}
 _GEMINI_PARTS = {"text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode",
                  "codeExecutionResult"}
 _GEMINI_PART_EXTRAS = {"thought", "thoughtSignature"}
+# what a JSON-mode side call (Gemini CLI's model-routing classifier) gets back
+JSON_ANSWER = {"complexity_reasoning": "a short task", "complexity_score": 10, "reasoning": "simple",
+               "model_choice": "flash"}
 
 
 @dataclass
@@ -133,6 +136,8 @@ class ScriptedOpenAI(CompatUpstream):
                               "'custom'.")
 
     def _answer(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        if (body.get("response_format") or {}).get("type") in ("json_object", "json_schema"):
+            return {"content": json.dumps(JSON_ANSWER)}
         results = [message for message in body["messages"] if message.get("role") == "tool"]
         if results:
             return {"content": f"{self.script.final}: {_result_text(results[-1]['content'])}"}
@@ -185,8 +190,7 @@ class ScriptedGemini(GeminiUpstream):
     def parts(self, body: dict[str, Any]) -> list[dict[str, Any]]:  # type: ignore[override]
         config = body.get("generationConfig") or {}
         if config.get("responseMimeType") == "application/json":  # Gemini CLI's routing classifier
-            return [{"text": json.dumps({"complexity_reasoning": "a short task", "complexity_score": 10,
-                                         "reasoning": "simple", "model_choice": "flash"})}]
+            return [{"text": json.dumps(JSON_ANSWER)}]
         answers = [part["functionResponse"] for content in body["contents"] for part in content["parts"]
                    if "functionResponse" in part]
         if answers:
