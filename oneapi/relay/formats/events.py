@@ -362,12 +362,16 @@ class UsageSniffer:
 
     ``read`` is called with each decoded JSON event and the usage so far, and returns the
     updated usage and any generated text in the event (for counting when no usage came).
+    Only SSE events that mention usage are decoded as they pass; the others (text deltas)
+    are kept undecoded and read only if the stream ends without usage: a passed-through
+    Claude Code stream then costs two decodes instead of one per event.
     """
 
     def __init__(self, read: Any, *, ndjson: bool = False) -> None:
         self._read = read
         self._decoder: SSEDecoder | NDJSONDecoder = NDJSONDecoder() if ndjson else SSEDecoder()
         self._text: list[str] = []
+        self._unread: list[bytes] = []
         self.usage: TokenUsage | None = None
 
     def feed(self, data: bytes) -> bytes:
@@ -379,17 +383,29 @@ class UsageSniffer:
         return b""
 
     def produced_text(self) -> str:
+        unread, self._unread = self._unread, []
+        for data in unread:
+            self._apply(_decoded(data))
         return "".join(self._text)
 
     def _inspect(self, events: list[Any]) -> None:
         for event in events:
-            document = event
-            if isinstance(event, SSEEvent):
-                try:
-                    document = decode_json(event.data) if event.data.strip() else None
-                except msgspec.DecodeError:
-                    document = None
-            if isinstance(document, dict):
-                self.usage, text = self._read(document, self.usage)
-                if text:
-                    self._text.append(text)
+            if not isinstance(event, SSEEvent):
+                self._apply(event)
+            elif b"usage" in event.data:
+                self._apply(_decoded(event.data))
+            else:
+                self._unread.append(event.data)
+
+    def _apply(self, document: Any) -> None:
+        if isinstance(document, dict):
+            self.usage, text = self._read(document, self.usage)
+            if text:
+                self._text.append(text)
+
+
+def _decoded(data: bytes) -> Any:
+    try:
+        return decode_json(data) if data.strip() else None
+    except msgspec.DecodeError:
+        return None
