@@ -8,7 +8,6 @@ Common users see only their own rows, without channel details.
 from __future__ import annotations
 
 import json
-
 from dataclasses import dataclass
 from typing import Annotated, Any
 

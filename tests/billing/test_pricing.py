@@ -81,7 +81,8 @@ def _vendor_usages() -> list[tuple[str, str, TokenUsage]]:
             {"input_tokens": 100, "output_tokens": 50, "cache_read_input_tokens": 8000,
              "cache_creation_input_tokens": 2000})),
         ("openai", "gpt-4o", TokenUsage.from_openai(
-            {"prompt_tokens": 10100, "completion_tokens": 50, "prompt_tokens_details": {"cached_tokens": 8000}})),
+            {"prompt_tokens": 10100, "completion_tokens": 50,
+             "prompt_tokens_details": {"cached_tokens": 8000}})),
         ("openai-responses", "gpt-5", TokenUsage.from_openai(
             {"input_tokens": 10100, "output_tokens": 50, "input_tokens_details": {"cached_tokens": 8000}})),
         ("gemini", "gemini-2.5-pro", gemini_usage(
@@ -93,13 +94,14 @@ def _vendor_usages() -> list[tuple[str, str, TokenUsage]]:
 
 
 @pytest.mark.parametrize(("vendor", "model", "usage"), _vendor_usages(), ids=lambda value: str(value)[:16])
-def test_cache_tokens_are_billed_at_their_own_ratios(vendor: str, model: str, usage: TokenUsage | None) -> None:
+def test_cache_tokens_are_billed_at_their_own_ratios(vendor: str, model: str,
+                                                     usage: TokenUsage | None) -> None:
     assert usage is not None and usage.cached_tokens == 8000
     price = price_for(model, "default")
     read, write = cache_ratios(model)
     plain = usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens
-    expected = math.ceil(((plain + 8000 * read + usage.cache_write_tokens * write) + 50 * price.completion_ratio)
-                         * price.ratio - 1e-9)
+    prompt = plain + 8000 * read + usage.cache_write_tokens * write
+    expected = math.ceil((prompt + 50 * price.completion_ratio) * price.ratio - 1e-9)
     quota = price.text_quota(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
                              usage.cache_write_tokens)
     assert quota == expected

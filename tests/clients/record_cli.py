@@ -29,9 +29,10 @@ def _save(server: UpstreamServer, name: str) -> None:
     for old in folder.glob("*.json"):
         old.unlink()
     for position, received in enumerate(server.received):
-        headers = {key.lower(): value for key, value in received.headers.items() if key.lower() in _KEPT_HEADERS}
-        record = {"method": received.method, "path": received.path, "query": received.query, "headers": headers,
-                  "body": received.body.decode() if received.body else ""}
+        headers = {key.lower(): value for key, value in received.headers.items()
+                   if key.lower() in _KEPT_HEADERS}
+        record = {"method": received.method, "path": received.path, "query": received.query,
+                  "headers": headers, "body": received.body.decode() if received.body else ""}
         slug = received.path.rsplit("/", 1)[-1].replace(":", "-") or "root"
         (folder / f"{position:02d}-{slug}.json").write_text(json.dumps(record, indent=1, ensure_ascii=False))
     print(f"{name}: {len(server.received)} requests", file=sys.stderr)

@@ -53,7 +53,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClientWorld]:
     claude_read = ToolScript("Read", {"file_path": str(note)})
     gemini_read = ToolScript("read_file", {"file_path": str(note)})
     servers: dict[str, UpstreamServer] = {
-        "anthropic": ScriptedAnthropic(script=claude_read), "openai_for_claude": ScriptedOpenAI(script=claude_read),
+        "anthropic": ScriptedAnthropic(script=claude_read),
+        "openai_for_claude": ScriptedOpenAI(script=claude_read),
         "gemini": ScriptedGemini(script=gemini_read), "openai_for_gemini": ScriptedOpenAI(script=gemini_read)}
     for server in servers.values():
         server.__enter__()
@@ -87,7 +88,7 @@ def test_claude_code_default_model_round_trip(world: ClientWorld, group: str, se
     models = {json.loads(r.body).get("model") for r in received if r.body}
     assert "claude-opus-4-8" in models or server == "openai_for_claude"  # the default model
     assert _tool_results(world.servers[server], result_marker) >= 1
-    if server == "anthropic":  # the client's body went through untouched: its mid-conversation system role too
+    if server == "anthropic":  # the body went through untouched, its mid-conversation system role too
         assert any('"role":"system"' in r.body.decode() for r in received if r.body)
     logs = world.seed.wait_logs(key, 2)
     assert len(logs) >= 2 and all(log.model_name in CLAUDE_MODELS for log in logs)

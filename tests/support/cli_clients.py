@@ -32,8 +32,8 @@ def installed(name: str) -> bool:
 
 
 def _run(command: list[str], env: dict[str, str], workdir: Path, timeout: float) -> ClientRun:
-    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir / ".home"), "LANG": "C.UTF-8",
-            "NO_COLOR": "1", "CI": "1"}
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir / ".home"),
+            "LANG": "C.UTF-8", "NO_COLOR": "1", "CI": "1"}
     (workdir / ".home").mkdir(parents=True, exist_ok=True)
     done = subprocess.run(command, cwd=workdir, env={**base, **env}, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL, check=False)
@@ -46,8 +46,8 @@ def run_claude(base_url: str, key: str, workdir: Path, prompt: str, *, model: st
     command = [str(_BIN / "claude"), "-p", prompt, "--allowedTools", allowed_tools]
     if model:
         command += ["--model", model]
-    env = {"ANTHROPIC_BASE_URL": base_url, "ANTHROPIC_API_KEY": key,
-           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1", "DISABLE_AUTOUPDATER": "1"}
+    env = {"ANTHROPIC_BASE_URL": base_url, "ANTHROPIC_API_KEY": key, "DISABLE_TELEMETRY": "1",
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1"}
     return _run(command, env, workdir, timeout)
 
 

@@ -40,7 +40,8 @@ def test_messages_to_anthropic_channel_pass_through(vendors: VendorWorld) -> Non
     facts = json.loads(logs[0].other)  # the cache reads billed at Anthropic's 0.1x, shown in the row
     assert facts["cache_read_tokens"] == anthropic_mock.CACHE_READ and facts["cache_ratio"] == 0.1
     price = price_for("claude-test", "default", 14)
-    assert logs[0].quota == price.text_quota(prompt, 7, anthropic_mock.CACHE_READ) < price.text_quota(prompt, 7)
+    cached = price.text_quota(prompt, 7, anthropic_mock.CACHE_READ)
+    assert logs[0].quota == cached < price.text_quota(prompt, 7)
     assert "cache read ratio 0.1" in logs[0].content
 
 
@@ -152,7 +153,8 @@ def test_gemini_count_tokens_and_model_answer_as_google(vendors: VendorWorld) ->
     contents = [{"role": "user", "parts": [{"text": "Hello there, how are you today?"}]}]
     counted = httpx.post(f"{url}:countTokens", params={"key": key}, json={"contents": contents}).json()
     wrapped = httpx.post(f"{url}:countTokens", headers={"x-goog-api-key": key},
-                         json={"generateContentRequest": {"model": "models/gemini-test", "contents": contents}})
+                         json={"generateContentRequest": {"model": "models/gemini-test",
+                                                          "contents": contents}})
     assert 5 < counted["totalTokens"] < 30 and wrapped.json() == counted
     model = httpx.get(url, params={"key": key})
     assert model.status_code == 200 and model.json()["name"] == "models/gemini-test"
@@ -160,7 +162,7 @@ def test_gemini_count_tokens_and_model_answer_as_google(vendors: VendorWorld) ->
     missing = httpx.get(f"{vendors.url}/v1beta/models/no-such-model", params={"key": key})
     assert missing.status_code == 404 and missing.json()["error"]["status"] == "NOT_FOUND"
     assert httpx.get(url, params={"key": "sk-wrong"}).json()["error"]["status"] == "UNAUTHENTICATED"
-    assert vendors.seed.logs(vendors.seed.token_row(key).id) == []  # counting calls no channel, charges nothing
+    assert vendors.seed.logs(vendors.seed.token_row(key).id) == []  # counting calls no channel
 
 
 def _claude_code(key: str, body: bytes) -> dict[str, str]:
@@ -174,7 +176,8 @@ def test_claude_code_body_reaches_an_anthropic_channel_byte_for_byte(vendors: Ve
     with httpx.stream("POST", f"{vendors.url}/v1/messages?beta=true", headers=_claude_code(key, body),
                       content=body) as response:
         events = [line for line in response.iter_lines() if line.startswith("event: ")]
-    assert response.status_code == 200 and events[0] == "event: message_start" and events[-1] == "event: message_stop"
+    assert response.status_code == 200
+    assert events[0] == "event: message_start" and events[-1] == "event: message_stop"
     sent = vendors.servers["anthropic"].received[-1]
     assert sent.body == body  # system role, betas' fields, cache_control: all untouched
     assert sent.headers["anthropic-beta"] == CLAUDE[0]["headers"]["anthropic-beta"]
@@ -207,14 +210,16 @@ def test_claude_code_body_on_an_openai_channel_is_converted(vendors: VendorWorld
     logs = vendors.seed.wait_logs(key, 1)
     assert json.loads(logs[-1].other)["omitted_tools"] == ["code_execution_20250522"]
     ollama = httpx.post(f"{vendors.url}/v1/messages", headers={"x-api-key": key}, json={
-        "model": "llama-test", "max_tokens": 10, "tools": [{"type": "web_search_20250305", "name": "web_search"}],
-        "messages": [{"role": "user", "content": "news?"}]})
+        "model": "llama-test", "max_tokens": 10, "messages": [{"role": "user", "content": "news?"}],
+        "tools": [{"type": "web_search_20250305", "name": "web_search"}]})
     assert ollama.status_code == 200 and ollama.headers["x-oneapi-omitted-tools"] == "web_search_20250305"
     pdf = httpx.post(f"{vendors.url}/v1/messages", headers={"x-api-key": key}, json={
         "model": "llama-test", "max_tokens": 10, "messages": [{"role": "user", "content": [
-            {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": PDF}}]}]})
+            {"type": "document",
+             "source": {"type": "base64", "media_type": "application/pdf", "data": PDF}}]}]})
     assert pdf.status_code == 400 and pdf.json()["type"] == "error"
-    assert pdf.json()["error"]["type"] == "invalid_request_error" and "Ollama" in pdf.json()["error"]["message"]
+    error = pdf.json()["error"]
+    assert error["type"] == "invalid_request_error" and "Ollama" in error["message"]
 
 
 def test_errors_answer_in_the_clients_dialect(vendors: VendorWorld) -> None:
@@ -231,14 +236,15 @@ def test_errors_answer_in_the_clients_dialect(vendors: VendorWorld) -> None:
                                "messages": [{"role": "narrator", "content": "x"}]})
     assert unknown.status_code == 400 and "Unexpected role" in unknown.json()["error"]["message"]
     upstream = httpx.post(f"{vendors.url}/v1/messages", headers={"x-api-key": key},
-                          json={"model": "claude-broken", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})
+                          json={"model": "claude-broken", "max_tokens": 5,
+                                "messages": [{"role": "user", "content": "x"}]})
     assert upstream.status_code == 400 and upstream.json()["error"]["type"] == "invalid_request_error"
     assert upstream.json()["error"]["message"] == "anthropic says 400"
     no_channel = httpx.post(f"{vendors.url}/v1/messages", headers={"x-api-key": key},
                             json={"model": "nobody-serves-this", "max_tokens": 5, "messages": []})
     assert no_channel.status_code == 529 and no_channel.json()["error"]["type"] == "overloaded_error"
-    google = httpx.post(f"{vendors.url}/v1beta/models/gemini-test:generateContent", params={"key": "sk-wrong"},
-                        json={"contents": []})
+    google = httpx.post(f"{vendors.url}/v1beta/models/gemini-test:generateContent",
+                        params={"key": "sk-wrong"}, json={"contents": []})
     assert google.status_code == 401 and google.json()["error"]["status"] == "UNAUTHENTICATED"
     broken = httpx.post(f"{vendors.url}/v1beta/models/gemini-broken:generateContent", params={"key": key},
                         json={"contents": [{"role": "user", "parts": [{"text": "x"}]}]})

@@ -48,7 +48,7 @@ def test_recordings_are_the_real_clients() -> None:
     assert "mid-conversation-system-2026-04-07" in CLAUDE[0]["headers"]["anthropic-beta"]
     assert len(CLAUDE[0]["headers"]["anthropic-beta"].split(",")) == 8
     assert first["messages"][-1]["role"] == "system"  # the default model's mid-conversation system message
-    assert [record["path"] for record in _recorded("claude-code", "")][0] == "/"  # HEAD / first
+    assert _recorded("claude-code", "")[0]["method"] == "HEAD"  # Claude Code probes HEAD / first
     assert GEMINI[-1]["query"] == {"alt": "sse"} and GEMINI[-1]["path"].endswith(":streamGenerateContent")
 
 
@@ -71,9 +71,11 @@ def test_claude_code_body_converts_for_every_vendor(record: dict[str, Any]) -> N
 
 
 def test_claude_code_answers_come_back_as_messages() -> None:
-    call = {"id": "call_1", "type": "function", "function": {"name": "Read", "arguments": '{"file_path": "/a"}'}}
+    call = {"id": "call_1", "type": "function",
+            "function": {"name": "Read", "arguments": '{"file_path": "/a"}'}}
     message = chat_to_message(_completion(calls=[call]), "claude-opus-4-8")
-    assert message["content"] == [{"type": "tool_use", "id": "call_1", "name": "Read", "input": {"file_path": "/a"}}]
+    assert message["content"] == [{"type": "tool_use", "id": "call_1", "name": "Read",
+                                   "input": {"file_path": "/a"}}]
     assert message["stop_reason"] == "tool_use" and message["model"] == "claude-opus-4-8"
 
 
@@ -100,7 +102,8 @@ def test_recorded_bodies_parse_without_conversion_and_pass_through_untouched() -
     adapter = serving_adapter(_adapter("anthropic"), channel, request)  # type: ignore[arg-type]
     assert adapter is not None
     assert adapter.convert_request(channel, request, "claude-opus-4-8") is body  # type: ignore[arg-type]
-    assert adapter.request_headers(channel, "k", request)["anthropic-beta"] == record["headers"]["anthropic-beta"]
+    headers = adapter.request_headers(channel, "k", request)  # type: ignore[arg-type]
+    assert headers["anthropic-beta"] == record["headers"]["anthropic-beta"]
     assert request.client._chat is None
     gemini = GEMINI[-1]
     parsed = GEMINI_NATIVE.parse(gemini["body"].encode(), "gemini-x", "streamGenerateContent", True)
@@ -117,9 +120,11 @@ def test_server_tools_map_or_are_omitted_by_name() -> None:
     assert chat.web_search == "web_search_20250305" and chat.omitted == ["code_execution_20250522"]
     assert chat.document["web_search_options"] == {} and chat.document["tool_choice"] == "auto"
     assert {"google_search": {}} in chat_to_gemini(chat.document)["tools"]
-    assert {"type": "web_search_20250305", "name": "web_search"} in chat_to_anthropic(chat.document, "c").body["tools"]
+    anthropic_tools = chat_to_anthropic(chat.document, "c").body["tools"]
+    assert {"type": "web_search_20250305", "name": "web_search"} in anthropic_tools
     gemini = gemini_request_to_chat({"contents": [{"role": "user", "parts": [{"text": "q"}]}],
-                                     "tools": [{"googleSearch": {}}, {"codeExecution": {}}]}, "g", stream=False)
+                                     "tools": [{"googleSearch": {}}, {"codeExecution": {}}]},
+                                    "g", stream=False)
     assert gemini.web_search == "googleSearch" and gemini.omitted == ["codeExecution"]
     assert "web_search_options" in gemini.document
 
@@ -139,7 +144,7 @@ def test_documents_go_to_file_inputs_or_are_a_400_naming_the_vendor() -> None:
     block = chat_to_anthropic(chat, "c").body["messages"][0]["content"][0]
     assert block == {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
                                                      "data": PDF}}
-    with pytest.raises(UnsupportedFeature, match="Ollama.*'file'"):
+    with pytest.raises(UnsupportedFeature, match=r"Ollama.*'file'"):
         chat_to_ollama(chat, "llama")
     gemini = gemini_request_to_chat({"contents": [{"role": "user", "parts": [
         {"inlineData": {"mimeType": "application/pdf", "data": PDF}}]}]}, "g", stream=False).document
@@ -148,7 +153,8 @@ def test_documents_go_to_file_inputs_or_are_a_400_naming_the_vendor() -> None:
 
 def test_mid_conversation_system_is_kept_in_place_and_unknown_roles_use_anthropics_wording() -> None:
     chat = messages_to_chat({"model": "m", "max_tokens": 5, "messages": [
-        {"role": "user", "content": "a"}, {"role": "system", "content": [{"type": "text", "text": "Be terse."}]},
+        {"role": "user", "content": "a"},
+        {"role": "system", "content": [{"type": "text", "text": "Be terse."}]},
         {"role": "user", "content": "b"}]}).document
     assert [message["role"] for message in chat["messages"]] == ["user", "system", "user"]
     assert chat["messages"][1]["content"] == "Be terse."
@@ -157,10 +163,10 @@ def test_mid_conversation_system_is_kept_in_place_and_unknown_roles_use_anthropi
 
 
 def test_the_strict_stand_ins_refuse_what_the_vendors_refuse() -> None:
+    system_inside = {"max_tokens": 1, "messages": [{"role": "system", "content": "x"}]}
     with pytest.raises(Refused, match="Unexpected role"):
-        ScriptedAnthropic().check({"max_tokens": 1, "messages": [{"role": "system", "content": "x"}]}, betas="")
-    ScriptedAnthropic().check({"max_tokens": 1, "messages": [{"role": "system", "content": "x"}]},
-                              betas="mid-conversation-system-2026-04-07")
+        ScriptedAnthropic().check(system_inside, betas="")
+    ScriptedAnthropic().check(system_inside, betas="mid-conversation-system-2026-04-07")
     with pytest.raises(Refused, match="tool_calls"):
         ScriptedOpenAI.check({"messages": [{"role": "tool", "tool_call_id": "x", "content": "r"}]})
     with pytest.raises(Refused, match="Unknown name"):

@@ -72,8 +72,9 @@ class ScriptedAnthropic(AnthropicUpstream):
             if role == "system" and MID_CONVERSATION_SYSTEM in betas:
                 continue
             if role not in ("user", "assistant"):
-                raise Refused(f"messages.{position}.role: Unexpected role \"{role}\". The Messages API accepts "
-                              "a top-level `system` parameter, not \"system\" as an input message role.")
+                raise Refused(f"messages.{position}.role: Unexpected role \"{role}\". The Messages API "
+                              "accepts a top-level `system` parameter, not \"system\" as an input message "
+                              "role.")
             blocks = message["content"] if isinstance(message["content"], list) else []
             for block in blocks:
                 kind = block.get("type")
@@ -118,13 +119,13 @@ class ScriptedOpenAI(CompatUpstream):
         for position, message in enumerate(body.get("messages") or ()):
             role = message.get("role")
             if role not in ("system", "developer", "user", "assistant", "tool"):
-                raise Refused(f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', 'user', "
-                              "'tool', 'function' and 'developer'.")
+                raise Refused(f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', "
+                              "'user', 'tool', 'function' and 'developer'.")
             for call in message.get("tool_calls") or ():
                 called.add(call["id"])
             if role == "tool" and message.get("tool_call_id") not in called:
-                raise Refused(f"Invalid parameter: messages[{position}]: 'tool' messages must be a response to "
-                              "a preceding message with 'tool_calls'.")
+                raise Refused(f"Invalid parameter: messages[{position}]: 'tool' messages must be a "
+                              "response to a preceding message with 'tool_calls'.")
             if isinstance(message.get("content"), list):
                 for part in message["content"]:
                     if part.get("type") not in _OPENAI_PARTS:
@@ -165,8 +166,8 @@ class ScriptedGemini(GeminiUpstream):
 
     @staticmethod
     def check(body: dict[str, Any]) -> None:
-        allowed = {"contents", "systemInstruction", "system_instruction", "tools", "toolConfig", "generationConfig",
-                   "safetySettings", "cachedContent", "labels"}
+        allowed = {"contents", "systemInstruction", "system_instruction", "tools", "toolConfig",
+                   "generationConfig", "safetySettings", "cachedContent", "labels"}
         for name in body:
             if name not in allowed:
                 raise Refused(f"Invalid JSON payload received. Unknown name \"{name}\": Cannot find field.")
