@@ -32,6 +32,7 @@ from oneapi.relay.formats.chat import (
     reject_unsupported,
     stop_list,
     tool_choice_of,
+    unsupported_part,
 )
 from oneapi.relay.formats.events import (
     SSEDecoder,
@@ -142,7 +143,7 @@ def _user_blocks(content: Any, images: Mapping[str, InlineImage]) -> list[dict[s
             blocks.append({"type": "document", "source": {"type": "base64", "media_type": document.media_type,
                                                           "data": document.data}})
         else:
-            raise UnsupportedFeature(f"{VENDOR} does not support '{kind}' message parts", param="messages")
+            raise unsupported_part(VENDOR, kind)
     return blocks
 
 

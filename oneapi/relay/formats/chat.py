@@ -31,6 +31,7 @@ __all__ = (
     "reject_unsupported",
     "stop_list",
     "tool_choice_of",
+    "unsupported_part",
 )
 
 
@@ -64,6 +65,16 @@ def content_text(content: Any) -> str:
         return "\n".join(str(part.get("text") or "") for part in content
                          if isinstance(part, dict) and part.get("type") in ("text", "input_text", "output_text"))
     raise InvalidRequest("message content must be a string or a list of parts", param="messages")
+
+
+def unsupported_part(vendor: str, kind: Any) -> UnsupportedFeature:
+    """The 400 for a message part ``vendor`` cannot take; a ``file`` part is a client's document
+    (an OpenAI file part, an Anthropic ``document`` block, a Gemini inline PDF)."""
+    if kind == "file":
+        return UnsupportedFeature(f"{vendor} channels take no documents: the request's document (an "
+                                  "Anthropic 'document' block, a Gemini inline PDF or an OpenAI 'file' part) "
+                                  f"cannot be sent to {vendor}", param="messages")
+    return UnsupportedFeature(f"{vendor} does not support '{kind}' message parts", param="messages")
 
 
 def stop_list(value: Any) -> list[str]:

@@ -32,6 +32,7 @@ from oneapi.relay.formats.chat import (
     reject_unsupported,
     stop_list,
     tool_choice_of,
+    unsupported_part,
 )
 from oneapi.relay.formats.events import (
     SSEDecoder,
@@ -132,7 +133,7 @@ def _user_parts(content: Any, images: Mapping[str, InlineImage]) -> list[dict[st
             document = inline_file(part, VENDOR)
             parts.append({"inlineData": {"mimeType": document.media_type, "data": document.data}})
         else:
-            raise UnsupportedFeature(f"{VENDOR} does not support '{kind}' message parts", param="messages")
+            raise unsupported_part(VENDOR, kind)
     return parts
 
 

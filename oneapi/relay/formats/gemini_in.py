@@ -20,7 +20,14 @@ from typing import Any
 
 from oneapi.errors import InvalidRequest, UnsupportedFeature
 from oneapi.relay.formats.chat import ClientChat, new_call_id, parse_arguments
-from oneapi.relay.formats.events import ChatChunkTranslator, SSEDecoder, SSEEvent, TokenUsage, encode_json, sse
+from oneapi.relay.formats.events import (
+    ChatChunkTranslator,
+    SSEDecoder,
+    SSEEvent,
+    TokenUsage,
+    encode_json,
+    sse,
+)
 from oneapi.relay.formats.media import file_part
 
 __all__ = ("ChatToGeminiStream", "GeminiArrayFraming", "chat_to_gemini_response", "gemini_request_to_chat")

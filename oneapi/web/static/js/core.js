@@ -381,16 +381,26 @@ function logRows(logs, columns) {
       case "completion": return String(log.completion_tokens ?? 0);
       case "cost": return money(log.quota);
       case "duration": return duration(log.elapsed_time);
-      case "detail": return log.content || "";
+      case "detail": return detailText(log);
       default: return "";
     }
   }));
 }
 
+function logFacts(log) {
+  try { return log.other ? JSON.parse(log.other) : {}; } catch { return {}; }
+}
+
+/* the content, and the client's hosted tools its channel had no form for */
+function detailText(log) {
+  const omitted = logFacts(log).omitted_tools;
+  const content = log.content || "";
+  return omitted && omitted.length ? `${content} (tools left out: ${omitted.join(", ")})` : content;
+}
+
 /* prompt tokens, with the prompt-cache reads and writes billed at their own ratios */
 function promptTokens(log) {
-  let facts = {};
-  try { facts = log.other ? JSON.parse(log.other) : {}; } catch { facts = {}; }
+  const facts = logFacts(log);
   const parts = [];
   if (facts.cache_read_tokens) parts.push(`${facts.cache_read_tokens} cache read`);
   if (facts.cache_write_tokens) parts.push(`${facts.cache_write_tokens} cache write`);
