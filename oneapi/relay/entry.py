@@ -70,6 +70,14 @@ class _GeminiHead(msgspec.Struct):
     generationConfig: _GenerationConfig | None = None
 
 
+class _AnthropicAnswer(msgspec.Struct):
+    usage: dict[str, Any] | None = None
+
+
+class _GeminiAnswer(msgspec.Struct):
+    usageMetadata: dict[str, Any] | None = None  # Gemini's spelling
+
+
 _anthropic_head = msgspec.json.Decoder(_AnthropicHead)
 _gemini_head = msgspec.json.Decoder(_GeminiHead)
 
@@ -245,23 +253,28 @@ class _PassThrough(Adapter):
     def error_message(self, status: int, body: bytes) -> str:
         return self.vendor.error_message(status, body)
 
+    #: decodes only the answer's usage object (a struct skipping the rest of the answer)
+    usage_decoder: msgspec.json.Decoder[Any]
+
     @abstractmethod
-    def usage(self, answer: dict[str, Any]) -> TokenUsage | None: ...
+    def usage(self, answer: Any) -> TokenUsage | None: ...
 
     def convert_response(self, request: RelayRequest, body: bytes, content_type: str) -> ConvertedResponse:
         try:
-            answer = decode_json(body)
-        except msgspec.DecodeError:
-            answer = None
-        return ConvertedResponse(body, content_type, self.usage(answer) if isinstance(answer, dict) else None)
+            answer = self.usage_decoder.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return ConvertedResponse(body, content_type, None)
+        return ConvertedResponse(body, content_type, self.usage(answer))
 
 
 class _AnthropicPassThrough(_PassThrough):
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         return self.vendor.request_url(channel, request, model)
 
-    def usage(self, answer: dict[str, Any]) -> TokenUsage | None:
-        return anthropic_usage(answer.get("usage")) if "usage" in answer else None
+    usage_decoder = msgspec.json.Decoder(_AnthropicAnswer)
+
+    def usage(self, answer: _AnthropicAnswer) -> TokenUsage | None:
+        return anthropic_usage(answer.usage) if answer.usage is not None else None
 
     def stream_converter(self, request: RelayRequest) -> StreamConverter:
         return UsageSniffer(read_anthropic_event)
@@ -279,8 +292,10 @@ class _GeminiPassThrough(_PassThrough):
     def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
         return self.client.body  # the model is in the URL
 
-    def usage(self, answer: dict[str, Any]) -> TokenUsage | None:
-        return gemini_usage(answer.get("usageMetadata"))
+    usage_decoder = msgspec.json.Decoder(_GeminiAnswer)
+
+    def usage(self, answer: _GeminiAnswer) -> TokenUsage | None:
+        return gemini_usage(answer.usageMetadata)
 
     def stream_converter(self, request: RelayRequest) -> StreamConverter:
         sniffer = UsageSniffer(read_gemini_event)
@@ -299,7 +314,7 @@ class AnthropicMessages(ClientFormat):
         head = _head(_anthropic_head, body)
         if not head.model:
             raise InvalidRequest("model: Field required", param="model", code="missing_model")
-        if not bytes(head.messages).startswith(b"["):
+        if bytes(memoryview(head.messages)[:1]) != b"[":
             raise InvalidRequest("messages: Field required (a list of messages)", param="messages")
         kept = {name: headers[name] for name in _ANTHROPIC_HEADERS if headers.get(name)}
         return _relay_request(ClientRequest(self, body, head.model, kept), head.stream, head.max_tokens)
