@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from oneapi.errors import UnsupportedFeature
+from oneapi.relay.counting import count_prompt
 from oneapi.relay.entry import ANTHROPIC_MESSAGES, GEMINI_NATIVE, serving_adapter
 from oneapi.relay.formats.anthropic import chat_to_anthropic
 from oneapi.relay.formats.anthropic_in import chat_to_message, messages_to_chat
@@ -108,6 +109,8 @@ def test_recorded_bodies_parse_without_conversion_and_pass_through_untouched() -
     gemini = GEMINI[-1]
     parsed = GEMINI_NATIVE.parse(gemini["body"].encode(), "gemini-x", "streamGenerateContent", True)
     assert parsed.stream and parsed.client._document is None
+    # only an upstream that reports no usage makes the gateway count, then in the chat form
+    assert count_prompt(parsed) > 1000 and count_prompt(request) > 1000
 
 
 def test_server_tools_map_or_are_omitted_by_name() -> None:
