@@ -95,6 +95,15 @@ def test_gemini_native_to_gemini_channel_pass_through(vendors: VendorWorld) -> N
     assert array[-1]["usageMetadata"]["promptTokenCount"] == vendors.servers["gemini"].prompt_tokens
     logs = vendors.seed.wait_logs(key, 3)
     assert [log.prompt_tokens for log in logs] == [vendors.servers["gemini"].prompt_tokens] * 3
+    hosted = {**body, "tools": [{"googleSearch": {}}, {"codeExecution": {}}]}
+    raw = json.dumps({**hosted, "cachedContent": "cachedContents/1"}, separators=(",", ":")).encode()
+    passed = httpx.post(f"{url}:generateContent", headers={"x-goog-api-key": key}, content=raw)
+    assert passed.status_code == 200
+    assert vendors.servers["gemini"].received[-1].body == raw  # Gemini's own tools reach Gemini untouched
+    converted = httpx.post(f"{vendors.url}/v1beta/models/gpt-tools:generateContent",
+                           headers={"x-goog-api-key": key}, json=hosted)
+    assert converted.status_code == 200 and converted.headers["x-oneapi-omitted-tools"] == "codeExecution"
+    assert vendors.servers["compat"].received[-1].json()["web_search_options"] == {}
 
 
 def test_gemini_native_to_openai_channel_is_converted(vendors: VendorWorld) -> None:
