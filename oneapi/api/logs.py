@@ -38,7 +38,7 @@ def record_log(session: Session, *, user_id: int, log_type: int, content: str, u
                     username=username, **fields))
 
 
-_OWNER_FACTS = ("cache_read_tokens", "cache_write_tokens", "omitted_tools")
+_OWNER_FACTS = ("cache_read_tokens", "cache_write_tokens", "omitted-tools")
 
 
 def log_row(log: Log, *, owner_view: bool = False) -> dict[str, Any]:

@@ -84,16 +84,13 @@ def _decoded(body: bytes, encoding: str, limit: int) -> bytes:
     return decoded
 
 
-def _raw(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
-
-
 async def send_bytes(send: Send, status: int, media_type: str, body: bytes,
                      headers: Mapping[str, str] | None = None) -> None:
     raw_headers = [(b"content-type", media_type.encode("latin-1")),
                    (b"content-length", str(len(body)).encode())]
     if headers:
-        raw_headers += _raw(headers)
+        raw_headers += [(name.lower().encode("latin-1"), value.encode("latin-1"))
+                        for name, value in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -109,7 +106,7 @@ async def start_stream(send: Send, status: int, media_type: str = "text/event-st
                        extra: Mapping[str, str] | None = None) -> None:
     headers = [(b"content-type", media_type.encode("latin-1")), *_STREAM_HEADERS]
     if extra:
-        headers += _raw(extra)
+        headers += [(name.encode("latin-1"), value.encode("latin-1")) for name, value in extra.items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
 
 

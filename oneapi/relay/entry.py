@@ -14,7 +14,7 @@ objects for the rest, and is relayed like any other request. Per attempt,
   through its own adapter, and the answer converted from chat back into the client's
   format (streams through two converters). Hosted tools the conversion or the target
   vendor has no form for are left out and named in the ``X-Oneapi-Omitted-Tools``
-  response header and in the log row.
+  response header and in the log row (the adapter's ``notes``).
 
 ``/v1/responses`` is native to OpenAI-format channels; others serve it through chat.
 """
@@ -46,10 +46,9 @@ from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 if TYPE_CHECKING:
     from oneapi.cache import CachedChannel
 
-__all__ = ("ANTHROPIC_MESSAGES", "GEMINI_NATIVE", "OMITTED_TOOLS_HEADER", "ClientFormat", "ClientRequest",
-           "decode_body", "serving_adapter")
+__all__ = ("ANTHROPIC_MESSAGES", "GEMINI_NATIVE", "ClientFormat", "ClientRequest", "decode_body",
+           "serving_adapter")
 
-OMITTED_TOOLS_HEADER = "X-Oneapi-Omitted-Tools"
 _ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
 
 
@@ -193,8 +192,9 @@ class _ViaChat(Adapter):
         self.modes = frozenset({RelayMode.CHAT, RelayMode.RESPONSES})
         self.omitted = omitted
 
-    def omitted_tools(self) -> tuple[str, ...]:
-        return self.omitted
+    @property
+    def notes(self) -> dict[str, str]:
+        return {"omitted-tools": ",".join(self.omitted)} if self.omitted else {}
 
     def build_request(self, channel: CachedChannel, key: str, request: RelayRequest,
                       model: str) -> UpstreamRequest:
@@ -406,7 +406,7 @@ def _via_chat(adapter: Adapter, client: ClientRequest) -> _ViaChat:
     """The chat form of ``client`` through ``adapter``, without web search if its vendor has none."""
     chat, converted = client.chat()
     omitted = tuple(converted.omitted)
-    if converted.web_search and not adapter.web_search:
+    if converted.web_search and "web_search" not in adapter.hosted_tools:
         document = {name: value for name, value in chat.document().items() if name != "web_search_options"}
         chat = parse_request(RelayMode.CHAT, encode_json(document), "application/json")
         omitted += (converted.web_search,)

@@ -41,7 +41,7 @@ from oneapi.relay.adapters.base import Usage
 from oneapi.relay.asgi import Incoming, read_body, send_bytes, start_stream
 from oneapi.relay.auth import Caller, authenticate
 from oneapi.relay.counting import count_prompt, count_usage
-from oneapi.relay.entry import OMITTED_TOOLS_HEADER, serving_adapter
+from oneapi.relay.entry import serving_adapter
 from oneapi.relay.picker import ChannelPicker
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 from oneapi.relay.tokenizer import count_text
@@ -53,6 +53,10 @@ log = logging.getLogger("oneapi.relay")
 
 _encode = msgspec.json.Encoder().encode
 _IMAGE_MODES = frozenset((RelayMode.IMAGES, RelayMode.IMAGE_EDITS))  # billed per image, not per token
+
+def _note_headers(notes: dict[str, str]) -> dict[str, str] | None:
+    return {f"x-oneapi-{name}": value for name, value in notes.items()} if notes else None
+
 
 @dataclass(slots=True)
 class _Call:
@@ -67,10 +71,7 @@ class _Call:
     path: list[int] = field(default_factory=list)
     channel: CachedChannel | None = None
     upstream_model: str = ""
-    omitted_tools: tuple[str, ...] = ()  # the client's hosted tools the channel's format has no form for
-
-    def answer_headers(self) -> dict[str, str] | None:
-        return {OMITTED_TOOLS_HEADER: ", ".join(self.omitted_tools)} if self.omitted_tools else None
+    notes: dict[str, str] = field(default_factory=dict)  # the serving adapter's, for headers and log
 
 
 class Relay:
@@ -119,7 +120,8 @@ class Relay:
         converted = adapter.convert_response(request, data, response.content_type)
         usage = converted.usage or count_usage(request, converted.body, converted.media_type)
         self._finish(call, usage, is_stream=False)
-        await send_bytes(send, response.status, converted.media_type, converted.body, call.answer_headers())
+        await send_bytes(send, response.status, converted.media_type, converted.body,
+                         _note_headers(call.notes))
 
     @staticmethod
     def _reservation(request: RelayRequest, price: Price) -> int:
@@ -146,8 +148,8 @@ class Relay:
                                                 f"/v1/{request.mode.value}")
                 continue
             call.channel, call.upstream_model = channel, channel.upstream_model(request.model)
-            call.omitted_tools = adapter.omitted_tools()
             await adapter.prepare(request)
+            call.notes = adapter.notes
             outgoing = adapter.build_request(channel, channel.next_key(), request, call.upstream_model)
             sent_at = time.perf_counter()
             try:
@@ -204,7 +206,7 @@ class Relay:
         watcher.add_done_callback(lambda _: response.close())
         try:
             await start_stream(send, response.status, adapter.stream_media_type(call.request),
-                               call.answer_headers())
+                               _note_headers(call.notes))
             async for chunk in response.iter_chunks():
                 out = converter.feed(chunk)
                 if out:
@@ -249,14 +251,12 @@ class Relay:
         token, user = call.caller.token, call.caller.user
         other = {"channel_path": call.path, "upstream_model": call.upstream_model,
                  "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
-                 "completion_ratio": price.completion_ratio}
+                 "completion_ratio": price.completion_ratio, **call.notes}
         content = price.description
         if usage.cached_tokens or usage.cache_write_tokens:
             other.update(cache_read_tokens=usage.cached_tokens, cache_write_tokens=usage.cache_write_tokens,
                          cache_ratio=price.cache_ratio, create_cache_ratio=price.create_cache_ratio)
             content = price.cache_description()
-        if call.omitted_tools:
-            other["omitted_tools"] = list(call.omitted_tools)
         self.writer.add_log({
             "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
             "content": content, "username": user.username, "token_name": token.name,

@@ -27,7 +27,7 @@ __all__ = ("ADAPTER", "AnthropicAdapter")
 class AnthropicAdapter(VendorAdapter):
     vendor = "Anthropic"
     modes = frozenset({RelayMode.CHAT})
-    web_search = True
+    hosted_tools = frozenset({"web_search"})  # the web-search server tool
 
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         return f"{self.base_url(channel)}/v1/messages"

@@ -73,9 +73,8 @@ class Adapter(ABC):
 
     #: the relay modes this format can serve; others are answered with 400
     modes: frozenset[RelayMode]
-    #: whether the vendor has a hosted web search that chat's ``web_search_options`` maps to;
-    #: a client's web-search tool is left out of requests to vendors without one
-    web_search: bool = False
+    #: hosted tools the vendor runs itself, asked for as chat's ``web_search_options`` ("web_search")
+    hosted_tools: frozenset[str] = frozenset()
 
     def build_request(self, channel: CachedChannel, key: str, request: RelayRequest,
                       model: str) -> UpstreamRequest:
@@ -113,13 +112,15 @@ class Adapter(ABC):
             return parsed.error
         return parsed.message or f"the upstream answered HTTP {status}"
 
-    def omitted_tools(self) -> tuple[str, ...]:
-        """The client's hosted tools this adapter left out of the upstream request."""
-        return ()
-
     async def prepare(self, request: RelayRequest) -> None:
         """Asynchronous work before :meth:`build_request` (fetching remote images); idempotent."""
         return None
+
+    @property
+    def notes(self) -> dict[str, str]:
+        """What the gateway changed in the request that the client should know (after
+        :meth:`prepare`): sent as ``X-Oneapi-<name>`` headers and kept in the log row."""
+        return {}
 
     def is_stream(self, content_type: str) -> bool:
         """Whether an answer with this content type is a stream to convert as it arrives."""

@@ -49,7 +49,7 @@ def _rerank_usage(body: bytes) -> Usage | None:
 
 class OpenAIAdapter(Adapter):
     modes = frozenset(RelayMode)
-    web_search = True
+    hosted_tools = frozenset({"web_search"})  # web_search_options, on the search models
 
     def base_url(self, channel: CachedChannel) -> str:
         return (channel.base_url or channel.kind.base_url).rstrip("/")

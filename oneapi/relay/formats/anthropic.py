@@ -62,7 +62,6 @@ VENDOR = "Anthropic"
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
 JSON_TOOL = "json_response"
-WEB_SEARCH_TOOL = {"type": "web_search_20250305", "name": "web_search"}
 _THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
 
 
@@ -74,6 +73,7 @@ def reasoning_effort_for(budget_tokens: int) -> str:
 
 _UNSUPPORTED = ("n", "logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty",
                 "seed", "audio", "modalities", "prediction", "functions")
+WEB_SEARCH_TOOL = "web_search_20250305"  # Anthropic's web-search server tool, for web_search_options
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "max_tokens": "length",
            "model_context_window_exceeded": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
 
@@ -212,6 +212,17 @@ def needs_json_tool(document: Mapping[str, Any]) -> bool:
     return _json_schema_of(document.get("response_format")) is not None
 
 
+def _web_search_tool(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Chat's ``web_search_options`` as Anthropic's web-search server tool."""
+    tool: dict[str, Any] = {"type": WEB_SEARCH_TOOL, "name": "web_search"}
+    location = (options.get("user_location") or {}).get("approximate")
+    if isinstance(location, dict) and location:
+        tool["user_location"] = {"type": "approximate", **location}
+    if options.get("allowed_domains"):
+        tool["allowed_domains"] = list(options["allowed_domains"])
+    return tool
+
+
 def chat_to_anthropic(document: Mapping[str, Any], model: str,
                       images: Mapping[str, InlineImage] | None = None) -> AnthropicRequest:
     """An OpenAI chat request as an Anthropic Messages request.
@@ -258,8 +269,8 @@ def chat_to_anthropic(document: Mapping[str, Any], model: str,
                           "input_schema": schema}]
         body["tool_choice"] = {"type": "tool", "name": JSON_TOOL}
         return AnthropicRequest(body, json_tool=True)
-    if document.get("web_search_options") is not None:
-        tools.append(WEB_SEARCH_TOOL)
+    if isinstance(search := document.get("web_search_options"), dict):
+        tools.append(_web_search_tool(search))
     if tools:
         body["tools"] = tools
         choice: dict[str, Any] = {"auto": {"type": "auto"}, "none": {"type": "none"},

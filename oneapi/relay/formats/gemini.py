@@ -243,8 +243,8 @@ def chat_to_gemini(document: Mapping[str, Any], images: Mapping[str, InlineImage
         if name:
             calling["allowedFunctionNames"] = [name]
         body["toolConfig"] = {"functionCallingConfig": calling}
-    if document.get("web_search_options") is not None:
-        body.setdefault("tools", []).append({"google_search": {}})
+    if isinstance(document.get("web_search_options"), dict):  # Google Search grounding
+        body.setdefault("tools", []).append({"googleSearch": {}})
     return body
 
 

@@ -217,7 +217,7 @@ def test_claude_code_body_on_an_openai_channel_is_converted(vendors: VendorWorld
     assert [message["role"] for message in sent["messages"]].count("system") == 2
     assert sent["web_search_options"] == {} and all(tool["type"] == "function" for tool in sent["tools"])
     logs = vendors.seed.wait_logs(key, 1)
-    assert json.loads(logs[-1].other)["omitted_tools"] == ["code_execution_20250522"]
+    assert json.loads(logs[-1].other)["omitted-tools"] == "code_execution_20250522"
     ollama = httpx.post(f"{vendors.url}/v1/messages", headers={"x-api-key": key}, json={
         "model": "llama-test", "max_tokens": 10, "messages": [{"role": "user", "content": "news?"}],
         "tools": [{"type": "web_search_20250305", "name": "web_search"}]})

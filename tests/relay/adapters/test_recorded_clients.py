@@ -122,7 +122,7 @@ def test_server_tools_map_or_are_omitted_by_name() -> None:
     chat = messages_to_chat(document)
     assert chat.web_search == "web_search_20250305" and chat.omitted == ["code_execution_20250522"]
     assert chat.document["web_search_options"] == {} and chat.document["tool_choice"] == "auto"
-    assert {"google_search": {}} in chat_to_gemini(chat.document)["tools"]
+    assert {"googleSearch": {}} in chat_to_gemini(chat.document)["tools"]
     anthropic_tools = chat_to_anthropic(chat.document, "c").body["tools"]
     assert {"type": "web_search_20250305", "name": "web_search"} in anthropic_tools
     gemini = gemini_request_to_chat({"contents": [{"role": "user", "parts": [{"text": "q"}]}],

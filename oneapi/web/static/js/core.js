@@ -393,9 +393,9 @@ function logFacts(log) {
 
 /* the content, and the client's hosted tools its channel had no form for */
 function detailText(log) {
-  const omitted = logFacts(log).omitted_tools;
+  const omitted = logFacts(log)["omitted-tools"];
   const content = log.content || "";
-  return omitted && omitted.length ? `${content} (tools left out: ${omitted.join(", ")})` : content;
+  return omitted ? `${content} (tools left out: ${omitted.replaceAll(",", ", ")})` : content;
 }
 
 /* prompt tokens, with the prompt-cache reads and writes billed at their own ratios */
