@@ -56,7 +56,8 @@ def log_row(log: Log, *, owner_view: bool = False) -> dict[str, Any]:
         except ValueError:
             facts = {}
         kept = {name: facts[name] for name in _OWNER_FACTS if isinstance(facts, dict) and name in facts}
-        data["other"] = json.dumps(kept) if kept else ""
+        if kept:
+            data["other"] = json.dumps(kept)
     return data
 
 
