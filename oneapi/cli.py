@@ -74,7 +74,7 @@ def reset_root_password(password: str | None) -> int:
             reset(session, password)
         except LookupError as exc:
             return _fail(str(exc))
-    print("root password changed")
+    print("root password changed; root's sessions and access token were revoked")
     return 0
 
 
