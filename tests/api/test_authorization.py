@@ -191,8 +191,9 @@ def test_a_handler_without_a_declared_role_is_refused() -> None:
     def declared() -> str:
         return "public on purpose"
 
+    guarded = [auth.require_role]
     with pytest.raises(RuntimeError, match=r"/api/open \(forgotten\)"):
-        auth.check_declared(Litestar([Router("/api", guards=[auth.require_role], route_handlers=[forgotten])]))
+        auth.check_declared(Litestar([Router("/api", guards=guarded, route_handlers=[forgotten])]))
     with pytest.raises(RuntimeError, match="/api/open"):
         auth.check_declared(Litestar([Router("/api", route_handlers=[declared])]))  # no require_role
     auth.check_declared(Litestar([Router("/api", guards=[auth.require_role], route_handlers=[declared])]))
