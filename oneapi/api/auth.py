@@ -7,9 +7,12 @@ runtime has started, so the signer is built per request.
 
 Sessions are revocable: the cookie carries the user's ``session_version`` from the time it
 was issued, and the gateway bumps that column (``User.end_sessions``) on logout, a password
-change, a role change, disabling and deleting, so every copy of an older cookie stops working. The user
-row is read on every call anyway (handlers need it), so the version check costs no extra
-query, and a change made on one replica holds on all of them at once.
+change, a role change, disabling and deleting, so every copy of an older cookie stops
+working. The user row is read on every call anyway (handlers need it), so the version
+check costs no extra query, and a change made on one replica holds on all of them at once.
+A new password also revokes the access token: whoever knew the old password could have
+made one. A role change or disabling keeps it, since the role and status are read on
+every call.
 
 Guards are closed by default: every ``/api`` handler declares the least role it needs
 (:data:`common`, :data:`admin`, :data:`root`) or :data:`public`; :func:`require_role`
