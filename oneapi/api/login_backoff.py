@@ -8,8 +8,9 @@ twice as long (1 s, 2 s, 4 s, ... up to 15 minutes). While a
 name is locked its logins are refused with 429 before the password is checked, so a
 locked name yields no guesses; a success clears the count.
 
-A try is counted when it starts and forgiven when it succeeds, so a burst of parallel
-guesses is held to the same budget as a sequence. A stranger can keep someone locked out
+A try is counted when it starts (its lock, if any, taking effect at once) and forgiven
+when it succeeds, so a burst of parallel guesses is held to the same budget as a
+sequence; a failed try's lock then runs from the moment it failed. A stranger can keep someone locked out
 by failing on purpose, for at most 15 minutes per failure, and the per-IP limit bounds
 how many failures one address adds. Counts live in this process (each replica keeps
 its own) and are forgotten a day after the last failure.
@@ -62,9 +63,19 @@ class LoginBackoff:
                 self._names = {k: v for k, v in self._names.items() if v.locked_until > now}
             entry = self._names[key] = _Failures()
         entry.count += 1
-        entry.last = now
-        if entry.count >= FREE_TRIES:
-            entry.locked_until = now + min(2 ** (entry.count - FREE_TRIES), MAX_LOCK_SECONDS)
+        self._lock(entry, now)
+
+    def failed(self, name: str) -> None:
+        """The try failed: its lock, if any, runs from now (the password check took a while)."""
+        entry = self._names.get(name.lower())
+        if entry is not None:
+            self._lock(entry, self._clock())
 
     def succeeded(self, name: str) -> None:
         self._names.pop(name.lower(), None)
+
+    @staticmethod
+    def _lock(entry: _Failures, now: float) -> None:
+        entry.last = now
+        if entry.count >= FREE_TRIES:
+            entry.locked_until = now + min(2 ** (entry.count - FREE_TRIES), MAX_LOCK_SECONDS)

@@ -469,6 +469,7 @@ class UserController(Controller):
         backoff.attempt(name)
         user = await run_db(_check_login, name, data.password)
         if user is None:
+            backoff.failed(name)
             raise InvalidRequest("wrong username or password")
         backoff.succeeded(name)
         if user.status != Status.ENABLED:

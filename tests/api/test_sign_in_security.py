@@ -194,6 +194,9 @@ def test_back_off_schedule() -> None:
         now[0] += waits[-1]
     assert waits[:5] == [1, 2, 4, 8, 16] and waits[-1] == MAX_LOCK_SECONDS
     backoff.attempt("mallory")
+    now[0] += 0.5
+    backoff.failed("mallory")  # the lock runs from the failure
+    assert locked_for() == MAX_LOCK_SECONDS
     now[0] += MAX_LOCK_SECONDS + 24 * 3600
     backoff.attempt("mallory")  # forgotten a day later: counted from one again, no lock
     backoff.attempt("mallory")
