@@ -14,8 +14,9 @@ checks included (issue 14). The HTTP protocol class built here adds to uvicorn's
   the default, 75 s, outlasts the idle timeout of common load balancers (60 s on AWS's), so
   a balancer never reuses a connection the gateway is closing.
 - **A bound on the head's size** (:data:`MAX_HEADER_BYTES`, request line plus headers):
-  a larger head is answered 431 and closed (with h11, uvicorn's fallback parser, h11's own
-  bound answers 400).
+  a larger head is answered 431 and closed. With h11, uvicorn's parser when httptools is
+  missing, h11's own bound refuses (400) a head still incomplete past that size; one that
+  arrives whole in a single read (at most 256 KiB) is accepted.
 - **A cap on open connections** (``MAX_CONNECTIONS``, lowered to three quarters of the
   open-file limit when that is smaller): a connection opened beyond it answers its request
   with a 503 in the caller's shape (one-api's envelope on ``/api``, OpenAI's error

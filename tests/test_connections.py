@@ -10,16 +10,19 @@ import contextlib
 import os
 import resource
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
-from oneapi.connections import connection_cap
-from tests.support.gateway import GatewayProcess, run_gateway
+from oneapi.connections import MAX_HEADER_BYTES, connection_cap, http_protocol
+from tests.support.gateway import GatewayProcess, free_port, run_gateway
 
 HEADER_TIMEOUT = 3.0
 KEEP_ALIVE_TIMEOUT = 2
@@ -172,3 +175,38 @@ def test_the_cap_stays_below_the_open_file_limit() -> None:
     assert connection_cap(100) == 100
     if soft != resource.RLIM_INFINITY:
         assert connection_cap(soft * 10) == soft * 3 // 4
+
+
+def test_the_h11_fallback_sheds_idle_and_surplus_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without httptools uvicorn parses with h11; the same rules hold there."""
+    import uvicorn
+
+    monkeypatch.setitem(sys.modules, "uvicorn.protocols.http.httptools_impl", None)  # as if not installed
+    protocol = http_protocol(header_timeout=1.0, max_connections=2)
+    assert "H11Protocol" in [base.__name__ for base in protocol.__mro__]
+
+    async def hello(scope: dict[str, object], receive: object, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(hello, host="127.0.0.1", port=port, http=protocol, lifespan="off",
+                                           log_config=None, h11_max_incomplete_event_size=MAX_HEADER_BYTES))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        with _sockets(("127.0.0.1", port), 2) as (idle, slow):
+            slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            surplus = httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=5)
+            assert surplus.status_code == 503 and surplus.json()["error"]["code"] == "too_many_connections"
+            time.sleep(1.5)
+            assert _closed_by_server(idle) and _closed_by_server(slow)
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).text == "ok"
+        with _sockets(("127.0.0.1", port), 1) as (big,):  # a head still incomplete past the bound
+            big.sendall(b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 40_000)
+            assert big.recv(4096).startswith(b"HTTP/1.1 400 ")  # h11's own bound, answered by uvicorn
+    finally:
+        server.should_exit = True
+        thread.join(10)
