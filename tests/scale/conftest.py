@@ -140,6 +140,7 @@ class ThrowAwayPostgres:
 
     port: int
     directory: Path
+    settings: str = ""  # more "-c name=value" server settings (TLS, for one)
 
     @property
     def dsn(self) -> str:
@@ -160,7 +161,8 @@ class ThrowAwayPostgres:
                        stderr=subprocess.DEVNULL, timeout=120)
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = (f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   f"{self.settings}")
         self._pg_ctl("-w", "-o", f"'{options}'", "-l", str(self.directory / "server.log"), "start")
 
     def stop(self) -> None:
