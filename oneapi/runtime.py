@@ -93,6 +93,13 @@ class Runtime:
                     log.exception("error while stopping %s", type(component).__name__)
             self._started = False
 
+    async def attach(self, component: Component) -> None:
+        """Add a component after boot (one that came with a lazily built part); started at once if
+        the runtime already runs, else with the others."""
+        self.components.append(component)
+        if self._started:
+            await component.start(self)
+
     @property
     def started(self) -> bool:
         return self._started
