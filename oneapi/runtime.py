@@ -147,8 +147,10 @@ def _settle_garbage_collector() -> None:
     collection, which took tens of milliseconds on each run. A relayed request allocates
     a few hundred short-lived containers, so the youngest generation is collected every
     few thousand allocations rather than every 700.
+
+    No full collection first: at start it scanned 80,000-130,000 objects for 75 ms or more
+    and found about five unreachable ones, which frozen cost nothing worth that wait.
     """
-    gc.collect()
     gc.freeze()
     gc.set_threshold(_YOUNG_GENERATION_THRESHOLD, *gc.get_threshold()[1:])
 
