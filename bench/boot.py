@@ -380,7 +380,8 @@ def installed_mb(checkout: Path) -> str:
 def _median_boot(target: Target, seeded: bool, runs: int) -> str:
     boots = [boot(target, seeded) for _ in range(runs)]
     text = (
-        f"{statistics.median(b.seconds for b in boots):.2f} s (CPU {statistics.median(b.cpu_s for b in boots):.2f} s), "
+        f"{statistics.median(b.seconds for b in boots):.2f} s "
+        f"(CPU {statistics.median(b.cpu_s for b in boots):.2f} s), "
         f"{statistics.median(b.rss_mb for b in boots):.0f} MB"
     )
     if seeded and target.key:
@@ -414,10 +415,10 @@ def main() -> int:
         for target in targets:
             print(f"measuring {target.name}", flush=True)
             if target.checkout is not None:
-                target.rows["boot to /healthz 200, new SQLite file: time (server CPU), idle RSS"] = _median_boot(
+                target.rows["boot to /healthz 200, new SQLite: time (CPU), idle RSS"] = _median_boot(
                     target, False, args.runs
                 )
-            target.rows["boot to /healthz 200, restart: time (server CPU), idle RSS"] = _median_boot(
+            target.rows["boot to /healthz 200, restart: time (CPU), idle RSS"] = _median_boot(
                 target, True, args.runs
             )
             loaded = boot(target, True, load=args.requests)
