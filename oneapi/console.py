@@ -46,7 +46,11 @@ def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 def build_console(runtime: Runtime) -> tuple[Litestar, list[Component]]:
-    """The Litestar app, and the runtime components the management API brings (the channel tests)."""
+    """The Litestar app, and the runtime components the management API brings (the channel tests).
+
+    On a first boot it waits until root exists, so no login is served before it can succeed.
+    """
+    runtime.wait_for_root()
     before = list(runtime.components)
     install_management(runtime)
     added = [component for component in runtime.components if component not in before]
