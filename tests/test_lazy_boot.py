@@ -28,7 +28,7 @@ from oneapi.runtime import Runtime
 from oneapi.security import verify_password
 from tests.support.gateway import ROOT, gateway_env, run_gateway
 
-DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "bpe_openai", "tiktoken",
+DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "toktok",
             "oneapi.api", "oneapi.web", "oneapi.console", "oneapi.relay.routes", "oneapi.relay.native_routes",
             "oneapi.relay.probe", "oneapi.relay.formats.anthropic", "oneapi.relay.formats.anthropic_in",
             "oneapi.relay.formats.gemini", "oneapi.relay.formats.gemini_in", "oneapi.relay.formats.responses",
@@ -100,7 +100,7 @@ def test_a_container_host_boots_and_serves_without_the_deferred_modules(tmp_path
     # the first management call loads what it needs, once, and answers
     assert report["status"] == 200
     assert {"litestar", "oneapi.api", "oneapi.console", "jinja2"} <= set(report["after_console"])
-    assert not {"redis", "mangum", "alembic", "bpe_openai"} & set(report["after_console"])
+    assert not {"redis", "mangum", "alembic", "toktok"} & set(report["after_console"])
     print(f"first management call, imports and build included: {report['first_console_ms']:.0f} ms")
 
 
