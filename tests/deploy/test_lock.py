@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
+import sys
 import tomllib
+from importlib.metadata import packages_distributions
+from pathlib import Path
 
 import pytest
 from packaging.markers import default_environment
@@ -12,7 +16,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.deploy.hosts import DockerfileFacts
-from tests.support.gateway import ROOT
+from tests.support.gateway import ROOT, gateway_env
 
 LOCK = ROOT / "requirements.lock"
 DEPENDENCIES: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
@@ -74,3 +78,42 @@ def test_every_image_installs_the_locked_dependencies(dockerfile: str) -> None:
     assert project and all("--no-deps" in run for run in project), "the project must not re-resolve its deps"
     copied = {source for _flags, sources in facts.copies for source in sources}
     assert "requirements.lock" in copied
+
+
+_WITHOUT = """
+import sys
+
+blocked = set(sys.argv[1].split(","))
+
+
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in blocked:
+            raise ImportError(f"{name} is left out of requirements.lock")
+
+
+sys.meta_path.insert(0, Blocker())
+import app
+from litestar.testing import TestClient
+
+with TestClient(app.app) as client:
+    for path in ("/healthz", "/api/status", "/schema/openapi.json", "/schema/swagger", "/", "/login"):
+        answer = client.get(path)
+        assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
+    assert client.post("/v1/chat/completions", json={}).status_code == 401
+print("ok")
+"""
+
+
+def test_the_app_runs_without_what_the_lock_leaves_out(tmp_path: Path) -> None:
+    """The images install with --no-deps, so a left-out package must never be imported."""
+    header = re.search(r"^# Left out \(never imported by the gateway\): (.+)$", LOCK.read_text(),
+                       re.MULTILINE)
+    assert header is not None
+    left_out = {canonicalize_name(name) for name in header[1].split()}
+    modules = {module for module, dists in packages_distributions().items()
+               if any(canonicalize_name(dist) in left_out for dist in dists)}
+    assert {"faker", "rich"} <= modules
+    done = subprocess.run([sys.executable, "-c", _WITHOUT, ",".join(sorted(modules))], cwd=ROOT,
+                          env=gateway_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
