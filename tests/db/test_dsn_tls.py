@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from oneapi.db.dsn import parse_dsn
-from tests.scale.conftest import ThrowAwayPostgres
+from tests.scale.conftest import ThrowAwayPostgres, throwaway_postgres
 from tests.support.gateway import free_port
 
 
@@ -72,20 +72,8 @@ PG_TLS = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
 
 @pytest.fixture
 def pg_cluster() -> Iterator[ThrowAwayPostgres]:
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")) or os.geteuid() != 0:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("the TLS test needs PostgreSQL's initdb and root (to run it as postgres)")
-        pytest.skip("PostgreSQL's initdb (run as the postgres user) is not available")
-    directory = Path(tempfile.mkdtemp(prefix="oneapi-pgtls-"))
-    shutil.chown(directory, "postgres")
-    server = ThrowAwayPostgres(free_port(), directory)
-    server.init()
-    try:
+    with throwaway_postgres("the TLS test") as server:
         yield server
-    finally:
-        with suppress(subprocess.SubprocessError):
-            server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_postgres_tls_modes(pg_cluster: ThrowAwayPostgres) -> None:
