@@ -125,12 +125,14 @@ def test_stored_response_retrieval_continuation_and_ownership(world: World) -> N
         assert response.status_code == 404
         assert response.json()["error"]["type"] == "invalid_request_error"
         assert "No response found" in response.json()["error"]["message"]
-    follow = world.post(key, {"model": "claude-test", "input": "And again", "previous_response_id": answer["id"]})
+    follow = world.post(key, {"model": "claude-test", "input": "And again",
+                              "previous_response_id": answer["id"]})
     assert follow.status_code == 200, follow.text
     turns = _bodies(world.servers["anthropic"])[-1]["messages"]
     assert [turn["role"] for turn in turns] == ["user", "assistant", "user"]
     assert turns[1]["content"][0]["text"] == "Hello from Claude."
-    refused = world.post(stranger, {"model": "claude-test", "input": "hi", "previous_response_id": answer["id"]})
+    refused = world.post(stranger, {"model": "claude-test", "input": "hi",
+                                    "previous_response_id": answer["id"]})
     assert refused.status_code == 404
     deleted = httpx.delete(f"{world.gateway.base_url}/v1/responses/{answer['id']}",
                            headers={"Authorization": f"Bearer {key}"})
