@@ -15,11 +15,13 @@ from oneapi.options import options
 from oneapi.relay.responses_store import ResponseStore, Stored, response_of_item
 from oneapi.retention import delete_old_rows
 
+
 def _stored(number: int, user_id: int, *, age: int = 0, text: str = "hi") -> Stored:
     hex_id = f"{number:032x}"
     output = [{"type": "message", "id": f"msg_{hex_id}_1", "role": "assistant", "status": "completed",
                "content": [{"type": "output_text", "text": text, "annotations": []}]}]
-    return Stored(f"resp_{hex_id}", user_id, int(time.time()) - age, {"id": f"resp_{hex_id}", "output": output},
+    return Stored(f"resp_{hex_id}", user_id, int(time.time()) - age,
+                  {"id": f"resp_{hex_id}", "output": output},
                   [{"type": "message", "id": f"msg_in{number}", "role": "user", "content": "q"}], None)
 
 

@@ -28,7 +28,8 @@ def _fixture(name: str) -> dict:
 
 
 def _namespace_members(body: dict) -> list[str]:
-    return [member["name"] for tool in body["tools"] if tool["type"] == "namespace" for member in tool["tools"]]
+    return [member["name"] for tool in body["tools"] if tool["type"] == "namespace"
+            for member in tool["tools"]]
 
 
 @pytest.mark.parametrize("name", ["codex_1", "codex_2"])
@@ -75,7 +76,8 @@ def test_a_flattened_call_comes_back_with_its_namespace() -> None:
     assert final["output"][0]["namespace"] == "multi_agent_v1" and final["output"][0]["name"] == "spawn_agent"
     again = responses_to_chat({**_fixture("codex_1"), "input": [
         {"type": "function_call", "call_id": "call_1", "namespace": "multi_agent_v1", "name": "spawn_agent",
-         "arguments": "{}"}, {"type": "function_call_output", "call_id": "call_1", "output": "ok"}]}, history=[])
+         "arguments": "{}"}, {"type": "function_call_output", "call_id": "call_1", "output": "ok"}]},
+        history=[])
     assert again.chat["messages"][0]["tool_calls"][0]["function"]["name"] == "multi_agent_v1__spawn_agent"
 
 
