@@ -49,6 +49,7 @@ log = logging.getLogger("oneapi.relay.responses")
 
 _TABLE = StoredResponse.__table__  # type: ignore[attr-defined]
 _RETRY_SECONDS = 1.0
+MAX_PENDING = 10_000  # responses waiting for an unreachable database; older ones are dropped
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
@@ -144,6 +145,11 @@ class ResponseStore:
         """Keep ``stored``: in memory now, in the database by the background write."""
         row = stored.row()
         self._remember(stored)
+        if len(self._pending) >= MAX_PENDING:
+            dropped = next(iter(self._pending))
+            del self._pending[dropped]
+            self._forget(dropped)
+            log.error("the database is unreachable: dropped stored response %s", dropped)
         self._pending[stored.id] = row
         if self._writing is None:
             self._writing = asyncio.get_running_loop().create_task(self._drain(), name="response-store")
