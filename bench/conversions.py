@@ -16,8 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from oneapi.relay.formats.anthropic import AnthropicChatStream, chat_to_anthropic, read_anthropic_event  # noqa: E402
 from oneapi.relay.formats.anthropic_in import ChatToAnthropicStream  # noqa: E402
-from oneapi.relay.formats.events import UsageSniffer  # noqa: E402
-from oneapi.relay.formats.events import decode_json  # noqa: E402
+from oneapi.relay.formats.events import UsageSniffer, decode_json  # noqa: E402
 from oneapi.relay.formats.gemini import GeminiChatStream, chat_to_gemini  # noqa: E402
 from oneapi.relay.formats.responses import responses_to_chat  # noqa: E402
 

@@ -73,11 +73,15 @@ def _bodies(server: UpstreamServer) -> list[dict]:
     return [received.json() for received in server.received]
 
 
-def test_codex_on_an_openai_responses_channel_passes_through(world: World, tmp_path: Path) -> None:
-    done = run_codex(f"{world.gateway.base_url}/v1", world.key(), "gpt-codex", "Say hello with the shell.",
-                     tmp_path)
+def _codex_round_trip(world: World, model: str, home: Path) -> None:
+    """``codex exec`` runs the mock's shell call and ends with the answer to its output."""
+    done = run_codex(f"{world.gateway.base_url}/v1", world.key(), model, "Say hello with the shell.", home)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "The tool said:" in done.stdout and "hello-from-tool" in done.stdout
+
+
+def test_codex_on_an_openai_responses_channel_passes_through(world: World, tmp_path: Path) -> None:
+    _codex_round_trip(world, "gpt-codex", tmp_path)
     first, second = _bodies(world.servers["openai"])
     assert {"type": "web_search", "external_web_access": True} in first["tools"]
     assert any(tool["type"] == "namespace" for tool in first["tools"])
@@ -86,10 +90,7 @@ def test_codex_on_an_openai_responses_channel_passes_through(world: World, tmp_p
 
 
 def test_codex_on_an_anthropic_channel(world: World, tmp_path: Path) -> None:
-    done = run_codex(f"{world.gateway.base_url}/v1", world.key(), "claude-codex", "Say hello with the shell.",
-                     tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "The tool said:" in done.stdout and "hello-from-tool" in done.stdout
+    _codex_round_trip(world, "claude-codex", tmp_path)
     first, second = _bodies(world.servers["codex"])
     names = [tool.get("name") for tool in first["tools"]]
     assert "exec_command" in names and "multi_agent_v1__spawn_agent" in names
