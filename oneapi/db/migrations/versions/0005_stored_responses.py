@@ -1,7 +1,7 @@
 """Add the responses table: Responses API answers kept for previous_response_id and retrieval.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects.mysql import LONGTEXT
 from oneapi.db.migrations._schema import ensure_table
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
