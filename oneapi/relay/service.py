@@ -44,6 +44,7 @@ from oneapi.relay.counting import count_prompt, count_usage
 from oneapi.relay.entry import serving_adapter
 from oneapi.relay.picker import ChannelPicker
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
+from oneapi.relay.responses_store import ResponseStore
 from oneapi.relay.tokenizer import count_text
 from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError, UpstreamResponse
 
@@ -56,6 +57,10 @@ log = logging.getLogger("oneapi.relay")
 
 _encode = msgspec.json.Encoder().encode
 _IMAGE_MODES = frozenset((RelayMode.IMAGES, RelayMode.IMAGE_EDITS))  # billed per image, not per token
+
+def _note_headers(notes: dict[str, str]) -> dict[str, str] | None:
+    return {f"x-oneapi-{name}": value for name, value in notes.items()} if notes else None
+
 
 @dataclass(slots=True)
 class _Call:
@@ -70,15 +75,17 @@ class _Call:
     path: list[int] = field(default_factory=list)
     channel: CachedChannel | None = None
     upstream_model: str = ""
+    notes: dict[str, str] = field(default_factory=dict)  # the serving adapter's, for headers and log
 
 
 class Relay:
     def __init__(self, cache: RelayCache, writer: BatchWriter, upstream: UpstreamClient,
-                 max_body_bytes: int = 32 * 1024 * 1024) -> None:
+                 max_body_bytes: int = 32 * 1024 * 1024, responses: ResponseStore | None = None) -> None:
         self.max_body_bytes = max_body_bytes
         self.cache = cache
         self.writer = writer
         self.upstream = upstream
+        self.responses = responses or ResponseStore()
         self.ledger = Ledger(writer)
         self.picker = ChannelPicker(cache)
         self.limits = RateLimits()  # shared across replicas once oneapi.scale attaches Redis
@@ -118,7 +125,8 @@ class Relay:
         converted = adapter.convert_response(request, data, response.content_type)
         usage = converted.usage or count_usage(request, converted.body, converted.media_type)
         self._finish(call, usage, is_stream=False)
-        await send_bytes(send, response.status, converted.media_type, converted.body)
+        await send_bytes(send, response.status, converted.media_type, converted.body,
+                         _note_headers(call.notes))
 
     @staticmethod
     def _reservation(request: RelayRequest, price: Price) -> int:
@@ -139,13 +147,15 @@ class Relay:
                 break
             call.path.append(channel.id)
             self.metrics.attempt(channel.id, request.model, retry=len(call.path) > 1)
-            adapter = serving_adapter(adapter_for(channel.kind.api_format), channel, request)
+            adapter = serving_adapter(adapter_for(channel.kind.api_format), channel, request, self.responses,
+                                      caller.user.id)
             if adapter is None or request.mode not in adapter.modes:
                 last_error = UnsupportedFeature(f"channel type {channel.kind.name} cannot serve "
                                                 f"/v1/{request.mode.value}")
                 continue
             call.channel, call.upstream_model = channel, channel.upstream_model(request.model)
             await adapter.prepare(request)
+            call.notes = adapter.notes
             outgoing = adapter.build_request(channel, channel.next_key(), request, call.upstream_model)
             sent_at = time.perf_counter()
             try:
@@ -201,7 +211,8 @@ class Relay:
         watcher = asyncio.ensure_future(receive())
         watcher.add_done_callback(lambda _: response.close())
         try:
-            await start_stream(send, response.status, adapter.stream_media_type(call.request))
+            await start_stream(send, response.status, adapter.stream_media_type(call.request),
+                               _note_headers(call.notes))
             async for chunk in response.iter_chunks():
                 out = converter.feed(chunk)
                 if out:
@@ -245,7 +256,7 @@ class Relay:
         token, user = call.caller.token, call.caller.user
         other = {"channel_path": call.path, "upstream_model": call.upstream_model,
                  "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
-                 "completion_ratio": price.completion_ratio}
+                 "completion_ratio": price.completion_ratio, **call.notes}
         self.writer.add_log({
             "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
             "content": price.description, "username": user.username, "token_name": token.name,
