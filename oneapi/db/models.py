@@ -19,6 +19,7 @@ __all__ = (
     "Option",
     "Redemption",
     "Role",
+    "SettlementJournal",
     "Status",
     "Token",
     "TokenStatus",
@@ -195,3 +196,12 @@ class Redemption(SQLModel, table=True):
     quota: int = Field(default=100, sa_column=_bigint(100))
     created_time: int = Field(default=0, sa_column=_bigint())
     redeemed_time: int = Field(default=0, sa_column=_bigint())
+
+
+class SettlementJournal(SQLModel, table=True):
+    """(added) The last settlement of a process's journal (``oneapi.db.journal``) that is in the database."""
+
+    __tablename__ = "settlement_journals"
+
+    journal: str = Field(sa_column=Column(String(64), primary_key=True, autoincrement=False))
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))

@@ -1,0 +1,200 @@
+"""The settlement journal: each billed request on local disk before its answer's last byte.
+
+The batch writer (:mod:`oneapi.db.writer`) keeps settlements in memory for up to
+``BATCH_UPDATE_INTERVAL`` seconds; a process killed meanwhile (``kill -9``, the kernel's
+out-of-memory killer, a crashed container) lost them: at 200 requests/s on one token, a
+``kill -9`` left 255 of 800 answered requests without a log row or a charge. Now each
+settlement (the charge of token, user and channel, and the log row) is also appended to
+this journal, and the next boot writes whatever the database lacks.
+
+**Format.** One record per settlement, each handed to the kernel with one ``write``:
+a 4-byte length, a 4-byte CRC-32 of the body, then the body (msgpack). A process killed
+in the middle of a write leaves a short or mismatching last record, which reading drops.
+Records carry a sequence number that only grows within one journal.
+
+**Durability: process crashes, not machine crashes.** A ``write`` that returned is in the
+operating system's page cache, which a dying process cannot lose; a power cut or kernel
+panic can lose the records of the last few seconds (those not yet flushed to the
+database). Syncing each record to the disk was measured on this project's VM (ext4 on a
+virtual disk): ``write`` alone 2.9 µs per record, ``write`` + ``fdatasync`` 1.1 ms, a
+third of the relay's whole CPU budget per request at full load, so there is no fsync.
+
+**Files.** ``<JOURNAL_DIR>/settlements-<id>-<segment>.journal``, where ``<id>`` is random
+per process and the process holds an exclusive ``flock`` on ``settlements-<id>.lock`` for
+its whole life, so processes (workers, replicas on a shared volume) can share a
+directory: a boot replays only journals whose lock it can take, those of dead processes.
+At each flush the writer seals the current segment and starts the next; once the flush
+has committed, the sealed segments are deleted, so a journal holds at most a couple of
+flush intervals of settlements (more while the database is unreachable).
+
+**Idempotence.** The flush transaction also records, in ``settlement_journals``, the
+journal's last sequence number it contains. Replay writes only records after it, and
+moves it in the same transaction, so a crash between a commit and the deletion of the
+segments it covers (or in the middle of a replay) never charges twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import re
+import secrets
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+__all__ = ("Journal", "Settlement", "dead_journals", "read_settlements")
+
+log = logging.getLogger("oneapi.db.journal")
+
+_HEADER = struct.Struct("<II")  # body length, CRC-32 of the body
+_SEGMENT = re.compile(r"settlements-([0-9a-f]{32})-(\d+)\.journal")
+
+
+class Settlement(msgspec.Struct, array_like=True):
+    """One billed request: what it adds to its token, user and channel, and its log row."""
+
+    seq: int
+    token_id: int
+    token_remain: int  # added to tokens.remain_quota (0 for an unlimited token)
+    user_id: int
+    used: int  # added to the used quota of token, user and channel
+    channel_id: int
+    at: int  # unix time: the token's accessed_time
+    log: dict[str, Any] | None = None
+
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode = msgspec.msgpack.Decoder(Settlement).decode
+
+
+def _lock_path(directory: Path, journal_id: str) -> Path:
+    return directory / f"settlements-{journal_id}.lock"
+
+
+def _segment_path(directory: Path, journal_id: str, number: int) -> Path:
+    return directory / f"settlements-{journal_id}-{number:06d}.journal"
+
+
+def _take_lock(path: Path) -> int | None:
+    """An open descriptor holding an exclusive lock on ``path``, or None if another process holds it."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    return descriptor
+
+
+class Journal:
+    """This process's journal in ``directory``: appended on the event loop, sealed at each flush."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.id = secrets.token_hex(16)
+        self._lock = _take_lock(_lock_path(directory, self.id))
+        self.seq = 0  # the last record's sequence number
+        self._segment = 0
+        self._sealed: list[Path] = []
+        self._file = self._open_segment()
+
+    def _open_segment(self) -> int:
+        path = _segment_path(self.directory, self.id, self._segment)
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+
+    def append(self, settlement: Settlement) -> None:
+        """Number ``settlement`` and write it as one record (one ``write`` call)."""
+        self.seq += 1
+        settlement.seq = self.seq
+        body = _encode(settlement)
+        os.write(self._file, _HEADER.pack(len(body), zlib.crc32(body)) + body)
+
+    def seal(self) -> int:
+        """Close the current segment and start the next; the sequence number the sealed ones end at."""
+        if os.fstat(self._file).st_size:
+            os.close(self._file)
+            self._sealed.append(_segment_path(self.directory, self.id, self._segment))
+            self._segment += 1
+            self._file = self._open_segment()
+        return self.seq
+
+    def discard_sealed(self) -> None:
+        """Delete the sealed segments (their records are in the database)."""
+        for path in self._sealed:
+            path.unlink(missing_ok=True)
+        self._sealed.clear()
+
+    def close(self, *, written: bool) -> None:
+        """Close the files; when everything is ``written`` to the database, delete them too."""
+        os.close(self._file)
+        if written:
+            self.discard_sealed()
+            _segment_path(self.directory, self.id, self._segment).unlink(missing_ok=True)
+            _lock_path(self.directory, self.id).unlink(missing_ok=True)
+        if self._lock is not None:
+            os.close(self._lock)
+
+
+def read_settlements(paths: list[Path]) -> Iterator[Settlement]:
+    """The records of ``paths`` (a journal's segments, in order); a torn or corrupt record ends a segment."""
+    for path in paths:
+        data = path.read_bytes()
+        offset = 0
+        while offset < len(data):
+            end = offset + _HEADER.size
+            if end > len(data):
+                log.warning("%s: dropped a torn last record (%d bytes)", path.name, len(data) - offset)
+                break
+            length, checksum = _HEADER.unpack_from(data, offset)
+            body = data[end:end + length]
+            if len(body) < length or zlib.crc32(body) != checksum:
+                log.warning("%s: dropped a torn or corrupt record at byte %d", path.name, offset)
+                break
+            yield _decode(body)
+            offset = end + length
+
+
+@contextlib.contextmanager
+def _held(directory: Path, journal_id: str) -> Iterator[bool]:
+    descriptor = _take_lock(_lock_path(directory, journal_id))
+    try:
+        yield descriptor is not None
+    finally:
+        if descriptor is not None:
+            os.close(descriptor)
+
+
+@contextlib.contextmanager
+def dead_journals(directory: Path) -> Iterator[list[tuple[str, list[Path]]]]:
+    """The journals in ``directory`` no live process holds, each with its segments in order.
+
+    Their locks are held until the block ends; the caller writes their records to the
+    database and then deletes them with :func:`remove_journal`.
+    """
+    segments: dict[str, list[tuple[int, Path]]] = {}
+    if directory.is_dir():
+        for path in directory.iterdir():
+            match = _SEGMENT.fullmatch(path.name)
+            if match:
+                segments.setdefault(match[1], []).append((int(match[2]), path))
+    with contextlib.ExitStack() as stack:
+        found = []
+        for journal_id, numbered in sorted(segments.items()):
+            if stack.enter_context(_held(directory, journal_id)):
+                found.append((journal_id, [path for _number, path in sorted(numbered)]))
+        yield found
+
+
+def remove_journal(directory: Path, journal_id: str, paths: list[Path]) -> None:
+    """Delete a replayed journal's segments, then its lock file."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+    _lock_path(directory, journal_id).unlink(missing_ok=True)
