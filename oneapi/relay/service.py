@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 from litestar.types import Receive, Scope, Send
@@ -37,7 +38,7 @@ from oneapi.metrics import Metrics
 from oneapi.options import options
 from oneapi.ratelimit import RateLimits
 from oneapi.relay.adapters import Adapter, adapter_for
-from oneapi.relay.adapters.base import Usage
+from oneapi.relay.adapters.base import StreamConverter, Usage
 from oneapi.relay.asgi import Incoming, read_body, send_bytes, start_stream
 from oneapi.relay.auth import Caller, authenticate
 from oneapi.relay.counting import count_prompt, count_usage
@@ -74,7 +75,6 @@ class Relay:
                  max_body_bytes: int = 32 * 1024 * 1024) -> None:
         self.max_body_bytes = max_body_bytes
         self.cache = cache
-        self.writer = writer
         self.upstream = upstream
         self.ledger = Ledger(writer)
         self.picker = ChannelPicker(cache)
@@ -205,8 +205,7 @@ class Relay:
                     sent = True
                     await send({"type": "http.response.body", "body": out, "more_body": True})
             tail = converter.finish()
-            if tail:
-                sent = True
+            self._bill_stream(call, converter, sent=sent or bool(tail))  # journaled before the last byte
             await send({"type": "http.response.body", "body": tail, "more_body": False})
         except (UpstreamTimeout, UpstreamConnectionError, OSError) as exc:
             reason = "the client went away" if watcher.done() else getattr(exc, "message", type(exc).__name__)
@@ -214,15 +213,21 @@ class Relay:
         finally:
             watcher.cancel()
             response.close()
-            usage = converter.usage
-            if usage is None:
-                produced = converter.produced_text()
-                usage = Usage(count_prompt(call.request), count_text(produced, call.request.model))
-                sent = sent or bool(produced)
-            if sent or usage.completion_tokens:
-                self._finish(call, usage, is_stream=True)
-            else:
-                self.ledger.refund(call.reservation)
+            self._bill_stream(call, converter, sent=sent)
+
+    def _bill_stream(self, call: _Call, converter: StreamConverter, *, sent: bool) -> None:
+        """Charge what the stream produced, or refund if nothing reached the client (once)."""
+        if call.reservation.settled:
+            return
+        usage = converter.usage
+        if usage is None:
+            produced = converter.produced_text()
+            usage = Usage(count_prompt(call.request), count_text(produced, call.request.model))
+            sent = sent or bool(produced)
+        if sent or usage.completion_tokens:
+            self._finish(call, usage, is_stream=True)
+        else:
+            self.ledger.refund(call.reservation)
 
     def _finish(self, call: _Call, usage: Usage, *, is_stream: bool) -> None:
         request, channel = call.request, call.channel
@@ -234,21 +239,28 @@ class Relay:
         else:
             quota = price.text_quota(usage.prompt_tokens, usage.completion_tokens)
         channel_id = channel.id if channel is not None else 0
-        self.ledger.settle(call.reservation, quota, channel_id)
+        log_row = _log_row(call, price, quota, usage, is_stream=is_stream)
+        self.ledger.settle(call.reservation, quota, channel_id, log_row)  # journaled: the answer may go
         self.metrics.charged(request.model, channel_id, quota, usage.prompt_tokens, usage.completion_tokens)
         self.limits.used(call.caller.token, call.caller.user, usage.prompt_tokens + usage.completion_tokens)
-        if not options.get_bool("LogConsumeEnabled"):
-            return
-        token, user = call.caller.token, call.caller.user
-        other = {"channel_path": call.path, "upstream_model": call.upstream_model,
-                 "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
-                 "completion_ratio": price.completion_ratio}
-        self.writer.add_log({
-            "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
-            "content": price.description, "username": user.username, "token_name": token.name,
-            "model_name": request.model, "quota": quota, "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens, "channel_id": channel_id,
-            "request_id": call.request_id, "elapsed_time": int((time.monotonic() - call.started) * 1000),
-            "is_stream": is_stream, "system_prompt_reset": bool(channel and channel.system_prompt),
-            "token_id": token.id, "other": _encode(other).decode(),
-        })
+
+
+def _log_row(call: _Call, price: Price, quota: int, usage: Usage, *,
+             is_stream: bool) -> dict[str, Any] | None:
+    """The consume log row (None when the ``LogConsumeEnabled`` option is off)."""
+    if not options.get_bool("LogConsumeEnabled"):
+        return None
+    request, channel = call.request, call.channel
+    token, user = call.caller.token, call.caller.user
+    other = {"channel_path": call.path, "upstream_model": call.upstream_model,
+             "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
+             "completion_ratio": price.completion_ratio}
+    return {
+        "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
+        "content": price.description, "username": user.username, "token_name": token.name,
+        "model_name": request.model, "quota": quota, "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens, "channel_id": channel.id if channel else 0,
+        "request_id": call.request_id, "elapsed_time": int((time.monotonic() - call.started) * 1000),
+        "is_stream": is_stream, "system_prompt_reset": bool(channel and channel.system_prompt),
+        "token_id": token.id, "other": _encode(other).decode(),
+    }

@@ -49,8 +49,8 @@ async def test_deltas_add_to_concurrent_writes_and_reloads_do_not_double_count()
         await runtime.data_changed("tokens")  # the management API's contract
         token, user = cache.tokens[key], cache.users[user_id]
         reservation = ledger.reserve(token, user, 100)
-        ledger.settle(reservation, 30, channel_id=7)
-        writer.add_log({"user_id": user_id, "token_id": token_id, "quota": 30, "type": 2})
+        ledger.settle(reservation, 30, channel_id=7,
+                      log_row={"user_id": user_id, "token_id": token_id, "quota": 30, "type": 2})
         # another process (or an admin) changes the same rows meanwhile
         with session_scope() as session:
             session.execute(update(User).where(User.id == user_id).values(quota=User.quota + 5000))
@@ -74,19 +74,17 @@ async def test_deltas_add_to_concurrent_writes_and_reloads_do_not_double_count()
 async def test_failed_flush_keeps_rows_for_the_next_tick(monkeypatch: pytest.MonkeyPatch) -> None:
     runtime = await _runtime()
     try:
-        user_id, _token_id, _key = _seed()
+        user_id, token_id, _key = _seed()
         writer = runtime.state["writer"]
         real_write = writer_module._write
 
-        def down(_batch: object) -> None:
+        def down(_batch: object, _mark: object) -> None:
             raise ConnectionError("database is down")
 
         monkeypatch.setattr(writer_module, "_write", down)
-        writer.add_user(user_id, -10, 10, 1)
-        writer.add_log({"user_id": user_id, "quota": 10, "type": 2})
+        writer.settle(token_id, True, user_id, 10, 0, {"user_id": user_id, "quota": 10, "type": 2})
         assert not await writer.flush()
-        writer.add_user(user_id, -5, 5, 1)
-        writer.add_log({"user_id": user_id, "quota": 5, "type": 2})
+        writer.settle(token_id, True, user_id, 5, 0, {"user_id": user_id, "quota": 5, "type": 2})
         assert writer.pending_quota()[1] == {user_id: -15} and writer.pending_logs == 2
         monkeypatch.setattr(writer_module, "_write", real_write)
         assert await writer.flush()
@@ -111,7 +109,7 @@ async def test_a_large_flush_writes_every_row_with_its_fields_and_defaults() -> 
                    "other": '{"channel_path": [7]}'}
             if number % 10 == 0:
                 del row["model_name"]  # a column left out takes its default
-            writer.add_log(row)
+            writer.settle(token_id, False, user_id, 0, 0, row)
         assert await writer.flush()
         with session_scope() as session:
             logs = list(session.exec(select(Log).order_by(Log.quota)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -31,7 +32,7 @@ TOKEN_QUOTA, USER_QUOTA = 10_000_000, 50_000_000
 
 
 async def _load_then_kill(gateway: GatewayProcess, key: str) -> tuple[set[str], int]:
-    """Send RATE requests/s, SIGKILL the gateway mid-load; the request ids answered in full, and how many were sent."""
+    """Send RATE requests/s and SIGKILL the gateway mid-load: the ids answered in full, the number sent."""
     served: set[str] = set()
     url = f"{gateway.base_url}/v1/chat/completions"
     async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=400)) as client:
@@ -63,8 +64,9 @@ def _crash_and_restart(tmp_path: Path, seed: Seed, env: dict[str, str]) -> None:
         env = {"BATCH_UPDATE_INTERVAL": "2", "LOG_LEVEL": "WARNING", **env}
         with run_gateway(tmp_path, env) as gateway:
             served, sent = asyncio.run(_load_then_kill(gateway, key))
-        with run_gateway(tmp_path, env):
+        with run_gateway(tmp_path, env) as restarted:
             pass  # boots (replaying what the killed process left), then stops with SIGTERM
+        replayed = re.search(r"wrote (\d+) settlement", restarted.output())
     token = seed.token_row(key)
     logs = seed.logs(token.id)
     logged = [row.request_id for row in logs]
@@ -74,8 +76,10 @@ def _crash_and_restart(tmp_path: Path, seed: Seed, env: dict[str, str]) -> None:
     account, used_channel = seed.get(User, user.id), seed.get(Channel, channel.id).used_quota
     print(f"\nkill -9: {sent} sent, {len(served)} answered in full, {len(logs)} log rows, "
           f"{len(lost)} answered without a log row ({len(lost) * each} quota), "
-          f"token charged {TOKEN_QUOTA - token.remain_quota} for {charged} logged")
+          f"token charged {TOKEN_QUOTA - token.remain_quota} for {charged} logged, "
+          f"{replayed[1] if replayed else 0} settlement(s) replayed from the journal")
     assert len(served) >= RATE * KILL_AFTER * 0.5  # the load really ran
+    assert replayed, "the restart found nothing to replay: the kill did not catch a batch in memory"
     assert not lost
     assert len(logged) == len(set(logged))  # each settlement written once
     assert len(logged) - len(served) <= sent - len(served)  # charged yet unanswered: only those in flight
