@@ -36,6 +36,7 @@ segments it covers (or in the middle of a replay) never charges twice.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -49,7 +50,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ("Journal", "Settlement", "dead_journals", "read_settlements")
+__all__ = ("Journal", "Settlement", "dead_journals", "read_settlements", "remove_journal")
 
 log = logging.getLogger("oneapi.db.journal")
 
@@ -104,26 +105,49 @@ class Journal:
         self.seq = 0  # the last record's sequence number
         self._segment = 0
         self._sealed: list[Path] = []
-        self._file = self._open_segment()
+        self._file = self._open_segment(0)
+        self._used = False  # the current segment has (or may have) bytes
 
-    def _open_segment(self) -> int:
-        path = _segment_path(self.directory, self.id, self._segment)
+    def _open_segment(self, number: int) -> int:
+        path = _segment_path(self.directory, self.id, number)
         return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
 
     def append(self, settlement: Settlement) -> None:
-        """Number ``settlement`` and write it as one record (one ``write`` call)."""
+        """Number ``settlement`` and write it as one record (one ``write`` call).
+
+        Raises:
+            OSError: the record could not be written whole (a full disk, say); later records
+                go to a fresh segment, so they do not follow a torn one.
+        """
         self.seq += 1
         settlement.seq = self.seq
         body = _encode(settlement)
-        os.write(self._file, _HEADER.pack(len(body), zlib.crc32(body)) + body)
+        record = _HEADER.pack(len(body), zlib.crc32(body)) + body
+        self._used = True
+        try:
+            if os.write(self._file, record) == len(record):
+                return
+            error: OSError = OSError(errno.ENOSPC, "short write")
+        except OSError as exc:
+            error = exc
+        with contextlib.suppress(OSError):
+            self.seal()
+        raise error
 
     def seal(self) -> int:
-        """Close the current segment and start the next; the sequence number the sealed ones end at."""
-        if os.fstat(self._file).st_size:
+        """Start a new segment (unless the current one is empty); the last sequence number before it.
+
+        Raises:
+            OSError: no new segment could be made; the current one stays in use. The records
+                before the returned number are still safe to count as written then: replay
+                skips what the database's mark says it has.
+        """
+        if self._used:
+            fresh = self._open_segment(self._segment + 1)
             os.close(self._file)
             self._sealed.append(_segment_path(self.directory, self.id, self._segment))
             self._segment += 1
-            self._file = self._open_segment()
+            self._file, self._used = fresh, False
         return self.seq
 
     def discard_sealed(self) -> None:

@@ -211,6 +211,7 @@ class BatchWriter:
         self._task: asyncio.Task[None] | None = None
         self._dropped_logs = 0
         self.failing = False  # the last flush failed (database unreachable); for /metrics
+        self._journal_failing = False
 
     # -- producers (event loop, never awaiting) ---------------------------------------
     def hold(self, token_id: int, user_id: int, amount: int) -> None:
@@ -228,11 +229,25 @@ class BatchWriter:
         settlement = Settlement(0, token_id, -used if limited else 0, user_id, used, channel_id,
                                 int(time.time()), log_row)
         if self.journal is not None:
-            self.journal.append(settlement)
+            try:
+                self.journal.append(settlement)
+            except OSError as exc:
+                self._journal_failed(self.journal, exc)
+            else:
+                if self._journal_failing:
+                    self._journal_failing = False
+                    log.warning("the settlement journal takes records again")
         if log_row is not None and len(self._pending.logs) >= MAX_PENDING_LOGS:
             del self._pending.logs[0]
             self._dropped_logs += 1
         self._pending.add(settlement)
+
+    def _journal_failed(self, journal: Journal, exc: OSError) -> None:
+        """Keep serving: the settlement stays in memory (written at the next flush), logged once."""
+        if not self._journal_failing:
+            self._journal_failing = True
+            log.error("cannot append to the settlement journal in %s (%s): until it works again, a crash "
+                      "loses the settlements not yet in the database", journal.directory, exc)
 
     def pending_quota(self) -> tuple[dict[int, int], dict[int, int]]:
         """Remaining-quota deltas of tokens and users not in the database: unwritten charges and
@@ -262,7 +277,7 @@ class BatchWriter:
                 return True
             batch, self._pending = self._pending, _Batch()
             self._in_flight = batch
-            mark = (self.journal.id, self.journal.seal()) if self.journal is not None else None
+            mark = self._seal_journal()
             try:
                 await run_in_background(_write, batch, mark)
             except Exception as exc:
@@ -286,6 +301,16 @@ class BatchWriter:
                 self._dropped_logs = 0
             return True
 
+    def _seal_journal(self) -> tuple[str, int] | None:
+        """The journal's mark for the batch being flushed: its id and the last record the batch has."""
+        if self.journal is None:
+            return None
+        try:
+            return self.journal.id, self.journal.seal()
+        except OSError as exc:
+            self._journal_failed(self.journal, exc)
+            return self.journal.id, self.journal.seq
+
     async def start(self, runtime: Runtime) -> None:
         """Write what dead processes' journals hold, open this process's journal, start ticking."""
         self.interval = runtime.settings.batch_update_interval
@@ -299,7 +324,11 @@ class BatchWriter:
             if replayed:
                 log.warning("wrote %d settlement(s) that a process which did not stop cleanly left in its "
                             "journal (%s)", replayed, directory)
-        self.journal = await run_in_background(Journal, directory)
+        try:
+            self.journal = await run_in_background(Journal, directory)
+        except OSError as exc:
+            log.error("cannot open a settlement journal in %s (%s): a crash will lose the settlements not "
+                      "yet in the database; set JOURNAL_DIR to a writable directory", directory, exc)
         self._task = asyncio.create_task(self._flush_forever(), name="batch-writer")
 
     async def _flush_forever(self) -> None:

@@ -13,6 +13,7 @@ from oneapi.db import writer as writer_module
 from oneapi.db.engine import session_scope
 from oneapi.db.journal import Journal, Settlement, dead_journals, read_settlements
 from oneapi.db.models import Channel, Log, SettlementJournal, Token, User
+from oneapi.db.writer import BatchWriter
 from oneapi.relay import install_relay
 from oneapi.runtime import Runtime, stop_tasks
 
@@ -212,3 +213,18 @@ def test_settlements_are_appended_with_one_write_each(tmp_path: Path,
     monkeypatch.undo()
     journal.close(written=False)
     assert len(writes) == 2 and sum(writes) == _segments(tmp_path)[0].stat().st_size
+
+
+def test_a_failed_append_is_kept_in_memory_and_later_records_start_a_fresh_segment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    writer = BatchWriter()
+    writer.journal = Journal(tmp_path)
+    writer.settle(1, True, 2, 10, 3, None)
+    real_write = os.write
+    with monkeypatch.context() as full_disk:
+        full_disk.setattr(os, "write", lambda fd, data: real_write(fd, data[:5]))  # the disk fills mid-record
+        writer.settle(1, True, 2, 20, 3, None)
+    writer.settle(1, True, 2, 30, 3, None)
+    assert writer.pending_quota() == ({1: -60}, {2: -60})  # the settlement the journal missed still counts
+    writer.journal.close(written=False)
+    assert [record.used for record in read_settlements(_segments(tmp_path))] == [10, 30]
