@@ -178,7 +178,10 @@ class Journal:
 def read_settlements(paths: list[Path]) -> Iterator[Settlement]:
     """The records of ``paths`` (a journal's segments, in order); a torn or corrupt record ends a segment."""
     for path in paths:
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # its process stopped cleanly since the directory was listed
+            continue
         offset = 0
         while offset < len(data):
             end = offset + _HEADER.size
