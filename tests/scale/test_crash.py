@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 import aiohttp
+import httpx
 
+from oneapi.db.journal import read_settlements
 from oneapi.db.models import Channel, User
 from tests.support.gateway import GatewayProcess, run_gateway
 from tests.support.seed import Seed, seed_database
@@ -101,3 +103,21 @@ def test_kill_9_under_load_loses_no_billing_on_sqlite(tmp_path: Path) -> None:
 
 def test_kill_9_under_load_loses_no_billing_on_postgresql(tmp_path: Path, pg_dsn: str) -> None:
     _crash_and_restart(tmp_path, seed_database(pg_dsn), {"SQL_DSN": pg_dsn})
+
+
+def test_each_answer_is_journaled_without_waiting_for_a_flush(tmp_path: Path) -> None:
+    seed = Seed(tmp_path / "one-api.db")
+    with OpenAIUpstream() as upstream:
+        seed.channel(upstream.url, ["gpt-4o-mini"])
+        key = seed.token(seed.user())
+        with run_gateway(tmp_path, {"BATCH_UPDATE_INTERVAL": "600"}) as gateway:  # no flush meanwhile
+            url, headers = f"{gateway.base_url}/v1/chat/completions", {"Authorization": f"Bearer {key}"}
+            for stream in (False, True):
+                answer = httpx.post(url, json={**CHAT, "stream": stream}, headers=headers, timeout=10)
+                assert answer.status_code == 200
+                journaled = read_settlements(sorted(tmp_path.glob("settlements-*.journal")))
+                request_ids = [record.log["request_id"] for record in journaled]
+                assert answer.headers["x-oneapi-request-id"] in request_ids
+            assert seed.log_count() == 0  # only in the journal so far
+    assert seed.log_count() == 2  # written at the clean stop, which empties the journal
+    assert list(tmp_path.glob("settlements-*")) == []
