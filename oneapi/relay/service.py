@@ -1,11 +1,14 @@
 """One relayed request: auth, reservation, channel choice with retries, answer, settlement.
 
-The flow touches only memory and the upstream. Retries replay the same body to another
+The flow touches only memory, the upstream and the settlement journal (one local
+``write``, :mod:`oneapi.db.journal`). Every answer is settled before its last byte is sent,
+so a crash cannot lose a charge whose answer arrived. Retries replay the same body to another
 channel on connection errors, timeouts, 429 and 5xx (never on other 4xx), same priority
 tier first, up to the ``RetryTimes`` option; a pinned channel is never retried. Streams
-are passed through as they arrive and billed in the generator's ``finally`` block, which
-runs also when the client goes away or the upstream cuts the stream: what was produced is
-billed, and the reservation is returned only when nothing reached the client.
+are passed through as they arrive; a complete one is billed before its last chunk, and
+one that ends early in the ``finally`` block, which runs also when the client goes away or
+the upstream cuts the stream: what was produced is billed, and the reservation is
+returned only when nothing reached the client.
 """
 
 from __future__ import annotations
@@ -188,7 +191,7 @@ class Relay:
     # -- answers ----------------------------------------------------------------------
     async def _stream(self, call: _Call, adapter: Adapter, response: UpstreamResponse, receive: Receive,
                       send: Send) -> None:
-        """Pass the stream on as it arrives; bill in ``finally`` however it ends.
+        """Pass the stream on as it arrives; bill before the last chunk, or in ``finally`` if it ends early.
 
         A task waits for the client's ``http.disconnect``; when it comes, the upstream
         connection is closed, which ends the read loop at once.
