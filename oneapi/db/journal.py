@@ -35,10 +35,12 @@ segment and starts the next; once the flush has committed, the sealed segments a
 deleted, so a journal holds at most a couple of flush intervals of settlements (more
 while the database is unreachable).
 
-**Idempotence.** The flush transaction also records, in ``settlement_journals``, the
-journal's last sequence number it contains. Replay writes only records after it, and
-moves it in the same transaction, so a crash between a commit and the deletion of the
-segments it covers (or in the middle of a replay) never charges twice.
+**Idempotence.** A journal is registered in ``settlement_journals`` before its first
+record, and each flush transaction moves its row to the last sequence number the flush
+contains. Replay writes only records after it, and moves it in the same transaction, so a
+crash between a commit and the deletion of the segments it covers (or in the middle of a
+replay) never charges twice; a journal without a row belongs to another database (two
+gateways sharing a directory, or a database recreated since) and is left alone.
 """
 
 from __future__ import annotations

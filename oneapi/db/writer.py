@@ -114,9 +114,7 @@ def _write(batch: _Batch, mark: tuple[str, int] | None) -> None:
     with Session(engine) as session:
         connection = session.connection()
         if mark is not None:
-            journal, seq = mark
-            if not connection.execute(_MARK_UPDATE, {"journal": journal, "seq": seq}).rowcount:
-                connection.execute(_MARK_INSERT, {"journal": journal, "seq": seq})
+            connection.execute(_MARK_UPDATE, {"journal": mark[0], "seq": mark[1]})
         if batch.tokens:
             connection.execute(_TOKEN_UPDATE, [{"id": k, "remain": v[0], "used": v[1], "accessed": v[2]}
                                                for k, v in batch.tokens.items()])
@@ -150,8 +148,25 @@ def _insert_logs(connection: Connection, dialect: Dialect, logs: list[dict[str, 
         connection.exec_driver_sql(_rows_statement(sql, len(chunk)), values)
 
 
+def _open_journal(directory: Path) -> Journal:
+    """This process's journal, registered in the database (sequence 0) before it takes a record.
+
+    The registration tells a later replay that the journal belongs to *this* database: one
+    found in the directory without a row here was left by a gateway on another database
+    (two sharing a directory) or before the database was recreated, and is not written.
+    """
+    journal = Journal(directory)
+    try:
+        with get_engine().begin() as connection:
+            connection.execute(_MARK_INSERT, {"journal": journal.id, "seq": 0})
+    except Exception:
+        journal.close(written=True)
+        raise
+    return journal
+
+
 def _forget(journal: str) -> None:
-    """Delete a journal's mark once its files are gone (a leftover row would only take space)."""
+    """Delete a journal's row once its files are gone (a leftover row would only take space)."""
     with get_engine().begin() as connection:
         connection.execute(_MARK_DELETE, {"journal": journal})
 
@@ -162,7 +177,11 @@ def _replay(directory: Path) -> int:
     with dead_journals(directory) as journals:
         for journal, paths in journals:
             with get_engine().connect() as connection:
-                done = connection.execute(_MARK_SELECT, {"journal": journal}).scalar() or 0
+                done = connection.execute(_MARK_SELECT, {"journal": journal}).scalar()
+            if done is None:
+                log.warning("settlement journal %s in %s is another database's; left alone", journal,
+                            directory)
+                continue
             batch, last = _Batch(), done
             for settlement in read_settlements(paths):
                 if settlement.seq > done:
@@ -328,8 +347,8 @@ class BatchWriter:
                 log.warning("wrote %d settlement(s) that a process which did not stop cleanly left in its "
                             "journal (%s)", replayed, directory)
         try:
-            self.journal = await run_in_background(Journal, directory)
-        except OSError as exc:
+            self.journal = await run_in_background(_open_journal, directory)
+        except Exception as exc:
             log.error("cannot open a settlement journal in %s (%s): a crash will lose the settlements not "
                       "yet in the database; set JOURNAL_DIR to a writable directory", directory, exc)
         self._task = asyncio.create_task(self._flush_forever(), name="batch-writer")

@@ -11,6 +11,7 @@ from sqlmodel import select
 from oneapi.config import get_settings
 from oneapi.db import writer as writer_module
 from oneapi.db.engine import session_scope
+from oneapi.db.journal import Journal, Settlement
 from oneapi.db.models import Ability, Channel, Log, SettlementJournal, Token, User
 from oneapi.relay import install_relay
 from oneapi.runtime import Runtime, stop_tasks
@@ -186,8 +187,8 @@ async def test_replay_after_a_crash_between_commit_and_truncation_charges_once(
     try:
         assert _stored(user_id, token_id) == ((USER_QUOTA - 120, 120, 3), (TOKEN_QUOTA - 120, 120), 120,
                                               ["a", "b", "c"])
-        assert _marks() == []  # the replayed journal's mark is gone with its files
         own = runtime.state["writer"].journal.id
+        assert [mark.journal for mark in _marks()] == [own]  # the replayed one's row went with its files
         assert [path for path in _segments(directory) if own not in path.name] == []
         cache = runtime.state["cache"]
         assert (cache.users[user_id].quota, cache.tokens[key].remain_quota) == (USER_QUOTA - 120,
@@ -248,3 +249,17 @@ async def test_settlements_not_written_at_stop_are_written_by_the_next_boot(
     runtime = await _runtime()
     await runtime.stop()
     assert _stored(user_id, token_id) == ((USER_QUOTA - 25, 25, 1), (TOKEN_QUOTA - 25, 25), 25, ["a"])
+
+
+@pytest.mark.usefixtures("db_env")
+async def test_a_journal_this_database_never_registered_is_left_alone() -> None:
+    directory = Path(get_settings().journal_directory)
+    runtime, (user_id, token_id, _key) = await _seeded()
+    await runtime.stop()
+    stranger = Journal(directory)  # e.g. a gateway on another database sharing the directory
+    stranger.append(Settlement(0, token_id, -40, user_id, 40, 7, 1_700_000_000, {"quota": 40}))
+    stranger.close(written=False)
+    runtime = await _runtime()
+    await runtime.stop()
+    assert _stored(user_id, token_id) == ((USER_QUOTA, 0, 0), (TOKEN_QUOTA, 0), 0, [])
+    assert len(_segments(directory)) == 1
