@@ -18,10 +18,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar.types import Receive, Scope, Send
 
 from oneapi.admission import Admission
 from oneapi.billing.ledger import Ledger, Reservation
@@ -50,6 +49,9 @@ from oneapi.relay.picker import ChannelPicker
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 from oneapi.relay.tokenizer import count_text
 from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError, UpstreamResponse
+
+if TYPE_CHECKING:
+    from litestar.types import Receive, Scope, Send
 
 __all__ = ("Relay",)
 

@@ -1,7 +1,7 @@
 """Add settlement_journals: how far each process's settlement journal is in the database.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-06
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from oneapi.db.migrations._schema import ensure_table
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
