@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli_clients import installed, run_claude, run_gemini
+from tests.support.clients import installed, run_claude, run_gemini
 from tests.support.gateway import GatewayProcess, run_gateway
 from tests.support.seed import Seed
 from tests.support.upstreams import UpstreamServer
