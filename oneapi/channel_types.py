@@ -3,8 +3,8 @@
 The numbers are one-api's (reference §2.1), so a channels table written by one-api means
 the same here. ``api_format`` names the adapter module under ``oneapi.relay.adapters``
 that speaks to the vendor; every plain OpenAI-compatible vendor shares ``openai``.
-Types one-api has but this gateway cannot speak to yet (Baidu v1, Xunfei websocket,
-Tencent, AWS, Vertex, Coze, Cloudflare, ...) are left out rather than half supported.
+The types one-api itself retired (11 PaLM, 15 Baidu v1, 18 Xunfei websocket) are listed
+so their channels load, marked with the type that replaces them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,16 @@ class ChannelType:
     # True when base_url already ends in the vendor's API version (".../api/v3"), so
     # an OpenAI path "/v1/chat/completions" is sent as base_url + "/chat/completions".
     versioned_base: bool = False
+    # True when the adapter builds the vendor's endpoint from the channel's config (AWS and
+    # Vertex regions): the base URL is optional and, when set, replaces that endpoint.
+    regional: bool = False
+    # For the types one-api retired: the type that replaces it. Such channels load and are
+    # shown, but answer every request with an error naming the replacement.
+    replaced_by: int | None = None
+
+    @property
+    def deprecated(self) -> bool:
+        return self.replaced_by is not None
 
 
 _OPENAI_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o3-mini", "o4-mini",
@@ -42,15 +52,21 @@ _TYPES = (
     ChannelType(8, "Custom (OpenAI-compatible)", "", default_models=_OPENAI_MODELS),
     ChannelType(9, "Ails", "https://api.caipacity.com", default_models=_OPENAI_MODELS),
     ChannelType(10, "AIProxy", "https://api.aiproxy.io", default_models=_OPENAI_MODELS),
+    ChannelType(11, "Google PaLM (obsolete: use type 24, Google Gemini)", "https://generativelanguage.googleapis.com",
+                "obsolete", replaced_by=24),
     ChannelType(12, "API2GPT", "https://api.api2gpt.com", default_models=_OPENAI_MODELS),
     ChannelType(13, "AIGC2D", "https://api.aigc2d.com", default_models=_OPENAI_MODELS),
     ChannelType(14, "Anthropic Claude", "https://api.anthropic.com", "anthropic",
                 ("claude-3-5-haiku-latest", "claude-3-5-sonnet-latest", "claude-3-7-sonnet-latest",
                  "claude-sonnet-4-0", "claude-opus-4-0", "claude-haiku-4-5", "claude-sonnet-4-5")),
+    ChannelType(15, "Baidu Wenxin v1 (obsolete: use type 47, Baidu Qianfan v2)", "https://aip.baidubce.com",
+                "obsolete", replaced_by=47),
     ChannelType(16, "Zhipu GLM", "https://open.bigmodel.cn", "zhipu",
                 ("glm-4", "glm-4-plus", "glm-4-air", "glm-4-flash", "glm-4v", "embedding-3")),
     ChannelType(17, "Alibaba Qwen (DashScope compatible)", "https://dashscope.aliyuncs.com/compatible-mode",
                 default_models=("qwen-turbo", "qwen-plus", "qwen-max", "qwen-long", "text-embedding-v3")),
+    ChannelType(18, "Xunfei Spark v1 websocket (obsolete: use type 48, Xunfei Spark OpenAI-style)", "",
+                "obsolete", replaced_by=48),
     ChannelType(19, "360 AI", "https://ai.360.cn", default_models=("360gpt-pro", "360gpt-turbo")),
     ChannelType(20, "OpenRouter", "https://openrouter.ai/api",
                 default_models=("openai/gpt-4o", "anthropic/claude-3.5-sonnet", "google/gemini-2.0-flash-001")),
@@ -73,6 +89,11 @@ _TYPES = (
     ChannelType(31, "01.AI LingYiWanWu", "https://api.lingyiwanwu.com",
                 default_models=("yi-lightning", "yi-large")),
     ChannelType(32, "StepFun", "https://api.stepfun.com", default_models=("step-1-8k", "step-1-32k", "step-2-16k")),
+    ChannelType(33, "AWS Bedrock", "", "bedrock",
+                ("claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-5", "claude-opus-4-1",
+                 "claude-sonnet-4-0", "claude-3-7-sonnet-20250219", "claude-3-5-haiku-20241022", "nova-pro",
+                 "nova-lite", "nova-micro", "nova-premier", "llama-4-maverick-17b-instruct",
+                 "llama-3.3-70b-instruct", "mistral-large-2407", "deepseek-r1"), regional=True),
     ChannelType(36, "DeepSeek", "https://api.deepseek.com", default_models=("deepseek-chat", "deepseek-reasoner")),
     ChannelType(39, "Together AI", "https://api.together.xyz",
                 default_models=("meta-llama/Llama-3.3-70B-Instruct-Turbo", "Qwen/Qwen2.5-72B-Instruct-Turbo")),

@@ -107,7 +107,7 @@ def _apply(channel: Channel, fields: ChannelFields) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InvalidRequest("base_url must be an http(s) URL", param="base_url")
-    elif not kind.base_url:
+    elif not kind.base_url and not kind.regional:
         raise InvalidRequest(f"base_url is required for channel type {kind.name}", param="base_url")
     models = split_list(fields.models) or list(kind.default_models)
     if not models:

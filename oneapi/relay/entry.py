@@ -139,6 +139,9 @@ class _ViaChat(Adapter):
     async def prepare(self, request: RelayRequest) -> None:
         await self.inner.prepare(self.chat)
 
+    async def credential(self, channel: CachedChannel, key: str) -> str:
+        return await self.inner.credential(channel, key)
+
     def convert_response(self, request: RelayRequest, body: bytes, content_type: str) -> ConvertedResponse:
         chat = self.inner.convert_response(self.chat, body, content_type)
         try:
@@ -179,6 +182,9 @@ class _PassThrough(Adapter):
 
     def error_message(self, status: int, body: bytes) -> str:
         return self.vendor.error_message(status, body)
+
+    async def credential(self, channel: CachedChannel, key: str) -> str:
+        return await self.vendor.credential(channel, key)
 
     @abstractmethod
     def usage(self, answer: dict[str, Any]) -> TokenUsage | None: ...

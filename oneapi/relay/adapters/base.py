@@ -110,6 +110,14 @@ class Adapter(ABC):
             return parsed.error
         return parsed.message or f"the upstream answered HTTP {status}"
 
+    async def credential(self, channel: CachedChannel, key: str) -> str:
+        """The credential :meth:`build_request` gets for the channel key ``key``.
+
+        The key itself for most vendors; vendors that trade a long-lived key for a short-lived
+        token (Vertex AI's service accounts) return the token, cached across requests.
+        """
+        return key
+
     async def prepare(self, request: RelayRequest) -> None:
         """Asynchronous work before :meth:`build_request` (fetching remote images); idempotent."""
         return None

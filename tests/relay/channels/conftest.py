@@ -1,0 +1,69 @@
+"""One gateway with a channel of each vendor added by issue 18, each played by its mock on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import openai
+import pytest
+
+from tests.support.gateway import GatewayProcess, run_gateway
+from tests.support.seed import Seed
+from tests.support.upstreams import UpstreamServer
+from tests.support.vendors import bedrock
+
+
+@dataclass
+class ChannelWorld:
+    gateway: GatewayProcess
+    seed: Seed
+    servers: dict[str, UpstreamServer]
+
+    def key(self) -> str:
+        return self.seed.token(self.seed.user())
+
+    def openai(self, key: str | None = None) -> openai.OpenAI:
+        return openai.OpenAI(api_key=key or self.key(), base_url=f"{self.gateway.base_url}/v1", max_retries=0)
+
+
+@pytest.fixture(scope="package")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
+    tmp = tmp_path_factory.mktemp("channels")
+    servers: dict[str, UpstreamServer] = {
+        "bedrock": bedrock.BedrockUpstream(),
+        "bedrock_throttled": bedrock.BedrockUpstream(mode="exception", name="bedrock"),
+    }
+    for server in servers.values():
+        server.__enter__()
+    try:
+        seed = Seed(tmp / "one-api.db")
+        aws_key = f"{bedrock.ACCESS_KEY}|{bedrock.SECRET_KEY}|us-east-1"
+        seed.channel(servers["bedrock"].url, ["claude-sonnet-4-5", "nova-pro"], type=33, key=aws_key)
+        seed.channel(
+            servers["bedrock"].url,
+            ["llama3-70b-8192"],
+            type=33,
+            key="",
+            config={"ak": bedrock.ACCESS_KEY, "sk": bedrock.SECRET_KEY, "region": "us-east-1"},
+        )
+        seed.channel(
+            servers["bedrock"].url,
+            ["nova-wrong-secret"],
+            type=33,
+            key=f"{bedrock.ACCESS_KEY}|not-the-secret|us-east-1",
+            model_mapping={"nova-wrong-secret": "amazon.nova-pro-v1:0"},
+        )
+        seed.channel(
+            servers["bedrock_throttled"].url,
+            ["nova-throttled"],
+            type=33,
+            key=aws_key,
+            model_mapping={"nova-throttled": "nova-pro"},
+        )
+        env = {"SYNC_FREQUENCY": "600", "BATCH_UPDATE_INTERVAL": "0.1"}
+        with run_gateway(tmp, env) as gateway:
+            yield ChannelWorld(gateway, seed, servers)
+    finally:
+        for server in servers.values():
+            server.__exit__(None, None, None)
