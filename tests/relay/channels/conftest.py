@@ -11,7 +11,7 @@ import pytest
 from tests.support.gateway import GatewayProcess, run_gateway
 from tests.support.seed import Seed
 from tests.support.upstreams import UpstreamServer
-from tests.support.vendors import bedrock
+from tests.support.vendors import bedrock, vertex
 
 
 @dataclass
@@ -33,6 +33,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
     servers: dict[str, UpstreamServer] = {
         "bedrock": bedrock.BedrockUpstream(),
         "bedrock_throttled": bedrock.BedrockUpstream(mode="exception", name="bedrock"),
+        "vertex": vertex.VertexUpstream(),
+        "vertex_other": vertex.VertexUpstream(name="vertex-other"),
     }
     for server in servers.values():
         server.__enter__()
@@ -60,6 +62,39 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
             type=33,
             key=aws_key,
             model_mapping={"nova-throttled": "nova-pro"},
+        )
+        account = servers["vertex"].service_account()
+        vertex_config = {
+            "region": vertex.REGION,
+            "vertex_ai_project_id": vertex.PROJECT,
+            "vertex_ai_adc": account,
+        }
+        seed.channel(
+            servers["vertex"].url,
+            ["gemini-2.5-flash", "claude-opus-4-1-20250805", "text-embedding-005"],
+            type=42,
+            key="",
+            config=vertex_config,
+        )
+        seed.channel(
+            servers["vertex"].url,
+            ["gemini-from-key"],
+            type=42,
+            key=f"{vertex.REGION}||{account}",
+            model_mapping={"gemini-from-key": "gemini-2.0-flash"},
+        )
+        # a key whose token_uri is the right server but whose private key that server does not know
+        stranger = (
+            servers["vertex_other"]
+            .service_account()
+            .replace(servers["vertex_other"].url, servers["vertex"].url)
+        )
+        seed.channel(
+            servers["vertex"].url,
+            ["gemini-stranger"],
+            type=42,
+            key="",
+            config={**vertex_config, "vertex_ai_adc": stranger},
         )
         env = {"SYNC_FREQUENCY": "600", "BATCH_UPDATE_INTERVAL": "0.1"}
         with run_gateway(tmp, env) as gateway:
