@@ -11,7 +11,7 @@ import pytest
 from tests.support.gateway import GatewayProcess, run_gateway
 from tests.support.seed import Seed
 from tests.support.upstreams import UpstreamServer
-from tests.support.vendors import bedrock, vertex
+from tests.support.vendors import bedrock, cloudflare, cohere, vertex
 
 
 @dataclass
@@ -35,6 +35,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
         "bedrock_throttled": bedrock.BedrockUpstream(mode="exception", name="bedrock"),
         "vertex": vertex.VertexUpstream(),
         "vertex_other": vertex.VertexUpstream(name="vertex-other"),
+        "cohere": cohere.CohereUpstream(),
+        "cloudflare": cloudflare.CloudflareUpstream(),
     }
     for server in servers.values():
         server.__enter__()
@@ -95,6 +97,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
             type=42,
             key="",
             config={**vertex_config, "vertex_ai_adc": stranger},
+        )
+        seed.channel(
+            servers["cohere"].url, ["command-a-03-2025", "embed-v4.0", "rerank-v3.5"], type=35, key="co-key"
+        )
+        seed.channel(
+            servers["cloudflare"].url,
+            ["@cf/meta/llama-3.1-8b-instruct", "@cf/baai/bge-m3"],
+            type=37,
+            key=cloudflare.TOKEN,
+            config={"user_id": cloudflare.ACCOUNT},
         )
         env = {"SYNC_FREQUENCY": "600", "BATCH_UPDATE_INTERVAL": "0.1"}
         with run_gateway(tmp, env) as gateway:
