@@ -11,7 +11,7 @@ import pytest
 from tests.support.gateway import GatewayProcess, run_gateway
 from tests.support.seed import Seed
 from tests.support.upstreams import UpstreamServer
-from tests.support.vendors import bedrock, cloudflare, cohere, vertex
+from tests.support.vendors import bedrock, cloudflare, cohere, hunyuan, vertex
 
 
 @dataclass
@@ -37,6 +37,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
         "vertex_other": vertex.VertexUpstream(name="vertex-other"),
         "cohere": cohere.CohereUpstream(),
         "cloudflare": cloudflare.CloudflareUpstream(),
+        "hunyuan": hunyuan.HunyuanUpstream(),
     }
     for server in servers.values():
         server.__enter__()
@@ -107,6 +108,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
             type=37,
             key=cloudflare.TOKEN,
             config={"user_id": cloudflare.ACCOUNT},
+        )
+        hunyuan_key = f"{hunyuan.APP_ID}|{hunyuan.SECRET_ID}|{hunyuan.SECRET_KEY}"
+        seed.channel(
+            servers["hunyuan"].url, ["hunyuan-turbos-latest", "hunyuan-embedding"], type=23, key=hunyuan_key
+        )
+        seed.channel(
+            servers["hunyuan"].url,
+            ["hunyuan-wrong-secret"],
+            type=23,
+            key=f"{hunyuan.APP_ID}|{hunyuan.SECRET_ID}|wrong",
         )
         env = {"SYNC_FREQUENCY": "600", "BATCH_UPDATE_INTERVAL": "0.1"}
         with run_gateway(tmp, env) as gateway:
