@@ -11,7 +11,7 @@ import pytest
 from tests.support.gateway import GatewayProcess, run_gateway
 from tests.support.seed import Seed
 from tests.support.upstreams import UpstreamServer
-from tests.support.vendors import bedrock, cloudflare, cohere, hunyuan, vertex
+from tests.support.vendors import bedrock, cloudflare, cohere, hunyuan, single_endpoint, vertex
 
 
 @dataclass
@@ -38,6 +38,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
         "cohere": cohere.CohereUpstream(),
         "cloudflare": cloudflare.CloudflareUpstream(),
         "hunyuan": hunyuan.HunyuanUpstream(),
+        "deepl": single_endpoint.DeepLUpstream(),
+        "coze": single_endpoint.CozeUpstream(),
+        "library": single_endpoint.AIProxyLibraryUpstream(),
+        "replicate": single_endpoint.ReplicateUpstream(),
     }
     for server in servers.values():
         server.__enter__()
@@ -118,6 +122,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
             ["hunyuan-wrong-secret"],
             type=23,
             key=f"{hunyuan.APP_ID}|{hunyuan.SECRET_ID}|wrong",
+        )
+        seed.channel(servers["deepl"].url, ["deepl-en", "deepl-ja"], type=38, key="deepl-key:fx")
+        seed.channel(
+            servers["coze"].url, ["bot-7340012345"], type=34, key="pat_coze_mock", config={"user_id": "u1"}
+        )
+        seed.channel(servers["library"].url, ["library-qa"], type=21, key="ap-library-key", other="lib-42")
+        seed.channel(
+            servers["replicate"].url,
+            ["meta/meta-llama-3-8b-instruct", "black-forest-labs/flux-schnell"],
+            type=46,
+            key="r8_mock",
         )
         env = {"SYNC_FREQUENCY": "600", "BATCH_UPDATE_INTERVAL": "0.1"}
         with run_gateway(tmp, env) as gateway:
