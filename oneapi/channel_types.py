@@ -121,6 +121,7 @@ _TYPES = (
                 ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.0-flash",
                  "claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1", "claude-sonnet-4-0",
                  "text-embedding-005", "gemini-embedding-001"), regional=True),
+    ChannelType(43, "Proxy (pass-through at /v1/oneapi/proxy/{id}/...)", "", "proxy"),
     ChannelType(44, "SiliconFlow", "https://api.siliconflow.cn",
                 default_models=("deepseek-ai/DeepSeek-V3", "Qwen/Qwen2.5-7B-Instruct", "BAAI/bge-m3",
                                 "BAAI/bge-reranker-v2-m3")),

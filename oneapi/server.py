@@ -19,6 +19,7 @@ from oneapi.exception_handlers import exception_handlers
 from oneapi.log import configure_logging
 from oneapi.relay import install_relay
 from oneapi.relay.native_routes import native_routes
+from oneapi.relay.proxy import proxy_route
 from oneapi.relay.routes import relay_lanes, relay_routes
 from oneapi.runtime import Runtime
 from oneapi.scale import install_scale
@@ -46,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Edge:
 
     app = Litestar(
         route_handlers=[system.healthz, system.status, system.notice, system.about, system.home_page_content,
-                        *relay_routes, *native_routes, management_router(), *scale_routes],
+                        *relay_routes, *native_routes, proxy_route, management_router(), *scale_routes],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
         state=State({"runtime": runtime}),

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.gateway import GatewayProcess, run_gateway
 from tests.support.seed import Seed
-from tests.support.upstreams import UpstreamServer
+from tests.support.upstreams import OpenAIUpstream, UpstreamServer
 from tests.support.vendors import bedrock, cloudflare, cohere, hunyuan, single_endpoint, vertex
 
 
@@ -19,6 +19,7 @@ class ChannelWorld:
     gateway: GatewayProcess
     seed: Seed
     servers: dict[str, UpstreamServer]
+    proxy_channel: int = 0
 
     def key(self) -> str:
         return self.seed.token(self.seed.user())
@@ -42,6 +43,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
         "coze": single_endpoint.CozeUpstream(),
         "library": single_endpoint.AIProxyLibraryUpstream(),
         "replicate": single_endpoint.ReplicateUpstream(),
+        "proxied": OpenAIUpstream(name="proxied"),
     }
     for server in servers.values():
         server.__enter__()
@@ -134,9 +136,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
             type=46,
             key="r8_mock",
         )
+        proxy = seed.channel(
+            servers["proxied"].url, ["proxy-only"], type=43, key="Bearer proxied-upstream-key"
+        )
         env = {"SYNC_FREQUENCY": "600", "BATCH_UPDATE_INTERVAL": "0.1"}
         with run_gateway(tmp, env) as gateway:
-            yield ChannelWorld(gateway, seed, servers)
+            yield ChannelWorld(gateway, seed, servers, proxy.id or 0)
     finally:
         for server in servers.values():
             server.__exit__(None, None, None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from tests.relay.channels.conftest import ChannelWorld
 from tests.support.vendors import single_endpoint as mock
 
@@ -85,3 +87,22 @@ def test_replicate_chat_stream_and_images(world: ChannelWorld) -> None:
     assert text == "".join(mock.REPLICATE_WORDS)
     image = client.images.generate(model="black-forest-labs/flux-schnell", prompt="a cat", size="1024x1024")
     assert image.data[0].url == "https://replicate.delivery/mock/out-0.webp"
+
+
+def test_proxy_channel_passes_any_request_through(world: ChannelWorld) -> None:
+    key = world.key()
+    base = f"{world.gateway.base_url}/v1/oneapi/proxy"
+    answer = httpx.post(
+        f"{base}/{world.proxy_channel}/v1/embeddings?trace=1",
+        headers={"Authorization": f"Bearer {key}", "X-Custom": "kept"},
+        json={"model": "anything", "input": "hi"},
+    )
+    assert answer.status_code == 200 and answer.json()["object"] == "list"
+    sent = world.servers["proxied"].received[-1]
+    assert (sent.method, sent.path, sent.query) == ("POST", "/v1/embeddings", {"trace": "1"})
+    assert (
+        sent.headers["Authorization"] == "Bearer proxied-upstream-key" and sent.headers["x-custom"] == "kept"
+    )
+    assert httpx.get(f"{base}/{world.proxy_channel}/v1/models").status_code == 401
+    missing = httpx.get(f"{base}/999999/v1/models", headers={"Authorization": f"Bearer {key}"})
+    assert missing.status_code == 404
