@@ -269,9 +269,10 @@ class ChannelController(Controller):
 
     @get("/types", sync_to_thread=False)
     def types(self) -> dict[str, Any]:
-        """Channel types: number, name, default base URL and default models."""
+        """Channel types: number, name, default base URL, default models, the replacement of retired ones."""
         return ok([{"id": kind.id, "name": kind.name, "base_url": kind.base_url,
-                    "models": list(kind.default_models)} for kind in CHANNEL_TYPES.values()])
+                    "models": list(kind.default_models), "deprecated": kind.deprecated,
+                    "replaced_by": kind.replaced_by} for kind in CHANNEL_TYPES.values()])
 
     @get("/test/{channel_id:int}")
     async def test_one(self, request: Request, me: auth.Me, channel_id: FromPath[int],
