@@ -311,6 +311,8 @@ def serving_adapter(adapter: Adapter | None, channel: CachedChannel, request: Re
     if isinstance(client, ClientRequest):
         if channel.kind.api_format == client.format.native_format:
             return client.format.native(adapter, client)
+        if (hosted := adapter.native_adapter(channel, client)) is not None:
+            return hosted
         return _ViaChat(adapter, client.format, client, request) if RelayMode.CHAT in adapter.modes else None
     if request.mode is RelayMode.RESPONSES and RelayMode.RESPONSES not in adapter.modes \
             and RelayMode.CHAT in adapter.modes:

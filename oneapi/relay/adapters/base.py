@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -117,6 +117,15 @@ class Adapter(ABC):
         token (Vertex AI's service accounts) return the token, cached across requests.
         """
         return key
+
+    def native_adapter(self, channel: CachedChannel, client: Any) -> Adapter | None:
+        """An adapter taking ``client``'s own body (an ``entry.ClientRequest``) to ``channel`` unconverted.
+
+        For vendors that host another vendor's API: Bedrock and Vertex AI take Anthropic's
+        Messages body for Claude, so a ``/v1/messages`` client keeps everything the chat
+        conversion would drop (prompt caching, thinking signatures). None: go through chat.
+        """
+        return None
 
     async def prepare(self, request: RelayRequest) -> None:
         """Asynchronous work before :meth:`build_request` (fetching remote images); idempotent."""

@@ -12,6 +12,10 @@ measured, importing it costs 0.27 s and 15 MB once, so it is imported with this 
 which the relay loads only when a Bedrock channel is first used. Signing itself costs
 about 0.1 ms a request.
 
+A ``/v1/messages`` client asking for Claude gets :class:`BedrockMessages`: its own Anthropic
+body through InvokeModel, so prompt caching, thinking and betas survive (the Converse path
+goes through chat completions, which carry none of them).
+
 Model names: one-api's and Anthropic's names (``claude-sonnet-4-5``) are mapped to Bedrock
 model ids; models that Bedrock serves only through cross-region inference profiles get
 the profile of the channel's region (``us.``, ``eu.``, ``apac.``). A name that is already a
@@ -30,16 +34,19 @@ from botocore.credentials import Credentials
 
 from oneapi.cache import CachedChannel
 from oneapi.errors import UpstreamError
-from oneapi.relay.adapters.base import UpstreamRequest
+from oneapi.relay.adapters.anthropic import anthropic_answer
+from oneapi.relay.adapters.base import Adapter, ConvertedResponse, UpstreamRequest
 from oneapi.relay.adapters.vendor import VendorAdapter
 from oneapi.relay.formats.anthropic import needs_json_tool
-from oneapi.relay.formats.bedrock import ConverseStream, chat_to_converse, converse_to_chat
+from oneapi.relay.formats.bedrock import ConverseStream, InvokeStream, chat_to_converse, converse_to_chat
 from oneapi.relay.formats.events import encode_json
 from oneapi.relay.request import RelayMode, RelayRequest
 
-__all__ = ("ADAPTER", "AwsCredentials", "BedrockAdapter", "aws_credentials", "bedrock_model_id")
+__all__ = ("ADAPTER", "AwsCredentials", "BedrockAdapter", "BedrockMessages", "aws_credentials",
+           "bedrock_model_id")
 
 SERVICE = "bedrock"
+BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"
 
 # Bedrock model ids of the names clients use; True: served only through an inference profile.
 MODEL_IDS: dict[str, tuple[str, bool]] = {
@@ -115,6 +122,27 @@ def aws_credentials(channel: CachedChannel, key: str) -> AwsCredentials:
                         "or ak, sk and region in its config")
 
 
+def _endpoint(channel: CachedChannel, region: str) -> str:
+    return (channel.base_url or f"https://bedrock-runtime.{region}.amazonaws.com").rstrip("/")
+
+
+def _model_url(channel: CachedChannel, region: str, model: str) -> str:
+    # ':' stays as it is: aiohttp would send it decoded anyway, and the signature must match
+    return f"{_endpoint(channel, region)}/model/{quote(bedrock_model_id(model, region), safe=':')}"
+
+
+def _signed(credentials: AwsCredentials, url: str, headers: dict[str, str], body: bytes) -> UpstreamRequest:
+    """The request with SigV4's ``Authorization`` and ``X-Amz-Date`` headers added."""
+    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    SigV4Auth(Credentials(credentials.access_key, credentials.secret_key, credentials.session_token),
+              SERVICE, credentials.region).add_auth(request)
+    return UpstreamRequest("POST", url, dict(request.headers.items()), body)
+
+
+def _first_key_region(channel: CachedChannel) -> str:
+    return aws_credentials(channel, channel.keys[0] if channel.keys else "").region
+
+
 class BedrockAdapter(VendorAdapter):
     vendor = "AWS Bedrock"
     modes = frozenset({RelayMode.CHAT})
@@ -123,23 +151,16 @@ class BedrockAdapter(VendorAdapter):
                       model: str) -> UpstreamRequest:
         credentials = aws_credentials(channel, key)
         url = self._url(channel, credentials.region, request, model)
-        body = self.convert_request(channel, request, model)
-        headers = self.request_headers(channel, key, request)
-        signed = AWSRequest(method="POST", url=url, data=body, headers=headers)
-        SigV4Auth(Credentials(credentials.access_key, credentials.secret_key, credentials.session_token),
-                  SERVICE, credentials.region).add_auth(signed)
-        return UpstreamRequest("POST", url, dict(signed.headers.items()), body)
+        return _signed(credentials, url, self.request_headers(channel, key, request),
+                       self.convert_request(channel, request, model))
 
-    def _url(self, channel: CachedChannel, region: str, request: RelayRequest, model: str) -> str:
-        endpoint = (channel.base_url or f"https://bedrock-runtime.{region}.amazonaws.com").rstrip("/")
-        action = "converse-stream" if request.stream else "converse"
-        # ':' stays as it is: aiohttp would send it decoded anyway, and the signature must match
-        return f"{endpoint}/model/{quote(bedrock_model_id(model, region), safe=':')}/{action}"
+    @staticmethod
+    def _url(channel: CachedChannel, region: str, request: RelayRequest, model: str) -> str:
+        return f"{_model_url(channel, region, model)}/{'converse-stream' if request.stream else 'converse'}"
 
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         """The URL for the channel's first key (:meth:`build_request` uses the key it signs with)."""
-        region = aws_credentials(channel, channel.keys[0] if channel.keys else "").region
-        return self._url(channel, region, request, model)
+        return self._url(channel, _first_key_region(channel), request, model)
 
     def request_headers(self, channel: CachedChannel, key: str, request: RelayRequest) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
@@ -158,6 +179,68 @@ class BedrockAdapter(VendorAdapter):
     def stream_converter(self, request: RelayRequest) -> ConverseStream:
         return ConverseStream(request.model, include_usage=request.client_wants_usage,
                               json_tool=needs_json_tool(request.document()))
+
+    def native_adapter(self, channel: CachedChannel, client: Any) -> Adapter | None:
+        from oneapi.relay.entry import ANTHROPIC_MESSAGES
+
+        model = channel.upstream_model(str(client.document.get("model") or ""))
+        if client.format is ANTHROPIC_MESSAGES and "anthropic." in bedrock_model_id(model, ""):
+            return BedrockMessages(self, client)
+        return None
+
+
+class BedrockMessages(Adapter):
+    """A ``/v1/messages`` request for Claude: Anthropic's own body through InvokeModel.
+
+    ``POST .../model/{id}/invoke`` (``/invoke-with-response-stream``) takes the Messages body
+    without ``model`` and ``stream``, with ``anthropic_version: bedrock-2023-05-31`` and the
+    client's ``anthropic-beta`` header as ``anthropic_beta``; the answer is Anthropic's own,
+    passed back untouched (streams re-framed from AWS's binary frames into SSE).
+    """
+
+    modes = frozenset({RelayMode.CHAT})
+
+    def __init__(self, bedrock: BedrockAdapter, client: Any) -> None:
+        self.bedrock, self.client = bedrock, client
+
+    def build_request(self, channel: CachedChannel, key: str, request: RelayRequest,
+                      model: str) -> UpstreamRequest:
+        credentials = aws_credentials(channel, key)
+        url = self._url(channel, credentials.region, request, model)
+        return _signed(credentials, url, self.request_headers(channel, key, request),
+                       self.convert_request(channel, request, model))
+
+    @staticmethod
+    def _url(channel: CachedChannel, region: str, request: RelayRequest, model: str) -> str:
+        action = "invoke-with-response-stream" if request.stream else "invoke"
+        return f"{_model_url(channel, region, model)}/{action}"
+
+    def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
+        return self._url(channel, _first_key_region(channel), request, model)
+
+    def request_headers(self, channel: CachedChannel, key: str, request: RelayRequest) -> dict[str, str]:
+        return self.bedrock.request_headers(channel, key, request)
+
+    def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
+        body = {name: value for name, value in self.client.document.items()
+                if name not in ("model", "stream")}
+        body["anthropic_version"] = BEDROCK_ANTHROPIC_VERSION
+        betas = self.client.headers.get("anthropic-beta")
+        if betas:
+            body["anthropic_beta"] = [beta.strip() for beta in betas.split(",") if beta.strip()]
+        return encode_json(body)
+
+    def convert_response(self, request: RelayRequest, body: bytes, content_type: str) -> ConvertedResponse:
+        return anthropic_answer(body, content_type)
+
+    def is_stream(self, content_type: str) -> bool:
+        return self.bedrock.is_stream(content_type)
+
+    def stream_converter(self, request: RelayRequest) -> InvokeStream:
+        return InvokeStream()
+
+    def error_message(self, status: int, body: bytes) -> str:
+        return self.bedrock.error_message(status, body)
 
 
 ADAPTER = BedrockAdapter()

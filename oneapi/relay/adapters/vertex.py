@@ -14,6 +14,9 @@ and ``vertex_ai_adc`` (the service account's JSON key), else the key
 is exchanged for an access token (:mod:`oneapi.relay.google_auth`) by
 :meth:`VertexAdapter.credential`, cached and shared across requests.
 
+A ``/v1/messages`` client asking for Claude gets :class:`VertexMessages`: its own body to
+``rawPredict``, so prompt caching and thinking survive.
+
 Claude's Vertex names carry the version after ``@`` (``claude-sonnet-4-5@20250929``);
 Anthropic's names are mapped to them, and a name with ``@`` is sent as it is.
 """
@@ -25,20 +28,23 @@ from typing import Any
 
 from oneapi.cache import CachedChannel
 from oneapi.errors import UnsupportedFeature, UpstreamError
-from oneapi.relay.adapters.base import StreamConverter
+from oneapi.relay.adapters.anthropic import anthropic_answer
+from oneapi.relay.adapters.base import Adapter, ConvertedResponse, StreamConverter
 from oneapi.relay.adapters.vendor import VendorAdapter
 from oneapi.relay.formats.anthropic import (
     AnthropicChatStream,
     chat_to_anthropic,
     message_to_chat,
     needs_json_tool,
+    read_anthropic_event,
 )
-from oneapi.relay.formats.events import TokenUsage, encode_json
+from oneapi.relay.formats.events import TokenUsage, UsageSniffer, encode_json
 from oneapi.relay.formats.gemini import GeminiChatStream, chat_to_gemini, gemini_to_chat
 from oneapi.relay.google_auth import ServiceAccount, ServiceAccountTokens, service_account
 from oneapi.relay.request import RelayMode, RelayRequest
 
-__all__ = ("ADAPTER", "VertexAdapter", "VertexSettings", "vertex_claude_model", "vertex_settings")
+__all__ = ("ADAPTER", "VertexAdapter", "VertexMessages", "VertexSettings", "vertex_claude_model",
+           "vertex_settings")
 
 ANTHROPIC_VERSION = "vertex-2023-10-16"
 _CLAUDE_NAMES = {"claude-3-5-sonnet-20241022": "claude-3-5-sonnet-v2@20241022",
@@ -168,6 +174,49 @@ class VertexAdapter(VendorAdapter):
 
     def stream_converter(self, request: RelayRequest) -> VertexStream:
         return VertexStream(request)
+
+    def native_adapter(self, channel: CachedChannel, client: Any) -> Adapter | None:
+        from oneapi.relay.entry import ANTHROPIC_MESSAGES
+
+        model = channel.upstream_model(str(client.document.get("model") or ""))
+        if client.format is ANTHROPIC_MESSAGES and _is_claude(model):
+            return VertexMessages(self, client)
+        return None
+
+
+class VertexMessages(Adapter):
+    """A ``/v1/messages`` request for Claude: Anthropic's own body to ``rawPredict``, answered untouched.
+
+    The body loses ``model`` (it is in the URL) and gains ``anthropic_version``; the answer,
+    streamed or whole, is Anthropic's own, so it passes back as it came, usage read on the way.
+    """
+
+    modes = frozenset({RelayMode.CHAT})
+
+    def __init__(self, vertex: VertexAdapter, client: Any) -> None:
+        self.vertex, self.client = vertex, client
+
+    async def credential(self, channel: CachedChannel, key: str) -> str:
+        return await self.vertex.credential(channel, key)
+
+    def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
+        return self.vertex.request_url(channel, request, model)
+
+    def request_headers(self, channel: CachedChannel, key: str, request: RelayRequest) -> dict[str, str]:
+        return self.vertex.request_headers(channel, key, request)
+
+    def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
+        body = {name: value for name, value in self.client.document.items() if name != "model"}
+        return encode_json({**body, "anthropic_version": ANTHROPIC_VERSION})
+
+    def convert_response(self, request: RelayRequest, body: bytes, content_type: str) -> ConvertedResponse:
+        return anthropic_answer(body, content_type)
+
+    def stream_converter(self, request: RelayRequest) -> StreamConverter:
+        return UsageSniffer(read_anthropic_event)
+
+    def error_message(self, status: int, body: bytes) -> str:
+        return self.vertex.error_message(status, body)
 
 
 def _embeddings_request(document: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,8 @@ checksums; botocore is imported only when a Bedrock channel is first used (measu
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -31,11 +33,12 @@ from oneapi.relay.formats.anthropic import (
     anthropic_usage,
     chat_to_anthropic,
     message_to_chat,
+    read_anthropic_event,
 )
 from oneapi.relay.formats.events import SSEEvent, TokenUsage, decode_json, encode_json
 from oneapi.relay.formats.media import InlineImage
 
-__all__ = ("ConverseStream", "EventStreamDecoder", "EventStreamError", "chat_to_converse",
+__all__ = ("ConverseStream", "EventStreamDecoder", "EventStreamError", "InvokeStream", "chat_to_converse",
            "converse_to_chat", "converse_usage")
 
 VENDOR = "AWS Bedrock"
@@ -243,3 +246,54 @@ def _anthropic_event(kind: str, event: Mapping[str, Any]) -> dict[str, Any] | No
     if kind == "metadata":
         return {"type": "message_stop"}
     return None  # contentBlockStop and event types added later
+
+
+class InvokeStream:
+    """InvokeModelWithResponseStream's frames in, Anthropic's own SSE out (``/v1/messages`` clients).
+
+    Each ``chunk`` frame carries one Anthropic stream event, base64-encoded in ``bytes``; it
+    is written as the ``event:``/``data:`` pair Anthropic's API would have sent. Usage is read
+    on the way, as from a passed-through Anthropic stream; an exception frame becomes
+    Anthropic's ``error`` event.
+    """
+
+    def __init__(self) -> None:
+        self._decoder = EventStreamDecoder()
+        self._text: list[str] = []
+        self._failed = False
+        self.usage: TokenUsage | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        if self._failed:
+            return b""
+        try:
+            return b"".join(self._event(headers, payload) for headers, payload in self._decoder.feed(data))
+        except (EventStreamError, ValueError, binascii.Error) as exc:
+            return self._error("api_error", f"{VENDOR} sent a stream that cannot be read: {exc}")
+
+    def finish(self) -> bytes:
+        return b""
+
+    def produced_text(self) -> str:
+        return "".join(self._text)
+
+    def _event(self, headers: Mapping[str, Any], payload: bytes) -> bytes:
+        if self._failed:
+            return b""
+        document = decode_json(payload) if payload else {}
+        if headers.get(":message-type") != "event":
+            kind = str(headers.get(":exception-type") or "api_error")
+            return self._error(kind, str(document.get("message") or kind))
+        if headers.get(":event-type") != "chunk":
+            return b""
+        raw = base64.b64decode(document.get("bytes") or "")
+        event = decode_json(raw)
+        self.usage, text = read_anthropic_event(event, self.usage)
+        if text:
+            self._text.append(text)
+        return b"event: " + str(event.get("type") or "message").encode() + b"\ndata: " + raw + b"\n\n"
+
+    def _error(self, kind: str, message: str) -> bytes:
+        self._failed = True
+        error = {"type": "error", "error": {"type": kind, "message": message}}
+        return b"event: error\ndata: " + encode_json(error) + b"\n\n"

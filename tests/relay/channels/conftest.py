@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import anthropic
 import openai
 import pytest
 
@@ -23,6 +24,9 @@ class ChannelWorld:
 
     def key(self) -> str:
         return self.seed.token(self.seed.user())
+
+    def anthropic(self, key: str | None = None) -> anthropic.Anthropic:
+        return anthropic.Anthropic(api_key=key or self.key(), base_url=self.gateway.base_url, max_retries=0)
 
     def openai(self, key: str | None = None) -> openai.OpenAI:
         return openai.OpenAI(api_key=key or self.key(), base_url=f"{self.gateway.base_url}/v1", max_retries=0)

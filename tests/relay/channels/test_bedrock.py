@@ -165,3 +165,39 @@ def test_decoder_reassembles_frames_split_anywhere_and_checks_crcs() -> None:
     prelude[9] ^= 0x01  # a prelude CRC byte
     with pytest.raises(EventStreamError):
         EventStreamDecoder().feed(bytes(prelude))
+
+
+def test_messages_clients_get_invoke_model_with_their_own_body(world: ChannelWorld) -> None:
+    key = world.key()
+    client = world.anthropic(key)
+    system = [{"type": "text", "text": "Long instructions.", "cache_control": {"type": "ephemeral"}}]
+    message = client.messages.create(
+        model="claude-sonnet-4-5",
+        max_tokens=100,
+        system=system,
+        messages=[{"role": "user", "content": "hi"}],
+        extra_headers={"anthropic-beta": "context-1m-2025-08-07"},
+    )
+    assert message.content[0].text == mock.REPLY
+    assert message.usage.cache_read_input_tokens == mock.INVOKE_CACHE_READ
+    server = world.servers["bedrock"]
+    assert server.received[-1].path == "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke"
+    assert server.last_invoke["system"] == system  # cache_control survives: no chat conversion on the way
+    assert server.last_invoke["anthropic_beta"] == ["context-1m-2025-08-07"]
+    with client.messages.stream(
+        model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        assert stream.get_final_text() == mock.REPLY
+    assert server.received[-1].path.endswith("/invoke-with-response-stream")
+    logs = world.seed.wait_logs(key, 2)
+    assert {(log.prompt_tokens, log.completion_tokens) for log in logs} == {
+        (server.prompt_tokens + mock.INVOKE_CACHE_READ, server.output_tokens)
+    }
+
+
+def test_messages_clients_on_other_bedrock_models_go_through_converse(world: ChannelWorld) -> None:
+    message = world.anthropic().messages.create(
+        model="nova-pro", max_tokens=50, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert message.content[0].text == mock.REPLY
+    assert world.servers["bedrock"].received[-1].path == "/model/amazon.nova-pro-v1:0/converse"

@@ -123,3 +123,24 @@ async def test_tokens_are_renewed_shortly_before_they_expire() -> None:
         tokens._tokens[account] = ("ya29.mock-1", time.time() + 299)
         assert await tokens.token(account) == "ya29.mock-2"
         assert server.issued == ["ya29.mock-1", "ya29.mock-2"]
+
+
+def test_messages_clients_send_their_own_body_to_raw_predict(world: ChannelWorld) -> None:
+    client = world.anthropic()
+    system = [{"type": "text", "text": "Rules.", "cache_control": {"type": "ephemeral"}}]
+    message = client.messages.create(
+        model="claude-opus-4-1-20250805",
+        max_tokens=64,
+        system=system,
+        messages=[{"role": "user", "content": "hi"}],
+    )
+    assert message.content[0].text == claude_mock.REPLY
+    assert message.usage.cache_read_input_tokens == claude_mock.CACHE_READ
+    sent = world.servers["vertex"].received[-1]
+    assert sent.path == f"{PREFIX}/anthropic/models/claude-opus-4-1@20250805:rawPredict"
+    assert sent.json()["system"] == system and "model" not in sent.json()
+    with client.messages.stream(
+        model="claude-opus-4-1-20250805", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        assert stream.get_final_text() == claude_mock.REPLY
+    assert world.servers["vertex"].received[-1].path.endswith(":streamRawPredict")

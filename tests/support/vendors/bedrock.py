@@ -16,6 +16,7 @@ stream with a ``throttlingException`` frame after the first text.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import datetime
 import hashlib
@@ -35,6 +36,7 @@ __all__ = ("ACCESS_KEY", "CALL_ARGS", "REPLY", "SECRET_KEY", "BedrockUpstream", 
 ACCESS_KEY = "AKIAMOCKBEDROCK0001"
 SECRET_KEY = "mock/secret+key/for-bedrock-0123456789"
 REPLY = "Hello from Bedrock."
+INVOKE_CACHE_READ = 4
 CALL_ARGS = {"city": "Rome"}
 _TOP_LEVEL = {
     "messages",
@@ -94,6 +96,7 @@ class BedrockUpstream(UpstreamServer):
     output_tokens: int = 5
     region: str = "us-east-1"
     secrets: dict[str, str] = field(default_factory=lambda: {ACCESS_KEY: SECRET_KEY})
+    last_invoke: dict[str, Any] = field(default_factory=dict)
     model_ids: tuple[str, ...] = (
         "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
         "amazon.nova-pro-v1:0",
@@ -197,6 +200,84 @@ class BedrockUpstream(UpstreamServer):
             if not spec.get("name") or "json" not in (spec.get("inputSchema") or {}):
                 raise _Refused(400, "ValidationException", "toolSpec needs name and inputSchema.json")
 
+    def validate_invoke(self, body: Any, model_id: str) -> None:
+        """InvokeModel for Claude: Anthropic's body, with Bedrock's version and without model or stream."""
+        if model_id not in self.model_ids or "anthropic." not in model_id:
+            raise _Refused(400, "ValidationException", "The provided model identifier is invalid.")
+        if body.get("anthropic_version") != "bedrock-2023-05-31":
+            raise _Refused(400, "ValidationException", "anthropic_version: bedrock-2023-05-31 is required")
+        extraneous = {"model", "stream"} & set(body)
+        if extraneous or not body.get("max_tokens") or not isinstance(body.get("messages"), list):
+            raise _Refused(
+                400,
+                "ValidationException",
+                f"Malformed input request: extraneous key "
+                f"{sorted(extraneous)} or missing max_tokens/messages",
+            )
+
+    async def invoke(
+        self, request: web.Request, body: dict[str, Any], model_id: str, *, stream: bool
+    ) -> web.StreamResponse:
+        self.last_invoke = body
+        content = [{"type": "text", "text": REPLY}]
+        usage = {
+            "input_tokens": self.prompt_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_input_tokens": INVOKE_CACHE_READ,
+            "cache_creation_input_tokens": 0,
+        }
+        message = {
+            "id": "msg_bdrk_mock",
+            "type": "message",
+            "role": "assistant",
+            "model": model_id,
+            "content": content,
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": usage,
+        }
+        if not stream:
+            return web.json_response(message)
+        events = [
+            {
+                "type": "message_start",
+                "message": {
+                    **message,
+                    "content": [],
+                    "stop_reason": None,
+                    "usage": {**usage, "output_tokens": 1},
+                },
+            },
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            *(
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": word if not i else " " + word},
+                }
+                for i, word in enumerate(REPLY.split(" "))
+            ),
+            {"type": "content_block_stop", "index": 0},
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": self.output_tokens},
+            },
+            {"type": "message_stop", "amazon-bedrock-invocationMetrics": {"inputTokenCount": 11}},
+        ]
+        response = web.StreamResponse(headers={"Content-Type": "application/vnd.amazon.eventstream"})
+        await response.prepare(request)
+        for event in events:
+            payload = {"bytes": base64.b64encode(json.dumps(event).encode()).decode(), "p": "abc"}
+            await response.write(
+                event_frame(
+                    {":event-type": "chunk", ":content-type": "application/json", ":message-type": "event"},
+                    json.dumps(payload).encode(),
+                )
+            )
+        await response.write_eof()
+        return response
+
     # -- answers ------------------------------------------------------------------------
     @staticmethod
     def content(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -230,13 +311,18 @@ class BedrockUpstream(UpstreamServer):
         try:
             self.verify_signature(request, body)
             document = json.loads(body)
-            self.validate(document, model_id)
+            if action.startswith("invoke"):
+                self.validate_invoke(document, model_id)
+            else:
+                self.validate(document, model_id)
         except _Refused as refused:
             return web.json_response(
                 {"message": refused.message},
                 status=refused.status,
                 headers={"x-amzn-ErrorType": f"{refused.kind}:http://internal.amazon.com/"},
             )
+        if action in ("invoke", "invoke-with-response-stream"):
+            return await self.invoke(request, document, model_id, stream=action != "invoke")
         content = self.content(document)
         stop = "tool_use" if "toolUse" in content[0] else "end_turn"
         if action == "converse":
