@@ -12,6 +12,9 @@ measured, importing it costs 0.27 s and 15 MB once, so it is imported with this 
 which the relay loads only when a Bedrock channel is first used. Signing itself costs
 about 0.1 ms a request.
 
+Embeddings go to ``/model/{id}/invoke`` with the model's own body: Titan's ``inputText`` (one
+text a call, its token count in the answer) or Cohere's ``texts`` (counted locally).
+
 A ``/v1/messages`` client asking for Claude gets :class:`BedrockMessages`: its own Anthropic
 body through InvokeModel, so prompt caching, thinking and betas survive (the Converse path
 goes through chat completions, which carry none of them).
@@ -37,8 +40,16 @@ from oneapi.errors import UpstreamError
 from oneapi.relay.adapters.anthropic import anthropic_answer
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse, UpstreamRequest
 from oneapi.relay.adapters.vendor import VendorAdapter
+from oneapi.relay.counting import count_prompt
 from oneapi.relay.formats.anthropic import needs_json_tool
-from oneapi.relay.formats.bedrock import ConverseStream, InvokeStream, chat_to_converse, converse_to_chat
+from oneapi.relay.formats.bedrock import (
+    ConverseStream,
+    InvokeStream,
+    chat_to_converse,
+    converse_to_chat,
+    embeddings_from_bedrock,
+    embeddings_to_bedrock,
+)
 from oneapi.relay.formats.events import encode_json
 from oneapi.relay.request import RelayMode, RelayRequest
 
@@ -75,6 +86,9 @@ MODEL_IDS: dict[str, tuple[str, bool]] = {
     "nova-pro": ("amazon.nova-pro-v1:0", False),
     "nova-premier": ("amazon.nova-premier-v1:0", True),
     "deepseek-r1": ("deepseek.r1-v1:0", True),
+    "titan-embed-text-v2": ("amazon.titan-embed-text-v2:0", False),
+    "cohere-embed-english-v3": ("cohere.embed-english-v3", False),
+    "cohere-embed-multilingual-v3": ("cohere.embed-multilingual-v3", False),
 }
 # Anthropic's aliases of the dated names
 _ALIASES = {"claude-3-5-haiku-latest": "claude-3-5-haiku-20241022",
@@ -145,7 +159,7 @@ def _first_key_region(channel: CachedChannel) -> str:
 
 class BedrockAdapter(VendorAdapter):
     vendor = "AWS Bedrock"
-    modes = frozenset({RelayMode.CHAT})
+    modes = frozenset({RelayMode.CHAT, RelayMode.EMBEDDINGS})
 
     def build_request(self, channel: CachedChannel, key: str, request: RelayRequest,
                       model: str) -> UpstreamRequest:
@@ -156,6 +170,8 @@ class BedrockAdapter(VendorAdapter):
 
     @staticmethod
     def _url(channel: CachedChannel, region: str, request: RelayRequest, model: str) -> str:
+        if request.mode is RelayMode.EMBEDDINGS:
+            return f"{_model_url(channel, region, model)}/invoke"
         return f"{_model_url(channel, region, model)}/{'converse-stream' if request.stream else 'converse'}"
 
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
@@ -168,9 +184,13 @@ class BedrockAdapter(VendorAdapter):
         return headers
 
     def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
+        if request.mode is RelayMode.EMBEDDINGS:
+            return encode_json(embeddings_to_bedrock(request.document(), bedrock_model_id(model, "")))
         return encode_json(chat_to_converse(request.document(), request.images))
 
     def to_openai(self, request: RelayRequest, answer: dict[str, Any], model: str) -> dict[str, Any]:
+        if request.mode is RelayMode.EMBEDDINGS:
+            return embeddings_from_bedrock(answer, model, count_prompt(request))
         return converse_to_chat(answer, model, json_tool=needs_json_tool(request.document()))
 
     def is_stream(self, content_type: str) -> bool:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oneapi.cache import CachedChannel
-from oneapi.errors import UnsupportedFeature, UpstreamError
+from oneapi.errors import UpstreamError
 from oneapi.relay.adapters.anthropic import anthropic_answer
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse, StreamConverter
 from oneapi.relay.adapters.vendor import VendorAdapter
@@ -38,6 +38,7 @@ from oneapi.relay.formats.anthropic import (
     needs_json_tool,
     read_anthropic_event,
 )
+from oneapi.relay.formats.chat import embedding_texts
 from oneapi.relay.formats.events import TokenUsage, UsageSniffer, encode_json
 from oneapi.relay.formats.gemini import GeminiChatStream, chat_to_gemini, gemini_to_chat
 from oneapi.relay.google_auth import ServiceAccount, ServiceAccountTokens, service_account
@@ -220,11 +221,7 @@ class VertexMessages(Adapter):
 
 
 def _embeddings_request(document: dict[str, Any]) -> dict[str, Any]:
-    inputs = document.get("input")
-    texts = [inputs] if isinstance(inputs, str) else inputs
-    if not isinstance(texts, list) or not texts or not all(isinstance(text, str) for text in texts):
-        raise UnsupportedFeature("Vertex AI embeddings take text input only (not token arrays)",
-                                 param="input")
+    texts = embedding_texts(document, "Vertex AI")
     body: dict[str, Any] = {"instances": [{"content": text} for text in texts]}
     if document.get("dimensions"):
         body["parameters"] = {"outputDimensionality": document["dimensions"]}

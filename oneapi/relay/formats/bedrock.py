@@ -35,11 +35,12 @@ from oneapi.relay.formats.anthropic import (
     message_to_chat,
     read_anthropic_event,
 )
+from oneapi.relay.formats.chat import embedding_texts
 from oneapi.relay.formats.events import SSEEvent, TokenUsage, decode_json, encode_json
 from oneapi.relay.formats.media import InlineImage
 
 __all__ = ("ConverseStream", "EventStreamDecoder", "EventStreamError", "InvokeStream", "chat_to_converse",
-           "converse_to_chat", "converse_usage")
+           "converse_to_chat", "converse_usage", "embeddings_from_bedrock", "embeddings_to_bedrock")
 
 VENDOR = "AWS Bedrock"
 _IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif",
@@ -297,3 +298,32 @@ class InvokeStream:
         self._failed = True
         error = {"type": "error", "error": {"type": kind, "message": message}}
         return b"event: error\ndata: " + encode_json(error) + b"\n\n"
+
+
+# -- embeddings (InvokeModel) -------------------------------------------------------------
+def embeddings_to_bedrock(document: Mapping[str, Any], model_id: str) -> dict[str, Any]:
+    """Titan takes one ``inputText`` a call; Cohere's embed models take a list of ``texts``."""
+    texts = embedding_texts(document, VENDOR)
+    if ".titan-embed" in model_id:
+        if len(texts) != 1:
+            raise UnsupportedFeature(f"{VENDOR} Titan embeds one text per request; send one input",
+                                     param="input")
+        body: dict[str, Any] = {"inputText": texts[0]}
+        if document.get("dimensions"):
+            body["dimensions"] = document["dimensions"]
+        return body
+    return {"texts": texts, "input_type": "search_document"}
+
+
+def embeddings_from_bedrock(answer: Mapping[str, Any], model: str, counted_tokens: int) -> dict[str, Any]:
+    """Titan's ``embedding`` with its token count, or Cohere's ``embeddings`` (counted locally)."""
+    if "embedding" in answer:
+        vectors = [answer["embedding"]]
+        tokens = int(answer.get("inputTextTokenCount") or counted_tokens)
+    else:
+        embeddings = answer.get("embeddings")
+        vectors = embeddings.get("float") if isinstance(embeddings, dict) else embeddings
+        tokens = counted_tokens
+    data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors or ())]
+    usage = TokenUsage(prompt_tokens=tokens).openai()
+    return {"object": "list", "model": model, "data": data, "usage": usage}

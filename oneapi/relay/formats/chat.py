@@ -23,6 +23,7 @@ __all__ = (
     "FunctionTool",
     "chat_completion",
     "content_text",
+    "embedding_texts",
     "function_tools",
     "max_tokens_of",
     "new_call_id",
@@ -48,6 +49,16 @@ def content_text(content: Any) -> str:
         return "\n".join(str(part.get("text") or "") for part in content
                          if isinstance(part, dict) and part.get("type") in ("text", "input_text", "output_text"))
     raise InvalidRequest("message content must be a string or a list of parts", param="messages")
+
+
+def embedding_texts(document: Mapping[str, Any], vendor: str) -> list[str]:
+    """An embeddings request's ``input`` as a list of texts; token arrays are a 400 naming the vendor."""
+    inputs = document.get("input")
+    texts = [inputs] if isinstance(inputs, str) else inputs
+    if not isinstance(texts, list) or not texts or not all(isinstance(text, str) for text in texts):
+        raise UnsupportedFeature(f"{vendor} embeddings take text input only (not token arrays)",
+                                 param="input")
+    return texts
 
 
 def stop_list(value: Any) -> list[str]:

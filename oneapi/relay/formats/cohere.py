@@ -21,6 +21,7 @@ import msgspec
 from oneapi.errors import InvalidRequest, UnsupportedFeature
 from oneapi.relay.formats.chat import (
     chat_completion,
+    embedding_texts,
     max_tokens_of,
     reject_unsupported,
     stop_list,
@@ -172,11 +173,7 @@ class CohereChatStream(VendorChatTranslator):
 
 
 def embeddings_to_cohere(document: Mapping[str, Any], model: str) -> dict[str, Any]:
-    inputs = document.get("input")
-    texts = [inputs] if isinstance(inputs, str) else inputs
-    if not isinstance(texts, list) or not texts or not all(isinstance(text, str) for text in texts):
-        raise UnsupportedFeature(f"{VENDOR} embeddings take text input only (not token arrays)",
-                                 param="input")
+    texts = embedding_texts(document, VENDOR)
     body: dict[str, Any] = {"model": model, "texts": texts, "input_type": "search_document",
                             "embedding_types": ["float"]}
     if document.get("dimensions"):

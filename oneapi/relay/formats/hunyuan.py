@@ -18,6 +18,7 @@ from oneapi.errors import InvalidRequest, UnsupportedFeature, UpstreamError
 from oneapi.relay.formats.chat import (
     chat_completion,
     content_text,
+    embedding_texts,
     function_tools,
     reject_unsupported,
     stop_list,
@@ -178,12 +179,7 @@ class HunyuanChatStream(VendorChatTranslator):
 
 
 def embeddings_to_hunyuan(document: Mapping[str, Any]) -> dict[str, Any]:
-    inputs = document.get("input")
-    texts = [inputs] if isinstance(inputs, str) else inputs
-    if not isinstance(texts, list) or not texts or not all(isinstance(text, str) for text in texts):
-        raise UnsupportedFeature(f"{VENDOR} embeddings take text input only (not token arrays)",
-                                 param="input")
-    return {"InputList": texts}
+    return {"InputList": embedding_texts(document, VENDOR)}
 
 
 def embeddings_from_hunyuan(answer: Mapping[str, Any], model: str) -> dict[str, Any]:

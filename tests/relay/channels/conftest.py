@@ -54,7 +54,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
     try:
         seed = Seed(tmp / "one-api.db")
         aws_key = f"{bedrock.ACCESS_KEY}|{bedrock.SECRET_KEY}|us-east-1"
-        seed.channel(servers["bedrock"].url, ["claude-sonnet-4-5", "nova-pro"], type=33, key=aws_key)
+        seed.channel(
+            servers["bedrock"].url,
+            ["claude-sonnet-4-5", "nova-pro", "titan-embed-text-v2", "cohere-embed-multilingual-v3"],
+            type=33,
+            key=aws_key,
+        )
         seed.channel(
             servers["bedrock"].url,
             ["llama3-70b-8192"],

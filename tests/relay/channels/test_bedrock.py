@@ -201,3 +201,15 @@ def test_messages_clients_on_other_bedrock_models_go_through_converse(world: Cha
     )
     assert message.content[0].text == mock.REPLY
     assert world.servers["bedrock"].received[-1].path == "/model/amazon.nova-pro-v1:0/converse"
+
+
+def test_embeddings_through_invoke_model(world: ChannelWorld) -> None:
+    client = world.openai()
+    titan = client.embeddings.create(model="titan-embed-text-v2", input="hello")
+    assert titan.data[0].embedding == [0.5, 0.25] and titan.usage.prompt_tokens == 3
+    assert world.servers["bedrock"].received[-1].path == "/model/amazon.titan-embed-text-v2:0/invoke"
+    cohere = client.embeddings.create(model="cohere-embed-multilingual-v3", input=["a", "b"])
+    assert [item.embedding for item in cohere.data] == [[0.1, 0.0], [0.1, 1.0]]
+    assert cohere.usage.prompt_tokens > 0  # Cohere on Bedrock reports no tokens: counted locally
+    with pytest.raises(openai.BadRequestError, match="one text per request"):
+        client.embeddings.create(model="titan-embed-text-v2", input=["a", "b"])

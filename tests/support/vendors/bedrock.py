@@ -200,6 +200,30 @@ class BedrockUpstream(UpstreamServer):
             if not spec.get("name") or "json" not in (spec.get("inputSchema") or {}):
                 raise _Refused(400, "ValidationException", "toolSpec needs name and inputSchema.json")
 
+    @staticmethod
+    def embed(body: dict[str, Any], model_id: str) -> dict[str, Any]:
+        """Titan: one ``inputText`` and nothing unknown; Cohere: ``texts`` with an ``input_type``."""
+        if model_id == "amazon.titan-embed-text-v2:0":
+            if not isinstance(body.get("inputText"), str) or set(body) - {
+                "inputText",
+                "dimensions",
+                "normalize",
+            }:
+                raise _Refused(400, "ValidationException", "Malformed input request: inputText is required")
+            return {"embedding": [0.5, 0.25], "inputTextTokenCount": 3}
+        if (
+            model_id.startswith("cohere.embed-")
+            and isinstance(body.get("texts"), list)
+            and body.get("input_type")
+        ):
+            return {
+                "id": "e1",
+                "response_type": "embeddings_floats",
+                "texts": body["texts"],
+                "embeddings": [[0.1, float(i)] for i, _ in enumerate(body["texts"])],
+            }
+        raise _Refused(400, "ValidationException", "The provided model identifier is invalid.")
+
     def validate_invoke(self, body: Any, model_id: str) -> None:
         """InvokeModel for Claude: Anthropic's body, with Bedrock's version and without model or stream."""
         if model_id not in self.model_ids or "anthropic." not in model_id:
@@ -311,6 +335,8 @@ class BedrockUpstream(UpstreamServer):
         try:
             self.verify_signature(request, body)
             document = json.loads(body)
+            if action == "invoke" and "embed" in model_id:
+                return web.json_response(self.embed(document, model_id))
             if action.startswith("invoke"):
                 self.validate_invoke(document, model_id)
             else:
