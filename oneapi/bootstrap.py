@@ -92,11 +92,12 @@ def ensure_session_secret(session: Session, settings: Settings) -> str:
 
 
 def reset_root_password(session: Session, password: str) -> None:
-    """Set the root user's password (CLI recovery path)."""
+    """Set the root user's password (CLI recovery path); root's sessions and access token end."""
     root = session.exec(select(User).where(User.role == Role.ROOT).order_by(User.id)).first()
     if root is None:
         raise LookupError("there is no root user; start the server once to create it")
     root.password = hash_password(password)
+    root.end_sessions(access_token=True)
     root.status = Status.ENABLED
     session.add(root)
     session.commit()

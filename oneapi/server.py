@@ -12,6 +12,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from oneapi import __version__
 from oneapi.api import system
+from oneapi.api.auth import check_declared
 from oneapi.api.routes import install_management, management_router
 from oneapi.config import Settings, get_settings
 from oneapi.edge import Edge
@@ -46,8 +47,8 @@ def create_app(settings: Settings | None = None) -> Edge:
             await runtime.stop()
 
     app = Litestar(
-        route_handlers=[system.healthz, system.status, system.notice, system.about, system.home_page_content,
-                        *relay_routes, *native_routes, proxy_route, management_router(), *scale_routes],
+        route_handlers=[system.healthz, *relay_routes, *native_routes, proxy_route, management_router(),
+                        *scale_routes],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
         state=State({"runtime": runtime}),
@@ -58,5 +59,6 @@ def create_app(settings: Settings | None = None) -> Edge:
         plugins=[WebUI()],
         debug=False,
     )
+    check_declared(app)
     relay = runtime.state["relay"]
     return Edge(app, relay.metrics, relay_lanes(relay))
