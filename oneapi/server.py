@@ -21,6 +21,7 @@ from oneapi.log import configure_logging
 from oneapi.relay import install_relay
 from oneapi.relay.native_routes import native_routes
 from oneapi.relay.proxy import proxy_route
+from oneapi.relay.realtime import realtime_route
 from oneapi.relay.routes import relay_lanes, relay_routes
 from oneapi.runtime import Runtime
 from oneapi.scale import install_scale
@@ -47,8 +48,8 @@ def create_app(settings: Settings | None = None) -> Edge:
             await runtime.stop()
 
     app = Litestar(
-        route_handlers=[system.healthz, *relay_routes, *native_routes, proxy_route, management_router(),
-                        *scale_routes],
+        route_handlers=[system.healthz, *relay_routes, *native_routes, proxy_route, realtime_route,
+                        management_router(), *scale_routes],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
         state=State({"runtime": runtime}),

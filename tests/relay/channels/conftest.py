@@ -12,7 +12,7 @@ import pytest
 from tests.support.gateway import GatewayProcess, run_gateway
 from tests.support.seed import Seed
 from tests.support.upstreams import OpenAIUpstream, UpstreamServer
-from tests.support.vendors import bedrock, cloudflare, cohere, hunyuan, single_endpoint, vertex
+from tests.support.vendors import bedrock, cloudflare, cohere, hunyuan, realtime, single_endpoint, vertex
 
 
 @dataclass
@@ -48,6 +48,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
         "library": single_endpoint.AIProxyLibraryUpstream(),
         "replicate": single_endpoint.ReplicateUpstream(),
         "proxied": OpenAIUpstream(name="proxied"),
+        "realtime": realtime.RealtimeUpstream(),
     }
     for server in servers.values():
         server.__enter__()
@@ -148,6 +149,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
         proxy = seed.channel(
             servers["proxied"].url, ["proxy-only"], type=43, key="Bearer proxied-upstream-key"
         )
+        seed.channel(servers["realtime"].url, ["gpt-realtime", "gpt-realtime-mini"], type=1, key=realtime.KEY)
         env = {"SYNC_FREQUENCY": "600", "BATCH_UPDATE_INTERVAL": "0.1"}
         with run_gateway(tmp, env) as gateway:
             yield ChannelWorld(gateway, seed, servers, proxy.id or 0)
