@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from oneapi.cache import CachedChannel
 from oneapi.errors import InvalidRequest, UpstreamError
 from oneapi.relay.adapters import adapter_for
+from oneapi.relay.adapters.openai import ADAPTER as OPENAI
 from oneapi.relay.upstream import UpstreamClient
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ async def query_balance(runtime: Runtime, channel: CachedChannel) -> float:
     """The account's remaining balance (USD, or the vendor's own currency)."""
     if channel.type not in BALANCE_TYPES:
         raise InvalidRequest(f"channel type {channel.kind.name} does not report a balance")
-    base = (channel.base_url or channel.kind.base_url).rstrip("/")
+    base = OPENAI.base_url(channel)  # every type with a balance is OpenAI-format
     key = channel.keys[0] if channel.keys else ""
     async with upstream_client(runtime) as client:
         if channel.type == _DEEPSEEK:

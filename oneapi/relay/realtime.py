@@ -34,6 +34,7 @@ from oneapi.errors import GatewayError, NoAvailableChannel, UnsupportedFeature
 from oneapi.options import options
 from oneapi.relay.adapters.azure import api_version
 from oneapi.relay.adapters.base import Usage
+from oneapi.relay.adapters.openai import ADAPTER as OPENAI
 from oneapi.relay.auth import authenticate
 from oneapi.relay.formats.events import encode_json
 from oneapi.relay.request import RelayMode, parse_request
@@ -60,7 +61,7 @@ def audio_multipliers(model: str) -> tuple[float, float]:
 
 def upstream_target(channel: CachedChannel, key: str, model: str) -> tuple[str, dict[str, str]]:
     """The upstream realtime URL and its credential header, for OpenAI-format and Azure channels."""
-    base = (channel.base_url or channel.kind.base_url).rstrip("/")
+    base = OPENAI.base_url(channel)
     base = "ws" + base[4:] if base.startswith("http") else base  # http(s):// -> ws(s)://
     if channel.kind.api_format == "azure":
         return (f"{base}/openai/realtime?api-version={api_version(channel)}&deployment={quote(model)}",

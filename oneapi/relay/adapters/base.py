@@ -74,6 +74,15 @@ class Adapter(ABC):
     #: the relay modes this format can serve; others are answered with 400
     modes: frozenset[RelayMode]
 
+    def base_url(self, channel: CachedChannel, default: str = "") -> str:
+        """The channel's base URL when set, else ``default`` or its type's, without a trailing slash.
+
+        The one rule for every vendor: a base URL set on the channel replaces the vendor's
+        endpoint (private endpoints, regional gateways, test servers); vendors whose endpoint
+        depends on the channel's config (AWS and Google regions) pass it as ``default``.
+        """
+        return (channel.base_url or default or channel.kind.base_url).rstrip("/")
+
     def build_request(self, channel: CachedChannel, key: str, request: RelayRequest,
                       model: str) -> UpstreamRequest:
         """The upstream call for ``request`` with ``model`` (after the channel's mapping)."""
@@ -82,20 +91,29 @@ class Adapter(ABC):
                                self.convert_request(channel, request, model))
 
     @abstractmethod
-    def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str: ...
+    def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
+        """The vendor URL for ``request`` on ``channel``; ``model`` is the upstream name (after mapping)."""
 
     @abstractmethod
-    def request_headers(self, channel: CachedChannel, key: str, request: RelayRequest) -> dict[str, str]: ...
+    def request_headers(self, channel: CachedChannel, key: str, request: RelayRequest) -> dict[str, str]:
+        """The upstream headers: ``key`` (as :meth:`credential` gave it) put the vendor's way."""
 
     @abstractmethod
-    def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes: ...
+    def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
+        """The upstream body: the client's OpenAI request (``request.document()``) in the vendor's format.
+
+        Raises:
+            UnsupportedFeature: a field the vendor cannot honour (a 400 naming it and the vendor).
+        """
 
     @abstractmethod
     def convert_response(self, request: RelayRequest, body: bytes,
-                         content_type: str) -> ConvertedResponse: ...
+                         content_type: str) -> ConvertedResponse:
+        """A whole successful answer (``body`` as read) in OpenAI's shape, with the usage it reports."""
 
     @abstractmethod
-    def stream_converter(self, request: RelayRequest) -> StreamConverter: ...
+    def stream_converter(self, request: RelayRequest) -> StreamConverter:
+        """A fresh converter for one streamed answer: vendor bytes in, the client's stream out."""
 
     def error_message(self, status: int, body: bytes) -> str:
         """The upstream's own error message (most vendors use ``{"error": {"message"}}``)."""

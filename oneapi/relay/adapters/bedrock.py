@@ -136,13 +136,10 @@ def aws_credentials(channel: CachedChannel, key: str) -> AwsCredentials:
                         "or ak, sk and region in its config")
 
 
-def _endpoint(channel: CachedChannel, region: str) -> str:
-    return (channel.base_url or f"https://bedrock-runtime.{region}.amazonaws.com").rstrip("/")
-
-
 def _model_url(channel: CachedChannel, region: str, model: str) -> str:
+    endpoint = ADAPTER.base_url(channel, f"https://bedrock-runtime.{region}.amazonaws.com")
     # ':' stays as it is: aiohttp would send it decoded anyway, and the signature must match
-    return f"{_endpoint(channel, region)}/model/{quote(bedrock_model_id(model, region), safe=':')}"
+    return f"{endpoint}/model/{quote(bedrock_model_id(model, region), safe=':')}"
 
 
 def _signed(credentials: AwsCredentials, url: str, headers: dict[str, str], body: bytes) -> UpstreamRequest:

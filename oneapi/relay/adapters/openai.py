@@ -59,9 +59,6 @@ def _rerank_usage(body: bytes) -> Usage | None:
 class OpenAIAdapter(Adapter):
     modes = frozenset(RelayMode)
 
-    def base_url(self, channel: CachedChannel) -> str:
-        return (channel.base_url or channel.kind.base_url).rstrip("/")
-
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         prefix = "" if channel.kind.versioned_base else "/v1"
         return f"{self.base_url(channel)}{prefix}/{request.mode.value}"

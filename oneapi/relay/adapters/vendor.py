@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import msgspec
 
-from oneapi.cache import CachedChannel
 from oneapi.config import get_settings
 from oneapi.errors import UpstreamError
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse
@@ -30,9 +29,6 @@ class VendorAdapter(Adapter):
 
     #: the vendor's name, as error messages show it
     vendor: str
-
-    def base_url(self, channel: CachedChannel) -> str:
-        return (channel.base_url or channel.kind.base_url).rstrip("/")
 
     async def prepare(self, request: RelayRequest) -> None:
         """Fetch remote images once: these vendors take image bytes, not URLs."""

@@ -143,7 +143,7 @@ class VertexAdapter(VendorAdapter):
         settings = vertex_settings(channel)
         region = settings.region
         host = "aiplatform.googleapis.com" if region == "global" else f"{region}-aiplatform.googleapis.com"
-        base = (channel.base_url or f"https://{host}").rstrip("/")
+        base = self.base_url(channel, f"https://{host}")
         prefix = f"{base}/v1/projects/{settings.project}/locations/{region}/publishers"
         if request.mode is RelayMode.EMBEDDINGS:
             return f"{prefix}/google/models/{model}:predict"

@@ -188,7 +188,7 @@ class ConverseStream(AnthropicChatStream):
 
     def __init__(self, model: str, *, include_usage: bool, json_tool: bool) -> None:
         super().__init__(model, include_usage=include_usage, json_tool=json_tool)
-        self._decoder = EventStreamDecoder()  # type: ignore[assignment]
+        self._decoder = EventStreamDecoder()
 
     def feed(self, data: bytes) -> bytes:
         try:
