@@ -2,7 +2,8 @@
 
 The numbers are one-api's (reference §2.1), so a channels table written by one-api means
 the same here. ``api_format`` names the adapter module under ``oneapi.relay.adapters``
-that speaks to the vendor; every plain OpenAI-compatible vendor shares ``openai``.
+that speaks to the vendor; every plain OpenAI-compatible vendor shares ``openai`` (DeepSeek,
+OpenRouter and SiliconFlow have their own modules only for their balance endpoints).
 The types one-api itself retired (11 PaLM, 15 Baidu v1, 18 Xunfei websocket) are listed
 so their channels load, marked with the type that replaces them.
 """
@@ -30,6 +31,8 @@ class ChannelType:
     # For the types one-api retired: the type that replaces it. Such channels load and are
     # shown, but answer every request with an error naming the replacement.
     replaced_by: int | None = None
+    # True when the type's adapter reads the account balance (one-api's update_balance)
+    balance: bool = False
 
     @property
     def deprecated(self) -> bool:
@@ -52,14 +55,14 @@ _QWEN_MODELS = ("qwen3-max", "qwen-max", "qwen-plus", "qwen-flash", "qwen-turbo"
                 "qwq-plus", "qwen-long", "text-embedding-v4")
 
 _TYPES = (
-    ChannelType(1, "OpenAI", "https://api.openai.com", default_models=_OPENAI_MODELS),
+    ChannelType(1, "OpenAI", "https://api.openai.com", default_models=_OPENAI_MODELS, balance=True),
     ChannelType(2, "API2D", "https://oa.api2d.net", default_models=_OPENAI_MODELS),
     ChannelType(3, "Azure OpenAI", "", "azure", _OPENAI_MODELS),
     ChannelType(4, "CloseAI", "https://api.closeai-proxy.xyz", default_models=_OPENAI_MODELS),
     ChannelType(5, "OpenAI-SB", "https://api.openai-sb.com", default_models=_OPENAI_MODELS),
     ChannelType(6, "OpenAIMax", "https://api.openaimax.com", default_models=_OPENAI_MODELS),
     ChannelType(7, "OhMyGPT", "https://api.ohmygpt.com", default_models=_OPENAI_MODELS),
-    ChannelType(8, "Custom (OpenAI-compatible)", "", default_models=_OPENAI_MODELS),
+    ChannelType(8, "Custom (OpenAI-compatible)", "", default_models=_OPENAI_MODELS, balance=True),
     ChannelType(9, "Ails", "https://api.caipacity.com", default_models=_OPENAI_MODELS),
     ChannelType(10, "AIProxy", "https://api.aiproxy.io", default_models=_OPENAI_MODELS),
     ChannelType(11, "Google PaLM (obsolete: use type 24, Google Gemini)",
@@ -78,7 +81,7 @@ _TYPES = (
                 "obsolete", replaced_by=48),
     ChannelType(19, "360 AI", "https://ai.360.cn", default_models=("360gpt2-pro", "360gpt-pro",
                                                                    "360gpt-turbo")),
-    ChannelType(20, "OpenRouter", "https://openrouter.ai/api",
+    ChannelType(20, "OpenRouter", "https://openrouter.ai/api", "openrouter", balance=True,
                 default_models=("openai/gpt-5", "openai/gpt-4o-mini", "anthropic/claude-sonnet-4.5",
                                 "google/gemini-2.5-pro", "google/gemini-2.5-flash",
                                 "deepseek/deepseek-chat-v3.1", "meta-llama/llama-4-maverick", "x-ai/grok-4")),
@@ -122,8 +125,8 @@ _TYPES = (
                 ("command-a-03-2025", "command-a-reasoning-08-2025", "command-a-vision-07-2025",
                  "command-r-plus-08-2024", "command-r-08-2024", "command-r7b-12-2024", "embed-v4.0",
                  "embed-multilingual-v3.0", "rerank-v3.5")),
-    ChannelType(36, "DeepSeek", "https://api.deepseek.com", default_models=("deepseek-chat",
-                                                                            "deepseek-reasoner")),
+    ChannelType(36, "DeepSeek", "https://api.deepseek.com", "deepseek",
+                ("deepseek-chat", "deepseek-reasoner"), balance=True),
     ChannelType(37, "Cloudflare Workers AI", "https://api.cloudflare.com", "cloudflare",
                 ("@cf/openai/gpt-oss-120b", "@cf/openai/gpt-oss-20b",
                  "@cf/meta/llama-4-scout-17b-16e-instruct",
@@ -150,7 +153,7 @@ _TYPES = (
                  "claude-opus-4-1", "claude-sonnet-4-0", "gemini-embedding-001", "text-embedding-005"),
                 regional=True),
     ChannelType(43, "Proxy (pass-through at /v1/oneapi/proxy/{id}/...)", "", "proxy"),
-    ChannelType(44, "SiliconFlow", "https://api.siliconflow.cn",
+    ChannelType(44, "SiliconFlow", "https://api.siliconflow.cn", "siliconflow", balance=True,
                 default_models=("deepseek-ai/DeepSeek-V3.1", "deepseek-ai/DeepSeek-R1",
                                 "moonshotai/Kimi-K2-Instruct",
                                 "Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen/Qwen2.5-7B-Instruct",

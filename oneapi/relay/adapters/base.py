@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
+from oneapi.errors import InvalidRequest
 from oneapi.relay.formats.events import TokenUsage as Usage
 
 if TYPE_CHECKING:
     from oneapi.cache import CachedChannel
     from oneapi.relay.request import RelayMode, RelayRequest
+    from oneapi.relay.upstream import UpstreamClient
 
 __all__ = ("Adapter", "ConvertedResponse", "StreamConverter", "UpstreamRequest", "Usage")
 
@@ -144,6 +146,13 @@ class Adapter(ABC):
         conversion would drop (prompt caching, thinking signatures). None: go through chat.
         """
         return None
+
+    async def balance(self, client: UpstreamClient, channel: CachedChannel, key: str) -> float:
+        """The account's remaining balance (USD, or the vendor's own currency), read with ``key``.
+
+        Only types whose ``ChannelType.balance`` is set are asked; others raise.
+        """
+        raise InvalidRequest(f"channel type {channel.kind.name} does not report a balance")
 
     async def prepare(self, request: RelayRequest) -> None:
         """Asynchronous work before :meth:`build_request` (fetching remote images); idempotent."""
