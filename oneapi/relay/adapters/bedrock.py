@@ -154,9 +154,8 @@ def _first_key_region(channel: CachedChannel) -> str:
     return aws_credentials(channel, channel.keys[0] if channel.keys else "").region
 
 
-class BedrockAdapter(VendorAdapter):
-    vendor = "AWS Bedrock"
-    modes = frozenset({RelayMode.CHAT, RelayMode.EMBEDDINGS})
+class _SigV4Signed(Adapter):
+    """Requests signed with the key's credentials, at a URL that depends on the key's region."""
 
     def build_request(self, channel: CachedChannel, key: str, request: RelayRequest,
                       model: str) -> UpstreamRequest:
@@ -165,15 +164,24 @@ class BedrockAdapter(VendorAdapter):
         return _signed(credentials, url, self.request_headers(channel, key, request),
                        self.convert_request(channel, request, model))
 
+    def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
+        """The URL for the channel's first key (:meth:`build_request` uses the key it signs with)."""
+        return self._url(channel, _first_key_region(channel), request, model)
+
+    @staticmethod
+    def _url(channel: CachedChannel, region: str, request: RelayRequest, model: str) -> str:
+        raise NotImplementedError
+
+
+class BedrockAdapter(_SigV4Signed, VendorAdapter):
+    vendor = "AWS Bedrock"
+    modes = frozenset({RelayMode.CHAT, RelayMode.EMBEDDINGS})
+
     @staticmethod
     def _url(channel: CachedChannel, region: str, request: RelayRequest, model: str) -> str:
         if request.mode is RelayMode.EMBEDDINGS:
             return f"{_model_url(channel, region, model)}/invoke"
         return f"{_model_url(channel, region, model)}/{'converse-stream' if request.stream else 'converse'}"
-
-    def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
-        """The URL for the channel's first key (:meth:`build_request` uses the key it signs with)."""
-        return self._url(channel, _first_key_region(channel), request, model)
 
     def request_headers(self, channel: CachedChannel, key: str, request: RelayRequest) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
@@ -206,7 +214,7 @@ class BedrockAdapter(VendorAdapter):
         return None
 
 
-class BedrockMessages(Adapter):
+class BedrockMessages(_SigV4Signed):
     """A ``/v1/messages`` request for Claude: Anthropic's own body through InvokeModel.
 
     ``POST .../model/{id}/invoke`` (``/invoke-with-response-stream``) takes the Messages body
@@ -220,20 +228,10 @@ class BedrockMessages(Adapter):
     def __init__(self, bedrock: BedrockAdapter, client: Any) -> None:
         self.bedrock, self.client = bedrock, client
 
-    def build_request(self, channel: CachedChannel, key: str, request: RelayRequest,
-                      model: str) -> UpstreamRequest:
-        credentials = aws_credentials(channel, key)
-        url = self._url(channel, credentials.region, request, model)
-        return _signed(credentials, url, self.request_headers(channel, key, request),
-                       self.convert_request(channel, request, model))
-
     @staticmethod
     def _url(channel: CachedChannel, region: str, request: RelayRequest, model: str) -> str:
         action = "invoke-with-response-stream" if request.stream else "invoke"
         return f"{_model_url(channel, region, model)}/{action}"
-
-    def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
-        return self._url(channel, _first_key_region(channel), request, model)
 
     def request_headers(self, channel: CachedChannel, key: str, request: RelayRequest) -> dict[str, str]:
         return self.bedrock.request_headers(channel, key, request)

@@ -14,11 +14,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
 from oneapi.errors import InvalidRequest, UpstreamError
 from oneapi.relay.formats.chat import chat_completion, content_text
-from oneapi.relay.formats.events import SSEDecoder, SSEEvent, VendorChatTranslator, decode_json
+from oneapi.relay.formats.events import JSONEventTranslator
 
 __all__ = ("LibraryChatStream", "chat_to_library", "library_to_chat")
 
@@ -49,21 +47,10 @@ def library_to_chat(answer: Mapping[str, Any], model: str) -> dict[str, Any]:
                              "finish_reason": "stop"}], None)
 
 
-class LibraryChatStream(VendorChatTranslator):
+class LibraryChatStream(JSONEventTranslator):
     """The library's SSE objects in, OpenAI chunks out."""
 
-    def __init__(self, model: str, *, include_usage: bool) -> None:
-        super().__init__(SSEDecoder(), model, include_usage=include_usage)
-
-    def _handle(self, event: SSEEvent) -> bytes:
-        if self._ended or not event.data.strip():
-            return b""
-        try:
-            data = decode_json(event.data)
-        except msgspec.DecodeError:
-            return b""
-        if not isinstance(data, dict):
-            return b""
+    def _object(self, data: dict[str, Any]) -> bytes:
         out = self._writer.text(str(data.get("content") or ""))
         if data.get("finish"):
             out += self._writer.text(_references(data.get("documents")))

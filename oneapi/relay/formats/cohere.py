@@ -16,8 +16,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
 from oneapi.errors import InvalidRequest, UnsupportedFeature
 from oneapi.relay.formats.chat import (
     chat_completion,
@@ -27,7 +25,7 @@ from oneapi.relay.formats.chat import (
     stop_list,
     tool_choice_of,
 )
-from oneapi.relay.formats.events import SSEDecoder, SSEEvent, TokenUsage, VendorChatTranslator, decode_json
+from oneapi.relay.formats.events import JSONEventTranslator, TokenUsage
 
 __all__ = ("CohereChatStream", "chat_to_cohere", "cohere_to_chat", "cohere_usage", "embeddings_from_cohere",
            "embeddings_to_cohere")
@@ -128,22 +126,14 @@ def cohere_to_chat(answer: Mapping[str, Any], model: str) -> dict[str, Any]:
                            usage.openai() if usage else None)
 
 
-class CohereChatStream(VendorChatTranslator):
+class CohereChatStream(JSONEventTranslator):
     """Cohere's v2 SSE events in, OpenAI chunks out."""
 
     def __init__(self, model: str, *, include_usage: bool) -> None:
-        super().__init__(SSEDecoder(), model, include_usage=include_usage)
+        super().__init__(model, include_usage=include_usage)
         self._calls = 0
 
-    def _handle(self, event: SSEEvent) -> bytes:
-        if self._ended or not event.data.strip():
-            return b""
-        try:
-            data = decode_json(event.data)
-        except msgspec.DecodeError:
-            return b""
-        if not isinstance(data, dict):
-            return b""
+    def _object(self, data: dict[str, Any]) -> bytes:
         kind = data.get("type")
         message = (data.get("delta") or {}).get("message") or {}
         writer = self._writer

@@ -13,11 +13,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
 from oneapi.errors import InvalidRequest, UpstreamError
 from oneapi.relay.formats.chat import chat_completion, content_text
-from oneapi.relay.formats.events import SSEDecoder, SSEEvent, VendorChatTranslator, decode_json
+from oneapi.relay.formats.events import JSONEventTranslator
 
 __all__ = ("CozeChatStream", "chat_to_coze", "coze_to_chat")
 
@@ -46,21 +44,10 @@ def coze_to_chat(answer: Mapping[str, Any], model: str) -> dict[str, Any]:
                              "finish_reason": "stop"}], None)
 
 
-class CozeChatStream(VendorChatTranslator):
+class CozeChatStream(JSONEventTranslator):
     """Coze's SSE events in, OpenAI chunks out."""
 
-    def __init__(self, model: str, *, include_usage: bool) -> None:
-        super().__init__(SSEDecoder(), model, include_usage=include_usage)
-
-    def _handle(self, event: SSEEvent) -> bytes:
-        if self._ended or not event.data.strip():
-            return b""
-        try:
-            data = decode_json(event.data)
-        except msgspec.DecodeError:
-            return b""
-        if not isinstance(data, dict):
-            return b""
+    def _object(self, data: dict[str, Any]) -> bytes:
         kind = data.get("event")
         if kind == "message":
             message = data.get("message") or {}

@@ -18,6 +18,7 @@ import msgspec
 __all__ = (
     "ChatChunkReader",
     "ChunkWriter",
+    "JSONEventTranslator",
     "NDJSONDecoder",
     "SSEDecoder",
     "SSEEvent",
@@ -316,6 +317,28 @@ class VendorChatTranslator:
         return self._writer.error(message, error_type) + b"data: [DONE]\n\n"
 
     def _handle(self, item: Any) -> bytes:
+        raise NotImplementedError
+
+
+class JSONEventTranslator(VendorChatTranslator):
+    """A :class:`VendorChatTranslator` for SSE streams of JSON objects: ``_object`` gets each one.
+
+    Empty, malformed and non-object events are skipped, as is everything after the end.
+    """
+
+    def __init__(self, model: str, *, include_usage: bool) -> None:
+        super().__init__(SSEDecoder(), model, include_usage=include_usage)
+
+    def _handle(self, item: Any) -> bytes:
+        if self._ended or not item.data.strip():
+            return b""
+        try:
+            data = decode_json(item.data)
+        except msgspec.DecodeError:
+            return b""
+        return self._object(data) if isinstance(data, dict) else b""
+
+    def _object(self, data: dict[str, Any]) -> bytes:
         raise NotImplementedError
 
 

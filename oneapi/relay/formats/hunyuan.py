@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
 from oneapi.errors import InvalidRequest, UnsupportedFeature, UpstreamError
 from oneapi.relay.formats.chat import (
     chat_completion,
@@ -24,14 +22,7 @@ from oneapi.relay.formats.chat import (
     stop_list,
     tool_choice_of,
 )
-from oneapi.relay.formats.events import (
-    SSEDecoder,
-    SSEEvent,
-    TokenUsage,
-    VendorChatTranslator,
-    decode_json,
-    encode_json,
-)
+from oneapi.relay.formats.events import JSONEventTranslator, TokenUsage, encode_json
 
 __all__ = ("HunyuanChatStream", "chat_to_hunyuan", "embeddings_from_hunyuan", "embeddings_to_hunyuan",
            "hunyuan_answer", "hunyuan_to_chat")
@@ -141,22 +132,14 @@ def hunyuan_to_chat(answer: Mapping[str, Any], model: str) -> dict[str, Any]:
                            int(response.get("Created") or 0), choices, usage.openai() if usage else None)
 
 
-class HunyuanChatStream(VendorChatTranslator):
+class HunyuanChatStream(JSONEventTranslator):
     """Hunyuan's SSE chunks in, OpenAI chunks out."""
 
     def __init__(self, model: str, *, include_usage: bool) -> None:
-        super().__init__(SSEDecoder(), model, include_usage=include_usage)
+        super().__init__(model, include_usage=include_usage)
         self._finished = False
 
-    def _handle(self, event: SSEEvent) -> bytes:
-        if self._ended or not event.data.strip():
-            return b""
-        try:
-            chunk = decode_json(event.data)
-        except msgspec.DecodeError:
-            return b""
-        if not isinstance(chunk, dict):
-            return b""
+    def _object(self, chunk: dict[str, Any]) -> bytes:
         response = chunk.get("Response")
         error = response.get("Error") if isinstance(response, dict) else chunk.get("Error")
         if isinstance(error, dict) and error.get("Code"):
