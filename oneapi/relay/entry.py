@@ -212,12 +212,9 @@ class _AnthropicPassThrough(_PassThrough):
 
 class _GeminiPassThrough(_PassThrough):
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
-        from oneapi.relay.adapters.gemini import GeminiAdapter
-
-        assert isinstance(self.vendor, GeminiAdapter)
-        # streams are always asked for as SSE, so usage can be read; array clients get them re-framed
-        action = "streamGenerateContent?alt=sse" if request.stream else "generateContent"
-        return f"{self.vendor.model_url(channel, model)}:{action}"
+        # the vendor's chat URL (Gemini's or Vertex AI's): streams are always asked for as SSE,
+        # so usage can be read; array clients get them re-framed
+        return self.vendor.request_url(channel, request, model)
 
     def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
         return self.client.body  # the model is in the URL
@@ -385,7 +382,7 @@ def serving_adapter(adapter: Adapter | None, channel: CachedChannel, request: Re
     if isinstance(client, ClientRequest):
         if channel.kind.api_format == client.format.native_format:
             return client.format.native(adapter, client)
-        if (hosted := adapter.native_adapter(channel, client)) is not None:
+        if (hosted := adapter.native_adapter(channel, request)) is not None:
             return hosted
         return _ViaChat(adapter, client.format, client, request) if RelayMode.CHAT in adapter.modes else None
     if request.mode is RelayMode.RESPONSES and RelayMode.RESPONSES not in adapter.modes \

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
@@ -140,12 +140,12 @@ class Adapter(ABC):
         """
         return key
 
-    def native_adapter(self, channel: CachedChannel, client: Any) -> Adapter | None:
-        """An adapter taking ``client``'s own body (an ``entry.ClientRequest``) to ``channel`` unconverted.
+    def native_adapter(self, channel: CachedChannel, request: RelayRequest) -> Adapter | None:
+        """An adapter taking the client's own body (``request.client``) to ``channel`` unconverted.
 
         For vendors that host another vendor's API: Bedrock and Vertex AI take Anthropic's
-        Messages body for Claude, so a ``/v1/messages`` client keeps everything the chat
-        conversion would drop (prompt caching, thinking signatures). None: go through chat.
+        Messages body for Claude, Vertex AI Gemini's own body, so such a client keeps what the
+        chat conversion would drop (prompt caching, thinking signatures). None: go through chat.
         """
         return None
 

@@ -205,11 +205,12 @@ class BedrockAdapter(_SigV4Signed, VendorAdapter):
         return ConverseStream(request.model, include_usage=request.client_wants_usage,
                               json_tool=needs_json_tool(request.document()))
 
-    def native_adapter(self, channel: CachedChannel, client: Any) -> Adapter | None:
+    def native_adapter(self, channel: CachedChannel, request: RelayRequest) -> Adapter | None:
         from oneapi.relay.entry import ANTHROPIC_MESSAGES
 
-        model = channel.upstream_model(str(client.document.get("model") or ""))
-        if client.format is ANTHROPIC_MESSAGES and "anthropic." in bedrock_model_id(model, ""):
+        client = request.client
+        if client.format is ANTHROPIC_MESSAGES and "anthropic." in bedrock_model_id(
+                channel.upstream_model(request.model), ""):
             return BedrockMessages(self, client)
         return None
 

@@ -15,7 +15,8 @@ is exchanged for an access token (:mod:`oneapi.relay.google_auth`) by
 :meth:`VertexAdapter.credential`, cached and shared across requests.
 
 A ``/v1/messages`` client asking for Claude gets :class:`VertexMessages`: its own body to
-``rawPredict``, so prompt caching and thinking survive.
+``rawPredict``, so prompt caching and thinking survive; a Gemini-API client asking for Gemini
+has its body passed to ``generateContent`` untouched, as on a Gemini channel.
 
 Claude's Vertex names carry the version after ``@`` (``claude-sonnet-4-5@20250929``);
 Anthropic's names are mapped to them, and a name with ``@`` is sent as it is.
@@ -176,12 +177,14 @@ class VertexAdapter(VendorAdapter):
     def stream_converter(self, request: RelayRequest) -> VertexStream:
         return VertexStream(request)
 
-    def native_adapter(self, channel: CachedChannel, client: Any) -> Adapter | None:
-        from oneapi.relay.entry import ANTHROPIC_MESSAGES
+    def native_adapter(self, channel: CachedChannel, request: RelayRequest) -> Adapter | None:
+        from oneapi.relay.entry import ANTHROPIC_MESSAGES, GEMINI_NATIVE
 
-        model = channel.upstream_model(str(client.document.get("model") or ""))
+        client, model = request.client, channel.upstream_model(request.model)
         if client.format is ANTHROPIC_MESSAGES and _is_claude(model):
             return VertexMessages(self, client)
+        if client.format is GEMINI_NATIVE and not _is_claude(model):
+            return GEMINI_NATIVE.native(self, client)  # Gemini's own body, to Vertex's URL
         return None
 
 

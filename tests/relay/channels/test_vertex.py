@@ -144,3 +144,26 @@ def test_messages_clients_send_their_own_body_to_raw_predict(world: ChannelWorld
     ) as stream:
         assert stream.get_final_text() == claude_mock.REPLY
     assert world.servers["vertex"].received[-1].path.endswith(":streamRawPredict")
+
+
+def test_gemini_api_clients_send_their_own_body_to_vertex(world: ChannelWorld) -> None:
+    import httpx
+
+    key = world.key()
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generationConfig": {"maxOutputTokens": 32, "thinkingConfig": {"thinkingBudget": 0}},
+    }
+    url = f"{world.gateway.base_url}/v1beta/models/gemini-2.5-flash"
+    answer = httpx.post(f"{url}:generateContent", headers={"x-goog-api-key": key}, json=body)
+    assert answer.status_code == 200
+    assert "".join(p["text"] for p in answer.json()["candidates"][0]["content"]["parts"]).endswith(
+        gemini_mock.REPLY
+    )
+    sent = world.servers["vertex"].received[-1]
+    assert sent.path == f"{PREFIX}/google/models/gemini-2.5-flash:generateContent" and sent.json() == body
+    streamed = httpx.post(f"{url}:streamGenerateContent?alt=sse", headers={"x-goog-api-key": key}, json=body)
+    assert streamed.status_code == 200 and streamed.text.startswith("data: ")
+    assert world.servers["vertex"].received[-1].query == {"alt": "sse"}
+    logs = world.seed.wait_logs(key, 2)
+    assert all(log.prompt_tokens == world.servers["vertex"].prompt_tokens for log in logs)
