@@ -39,7 +39,8 @@ def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 def install_scale(runtime: Runtime) -> list[Any]:
-    """Attach Redis (when configured), shared rate limits, metrics and log retention; return the routes."""
+    """Attach Redis (when configured), shared rate limits and login back-off, metrics and log retention;
+    return the routes."""
     relay = runtime.state["relay"]
     settings = runtime.settings
     metrics = relay.metrics
@@ -55,6 +56,7 @@ def install_scale(runtime: Runtime) -> list[Any]:
         shared.on_resync(runtime.state["cache"].reload)
         shared.on_resync(counters.clear)  # after the reload: counters re-seed from fresh caches
         relay.limits.attach(shared)
+        runtime.state["login_backoff"].attach(shared)
         relay.ledger.attach(counters)
         runtime.state.update(shared=shared, counters=counters)
         # after the writer, before the cache: they stop after the relay, counters before Redis
