@@ -72,13 +72,10 @@ class _Failures:
 
 
 class LoginBackoff:
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, shared: SharedState | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.shared = shared
         self._clock = clock  # wall-clock seconds: replicas compare them through Redis
         self._names: dict[str, _Failures] = {}
-        self.shared: SharedState | None = None
-
-    def attach(self, shared: SharedState) -> None:
-        self.shared = shared
 
     async def attempt(self, name: str) -> None:
         """Count a try for ``name`` as failed until :meth:`succeeded` says otherwise.
