@@ -20,8 +20,9 @@ __all__ = (
     "Option",
     "Redemption",
     "Role",
-    "StoredResponse",
+    "SettlementJournal",
     "Status",
+    "StoredResponse",
     "Token",
     "TokenStatus",
     "User",
@@ -224,3 +225,12 @@ class StoredResponse(SQLModel, table=True):
     size: int = Field(default=0, sa_column=_bigint())  # bytes of ``data``, for the per-user bound
     # JSON: {"response": {...}, "input": [items], "previous_response_id": str | null}
     data: str = Field(default="", sa_column=Column(Text().with_variant(LONGTEXT(), "mysql"), nullable=False))
+
+
+class SettlementJournal(SQLModel, table=True):
+    """(added) The last settlement of a process's journal (``oneapi.db.journal``) that is in the database."""
+
+    __tablename__ = "settlement_journals"
+
+    journal: str = Field(sa_column=Column(String(64), primary_key=True, autoincrement=False))
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))

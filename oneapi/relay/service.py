@@ -1,11 +1,14 @@
 """One relayed request: auth, reservation, channel choice with retries, answer, settlement.
 
-The flow touches only memory and the upstream. Retries replay the same body to another
+The flow touches only memory, the upstream and the settlement journal (one local
+``write``, :mod:`oneapi.db.journal`). Every answer is settled before its last byte is sent,
+so a crash cannot lose a charge whose answer arrived. Retries replay the same body to another
 channel on connection errors, timeouts, 429 and 5xx (never on other 4xx), same priority
 tier first, up to the ``RetryTimes`` option; a pinned channel is never retried. Streams
-are passed through as they arrive and billed in the generator's ``finally`` block, which
-runs also when the client goes away or the upstream cuts the stream: what was produced is
-billed, and the reservation is returned only when nothing reached the client.
+are passed through as they arrive; a complete one is billed before its last chunk, and
+one that ends early in the ``finally`` block, which runs also when the client goes away or
+the upstream cuts the stream: what was produced is billed, and the reservation is
+returned only when nothing reached the client.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -37,7 +40,7 @@ from oneapi.metrics import Metrics
 from oneapi.options import options
 from oneapi.ratelimit import RateLimits
 from oneapi.relay.adapters import Adapter, adapter_for
-from oneapi.relay.adapters.base import Usage
+from oneapi.relay.adapters.base import StreamConverter, Usage
 from oneapi.relay.asgi import Incoming, read_body, send_bytes, start_stream
 from oneapi.relay.auth import Caller, authenticate
 from oneapi.relay.counting import count_prompt, count_usage
@@ -83,7 +86,6 @@ class Relay:
                  max_body_bytes: int = 32 * 1024 * 1024, responses: ResponseStore | None = None) -> None:
         self.max_body_bytes = max_body_bytes
         self.cache = cache
-        self.writer = writer
         self.upstream = upstream
         self.responses = responses or ResponseStore()
         self.ledger = Ledger(writer)
@@ -201,7 +203,7 @@ class Relay:
     # -- answers ----------------------------------------------------------------------
     async def _stream(self, call: _Call, adapter: Adapter, response: UpstreamResponse, receive: Receive,
                       send: Send) -> None:
-        """Pass the stream on as it arrives; bill in ``finally`` however it ends.
+        """Pass the stream on as it arrives; bill before the last chunk, or in ``finally`` if it ends early.
 
         A task waits for the client's ``http.disconnect``; when it comes, the upstream
         connection is closed, which ends the read loop at once.
@@ -219,8 +221,7 @@ class Relay:
                     sent = True
                     await send({"type": "http.response.body", "body": out, "more_body": True})
             tail = converter.finish()
-            if tail:
-                sent = True
+            self._bill_stream(call, converter, sent=sent or bool(tail))  # journaled before the last byte
             await send({"type": "http.response.body", "body": tail, "more_body": False})
         except (UpstreamTimeout, UpstreamConnectionError, OSError) as exc:
             reason = "the client went away" if watcher.done() else getattr(exc, "message", type(exc).__name__)
@@ -228,15 +229,21 @@ class Relay:
         finally:
             watcher.cancel()
             response.close()
-            usage = converter.usage
-            if usage is None:
-                produced = converter.produced_text()
-                usage = Usage(count_prompt(call.request), count_text(produced, call.request.model))
-                sent = sent or bool(produced)
-            if sent or usage.completion_tokens:
-                self._finish(call, usage, is_stream=True)
-            else:
-                self.ledger.refund(call.reservation)
+            self._bill_stream(call, converter, sent=sent)
+
+    def _bill_stream(self, call: _Call, converter: StreamConverter, *, sent: bool) -> None:
+        """Charge what the stream produced, or refund if nothing reached the client (once)."""
+        if call.reservation.settled:
+            return
+        usage = converter.usage
+        if usage is None:
+            produced = converter.produced_text()
+            usage = Usage(count_prompt(call.request), count_text(produced, call.request.model))
+            sent = sent or bool(produced)
+        if sent or usage.completion_tokens:
+            self._finish(call, usage, is_stream=True)
+        else:
+            self.ledger.refund(call.reservation)
 
     def _finish(self, call: _Call, usage: Usage, *, is_stream: bool) -> None:
         request, channel = call.request, call.channel
@@ -248,21 +255,28 @@ class Relay:
         else:
             quota = price.text_quota(usage.prompt_tokens, usage.completion_tokens)
         channel_id = channel.id if channel is not None else 0
-        self.ledger.settle(call.reservation, quota, channel_id)
+        log_row = _log_row(call, price, quota, usage, is_stream=is_stream)
+        self.ledger.settle(call.reservation, quota, channel_id, log_row)  # journaled: the answer may go
         self.metrics.charged(request.model, channel_id, quota, usage.prompt_tokens, usage.completion_tokens)
         self.limits.used(call.caller.token, call.caller.user, usage.prompt_tokens + usage.completion_tokens)
-        if not options.get_bool("LogConsumeEnabled"):
-            return
-        token, user = call.caller.token, call.caller.user
-        other = {"channel_path": call.path, "upstream_model": call.upstream_model,
-                 "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
-                 "completion_ratio": price.completion_ratio, **call.notes}
-        self.writer.add_log({
-            "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
-            "content": price.description, "username": user.username, "token_name": token.name,
-            "model_name": request.model, "quota": quota, "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens, "channel_id": channel_id,
-            "request_id": call.request_id, "elapsed_time": int((time.monotonic() - call.started) * 1000),
-            "is_stream": is_stream, "system_prompt_reset": bool(channel and channel.system_prompt),
-            "token_id": token.id, "other": _encode(other).decode(),
-        })
+
+
+def _log_row(call: _Call, price: Price, quota: int, usage: Usage, *,
+             is_stream: bool) -> dict[str, Any] | None:
+    """The consume log row (None when the ``LogConsumeEnabled`` option is off)."""
+    if not options.get_bool("LogConsumeEnabled"):
+        return None
+    request, channel = call.request, call.channel
+    token, user = call.caller.token, call.caller.user
+    other = {"channel_path": call.path, "upstream_model": call.upstream_model,
+             "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
+             "completion_ratio": price.completion_ratio, **call.notes}
+    return {
+        "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
+        "content": price.description, "username": user.username, "token_name": token.name,
+        "model_name": request.model, "quota": quota, "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens, "channel_id": channel.id if channel else 0,
+        "request_id": call.request_id, "elapsed_time": int((time.monotonic() - call.started) * 1000),
+        "is_stream": is_stream, "system_prompt_reset": bool(channel and channel.system_prompt),
+        "token_id": token.id, "other": _encode(other).decode(),
+    }
