@@ -107,7 +107,7 @@ def _apply(channel: Channel, fields: ChannelFields) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InvalidRequest("base_url must be an http(s) URL", param="base_url")
-    elif not kind.base_url:
+    elif not kind.base_url and not kind.regional:
         raise InvalidRequest(f"base_url is required for channel type {kind.name}", param="base_url")
     models = split_list(fields.models) or list(kind.default_models)
     if not models:
@@ -269,9 +269,10 @@ class ChannelController(Controller):
 
     @get("/types", sync_to_thread=False)
     def types(self) -> dict[str, Any]:
-        """Channel types: number, name, default base URL and default models."""
+        """Channel types: number, name, default base URL, default models, the replacement of retired ones."""
         return ok([{"id": kind.id, "name": kind.name, "base_url": kind.base_url,
-                    "models": list(kind.default_models)} for kind in CHANNEL_TYPES.values()])
+                    "models": list(kind.default_models), "deprecated": kind.deprecated,
+                    "replaced_by": kind.replaced_by} for kind in CHANNEL_TYPES.values()])
 
     @get("/test/{channel_id:int}")
     async def test_one(self, request: Request, me: auth.Me, channel_id: FromPath[int],

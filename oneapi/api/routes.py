@@ -21,7 +21,7 @@ __all__ = ("install_management", "management_router")
 def install_management(runtime: Runtime) -> None:
     """Add the scheduled channel test (CHANNEL_TEST_FREQUENCY) and the per-account login back-off."""
     runtime.components.append(ChannelTestScheduler())
-    runtime.state["login_backoff"] = LoginBackoff()
+    runtime.state["login_backoff"] = LoginBackoff(runtime.state.get("shared"))  # Redis: shared counts
 
 
 def management_router() -> Router:

@@ -466,12 +466,12 @@ class UserController(Controller):
         if not name or not data.password:
             raise InvalidRequest("username and password are required")
         backoff: LoginBackoff = request.app.state.runtime.state["login_backoff"]
-        backoff.attempt(name)
+        await backoff.attempt(name)
         user = await run_db(_check_login, name, data.password)
         if user is None:
-            backoff.failed(name)
+            await backoff.failed(name)
             raise InvalidRequest("wrong username or password")
-        backoff.succeeded(name)
+        await backoff.succeeded(name)
         if user.status != Status.ENABLED:
             raise Forbidden("this user is disabled")
         response = Response(ok({"id": user.id, "username": user.username, "display_name": user.display_name,

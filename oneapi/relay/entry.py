@@ -214,6 +214,9 @@ class _ViaChat(Adapter):
     async def prepare(self, request: RelayRequest) -> None:
         await self.inner.prepare(self.chat)
 
+    async def credential(self, channel: CachedChannel, key: str) -> str:
+        return await self.inner.credential(channel, key)
+
     def convert_response(self, request: RelayRequest, body: bytes, content_type: str) -> ConvertedResponse:
         chat = self.inner.convert_response(self.chat, body, content_type)
         try:
@@ -255,6 +258,9 @@ class _PassThrough(Adapter):
     def error_message(self, status: int, body: bytes) -> str:
         return self.vendor.error_message(status, body)
 
+    async def credential(self, channel: CachedChannel, key: str) -> str:
+        return await self.vendor.credential(channel, key)
+
     #: decodes only the answer's usage object (a struct skipping the rest of the answer)
     usage_decoder: msgspec.json.Decoder[Any]
 
@@ -288,12 +294,9 @@ class _AnthropicPassThrough(_PassThrough):
 
 class _GeminiPassThrough(_PassThrough):
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
-        from oneapi.relay.adapters.gemini import GeminiAdapter
-
-        assert isinstance(self.vendor, GeminiAdapter)
-        # streams are always asked for as SSE, so usage can be read; array clients get them re-framed
-        action = "streamGenerateContent?alt=sse" if request.stream else "generateContent"
-        return f"{self.vendor.model_url(channel, model)}:{action}"
+        # the vendor's chat URL (Gemini's or Vertex AI's): streams are always asked for as SSE,
+        # so usage can be read; array clients get them re-framed
+        return self.vendor.request_url(channel, request, model)
 
     def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
         return self.client.body  # the model is in the URL
@@ -470,6 +473,8 @@ def serving_adapter(adapter: Adapter | None, channel: CachedChannel, request: Re
     if isinstance(client, ClientRequest):
         if channel.kind.api_format == client.format.native_format:
             return client.format.native(adapter, client)
+        if (hosted := adapter.native_adapter(channel, request)) is not None:
+            return hosted
         return _via_chat(adapter, client) if RelayMode.CHAT in adapter.modes else None
     if request.mode is RelayMode.RESPONSES and RelayMode.RESPONSES not in adapter.modes \
             and RelayMode.CHAT in adapter.modes:

@@ -58,7 +58,11 @@ async def probe_channel(runtime: Runtime | None, channel: Channel | CachedChanne
         return ProbeResult(False, 0.0, f"channel type {cached.kind.name} is not supported", None, name)
     body = msgspec.json.encode({"model": name, "messages": [{"role": "user", "content": TEST_PROMPT}]})
     request = parse_request(RelayMode.CHAT, body, "application/json")
-    outgoing = adapter.build_request(cached, cached.next_key(), request, cached.upstream_model(name))
+    try:
+        key = await adapter.credential(cached, cached.next_key())
+    except GatewayError as exc:
+        return ProbeResult(False, 0.0, exc.message, None, name)
+    outgoing = adapter.build_request(cached, key, request, cached.upstream_model(name))
     shared = runtime.state.get("upstream") if runtime is not None else None
     client = shared if isinstance(shared, UpstreamClient) and shared.started else None
     own = None

@@ -158,7 +158,8 @@ class Relay:
             call.channel, call.upstream_model = channel, channel.upstream_model(request.model)
             await adapter.prepare(request)
             call.notes = adapter.notes
-            outgoing = adapter.build_request(channel, channel.next_key(), request, call.upstream_model)
+            key = await adapter.credential(channel, channel.next_key())
+            outgoing = adapter.build_request(channel, key, request, call.upstream_model)
             sent_at = time.perf_counter()
             try:
                 response = await self.upstream.send(outgoing.method, outgoing.url, outgoing.headers,

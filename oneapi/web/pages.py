@@ -80,7 +80,7 @@ def _page_extras(page: Page) -> dict[str, Any]:
     if page.name == "channel":
         return {"channel_types": [
             {"id": kind.id, "name": kind.name, "base_url": kind.base_url, "models": list(kind.default_models),
-             "balance": kind.id in BALANCE_TYPES}
+             "balance": kind.id in BALANCE_TYPES, "replaced_by": kind.replaced_by}
             for kind in sorted(CHANNEL_TYPES.values(), key=lambda kind: kind.id)]}
     if page.name == "setting":
         table = effective_table()

@@ -9,15 +9,18 @@ without ``/v1``.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import msgspec
 
 from oneapi.cache import CachedChannel
+from oneapi.relay.adapters.account import get_json, number
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse, UpstreamRequest, Usage
 from oneapi.relay.formats.rerank import check_rerank_request, rerank_usage
 from oneapi.relay.request import RelayMode, RelayRequest, replace_form_field
 from oneapi.relay.sse import OpenAIEventStream
+from oneapi.relay.upstream import UpstreamClient
 
 __all__ = ("ADAPTER", "OpenAIAdapter")
 
@@ -50,9 +53,6 @@ def _rerank_usage(body: bytes) -> Usage | None:
 class OpenAIAdapter(Adapter):
     modes = frozenset(RelayMode)
     hosted_tools = frozenset({"web_search"})  # web_search_options, on the search models
-
-    def base_url(self, channel: CachedChannel) -> str:
-        return (channel.base_url or channel.kind.base_url).rstrip("/")
 
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         prefix = "" if channel.kind.versioned_base else "/v1"
@@ -98,6 +98,17 @@ class OpenAIAdapter(Adapter):
 
     def stream_converter(self, request: RelayRequest) -> OpenAIEventStream:
         return OpenAIEventStream(hide_usage_chunk=request.hides_usage_chunk)
+
+    async def balance(self, client: UpstreamClient, channel: CachedChannel, key: str) -> float:
+        """OpenAI's legacy billing dashboard: the hard limit less the last 100 days' usage."""
+        base, auth = self.base_url(channel), self.auth_headers(key)
+        subscription = await get_json(client, f"{base}/v1/dashboard/billing/subscription", auth)
+        today = dt.datetime.now(dt.UTC).date()
+        start, end = today - dt.timedelta(days=100), today + dt.timedelta(days=1)
+        usage = await get_json(client, f"{base}/v1/dashboard/billing/usage?start_date={start}&end_date={end}",
+                               auth)
+        limit = number((subscription or {}).get("hard_limit_usd"), "hard_limit_usd")
+        return limit - number((usage or {}).get("total_usage", 0), "total_usage") / 100
 
     def models_request(self, channel: CachedChannel, key: str) -> UpstreamRequest | None:
         prefix = "" if channel.kind.versioned_base else "/v1"

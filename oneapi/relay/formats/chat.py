@@ -24,6 +24,7 @@ __all__ = (
     "FunctionTool",
     "chat_completion",
     "content_text",
+    "embedding_texts",
     "function_tools",
     "max_tokens_of",
     "new_call_id",
@@ -75,6 +76,16 @@ def unsupported_part(vendor: str, kind: Any) -> UnsupportedFeature:
                                   "Anthropic 'document' block, a Gemini inline PDF or an OpenAI 'file' part) "
                                   f"cannot be sent to {vendor}", param="messages")
     return UnsupportedFeature(f"{vendor} does not support '{kind}' message parts", param="messages")
+
+
+def embedding_texts(document: Mapping[str, Any], vendor: str) -> list[str]:
+    """An embeddings request's ``input`` as a list of texts; token arrays are a 400 naming the vendor."""
+    inputs = document.get("input")
+    texts = [inputs] if isinstance(inputs, str) else inputs
+    if not isinstance(texts, list) or not texts or not all(isinstance(text, str) for text in texts):
+        raise UnsupportedFeature(f"{vendor} embeddings take text input only (not token arrays)",
+                                 param="input")
+    return texts
 
 
 def stop_list(value: Any) -> list[str]:

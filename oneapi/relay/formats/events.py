@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
 __all__ = (
     "ChatChunkReader",
     "ChunkWriter",
+    "JSONEventTranslator",
     "NDJSONDecoder",
     "SSEDecoder",
     "SSEEvent",
+    "StreamDecoder",
     "TokenUsage",
     "UsageSniffer",
     "decode_json",
@@ -84,6 +86,21 @@ def sse(data: Any, event: str | None = None) -> bytes:
     payload = data if isinstance(data, bytes) else encode_json(data)
     head = b"event: " + event.encode() + b"\n" if event else b""
     return head + b"data: " + payload + b"\n\n"
+
+
+class StreamDecoder(Protocol):
+    """Splits raw network reads into whole items, keeping a partial one for the next read.
+
+    :class:`SSEDecoder` (server-sent events), :class:`NDJSONDecoder` (Ollama's JSON lines)
+    and AWS's binary event stream (``formats.bedrock``) are the ones in use; a vendor with
+    another framing brings its own decoder and the converters below take it as it is.
+    """
+
+    def feed(self, data: bytes) -> list[Any]:
+        """The items completed by ``data``."""
+
+    def finish(self) -> list[Any]:
+        """The items still buffered when the stream ended."""
 
 
 @dataclass(slots=True)
@@ -274,12 +291,12 @@ class ChatChunkReader:
 class VendorChatTranslator:
     """Base of the converters that read a vendor's stream and write OpenAI chat chunks.
 
-    ``decoder`` splits the vendor's bytes into SSE events or NDJSON objects; subclasses
+    ``decoder`` splits the vendor's bytes into whole items (a :class:`StreamDecoder`); subclasses
     turn one of them into chunk bytes (``_handle``). The closing chunks (usage and
     ``[DONE]``) are written once, by ``_end`` or ``_fail``.
     """
 
-    def __init__(self, decoder: SSEDecoder | NDJSONDecoder, model: str, *, include_usage: bool) -> None:
+    def __init__(self, decoder: StreamDecoder, model: str, *, include_usage: bool) -> None:
         self._decoder = decoder
         self._writer = ChunkWriter(model, include_usage=include_usage)
         self._ended = False
@@ -305,6 +322,28 @@ class VendorChatTranslator:
         return self._writer.error(message, error_type) + b"data: [DONE]\n\n"
 
     def _handle(self, item: Any) -> bytes:
+        raise NotImplementedError
+
+
+class JSONEventTranslator(VendorChatTranslator):
+    """A :class:`VendorChatTranslator` for SSE streams of JSON objects: ``_object`` gets each one.
+
+    Empty, malformed and non-object events are skipped, as is everything after the end.
+    """
+
+    def __init__(self, model: str, *, include_usage: bool) -> None:
+        super().__init__(SSEDecoder(), model, include_usage=include_usage)
+
+    def _handle(self, item: Any) -> bytes:
+        if self._ended or not item.data.strip():
+            return b""
+        try:
+            data = decode_json(item.data)
+        except msgspec.DecodeError:
+            return b""
+        return self._object(data) if isinstance(data, dict) else b""
+
+    def _object(self, data: dict[str, Any]) -> bytes:
         raise NotImplementedError
 
 
@@ -369,7 +408,7 @@ class UsageSniffer:
 
     def __init__(self, read: Any, *, ndjson: bool = False) -> None:
         self._read = read
-        self._decoder: SSEDecoder | NDJSONDecoder = NDJSONDecoder() if ndjson else SSEDecoder()
+        self._decoder: StreamDecoder = NDJSONDecoder() if ndjson else SSEDecoder()
         self._text: list[str] = []
         self._unread: list[bytes] = []
         self.usage: TokenUsage | None = None

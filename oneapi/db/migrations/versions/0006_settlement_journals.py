@@ -1,7 +1,7 @@
 """Add settlement_journals: how far each process's settlement journal is in the database.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-06
 """
 
