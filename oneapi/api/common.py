@@ -63,6 +63,7 @@ __all__ = (
     "ok",
     "page_params",
     "query_int",
+    "refuse_nul",
     "row",
     "run_db",
     "sent",
@@ -122,6 +123,38 @@ def add_user_quota(session: Session, user_id: int, delta: int) -> None:
     """Change a user's quota relative to the stored value, as the relay's batch writer does,
     so an admin change and a flush of relay consumption never overwrite each other."""
     session.exec(update(User).where(User.id == user_id).values(quota=User.quota + delta))  # type: ignore[call-overload]
+
+
+def _nul_path(value: Any, path: str) -> str | None:
+    """Where in a decoded JSON value a string holds a NUL character, if anywhere."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return f"{path}.{key!r}"
+        found = _nul_path(item, f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]")
+        if found is not None:
+            return found
+    return None
+
+
+async def refuse_nul(request: Request) -> None:
+    """Refuse text with a NUL character, which PostgreSQL cannot store or compare (one
+    before-request check for every ``/api`` route, so each database answers the same)."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise InvalidRequest(f"query parameter {name!r} contains a NUL character", param=name)
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    body = await request.body()
+    if b"\\u0000" in body:
+        try:
+            decoded = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            return  # the handler reports the malformed body
+        if (where := _nul_path(decoded, "$")) is not None:
+            raise InvalidRequest(f"{where} contains a NUL character", param=where)
 
 
 def sent(body: msgspec.Struct) -> dict[str, Any]:
