@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from litestar import Request, delete, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy import Select, update
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from oneapi.db.models import User
 from oneapi.errors import InvalidRequest
@@ -78,6 +79,7 @@ MAX_PAGE_SIZE = 100
 INT32_MAX = 2**31 - 1  # integer columns and primary keys (PostgreSQL and MySQL INT)
 INT64_MAX = 2**63 - 1  # bigint columns: quotas, times
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 UNSET = msgspec.UNSET
 Unset = msgspec.UnsetType
 Int32 = Annotated[int, msgspec.Meta(ge=-INT32_MAX - 1, le=INT32_MAX)]
@@ -121,7 +123,12 @@ async def changed(request: Request, *kinds: str, tokens: Mapping[int, int] | Non
 
 def add_user_quota(session: Session, user_id: int, delta: int) -> None:
     """Change a user's quota relative to the stored value, as the relay's batch writer does,
-    so an admin change and a flush of relay consumption never overwrite each other."""
+    so an admin change and a flush of relay consumption never overwrite each other. A sum
+    past the bigint column is refused (SQLite would silently store it as a float)."""
+    current = session.exec(select(User.quota).where(User.id == user_id)).first() or 0
+    if not -INT64_MAX - 1 <= current + delta <= INT64_MAX:
+        raise InvalidRequest("the user's quota would pass the largest number the database holds",
+                             param="quota")
     session.exec(update(User).where(User.id == user_id).values(quota=User.quota + delta))  # type: ignore[call-overload]
 
 
@@ -174,18 +181,19 @@ def assign(target: SQLModel, values: Mapping[str, Any]) -> set[str]:
 def query_int(raw: str | None, name: str, *, default: int = 0, low: int = -INT64_MAX - 1,
               high: int = INT64_MAX) -> int:
     """A query integer read as one-api reads it: empty or not a number is ``default``, a
-    fraction is truncated; outside ``low..high`` it is refused, naming ``name``."""
+    fraction is truncated; a number outside ``low..high`` is refused, naming ``name``."""
     text = (raw or "").strip()
-    try:
-        value = int(text)
-    except ValueError:
+    too_big = (low - 1) if text.startswith("-") else (high + 1)
+    if _INTEGER.fullmatch(text):
+        value = int(text) if len(text) <= 20 else too_big  # longer cannot fit; skip the conversion
+    else:
         try:
             number = float(text)
         except ValueError:
             return default
-        if not math.isfinite(number):
+        if math.isnan(number):
             return default
-        value = int(number)
+        value = int(number) if math.isfinite(number) else too_big
     if not low <= value <= high:
         raise InvalidRequest(f"{name} must be between {low} and {high}", param=name)
     return value
