@@ -65,7 +65,8 @@ OPTION_GROUPS: tuple[OptionGroup, ...] = (
     )),
     OptionGroup("ratios", "Ratios", (
         OptionField("ModelRatio", "Model ratios (JSON)", "json",
-                    'Overrides of the built-in table, e.g. {"gpt-4o": 2.5}. Ratio 1 = $2 per 1M tokens.'),
+                    "The built-in table with your overrides laid over it; edit any entry. "
+                    "Ratio 1 = $2 per 1M tokens."),
         OptionField("CompletionRatio", "Completion ratios (JSON)", "json", 'e.g. {"gpt-4o": 4}'),
         OptionField("GroupRatio", "Group ratios (JSON)", "json", 'e.g. {"default": 1, "vip": 1}'),
     )),
