@@ -131,8 +131,6 @@ def _update(fields: RedemptionUpdate, status_only: bool) -> dict[str, Any]:
     values.pop("id")
     if status_only:
         values = {"status": values["status"]} if "status" in values else {}
-    if "status" in values and values["status"] not in (Status.ENABLED, Status.DISABLED):
-        raise InvalidRequest("status must be 1 (enabled) or 2 (disabled)", param="status")
     if "name" in values:
         values["name"] = _check_name(values["name"])
     if "quota" in values:
@@ -141,8 +139,12 @@ def _update(fields: RedemptionUpdate, status_only: bool) -> dict[str, Any]:
         code = session.get(Redemption, fields.id)
         if code is None:
             raise NotFound("redemption code not found")
-        if "status" in values and code.status == REDEMPTION_USED:
+        if values.get("status", code.status) == code.status:  # the edit form sends the status back
+            values.pop("status", None)
+        elif code.status == REDEMPTION_USED:
             raise InvalidRequest("this code has been redeemed already")
+        elif values["status"] not in (Status.ENABLED, Status.DISABLED):
+            raise InvalidRequest("status must be 1 (enabled) or 2 (disabled)", param="status")
         assign(code, values)
         session.add(code)
         session.flush()

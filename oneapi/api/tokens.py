@@ -174,7 +174,7 @@ def _update(user_id: int, fields: TokenUpdate, status_only: bool) -> tuple[dict[
             session.exec(update(Token).where(Token.id == token.id)  # type: ignore[call-overload]
                          .values(remain_quota=Token.remain_quota + delta))
             session.refresh(token)
-        if status is not None:
+        if status is not None and (status_only or status != token.status):  # an edit form sends it back
             _set_status(token, status)
         session.add(token)
         session.flush()

@@ -18,7 +18,7 @@ import math
 import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import Session
 
 from oneapi.db.engine import get_engine
@@ -216,6 +216,13 @@ def test_token_pages(api_sp: Api) -> None:
     before = stored(Token, tid)
     ok(api_sp, "PUT", "/api/token/?status_only=true", "alice", json={"id": tid, "status": 2})
     assert only_changed(before, stored(Token, tid)) == {"status"}
+    with Session(get_engine()) as session:  # the relay marks a token expired (one-api's status 3)
+        session.execute(text(f"UPDATE tokens SET status = 3, expired_time = 1 WHERE id = {tid}"))
+        session.commit()
+    expired = ok(api_sp, "GET", f"/api/token/{tid}", "alice")
+    before = stored(Token, tid)
+    ok(api_sp, "PUT", "/api/token/", "alice", json={**expired, "id": tid, "expired_time": -1})
+    assert only_changed(before, stored(Token, tid)) == {"expired_time"}  # the status is the list's to change
     ok(api_sp, "DELETE", f"/api/token/{tid}/", "alice")
     assert ok(api_sp, "GET", "/api/token/?p=0", "alice") == []
 
@@ -238,6 +245,10 @@ def test_redemption_pages(api_sp: Api) -> None:
     other = stored(Redemption, codes[1]["id"])
     assert ok(api_sp, "POST", "/api/user/topup", "alice", json={"key": other["key"]}) == 100000
     assert stored(User, api_sp.ids["alice"])["quota"] == 1000 + 100000
+    used = ok(api_sp, "GET", f"/api/redemption/{other['id']}")
+    assert used["status"] == 3
+    ok(api_sp, "PUT", "/api/redemption/", json={**used, "id": other["id"]})  # a used code edited as loaded
+    assert only_changed(other, stored(Redemption, other["id"])) == {"status", "redeemed_time", "user_id"}
 
 
 def test_user_pages(api_sp: Api, password_hash: str) -> None:
