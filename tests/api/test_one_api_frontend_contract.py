@@ -31,6 +31,7 @@ from tests.support.upstreams import OpenAIUpstream
 FRONTEND_ROUTES = frozenset({
     ("GET", "/api/status"), ("GET", "/api/notice"), ("GET", "/api/about"), ("GET", "/api/home_page_content"),
     ("GET", "/api/models"), ("GET", "/api/group"), ("GET", "/api/verification"),
+    ("GET", "/api/reset_password"),
     ("GET", "/api/oauth/state"), ("GET", "/api/oauth/github"), ("GET", "/api/oauth/lark"),
     ("GET", "/api/oauth/oidc"), ("GET", "/api/oauth/wechat"), ("GET", "/api/oauth/wechat/bind"),
     ("GET", "/api/oauth/email/bind"), ("GET", "/api/oauth/telegram/login"),
@@ -40,6 +41,7 @@ FRONTEND_ROUTES = frozenset({
     ("DELETE", "/api/user/self"), ("GET", "/api/user/token"), ("GET", "/api/user/aff"),
     ("GET", "/api/user/available_models"), ("GET", "/api/user/dashboard"), ("GET", "/api/user/models"),
     ("POST", "/api/user/topup"), ("POST", "/api/user/amount"), ("POST", "/api/user/pay"),
+    ("POST", "/api/user/aff_transfer"),
     ("GET", "/api/user"), ("GET", "/api/user/search"), ("GET", "/api/user/{}"), ("POST", "/api/user"),
     ("PUT", "/api/user"), ("POST", "/api/user/manage"),
     ("GET", "/api/token"), ("GET", "/api/token/search"), ("GET", "/api/token/{}"), ("POST", "/api/token"),
@@ -56,13 +58,15 @@ FRONTEND_ROUTES = frozenset({
     ("GET", "/api/option"), ("PUT", "/api/option"),
     ("GET", "/api/data"), ("GET", "/api/data/self"), ("GET", "/api/mj"), ("GET", "/api/mj/self"),
 })
-# Called by the air theme only, for features of one-api forks that one-api itself does not
-# serve either (batch channel edits, payments, Midjourney, per-day data), and the sign-in
-# flows this gateway has no backend for yet (OAuth, Telegram, email codes, password reset).
+# Not served here: 12 the air theme calls for features of one-api's forks that one-api
+# itself does not serve either (batch channel edits, payments, affiliate transfers, Midjourney,
+# per-day data, Telegram sign-in), and 10 sign-in flows one-api serves but this gateway has
+# no backend for yet (OAuth providers, email codes, password reset).
 NOT_SERVED = frozenset({
     ("POST", "/api/channel/batch"), ("POST", "/api/channel/fix"), ("POST", "/api/user/amount"),
     ("POST", "/api/user/pay"), ("GET", "/api/user/models"), ("GET", "/api/data"), ("GET", "/api/data/self"),
-    ("GET", "/api/mj"), ("GET", "/api/mj/self"), ("GET", "/api/verification"), ("POST", "/api/user/reset"),
+    ("GET", "/api/mj"), ("GET", "/api/mj/self"), ("POST", "/api/user/aff_transfer"),
+    ("GET", "/api/verification"), ("GET", "/api/reset_password"), ("POST", "/api/user/reset"),
     ("GET", "/api/oauth/state"), ("GET", "/api/oauth/github"), ("GET", "/api/oauth/lark"),
     ("GET", "/api/oauth/oidc"), ("GET", "/api/oauth/wechat"), ("GET", "/api/oauth/wechat/bind"),
     ("GET", "/api/oauth/email/bind"), ("GET", "/api/oauth/telegram/login"),
