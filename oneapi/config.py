@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     debug: bool = False
     log_level: str = "INFO"
     workers: int = Field(1, ge=1)
+    # Connections (oneapi/connections.py): seconds for a request's head to arrive, seconds an
+    # idle kept-alive connection stays open, and open connections beyond which new ones get 503
+    header_timeout: float = Field(10.0, gt=0)
+    keep_alive_timeout: int = Field(75, ge=1)
+    max_connections: int = Field(10000, ge=1)
 
     # Storage
     sql_dsn: str = ""

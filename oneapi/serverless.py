@@ -20,11 +20,11 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from mangum import Mangum
-
 from oneapi.config import ConfigError, Settings
 
 if TYPE_CHECKING:
+    from mangum import Mangum
+
     from oneapi.edge import Edge
     from oneapi.runtime import Runtime
 
@@ -83,6 +83,8 @@ class LambdaHandler:
 
     def _mangum(self) -> Mangum:
         if self._adapter is None:
+            from mangum import Mangum  # on the first event: app.py builds this handler on every host
+
             self._adapter = Mangum(self.app, lifespan="off")
         return self._adapter
 

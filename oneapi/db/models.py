@@ -91,6 +91,18 @@ class User(SQLModel, table=True):
                                                            server_default="default"))
     aff_code: str | None = Field(default=None, sa_column=Column(String(32), unique=True, nullable=True))
     inviter_id: int = Field(default=0, sa_column=_int(index=True))
+    # (added) changes whenever the user's sessions must end (logout, password, role, status):
+    # a session cookie carries the version it was issued under
+    session_version: int = Field(default=0, sa_column=_int())
+
+    def end_sessions(self, *, access_token: bool = False) -> None:
+        """Revoke every session cookie issued so far (and the access token with ``access_token``).
+
+        Changes the row only; the caller's commit makes it so.
+        """
+        self.session_version = (self.session_version or 0) + 1
+        if access_token:
+            self.access_token = None
 
 
 class Token(SQLModel, table=True):

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar.types import Receive, Scope, Send
 
 from oneapi.errors import GatewayError, InvalidRequest, PayloadTooLarge
+
+if TYPE_CHECKING:
+    from litestar.types import Receive, Scope, Send
 
 __all__ = ("ClientDisconnected", "Incoming", "method_not_allowed", "read_body", "send_bytes", "send_json",
            "start_stream")

@@ -15,9 +15,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import msgspec
-from litestar.types import Receive, Scope, Send
 
 from oneapi.admission import Admission
 from oneapi.billing.ledger import Ledger, Reservation
@@ -46,6 +46,9 @@ from oneapi.relay.picker import ChannelPicker
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 from oneapi.relay.tokenizer import count_text
 from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError, UpstreamResponse
+
+if TYPE_CHECKING:
+    from litestar.types import Receive, Scope, Send
 
 __all__ = ("Relay",)
 
