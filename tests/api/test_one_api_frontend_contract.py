@@ -273,7 +273,7 @@ def test_user_pages(api_sp: Api, password_hash: str) -> None:
     assert only_changed(before, stored(User, carol)) == {"quota"}
     before = stored(User, carol)
     ok(api_sp, "POST", "/api/user/manage", json={"username": "carol", "action": "disable"})
-    assert only_changed(before, stored(User, carol)) == {"status"}
+    assert only_changed(before, stored(User, carol)) == {"status", "session_version"}  # signed out too
     ok(api_sp, "POST", "/api/user/manage", json={"username": "carol", "action": "enable"})
 
     # The personal page saves the loaded self back (password empty): nothing changes.
