@@ -10,7 +10,9 @@ same auth, channel choice, retries, billing and logs apply. Per attempt,
 * any other channel gets the chat request through its own adapter, and the answer is
   converted from chat back into the client's format (streams through two converters).
 
-``/v1/responses`` is native to OpenAI-format channels; others serve it through chat.
+``/v1/responses`` is native to OpenAI-format channels; others serve it through chat,
+and the answers made so are kept in :mod:`oneapi.relay.responses_store` for the API's
+state (``previous_response_id``, ``item_reference``, ``GET /v1/responses/{id}``).
 
 Each format's conversions are imported where they are first used: a gateway that only
 relays chat completions never loads them (about 7 MB and 0.1 s of boot, ``bench/boot.py``).
@@ -18,6 +20,7 @@ relays chat completions never loads them (about 7 MB and 0.1 s of boot, ``bench/
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +34,8 @@ from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 
 if TYPE_CHECKING:
     from oneapi.cache import CachedChannel
+    from oneapi.relay.formats.responses import ResponsesChat
+    from oneapi.relay.responses_store import ResponseStore
 
 __all__ = ("ANTHROPIC_MESSAGES", "GEMINI_NATIVE", "ClientFormat", "ClientRequest", "serving_adapter")
 
@@ -291,8 +296,28 @@ class GeminiNative(ClientFormat):
         return "text/event-stream" if client.sse else "application/json"
 
 
+@dataclass(slots=True)
+class _ResponsesClient(ClientRequest):
+    """A ``/v1/responses`` request on its way through chat, and where its answer is stored."""
+
+    conversion: ResponsesChat | None = None
+    store: ResponseStore | None = None
+    user_id: int = 0
+
+    def keep(self, response: dict[str, Any]) -> None:
+        """Store the answer unless the client said ``store: false`` (OpenAI's default is true)."""
+        conversion = self.conversion
+        if self.store is None or conversion is None or self.document.get("store") is False:
+            return
+        from oneapi.relay.responses_store import Stored
+
+        previous = self.document.get("previous_response_id")
+        self.store.put(Stored(response["id"], self.user_id, int(response.get("created_at") or time.time()),
+                              response, conversion.items, str(previous) if previous else None))
+
+
 class _Responses(ClientFormat):
-    """``POST /v1/responses`` on channels whose format has no Responses API."""
+    """``POST /v1/responses`` on channels whose format has no Responses API (see ``formats.responses``)."""
 
     native_format = "openai"
 
@@ -302,12 +327,39 @@ class _Responses(ClientFormat):
     def from_chat(self, completion: dict[str, Any], client: ClientRequest, model: str) -> dict[str, Any]:
         from oneapi.relay.formats.responses import chat_to_response
 
-        return chat_to_response(completion, client.document)
+        assert isinstance(client, _ResponsesClient) and client.conversion is not None
+        response = chat_to_response(completion, client.conversion)
+        client.keep(response)
+        return response
 
     def stream_from_chat(self, client: ClientRequest, model: str) -> StreamConverter:
         from oneapi.relay.formats.responses import ChatToResponsesStream
 
-        return ChatToResponsesStream(client.document)
+        assert isinstance(client, _ResponsesClient) and client.conversion is not None
+        return ChatToResponsesStream(client.conversion, client.keep)
+
+
+class _ResponsesViaChat(_ViaChat):
+    """``/v1/responses`` through a chat channel: state read from the store before each attempt."""
+
+    client: _ResponsesClient
+
+    async def prepare(self, request: RelayRequest) -> None:
+        from oneapi.relay.formats.responses import responses_to_chat, stored_context
+
+        client = self.client
+        history, references = ((None, {}) if client.store is None
+                               else await stored_context(client.document, client.store, client.user_id))
+        conversion = responses_to_chat(client.document, history=history, references=references,
+                                       hosted=self.inner.hosted_tools)
+        client.conversion = conversion
+        self.chat = parse_request(RelayMode.CHAT, encode_json(conversion.chat), "application/json")
+        await self.inner.prepare(self.chat)
+
+    @property
+    def notes(self) -> dict[str, str]:
+        omitted = self.client.conversion.omitted if self.client.conversion is not None else ()
+        return {"omitted-tools": ",".join(omitted)} if omitted else {}
 
 
 ANTHROPIC_MESSAGES = AnthropicMessages()
@@ -315,8 +367,12 @@ GEMINI_NATIVE = GeminiNative()
 _RESPONSES = _Responses()
 
 
-def serving_adapter(adapter: Adapter | None, channel: CachedChannel, request: RelayRequest) -> Adapter | None:
-    """The adapter that serves ``request`` on ``channel`` (None: the channel cannot)."""
+def serving_adapter(adapter: Adapter | None, channel: CachedChannel, request: RelayRequest,
+                    store: ResponseStore | None = None, user_id: int = 0) -> Adapter | None:
+    """The adapter that serves ``request`` on ``channel`` (None: the channel cannot).
+
+    ``store`` keeps the ``/v1/responses`` answers made through chat, owned by ``user_id``.
+    """
     if adapter is None:
         return None
     client = request.client
@@ -326,10 +382,6 @@ def serving_adapter(adapter: Adapter | None, channel: CachedChannel, request: Re
         return _ViaChat(adapter, client.format, client, request) if RelayMode.CHAT in adapter.modes else None
     if request.mode is RelayMode.RESPONSES and RelayMode.RESPONSES not in adapter.modes \
             and RelayMode.CHAT in adapter.modes:
-        from oneapi.relay.formats.responses import responses_to_chat
-
-        document = request.document()
-        client = ClientRequest(_RESPONSES, document, request.body)
-        chat = parse_request(RelayMode.CHAT, encode_json(responses_to_chat(document)), "application/json")
-        return _ViaChat(adapter, _RESPONSES, client, chat)
+        client = _ResponsesClient(_RESPONSES, request.document(), request.body, store=store, user_id=user_id)
+        return _ResponsesViaChat(adapter, _RESPONSES, client, request)  # its chat request is made in prepare
     return adapter

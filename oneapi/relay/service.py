@@ -1,11 +1,14 @@
 """One relayed request: auth, reservation, channel choice with retries, answer, settlement.
 
-The flow touches only memory and the upstream. Retries replay the same body to another
+The flow touches only memory, the upstream and the settlement journal (one local
+``write``, :mod:`oneapi.db.journal`). Every answer is settled before its last byte is sent,
+so a crash cannot lose a charge whose answer arrived. Retries replay the same body to another
 channel on connection errors, timeouts, 429 and 5xx (never on other 4xx), same priority
 tier first, up to the ``RetryTimes`` option; a pinned channel is never retried. Streams
-are passed through as they arrive and billed in the generator's ``finally`` block, which
-runs also when the client goes away or the upstream cuts the stream: what was produced is
-billed, and the reservation is returned only when nothing reached the client.
+are passed through as they arrive; a complete one is billed before its last chunk, and
+one that ends early in the ``finally`` block, which runs also when the client goes away or
+the upstream cuts the stream: what was produced is billed, and the reservation is
+returned only when nothing reached the client.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -37,13 +40,14 @@ from oneapi.metrics import Metrics
 from oneapi.options import options
 from oneapi.ratelimit import RateLimits
 from oneapi.relay.adapters import Adapter, adapter_for
-from oneapi.relay.adapters.base import Usage
+from oneapi.relay.adapters.base import StreamConverter, Usage
 from oneapi.relay.asgi import Incoming, read_body, send_bytes, start_stream
 from oneapi.relay.auth import Caller, authenticate
 from oneapi.relay.counting import count_prompt, count_usage
 from oneapi.relay.entry import serving_adapter
 from oneapi.relay.picker import ChannelPicker
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
+from oneapi.relay.responses_store import ResponseStore
 from oneapi.relay.tokenizer import count_text
 from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError, UpstreamResponse
 
@@ -56,6 +60,10 @@ log = logging.getLogger("oneapi.relay")
 
 _encode = msgspec.json.Encoder().encode
 _IMAGE_MODES = frozenset((RelayMode.IMAGES, RelayMode.IMAGE_EDITS))  # billed per image, not per token
+
+def _note_headers(notes: dict[str, str]) -> dict[str, str] | None:
+    return {f"x-oneapi-{name}": value for name, value in notes.items()} if notes else None
+
 
 @dataclass(slots=True)
 class _Call:
@@ -70,15 +78,16 @@ class _Call:
     path: list[int] = field(default_factory=list)
     channel: CachedChannel | None = None
     upstream_model: str = ""
+    notes: dict[str, str] = field(default_factory=dict)  # the serving adapter's, for headers and log
 
 
 class Relay:
     def __init__(self, cache: RelayCache, writer: BatchWriter, upstream: UpstreamClient,
-                 max_body_bytes: int = 32 * 1024 * 1024) -> None:
+                 max_body_bytes: int = 32 * 1024 * 1024, responses: ResponseStore | None = None) -> None:
         self.max_body_bytes = max_body_bytes
         self.cache = cache
-        self.writer = writer
         self.upstream = upstream
+        self.responses = responses or ResponseStore()
         self.ledger = Ledger(writer)
         self.picker = ChannelPicker(cache)
         self.limits = RateLimits()  # shared across replicas once oneapi.scale attaches Redis
@@ -118,7 +127,8 @@ class Relay:
         converted = adapter.convert_response(request, data, response.content_type)
         usage = converted.usage or count_usage(request, converted.body, converted.media_type)
         self._finish(call, usage, is_stream=False)
-        await send_bytes(send, response.status, converted.media_type, converted.body)
+        await send_bytes(send, response.status, converted.media_type, converted.body,
+                         _note_headers(call.notes))
 
     @staticmethod
     def _reservation(request: RelayRequest, price: Price) -> int:
@@ -139,13 +149,15 @@ class Relay:
                 break
             call.path.append(channel.id)
             self.metrics.attempt(channel.id, request.model, retry=len(call.path) > 1)
-            adapter = serving_adapter(adapter_for(channel.kind.api_format), channel, request)
+            adapter = serving_adapter(adapter_for(channel.kind.api_format), channel, request, self.responses,
+                                      caller.user.id)
             if adapter is None or request.mode not in adapter.modes:
                 last_error = UnsupportedFeature(f"channel type {channel.kind.name} cannot serve "
                                                 f"/v1/{request.mode.value}")
                 continue
             call.channel, call.upstream_model = channel, channel.upstream_model(request.model)
             await adapter.prepare(request)
+            call.notes = adapter.notes
             outgoing = adapter.build_request(channel, channel.next_key(), request, call.upstream_model)
             sent_at = time.perf_counter()
             try:
@@ -191,7 +203,7 @@ class Relay:
     # -- answers ----------------------------------------------------------------------
     async def _stream(self, call: _Call, adapter: Adapter, response: UpstreamResponse, receive: Receive,
                       send: Send) -> None:
-        """Pass the stream on as it arrives; bill in ``finally`` however it ends.
+        """Pass the stream on as it arrives; bill before the last chunk, or in ``finally`` if it ends early.
 
         A task waits for the client's ``http.disconnect``; when it comes, the upstream
         connection is closed, which ends the read loop at once.
@@ -201,15 +213,15 @@ class Relay:
         watcher = asyncio.ensure_future(receive())
         watcher.add_done_callback(lambda _: response.close())
         try:
-            await start_stream(send, response.status, adapter.stream_media_type(call.request))
+            await start_stream(send, response.status, adapter.stream_media_type(call.request),
+                               _note_headers(call.notes))
             async for chunk in response.iter_chunks():
                 out = converter.feed(chunk)
                 if out:
                     sent = True
                     await send({"type": "http.response.body", "body": out, "more_body": True})
             tail = converter.finish()
-            if tail:
-                sent = True
+            self._bill_stream(call, converter, sent=sent or bool(tail))  # journaled before the last byte
             await send({"type": "http.response.body", "body": tail, "more_body": False})
         except (UpstreamTimeout, UpstreamConnectionError, OSError) as exc:
             reason = "the client went away" if watcher.done() else getattr(exc, "message", type(exc).__name__)
@@ -217,15 +229,21 @@ class Relay:
         finally:
             watcher.cancel()
             response.close()
-            usage = converter.usage
-            if usage is None:
-                produced = converter.produced_text()
-                usage = Usage(count_prompt(call.request), count_text(produced, call.request.model))
-                sent = sent or bool(produced)
-            if sent or usage.completion_tokens:
-                self._finish(call, usage, is_stream=True)
-            else:
-                self.ledger.refund(call.reservation)
+            self._bill_stream(call, converter, sent=sent)
+
+    def _bill_stream(self, call: _Call, converter: StreamConverter, *, sent: bool) -> None:
+        """Charge what the stream produced, or refund if nothing reached the client (once)."""
+        if call.reservation.settled:
+            return
+        usage = converter.usage
+        if usage is None:
+            produced = converter.produced_text()
+            usage = Usage(count_prompt(call.request), count_text(produced, call.request.model))
+            sent = sent or bool(produced)
+        if sent or usage.completion_tokens:
+            self._finish(call, usage, is_stream=True)
+        else:
+            self.ledger.refund(call.reservation)
 
     def _finish(self, call: _Call, usage: Usage, *, is_stream: bool) -> None:
         request, channel = call.request, call.channel
@@ -237,21 +255,28 @@ class Relay:
         else:
             quota = price.text_quota(usage.prompt_tokens, usage.completion_tokens)
         channel_id = channel.id if channel is not None else 0
-        self.ledger.settle(call.reservation, quota, channel_id)
+        log_row = _log_row(call, price, quota, usage, is_stream=is_stream)
+        self.ledger.settle(call.reservation, quota, channel_id, log_row)  # journaled: the answer may go
         self.metrics.charged(request.model, channel_id, quota, usage.prompt_tokens, usage.completion_tokens)
         self.limits.used(call.caller.token, call.caller.user, usage.prompt_tokens + usage.completion_tokens)
-        if not options.get_bool("LogConsumeEnabled"):
-            return
-        token, user = call.caller.token, call.caller.user
-        other = {"channel_path": call.path, "upstream_model": call.upstream_model,
-                 "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
-                 "completion_ratio": price.completion_ratio}
-        self.writer.add_log({
-            "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
-            "content": price.description, "username": user.username, "token_name": token.name,
-            "model_name": request.model, "quota": quota, "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens, "channel_id": channel_id,
-            "request_id": call.request_id, "elapsed_time": int((time.monotonic() - call.started) * 1000),
-            "is_stream": is_stream, "system_prompt_reset": bool(channel and channel.system_prompt),
-            "token_id": token.id, "other": _encode(other).decode(),
-        })
+
+
+def _log_row(call: _Call, price: Price, quota: int, usage: Usage, *,
+             is_stream: bool) -> dict[str, Any] | None:
+    """The consume log row (None when the ``LogConsumeEnabled`` option is off)."""
+    if not options.get_bool("LogConsumeEnabled"):
+        return None
+    request, channel = call.request, call.channel
+    token, user = call.caller.token, call.caller.user
+    other = {"channel_path": call.path, "upstream_model": call.upstream_model,
+             "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
+             "completion_ratio": price.completion_ratio, **call.notes}
+    return {
+        "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
+        "content": price.description, "username": user.username, "token_name": token.name,
+        "model_name": request.model, "quota": quota, "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens, "channel_id": channel.id if channel else 0,
+        "request_id": call.request_id, "elapsed_time": int((time.monotonic() - call.started) * 1000),
+        "is_stream": is_stream, "system_prompt_reset": bool(channel and channel.system_prompt),
+        "token_id": token.id, "other": _encode(other).decode(),
+    }

@@ -27,6 +27,7 @@ __all__ = ("ADAPTER", "AnthropicAdapter")
 class AnthropicAdapter(VendorAdapter):
     vendor = "Anthropic"
     modes = frozenset({RelayMode.CHAT})
+    hosted_tools = frozenset({"web_search"})  # the web-search server tool
 
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         return f"{self.base_url(channel)}/v1/messages"

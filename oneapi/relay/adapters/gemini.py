@@ -38,6 +38,7 @@ def gemini_version(channel: CachedChannel) -> str:
 class GeminiAdapter(VendorAdapter):
     vendor = "Gemini"
     modes = frozenset({RelayMode.CHAT, RelayMode.EMBEDDINGS})
+    hosted_tools = frozenset({"web_search"})  # Google Search grounding
 
     def model_url(self, channel: CachedChannel, model: str) -> str:
         return f"{self.base_url(channel)}/{gemini_version(channel)}/models/{model}"
