@@ -3,7 +3,9 @@
 The relay paths answer in their client's dialect (``oneapi.errors.render_relay_error``:
 OpenAI's on ``/v1``, Anthropic's on ``/v1/messages``, Google's on ``/v1beta``); ``/api`` answers in
 One API's ``{success, message, data}`` envelope with HTTP 200, except for 401, 403 and
-429, which keep their status as one-api's middlewares do.
+429, which keep their status as one-api's middlewares do, and 500: an unexpected
+exception is a bug, so it answers HTTP 500 (monitors see it) with the request id, and is
+logged once with its stack trace under that id.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
 from oneapi.errors import GatewayError, InternalError, render_relay_error
+from oneapi.log import request_id_var
 
 __all__ = ("exception_handlers",)
 
 log = logging.getLogger("oneapi.errors")
 
-_KEEP_STATUS_ON_API = {401, 403, 429}
+_KEEP_STATUS_ON_API = {401, 403, 429, 500}
 _LITESTAR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error",
                    404: "invalid_request_error", 405: "invalid_request_error", 413: "invalid_request_error",
                    429: "rate_limit_error"}
@@ -67,7 +70,8 @@ def _http_exception(request: Request, exc: HTTPException) -> Response:
 
 def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return render_error(request, InternalError())
+    return render_error(request, InternalError(
+        f"internal error (request id {request_id_var.get()}); see the server log for this request id"))
 
 
 exception_handlers = {
