@@ -16,8 +16,8 @@ import secrets
 import sys
 import tempfile
 import threading
-from contextlib import ExitStack, contextmanager
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent

@@ -56,7 +56,7 @@ def temporary_database(backend: str, tmp_path: Path) -> Iterator[str]:
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
         with admin.connect() as connection:
             connection.execute(text(f"CREATE DATABASE {name}"))
-    except Exception as exc:  # noqa: BLE001 - any driver error means "service unreachable"
+    except Exception as exc:
         _unreachable(backend, exc)
         raise
     try:
