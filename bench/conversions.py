@@ -32,8 +32,10 @@ CHAT = {"model": "m", "messages": [{"role": "system", "content": "Be brief."},
 def _anthropic_stream() -> bytes:
     events = [{"type": "message_start", "message": {"id": "m", "model": "c", "usage": {"input_tokens": 5}}},
               {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}]
-    events += [{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": " word"}}] * WORDS
-    events += [{"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": WORDS}},
+    events += [{"type": "content_block_delta", "index": 0,
+                "delta": {"type": "text_delta", "text": " word"}}] * WORDS
+    events += [{"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                "usage": {"output_tokens": WORDS}},
                {"type": "message_stop"}]
     return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
 
@@ -47,7 +49,8 @@ def _gemini_stream() -> bytes:
 def _chat_stream() -> bytes:
     chunk = {"id": "c", "object": "chat.completion.chunk", "model": "m",
              "choices": [{"index": 0, "delta": {"content": " word"}, "finish_reason": None}]}
-    return b"".join(b"data: " + json.dumps(chunk).encode() + b"\n\n" for _ in range(WORDS)) + b"data: [DONE]\n\n"
+    event = b"data: " + json.dumps(chunk).encode() + b"\n\n"
+    return event * WORDS + b"data: [DONE]\n\n"
 
 
 def per_call(label: str, function, divisor: int = 1) -> None:  # type: ignore[no-untyped-def]
@@ -71,9 +74,11 @@ def main() -> None:
                                                          hosted={"web_search"}).chat, "c"))
     per_call("stream event: Anthropic -> chat chunk",
              lambda: run(AnthropicChatStream("c", include_usage=True), anthropic), WORDS)
-    per_call("stream event: Gemini -> chat chunk", lambda: run(GeminiChatStream("g", include_usage=True), gemini),
+    per_call("stream event: Gemini -> chat chunk",
+             lambda: run(GeminiChatStream("g", include_usage=True), gemini),
              WORDS)
-    per_call("stream event: chat chunk -> Anthropic (/v1/messages)", lambda: run(ChatToAnthropicStream("c"), chat),
+    per_call("stream event: chat chunk -> Anthropic (/v1/messages)",
+             lambda: run(ChatToAnthropicStream("c"), chat),
              WORDS)
     per_call("stream event: Anthropic pass-through with usage read",
              lambda: run(UsageSniffer(read_anthropic_event), anthropic), WORDS)

@@ -38,8 +38,10 @@ def _event(document: object) -> bytes:
     return _chunk(b"data: " + json.dumps(document).encode() + b"\n\n")
 
 
-_BASE = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000, "model": "gpt-4o-mini"}
-_WORD_EVENTS = [_event({**_BASE, "choices": [{"index": 0, "delta": {"content": "word "}, "finish_reason": None}]})
+_BASE = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000,
+         "model": "gpt-4o-mini"}
+_WORD_EVENTS = [_event({**_BASE,
+                        "choices": [{"index": 0, "delta": {"content": "word "}, "finish_reason": None}]})
                 for _ in range(CHUNKS)]
 _FINISH = _event({**_BASE, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
 _USAGE_EVENT = _event({**_BASE, "choices": [], "usage": _USAGE})

@@ -57,7 +57,8 @@ def parallel(targets: list[tuple[int, int]], key: str, connections: int, seconds
     results: list[Load | None] = [None] * len(targets)
 
     def run(index: int, port: int, pid: int) -> None:
-        results[index] = wrk(f"http://127.0.0.1:{port}/v1/chat/completions", CHAT, key, connections, seconds, pid)
+        results[index] = wrk(f"http://127.0.0.1:{port}/v1/chat/completions", CHAT, key, connections, seconds,
+                             pid)
 
     threads = [threading.Thread(target=run, args=(i, port, pid)) for i, (port, pid) in enumerate(targets)]
     for thread in threads:
@@ -101,7 +102,8 @@ def main() -> int:
             single = parallel(targets[:1], key, 1, args.seconds)[0]
             loads = parallel(targets, key, 32 // len(targets), args.seconds)
             total = sum(load.rps for load in loads)
-            cpu = sum(load.cpu_ms * load.requests for load in loads) / max(sum(load.requests for load in loads), 1)
+            requests = max(sum(load.requests for load in loads), 1)
+            cpu = sum(load.cpu_ms * load.requests for load in loads) / requests
             rss = ", ".join(f"{rss_mb(pid):.0f}" for _, pid in targets)
             errors = single.errors + sum(load.errors for load in loads)
             rows.append(f"| {name} | {total:,.0f} | {single.p50_ms:.2f} / {single.p99_ms:.2f} | {cpu:.2f} | "

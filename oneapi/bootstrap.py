@@ -60,7 +60,8 @@ def ensure_root(session: Session, settings: Settings, password_hash: str | None 
         return
     if settings.initial_root_token:
         key = settings.initial_root_token.removeprefix("sk-")
-        session.add(Token(user_id=root.id or 0, key=key, name="Initial Root Token", status=TokenStatus.ENABLED,
+        session.add(Token(user_id=root.id or 0, key=key, name="Initial Root Token",
+                          status=TokenStatus.ENABLED,
                           created_time=int(time.time()), accessed_time=int(time.time()), expired_time=-1,
                           unlimited_quota=True))
     session.commit()

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from tests.support.gateway import ROOT, gateway_env, run_gateway
 
 
-def _run(tmp_path: Path, env: dict[str, str], *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def _run(tmp_path: Path, env: dict[str, str], *args: str,
+         timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=gateway_env(tmp_path, env),
                           capture_output=True, text=True, timeout=timeout)
 
@@ -26,7 +27,8 @@ def test_app_answers_status_and_healthz(tmp_path: Path) -> None:
     assert health.json() == {"status": "ok"}
     assert health.headers["x-oneapi-request-id"]
     assert status["success"] is True
-    assert {"version", "start_time", "system_name", "quota_per_unit", "display_in_currency"} <= set(status["data"])
+    assert {"version", "start_time", "system_name", "quota_per_unit",
+            "display_in_currency"} <= set(status["data"])
     assert "DEFAULT password" in gateway.output()
 
 

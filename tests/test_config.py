@@ -11,7 +11,8 @@ def test_defaults_follow_one_api(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.delenv("SQLITE_PATH")
     settings = load_settings()
     assert (settings.port, settings.sql_dsn, settings.sqlite_path) == (3000, "", "./data/one-api.db")
-    assert (settings.sqlite_busy_timeout, settings.sql_max_open_conns, settings.sql_max_idle_conns) == (3000, 1000, 100)
+    assert (settings.sqlite_busy_timeout, settings.sql_max_open_conns,
+            settings.sql_max_idle_conns) == (3000, 1000, 100)
     assert settings.theme == "default" and settings.relay_timeout == 0
 
 
@@ -20,7 +21,8 @@ def test_values_are_typed(clean_env: pytest.MonkeyPatch) -> None:
                         "BATCH_UPDATE_INTERVAL": "0.5", "SQL_DSN": "postgres://u:p@h/d"}.items():
         clean_env.setenv(name, value)
     settings = load_settings()
-    assert (settings.port, settings.debug, settings.relay_timeout, settings.theme) == (7860, True, 12.5, "berry")
+    assert (settings.port, settings.debug, settings.relay_timeout,
+            settings.theme) == (7860, True, 12.5, "berry")
     assert settings.batch_update_interval == 0.5 and settings.sql_dsn == "postgres://u:p@h/d"
 
 
@@ -42,7 +44,8 @@ def test_secret_values_are_not_echoed(clean_env: pytest.MonkeyPatch) -> None:
     assert "s3cret" not in str(info.value)
 
 
-def test_unknown_theme_falls_back_with_a_warning(clean_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_unknown_theme_falls_back_with_a_warning(clean_env: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
     clean_env.setenv("THEME", "neon")
     assert load_settings().theme == "default"
     assert "neon" in caplog.text

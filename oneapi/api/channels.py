@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -315,9 +316,10 @@ def list_models() -> list[dict[str, Any]]:
 
 class ChannelController(Controller):
     path = "/channel"
-    tags = ["channels"]
+    tags = ("channels",)
     opt = auth.admin
-    dependencies = {"page": Provide(page_params, sync_to_thread=False), "me": Provide(auth.caller)}
+    dependencies: Mapping[str, Provide] = {"page": Provide(page_params, sync_to_thread=False),
+                                           "me": Provide(auth.caller)}
 
     @get("/")
     async def list_channels(self, page: PageArg) -> dict[str, Any]:

@@ -8,6 +8,7 @@ Common users see only their own rows, without channel details.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -167,10 +168,10 @@ def _purge(before: int) -> int:
 
 class LogController(Controller):
     path = "/log"
-    tags = ["logs"]
-    dependencies = {"page": Provide(page_params, sync_to_thread=False),
-                    "filters": Provide(_filter_params, sync_to_thread=False),
-                    "me": Provide(auth.caller)}
+    tags = ("logs",)
+    dependencies: Mapping[str, Provide] = {"page": Provide(page_params, sync_to_thread=False),
+                                           "filters": Provide(_filter_params, sync_to_thread=False),
+                                           "me": Provide(auth.caller)}
 
     @get("/", opt=auth.admin)
     async def list_all(self, page: PageArg, filters: FiltersArg) -> dict[str, Any]:

@@ -107,7 +107,7 @@ def _save(key: str, value: str) -> None:
 
 class OptionController(Controller):
     path = "/option"
-    tags = ["options"]
+    tags = ("options",)
     opt = auth.root
 
     @get("/", sync_to_thread=False)

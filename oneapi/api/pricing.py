@@ -84,7 +84,7 @@ def groups() -> dict[str, Any]:
 
 class PricingController(Controller):
     path = "/pricing"
-    tags = ["pricing"]
+    tags = ("pricing",)
 
     @get("/", opt=auth.common, sync_to_thread=False)
     def table(self) -> dict[str, Any]:

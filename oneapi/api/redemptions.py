@@ -7,6 +7,7 @@ once even when many requests race, on SQLite too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -199,9 +200,10 @@ def _admin_topup(admin: User, body: AdminTopUp) -> None:
 
 class RedemptionController(Controller):
     path = "/redemption"
-    tags = ["redemptions"]
+    tags = ("redemptions",)
     opt = auth.admin
-    dependencies = {"page": Provide(page_params, sync_to_thread=False), "me": Provide(auth.caller)}
+    dependencies: Mapping[str, Provide] = {"page": Provide(page_params, sync_to_thread=False),
+                                           "me": Provide(auth.caller)}
 
     @get("/")
     async def list_codes(self, page: PageArg) -> dict[str, Any]:

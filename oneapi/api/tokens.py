@@ -8,6 +8,7 @@ someone else's token id answers "not found".
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -120,7 +121,8 @@ def _own(session: Session, user_id: int, token_id: int) -> Token:
 def _list(user_id: int, page: Page, keyword: str | None) -> list[dict[str, Any]]:
     query = select(Token).where(Token.user_id == user_id)
     if keyword:
-        query = query.where(Token.name.startswith(keyword.strip(), autoescape=True))  # type: ignore[attr-defined]
+        query = query.where(Token.name.startswith(keyword.strip(),
+                                                  autoescape=True))  # type: ignore[attr-defined]
     query = query.order_by(Token.id.desc())  # type: ignore[union-attr]
     with Session(get_engine()) as session:
         return [row(token) for token in session.exec(page.apply(query)).all()]
@@ -189,9 +191,10 @@ def _delete(user_id: int, token_id: int) -> None:
 
 class TokenController(Controller):
     path = "/token"
-    tags = ["tokens"]
+    tags = ("tokens",)
     opt = auth.common
-    dependencies = {"me": Provide(auth.caller), "page": Provide(page_params, sync_to_thread=False)}
+    dependencies: Mapping[str, Provide] = {"me": Provide(auth.caller),
+                                           "page": Provide(page_params, sync_to_thread=False)}
 
     @get("/")
     async def list_tokens(self, me: auth.Me, page: PageArg) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -300,7 +301,8 @@ def _dashboard(user_id: int, since: int) -> list[dict[str, Any]]:
 
 def _available_models(group: str) -> list[str]:
     with Session(get_engine()) as session:
-        query = select(Ability.model).where(Ability.group == group, Ability.enabled == True).distinct()  # noqa: E712
+        query = select(Ability.model).where(Ability.group == group,
+                                            Ability.enabled == True).distinct()  # noqa: E712
         return sorted(session.exec(query).all())
 
 
@@ -445,8 +447,9 @@ def _manage(me: User, body: ManageRequest) -> dict[str, int]:
 
 class UserController(Controller):
     path = "/user"
-    tags = ["users"]
-    dependencies = {"me": Provide(auth.caller), "page": Provide(page_params, sync_to_thread=False)}
+    tags = ("users",)
+    dependencies: Mapping[str, Provide] = {"me": Provide(auth.caller),
+                                           "page": Provide(page_params, sync_to_thread=False)}
 
     # -- public --------------------------------------------------------------------------
     @api_post("/register", opt=auth.public, guards=[critical_rate_limit])

@@ -2,8 +2,8 @@
 
 Keys come from ``Authorization: Bearer sk-...``, ``x-api-key``, ``api-key`` or (Gemini's
 clients) ``x-goog-api-key``. A ``-<channelId>`` suffix pins a channel and is reserved for
-admins, as in one-api. The token's status, expiry (-1 = never), quota and subnet allow-list are checked, then the
-owner's status. The model allow-list is checked once the body names the model.
+admins, as in one-api. The token's status, expiry (-1 = never), quota and subnet allow-list are checked,
+then the owner's status. The model allow-list is checked once the body names the model.
 """
 
 from __future__ import annotations

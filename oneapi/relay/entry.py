@@ -360,7 +360,8 @@ class GeminiNative(ClientFormat):
 
     def parse(self, body: bytes, model: str, action: str, sse: bool) -> RelayRequest:
         if action not in self.actions:
-            raise InvalidRequest(f"unsupported Gemini method {action!r}; use one of {', '.join(self.actions)}",
+            raise InvalidRequest(f"unsupported Gemini method {action!r}; "
+                                 f"use one of {', '.join(self.actions)}",
                                  code="unsupported_method")
         config = _head(_gemini_head, body).generationConfig
         client = ClientRequest(self, body, model, action=action, sse=sse)

@@ -48,7 +48,8 @@ class ZhipuTokens:
     def _sign(self, key: str, now: float) -> tuple[str, float]:
         key_id, sep, secret = key.partition(".")
         if not sep or not key_id or not secret:
-            raise UpstreamError("the Zhipu channel key must look like <id>.<secret>", code="invalid_channel_key")
+            raise UpstreamError("the Zhipu channel key must look like <id>.<secret>",
+                                code="invalid_channel_key")
         expires = now + self._lifetime
         payload = {"api_key": key_id, "exp": int(expires * 1000), "timestamp": int(now * 1000)}
         with warnings.catch_warnings():

@@ -21,7 +21,8 @@ _TABLES = {
     "tokens": [
         "{id}", "user_id bigint", "{q}key{q} char(48) UNIQUE", "status bigint DEFAULT 1", "name varchar(191)",
         "created_time bigint", "accessed_time bigint", "expired_time bigint DEFAULT -1",
-        "remain_quota bigint DEFAULT 0", "unlimited_quota {bool} DEFAULT false", "used_quota bigint DEFAULT 0",
+        "remain_quota bigint DEFAULT 0", "unlimited_quota {bool} DEFAULT false",
+        "used_quota bigint DEFAULT 0",
         "models {text}", "subnet {text}",
     ],
     "channels": [

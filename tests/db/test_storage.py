@@ -104,7 +104,8 @@ def test_crud_on_every_table() -> None:
     with Session(engine, expire_on_commit=False) as session:
         assert session.exec(select(User).where(User.username == "alice")).one().group == "vip"
         stored_token = session.exec(select(Token).where(Token.key == "k" * 48)).one()
-        assert (stored_token.remain_quota, stored_token.expired_time, stored_token.unlimited_quota) == (500, -1, False)
+        assert (stored_token.remain_quota, stored_token.expired_time,
+                stored_token.unlimited_quota) == (500, -1, False)
         stored_channel = session.exec(select(Channel)).one()
         assert (stored_channel.priority, stored_channel.weight, stored_channel.group) == (5, 3, "default,vip")
         ability = session.exec(select(Ability)).one()
@@ -119,7 +120,8 @@ def test_crud_on_every_table() -> None:
         stored_channel.status = 2
         session.add_all([stored_token, stored_channel])
         session.commit()
-        session.execute(sa.update(User).where(User.username == "alice").values(used_quota=User.used_quota + 5))
+        session.execute(sa.update(User).where(User.username == "alice")
+                        .values(used_quota=User.used_quota + 5))
         session.commit()
     with Session(engine) as session:
         assert session.exec(select(Token)).one().remain_quota == 7

@@ -48,11 +48,10 @@ def test_chat_stream_keeps_usage_chunk_when_asked(world: World) -> None:
 
 async def test_async_client_stream_and_non_stream(world: World) -> None:
     client = world.async_client()
-    completion = await client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user",
-                                                                                      "content": "x"}])
+    messages = [{"role": "user", "content": "x"}]
+    completion = await client.chat.completions.create(model="gpt-4o-mini", messages=messages)
     assert completion.choices[0].finish_reason == "stop"
-    stream = await client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user",
-                                                                                  "content": "x"}], stream=True)
+    stream = await client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True)
     text = "".join([chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices])
     assert text == "".join(REPLY_WORDS)
     await client.close()

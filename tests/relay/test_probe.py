@@ -19,7 +19,8 @@ async def test_probe_reports_success_usage_and_time() -> None:
 
 async def test_probe_reports_upstream_message_and_dead_hosts() -> None:
     with OpenAIUpstream(mode="401", name="vendor") as upstream:
-        result = await probe_channel(None, Channel(id=2, type=8, key="bad", base_url=upstream.url, models="m"))
+        result = await probe_channel(None,
+                                     Channel(id=2, type=8, key="bad", base_url=upstream.url, models="m"))
         assert not result.success and result.message == "vendor says 401"
     result = await probe_channel(None, Channel(id=3, type=1, key="k", base_url=dead_url(), models="m"))
     assert not result.success and "cannot reach" in result.message

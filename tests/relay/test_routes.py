@@ -51,7 +51,8 @@ def test_image_generation_is_billed_per_image(world: World) -> None:
     key = world.key()
     result = world.client(key).images.generate(model="dall-e-3", prompt="a cat", size="1024x1792", n=1)
     assert result.data and result.data[0].url
-    assert _charged(world, key) == price_for("dall-e-3", "default").image_quota("dall-e-3", "1024x1792", "", 1)
+    assert _charged(world, key) == price_for("dall-e-3",
+                                             "default").image_quota("dall-e-3", "1024x1792", "", 1)
 
 
 def test_image_edit_multipart(world: World) -> None:
@@ -108,7 +109,8 @@ def test_azure_chat_and_embeddings(world: World) -> None:
         model="gpt-4.1", messages=[{"role": "user", "content": "hi"}], stream=True) if c.choices)
     assert text == "".join(REPLY_WORDS)
     client.embeddings.create(model="text-embedding-3-large", input="x")
-    assert world.upstreams["azure"].received[-1].path == "/openai/deployments/text-embedding-3-large/embeddings"
+    path = world.upstreams["azure"].received[-1].path
+    assert path == "/openai/deployments/text-embedding-3-large/embeddings"
     logs = world.seed.wait_logs(key, 3)
     assert all(log.channel_id == world.channels["azure"] for log in logs)
 
@@ -120,6 +122,7 @@ def test_model_list_and_retrieve(world: World) -> None:
     assert client.models.retrieve("gpt-4o-mini").id == "gpt-4o-mini"
     limited = world.client(world.key(models="gpt-4o-mini,gpt-4.1"))
     assert {model.id for model in limited.models.list()} == {"gpt-4o-mini", "gpt-4.1"}
-    response = httpx.get(f"{world.v1}/models/weighted", headers={"Authorization": f"Bearer {limited.api_key}"})
+    response = httpx.get(f"{world.v1}/models/weighted",
+                         headers={"Authorization": f"Bearer {limited.api_key}"})
     assert response.status_code == 404 and response.json()["error"]["code"] == "model_not_found"
     assert response.headers["x-oneapi-request-id"]

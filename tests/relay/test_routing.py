@@ -19,7 +19,8 @@ def test_model_mapping_rewrites_upstream_model_only(world: World) -> None:
     assert completion.choices[0].message.content
     assert world.upstreams["ok"].received[-1].json()["model"] == "gpt-4o-mini"
     (log,) = world.seed.wait_logs(key, 1)
-    assert log.model_name == "friendly-name" and json.loads(log.other or "")["upstream_model"] == "gpt-4o-mini"
+    assert log.model_name == "friendly-name"
+    assert json.loads(log.other or "")["upstream_model"] == "gpt-4o-mini"
 
 
 def test_wildcard_model_routes(world: World) -> None:

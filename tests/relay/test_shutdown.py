@@ -33,7 +33,8 @@ def test_sigterm_flushes_pending_logs_and_quota(tmp_path: Path) -> None:
             streamed: list[bytes] = []
 
             def stream() -> None:  # still running when SIGTERM arrives
-                with httpx.stream("POST", f"{gateway.base_url}/v1/chat/completions", headers=headers, timeout=20,
+                with httpx.stream("POST", f"{gateway.base_url}/v1/chat/completions", headers=headers,
+                                  timeout=20,
                                   json={"model": "gpt-4o-mini", "messages": HI, "stream": True}) as reply:
                     streamed.extend(reply.iter_bytes())
 

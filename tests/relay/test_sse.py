@@ -26,7 +26,8 @@ def test_bytes_pass_unchanged_across_any_split() -> None:
     for step in (1, 7, 64, len(data)):
         stream = OpenAIEventStream(hide_usage_chunk=False)
         assert _run(stream, data, step) == data
-        assert stream.usage is not None and (stream.usage.prompt_tokens, stream.usage.completion_tokens) == (3, 1)
+        assert stream.usage is not None and (stream.usage.prompt_tokens,
+                                             stream.usage.completion_tokens) == (3, 1)
 
 
 def test_usage_chunk_is_hidden_when_the_client_did_not_ask() -> None:

@@ -17,7 +17,8 @@ CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
 def _chat(base_url: str, key: str) -> httpx.Response:
-    return httpx.post(f"{base_url}/v1/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {key}"},
+    return httpx.post(f"{base_url}/v1/chat/completions", json=CHAT,
+                      headers={"Authorization": f"Bearer {key}"},
                       timeout=10)
 
 
@@ -44,4 +45,5 @@ def test_tpm_on_a_token_and_rpm_per_user_from_the_group(tmp_path: Path) -> None:
 
             statuses = [_chat(gateway.base_url, vip_keys[i % 2]).status_code for i in range(5)]
             assert statuses == [200, 200, 200, 429, 429]  # three per minute for the user, whatever the token
-            assert "user requests per minute (3)" in _chat(gateway.base_url, vip_keys[0]).json()["error"]["message"]
+            assert "user requests per minute (3)" in _chat(gateway.base_url,
+                                                           vip_keys[0]).json()["error"]["message"]

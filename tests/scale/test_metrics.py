@@ -42,7 +42,8 @@ def test_metrics_are_guarded_parse_and_count_the_requests_made(tmp_path: Path) -
             bad = httpx.post(f"{gateway.base_url}/v1/chat/completions", json=CHAT,
                              headers={"Authorization": "Bearer sk-wrong"})
             assert bad.status_code == 401
-            answer = httpx.get(f"{gateway.base_url}/metrics", headers={"Authorization": "Bearer scrape-secret"})
+            answer = httpx.get(f"{gateway.base_url}/metrics",
+                               headers={"Authorization": "Bearer scrape-secret"})
             assert answer.status_code == 200
             assert answer.headers["content-type"].startswith("text/plain")
             samples = _samples(answer.text)

@@ -154,7 +154,8 @@ class OpenAIUpstream(UpstreamServer):
                 "total_tokens": self.prompt_tokens + completion}
 
     async def sse(self, request: web.Request, events: list[dict[str, Any] | str]) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                               "Cache-Control": "no-cache"})
         await response.prepare(request)
         try:
             for index, event in enumerate(events):
@@ -176,7 +177,8 @@ class OpenAIUpstream(UpstreamServer):
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
         model = body["model"]
-        ident = {"id": "chatcmpl-mock", "created": 1700000000, "model": model, "system_fingerprint": "fp_mock"}
+        ident = {"id": "chatcmpl-mock", "created": 1700000000, "model": model,
+                 "system_fingerprint": "fp_mock"}
         if not body.get("stream"):
             return web.json_response({**ident, "object": "chat.completion", "choices": [
                 {"index": 0, "message": {"role": "assistant", "content": "".join(REPLY_WORDS)},
@@ -198,7 +200,8 @@ class OpenAIUpstream(UpstreamServer):
 
     async def completions(self, request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
-        ident = {"id": "cmpl-mock", "object": "text_completion", "created": 1700000000, "model": body["model"]}
+        ident = {"id": "cmpl-mock", "object": "text_completion", "created": 1700000000,
+                 "model": body["model"]}
         if not body.get("stream"):
             return web.json_response({**ident, "choices": [{"text": "".join(REPLY_WORDS), "index": 0,
                                                              "logprobs": None, "finish_reason": "stop"}],
@@ -254,7 +257,8 @@ class OpenAIUpstream(UpstreamServer):
             {"type": "response.created", "sequence_number": 0,
              "response": {**response, "status": "in_progress", "output": [], "usage": None}}]
         events += [{"type": "response.output_text.delta", "sequence_number": i + 1, "item_id": "msg_mock",
-                    "output_index": 0, "content_index": 0, "delta": word} for i, word in enumerate(REPLY_WORDS)]
+                    "output_index": 0, "content_index": 0, "delta": word} for i,
+                    word in enumerate(REPLY_WORDS)]
         events.append({"type": "response.completed", "sequence_number": len(REPLY_WORDS) + 1,
                        "response": response})
         stream = web.StreamResponse(headers={"Content-Type": "text/event-stream"})

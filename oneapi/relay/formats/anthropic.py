@@ -123,7 +123,8 @@ def read_anthropic_event(event: Mapping[str, Any], usage: TokenUsage | None) -> 
     """For a passed-through stream: the usage so far and the event's generated text."""
     delta = event.get("delta") or {}
     text = delta.get("text") or delta.get("thinking") or delta.get("partial_json") or ""
-    return anthropic_event_usage(event, usage), str(text) if event.get("type") == "content_block_delta" else ""
+    return anthropic_event_usage(event,
+                                 usage), str(text) if event.get("type") == "content_block_delta" else ""
 
 
 def _user_blocks(content: Any, images: Mapping[str, InlineImage]) -> list[dict[str, Any]]:
@@ -307,7 +308,8 @@ def message_to_chat(message: Mapping[str, Any], *, json_tool: bool = False) -> d
     if json_tool and finish == "tool_calls":
         finish = "stop"
     usage = anthropic_usage(message.get("usage"))
-    return chat_completion(f"chatcmpl-{message.get('id', '')}", str(message.get("model") or ""), int(time.time()),
+    return chat_completion(f"chatcmpl-{message.get('id', '')}", str(message.get("model") or ""),
+                           int(time.time()),
                            [{"index": 0, "message": reply, "logprobs": None, "finish_reason": finish}],
                            usage.openai())
 

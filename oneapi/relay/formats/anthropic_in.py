@@ -84,9 +84,11 @@ def _user_turn(content: Any) -> list[dict[str, Any]]:
             text = _text_of(block.get("content"))
             if block.get("is_error"):
                 text = f"Error: {text}"
-            tool_messages.append({"role": "tool", "tool_call_id": block.get("tool_use_id") or "", "content": text})
+            tool_messages.append({"role": "tool", "tool_call_id": block.get("tool_use_id") or "",
+                                  "content": text})
         else:
-            raise UnsupportedFeature(f"'{kind}' content blocks cannot be sent to this channel", param="messages")
+            raise UnsupportedFeature(f"'{kind}' content blocks cannot be sent to this channel",
+                                     param="messages")
     messages = list(tool_messages)
     if parts:
         only_text = all(part["type"] == "text" for part in parts)
@@ -111,7 +113,8 @@ def _assistant_turn(content: Any) -> dict[str, Any]:
         elif kind in ("thinking", "redacted_thinking", "server_tool_use", "web_search_tool_result"):
             continue  # earlier reasoning and server-side searches are Anthropic's own record
         else:
-            raise UnsupportedFeature(f"'{kind}' content blocks cannot be sent to this channel", param="messages")
+            raise UnsupportedFeature(f"'{kind}' content blocks cannot be sent to this channel",
+                                     param="messages")
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
     if calls:
         message["tool_calls"] = calls
@@ -184,7 +187,8 @@ def _tools(tools: Any, converted: ClientChat) -> list[dict[str, Any]]:
 
 def _usage(usage: TokenUsage | None) -> dict[str, int]:
     usage = usage or TokenUsage()
-    return {"input_tokens": usage.prompt_tokens - usage.cached_tokens, "output_tokens": usage.completion_tokens,
+    return {"input_tokens": usage.prompt_tokens - usage.cached_tokens,
+            "output_tokens": usage.completion_tokens,
             "cache_read_input_tokens": usage.cached_tokens, "cache_creation_input_tokens": 0}
 
 
@@ -204,9 +208,11 @@ def chat_to_message(completion: Mapping[str, Any], model: str) -> dict[str, Any]
     for call in reply.get("tool_calls") or ():
         function = call.get("function") or {}
         content.append({"type": "tool_use", "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
-                        "name": function.get("name") or "", "input": parse_arguments(function.get("arguments"))})
+                        "name": function.get("name") or "",
+                        "input": parse_arguments(function.get("arguments"))})
     return {"id": _message_id(), "type": "message", "role": "assistant", "model": model, "content": content,
-            "stop_reason": _STOP.get(choice.get("finish_reason") or "stop", "end_turn"), "stop_sequence": None,
+            "stop_reason": _STOP.get(choice.get("finish_reason") or "stop", "end_turn"),
+            "stop_sequence": None,
             "usage": _usage(TokenUsage.from_openai(completion.get("usage")))}
 
 
@@ -258,7 +264,8 @@ class ChatToAnthropicStream(ChatChunkTranslator):
             delta = choice.get("delta") or {}
             if reasoning := delta.get("reasoning_content"):
                 if self._block_kind != "thinking":
-                    out.append(self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""}))
+                    out.append(self._open_block("thinking",
+                                                {"type": "thinking", "thinking": "", "signature": ""}))
                 out.append(self._delta({"type": "thinking_delta", "thinking": reasoning}))
                 self._text.append(reasoning)
             if text := delta.get("content"):
@@ -277,7 +284,8 @@ class ChatToAnthropicStream(ChatChunkTranslator):
         function = call.get("function") or {}
         out = b""
         if position not in self._tools:
-            out = self._open_block("tool_use", {"type": "tool_use", "id": call.get("id") or f"toolu_{position}",
+            out = self._open_block("tool_use",
+                                   {"type": "tool_use", "id": call.get("id") or f"toolu_{position}",
                                                 "name": function.get("name") or "", "input": {}})
             self._tools[position] = self._block
         if arguments := function.get("arguments"):

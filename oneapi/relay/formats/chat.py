@@ -64,7 +64,8 @@ def content_text(content: Any) -> str:
         return content
     if isinstance(content, list):
         return "\n".join(str(part.get("text") or "") for part in content
-                         if isinstance(part, dict) and part.get("type") in ("text", "input_text", "output_text"))
+                         if isinstance(part, dict)
+                         and part.get("type") in ("text", "input_text", "output_text"))
     raise InvalidRequest("message content must be a string or a list of parts", param="messages")
 
 
@@ -181,7 +182,8 @@ def parse_arguments(arguments: Any) -> Any:
 def chat_completion(response_id: str, model: str, created: int, choices: list[dict[str, Any]],
                     usage: dict[str, Any] | None) -> dict[str, Any]:
     """A ``chat.completion`` object."""
-    body: dict[str, Any] = {"id": response_id, "object": "chat.completion", "created": created, "model": model,
+    body: dict[str, Any] = {"id": response_id, "object": "chat.completion", "created": created,
+                            "model": model,
                             "choices": choices}
     if usage is not None:
         body["usage"] = usage

@@ -72,7 +72,8 @@ class TokenUsage:
         if not isinstance(usage, dict):
             return None
         prompt_details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
-        completion_details = usage.get("completion_tokens_details") or usage.get("output_tokens_details") or {}
+        completion_details = (usage.get("completion_tokens_details") or usage.get("output_tokens_details")
+                              or {})
         return cls(prompt_tokens=int(usage.get("prompt_tokens", usage.get("input_tokens")) or 0),
                    completion_tokens=int(usage.get("completion_tokens", usage.get("output_tokens")) or 0),
                    cached_tokens=int(prompt_details.get("cached_tokens")
@@ -229,7 +230,8 @@ class ChunkWriter:
 
     def finish(self, reason: str, *, index: int = 0) -> bytes:
         prefix = b"" if index in self._started else self.delta({"content": ""}, index=index)
-        return prefix + self._chunk([{"index": index, "delta": {}, "logprobs": None, "finish_reason": reason}])
+        return prefix + self._chunk([{"index": index, "delta": {}, "logprobs": None,
+                                      "finish_reason": reason}])
 
     def end(self, usage: TokenUsage | None) -> bytes:
         """The usage chunk (when the client asked) and ``[DONE]``."""

@@ -64,8 +64,10 @@ _FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "
            "IMAGE_SAFETY": "content_filter", "MALFORMED_FUNCTION_CALL": "stop", "LANGUAGE": "content_filter"}
 # The OpenAPI-subset keywords Gemini accepts in a Schema; others ($schema, additionalProperties,
 # strict, $defs, ...) make it answer 400.
-_SCHEMA_KEYS = frozenset({"type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems",
-                          "properties", "required", "minProperties", "maxProperties", "minLength", "maxLength",
+_SCHEMA_KEYS = frozenset({"type", "format", "title", "description", "nullable", "enum", "maxItems",
+                          "minItems",
+                          "properties", "required", "minProperties", "maxProperties", "minLength",
+                          "maxLength",
                           "pattern", "example", "anyOf", "propertyOrdering", "default", "items", "minimum",
                           "maximum"})
 
@@ -218,7 +220,8 @@ def _generation_config(document: Mapping[str, Any]) -> dict[str, Any]:
     return config
 
 
-def chat_to_gemini(document: Mapping[str, Any], images: Mapping[str, InlineImage] | None = None) -> dict[str, Any]:
+def chat_to_gemini(document: Mapping[str, Any],
+                   images: Mapping[str, InlineImage] | None = None) -> dict[str, Any]:
     """An OpenAI chat request as a Gemini ``GenerateContentRequest`` (the model goes in the URL)."""
     reject_unsupported(document, VENDOR, _UNSUPPORTED)
     system, contents = _contents(list(document.get("messages") or ()), images or {})
@@ -342,7 +345,8 @@ def embeddings_to_gemini(document: Mapping[str, Any], model: str) -> dict[str, A
     inputs = document.get("input")
     texts = [inputs] if isinstance(inputs, str) else inputs
     if not isinstance(texts, list) or not texts or not all(isinstance(text, str) for text in texts):
-        raise UnsupportedFeature(f"{VENDOR} embeddings take text input only (not token arrays)", param="input")
+        raise UnsupportedFeature(f"{VENDOR} embeddings take text input only (not token arrays)",
+                                 param="input")
     request: dict[str, Any] = {"model": f"models/{model}"}
     if document.get("dimensions"):
         request["outputDimensionality"] = document["dimensions"]

@@ -34,10 +34,12 @@ __all__ = ("ChatToGeminiStream", "GeminiArrayFraming", "chat_to_gemini_response"
 
 _FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP", "function_call": "STOP",
            "content_filter": "SAFETY"}
-_CONFIG = (("temperature", "temperature"), ("topP", "top_p"), ("topK", "top_k"), ("maxOutputTokens", "max_tokens"),
+_CONFIG = (("temperature", "temperature"), ("topP", "top_p"), ("topK", "top_k"),
+           ("maxOutputTokens", "max_tokens"),
            ("candidateCount", "n"), ("presencePenalty", "presence_penalty"),
            ("frequencyPenalty", "frequency_penalty"), ("seed", "seed"))
-_SEARCH_TOOLS = frozenset({"googleSearch", "google_search", "googleSearchRetrieval", "google_search_retrieval"})
+_SEARCH_TOOLS = frozenset({"googleSearch", "google_search", "googleSearchRetrieval",
+                           "google_search_retrieval"})
 
 
 def _parts_text(parts: Any) -> str:
@@ -108,7 +110,8 @@ def gemini_request_to_chat(document: Mapping[str, Any], model: str, *, stream: b
         chat["stop"] = list(config["stopSequences"])
     if config.get("responseMimeType") == "application/json":
         schema = config.get("responseJsonSchema") or config.get("responseSchema")
-        chat["response_format"] = ({"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}
+        chat["response_format"] = ({"type": "json_schema",
+                                    "json_schema": {"name": "response", "schema": schema}}
                                    if schema else {"type": "json_object"})
     tools = []
     for tool in document.get("tools") or ():
@@ -122,9 +125,9 @@ def gemini_request_to_chat(document: Mapping[str, Any], model: str, *, stream: b
         for declaration in declarations:
             parameters = (declaration.get("parameters") or declaration.get("parametersJsonSchema")
                           or {"type": "object", "properties": {}})
-            tools.append({"type": "function", "function": {"name": declaration.get("name"),
-                                                           "description": declaration.get("description") or "",
-                                                           "parameters": _lower_types(parameters)}})
+            function = {"name": declaration.get("name"), "description": declaration.get("description") or "",
+                        "parameters": _lower_types(parameters)}
+            tools.append({"type": "function", "function": function})
     if tools:
         chat["tools"] = tools
         calling = (document.get("toolConfig") or {}).get("functionCallingConfig") or {}
@@ -148,7 +151,8 @@ def _lower_types(schema: Any) -> Any:
         return schema
     return {key: (value.lower() if key == "type" and isinstance(value, str)
                   else {name: _lower_types(sub) for name, sub in value.items()} if key == "properties"
-                  and isinstance(value, dict) else _lower_types(value) if key in ("items", "anyOf") else value)
+                  and isinstance(value, dict)
+                  else _lower_types(value) if key in ("items", "anyOf") else value)
             for key, value in schema.items()}
 
 
@@ -178,9 +182,11 @@ def chat_to_gemini_response(completion: Mapping[str, Any], model: str) -> dict[s
             function = call.get("function") or {}
             parts.append({"functionCall": {"name": function.get("name") or "",
                                            "args": parse_arguments(function.get("arguments"))}})
-        candidates.append({"content": {"role": "model", "parts": parts}, "index": choice.get("index", position),
+        candidates.append({"content": {"role": "model", "parts": parts},
+                           "index": choice.get("index", position),
                            "finishReason": _FINISH.get(choice.get("finish_reason") or "stop", "STOP")})
-    return {"candidates": candidates, "usageMetadata": _usage_metadata(TokenUsage.from_openai(completion.get("usage"))),
+    return {"candidates": candidates,
+            "usageMetadata": _usage_metadata(TokenUsage.from_openai(completion.get("usage"))),
             "modelVersion": model}
 
 

@@ -114,17 +114,19 @@ def _finish_reason(body: Mapping[str, Any], has_calls: bool) -> str:
 
 
 def _calls(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    functions = [call.get("function") or {} for call in message.get("tool_calls") or ()]
     return [{"id": new_call_id(), "type": "function",
-             "function": {"name": (call.get("function") or {}).get("name") or "",
-                          "arguments": encode_json((call.get("function") or {}).get("arguments") or {}).decode()}}
-            for call in message.get("tool_calls") or ()]
+             "function": {"name": function.get("name") or "",
+                          "arguments": encode_json(function.get("arguments") or {}).decode()}}
+            for function in functions]
 
 
 def ollama_to_chat(body: Mapping[str, Any], model: str) -> dict[str, Any]:
     """An ``/api/chat`` answer (``stream: false``) as an OpenAI ``chat.completion``."""
     message = body.get("message") or {}
     calls = _calls(message)
-    reply: dict[str, Any] = {"role": "assistant", "content": message.get("content") or ("" if not calls else None)}
+    reply: dict[str, Any] = {"role": "assistant",
+                             "content": message.get("content") or ("" if not calls else None)}
     if message.get("thinking"):
         reply["reasoning_content"] = message["thinking"]
     if calls:
@@ -164,8 +166,10 @@ class OllamaChatStream(VendorChatTranslator):
 
 def embeddings_to_ollama(document: Mapping[str, Any], model: str) -> dict[str, Any]:
     inputs = document.get("input")
-    if not (isinstance(inputs, str) or (isinstance(inputs, list) and all(isinstance(i, str) for i in inputs))):
-        raise UnsupportedFeature(f"{VENDOR} embeddings take text input only (not token arrays)", param="input")
+    if not (isinstance(inputs,
+                       str) or (isinstance(inputs, list) and all(isinstance(i, str) for i in inputs))):
+        raise UnsupportedFeature(f"{VENDOR} embeddings take text input only (not token arrays)",
+                                 param="input")
     body: dict[str, Any] = {"model": model, "input": inputs}
     if document.get("dimensions"):
         body["dimensions"] = document["dimensions"]

@@ -125,7 +125,8 @@ def _content_parts(content: Any) -> str | list[dict[str, Any]]:
             url = part.get("image_url")
             if not url:
                 raise UnsupportedFeature("input_image by file_id needs an OpenAI channel", param="input")
-            parts.append({"type": "image_url", "image_url": {"url": url, "detail": part.get("detail") or "auto"}})
+            parts.append({"type": "image_url",
+                          "image_url": {"url": url, "detail": part.get("detail") or "auto"}})
         else:
             raise UnsupportedFeature(f"'{kind}' input parts need an OpenAI channel", param="input")
     if all(part["type"] == "text" for part in parts):
@@ -247,7 +248,8 @@ def responses_to_chat(document: Mapping[str, Any], *, history: list[dict[str, An
     text_format = (document.get("text") or {}).get("format") or {}
     if text_format.get("type") == "json_schema":
         chat["response_format"] = {"type": "json_schema", "json_schema": {
-            key: text_format[key] for key in ("name", "schema", "strict", "description") if key in text_format}}
+            key: text_format[key] for key in ("name", "schema", "strict",
+                                              "description") if key in text_format}}
     elif text_format.get("type") == "json_object":
         chat["response_format"] = {"type": "json_object"}
     if tools:
@@ -268,7 +270,8 @@ def responses_to_chat(document: Mapping[str, Any], *, history: list[dict[str, An
 
 def _usage(usage: TokenUsage | None) -> dict[str, Any]:
     usage = usage or TokenUsage()
-    return {"input_tokens": usage.prompt_tokens, "input_tokens_details": {"cached_tokens": usage.cached_tokens},
+    return {"input_tokens": usage.prompt_tokens,
+            "input_tokens_details": {"cached_tokens": usage.cached_tokens},
             "output_tokens": usage.completion_tokens,
             "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
             "total_tokens": usage.prompt_tokens + usage.completion_tokens}
@@ -279,16 +282,19 @@ def _message_item(text: str, item_id: str, status: str = "completed") -> dict[st
             "content": [{"type": "output_text", "text": text, "annotations": []}]}
 
 
-def _response(response_id: str, model: str, created: int, request: Mapping[str, Any], output: list[dict[str, Any]],
+def _response(response_id: str, model: str, created: int, request: Mapping[str, Any],
+              output: list[dict[str, Any]],
               status: str, usage: TokenUsage | None, finish: str | None = None) -> dict[str, Any]:
     return {"id": response_id, "object": "response", "created_at": created, "status": status, "model": model,
             "output": output, "error": None,
             "incomplete_details": {"reason": "max_output_tokens"} if finish == "length" else None,
-            "instructions": request.get("instructions"), "max_output_tokens": request.get("max_output_tokens"),
+            "instructions": request.get("instructions"),
+            "max_output_tokens": request.get("max_output_tokens"),
             "parallel_tool_calls": request.get("parallel_tool_calls", True),
             "temperature": request.get("temperature"), "top_p": request.get("top_p"),
             "tool_choice": request.get("tool_choice", "auto"), "tools": request.get("tools") or [],
-            "text": request.get("text") or {"format": {"type": "text"}}, "metadata": request.get("metadata") or {},
+            "text": request.get("text") or {"format": {"type": "text"}},
+            "metadata": request.get("metadata") or {},
             "usage": _usage(usage) if status != "in_progress" else None}
 
 
@@ -373,7 +379,8 @@ class ChatToResponsesStream(ChatChunkTranslator):
             out += self._event("response.reasoning_summary_text.done", item_id=item["id"], output_index=index,
                                summary_index=0, text=text)
         elif item["type"] == "function_call":
-            out += self._event("response.function_call_arguments.done", item_id=item["id"], output_index=index,
+            out += self._event("response.function_call_arguments.done", item_id=item["id"],
+                               output_index=index,
                                arguments=item["arguments"])
         if item["type"] == "reasoning":
             item.pop("status", None)

@@ -50,7 +50,8 @@ def vendors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VendorWorld]:
         "anthropic": AnthropicUpstream(), "anthropic_bad": AnthropicUpstream(mode="400", name="anthropic"),
         "gemini": GeminiUpstream(), "gemini_bad": GeminiUpstream(mode="400", name="gemini"),
         "ollama": OllamaUpstream(), "ollama_bad": OllamaUpstream(mode="400", name="ollama"),
-        "compat": CompatUpstream(jwt_secret=ZHIPU_SECRET), "deepseek": CompatUpstream(name="deepseek", reasoning=True),
+        "compat": CompatUpstream(jwt_secret=ZHIPU_SECRET),
+        "deepseek": CompatUpstream(name="deepseek", reasoning=True),
         "images": ImageHost(),
     }
     for server in servers.values():

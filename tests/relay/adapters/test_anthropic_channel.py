@@ -26,7 +26,8 @@ def test_plain_chat_is_converted_both_ways_and_billed_from_vendor_usage(vendors:
     server = vendors.servers["anthropic"]
     prompt = server.prompt_tokens + mock.CACHE_READ
     assert completion.usage is not None
-    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (prompt, server.output_tokens)
+    assert (completion.usage.prompt_tokens,
+            completion.usage.completion_tokens) == (prompt, server.output_tokens)
     sent = server.received[-1]
     assert sent.path == "/v1/messages"
     assert sent.headers["x-api-key"] == CHANNEL_KEYS["anthropic"] and sent.headers["anthropic-version"]
@@ -75,7 +76,8 @@ def test_tool_call_round_trip(vendors: VendorWorld) -> None:
     turns = vendors.servers["anthropic"].received[-1].json()["messages"]
     assert turns[1]["content"][-1] == {"type": "tool_use", "id": "toolu_mock1", "name": "weather",
                                        "input": mock.TOOL_INPUT}
-    assert turns[2]["content"] == [{"type": "tool_result", "tool_use_id": "toolu_mock1", "content": "Sunny, 21C"}]
+    assert turns[2]["content"] == [{"type": "tool_result", "tool_use_id": "toolu_mock1",
+                                    "content": "Sunny, 21C"}]
 
 
 def test_streamed_tool_call_arguments(vendors: VendorWorld) -> None:
@@ -89,7 +91,8 @@ def test_streamed_tool_call_arguments(vendors: VendorWorld) -> None:
 
 def test_remote_image_is_fetched_and_inlined(vendors: VendorWorld) -> None:
     url = f"{vendors.servers['images'].url}/cat.png"
-    completion = vendors.openai().chat.completions.create(model="claude-test", messages=[{"role": "user", "content": [
+    completion = vendors.openai().chat.completions.create(model="claude-test",
+                                                          messages=[{"role": "user", "content": [
         {"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": url}}]}])
     assert completion.choices[0].message.content == "I see an image (image/png)."
     block = vendors.servers["anthropic"].received[-1].json()["messages"][0]["content"][1]
@@ -98,7 +101,8 @@ def test_remote_image_is_fetched_and_inlined(vendors: VendorWorld) -> None:
 
 def test_vendor_error_is_openai_shaped_with_vendor_message(vendors: VendorWorld) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        vendors.openai().chat.completions.create(model="claude-broken", messages=[{"role": "user", "content": "x"}])
+        vendors.openai().chat.completions.create(model="claude-broken",
+                                                 messages=[{"role": "user", "content": "x"}])
     assert caught.value.status_code == 400
     assert caught.value.body["message"] == "anthropic says 400"  # type: ignore[index]
 

@@ -31,9 +31,9 @@ def test_system_messages_tools_and_results_are_mapped() -> None:
             {"role": "tool", "tool_call_id": "toolu_1", "content": "18C"},
             {"role": "user", "content": "And tomorrow?"},
         ],
-        "tools": [{"type": "function", "function": {"name": "weather", "description": "Look up weather",
-                                                    "parameters": {"type": "object",
-                                                                   "properties": {"city": {"type": "string"}}}}}],
+        "tools": [{"type": "function", "function": {
+            "name": "weather", "description": "Look up weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
         "tool_choice": {"type": "function", "function": {"name": "weather"}},
         "parallel_tool_calls": False,
     }
@@ -41,7 +41,8 @@ def test_system_messages_tools_and_results_are_mapped() -> None:
     body = converted.body
     assert body["model"] == "claude-sonnet-4-5"
     assert body["max_tokens"] == 4096
-    assert body["system"] == [{"type": "text", "text": "Be brief."}, {"type": "text", "text": "Use metric units."}]
+    assert body["system"] == [{"type": "text", "text": "Be brief."},
+                              {"type": "text", "text": "Use metric units."}]
     assert body["stop_sequences"] == ["END"] and body["metadata"] == {"user_id": "u1"}
     assert body["temperature"] == 0.3 and body["top_p"] == 0.9
     roles = [turn["role"] for turn in body["messages"]]
@@ -64,7 +65,8 @@ def test_images_are_inlined_from_data_urls_and_fetched_ones() -> None:
         {"type": "image_url", "image_url": {"url": "https://example.test/cat.png"}}]}]}
     fetched = {"https://example.test/cat.png": InlineImage("image/png", "REVG")}
     blocks = chat_to_anthropic(document, "claude", fetched).body["messages"][0]["content"]
-    assert blocks[1] == {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "QUJD"}}
+    assert blocks[1] == {"type": "image",
+                         "source": {"type": "base64", "media_type": "image/jpeg", "data": "QUJD"}}
     assert blocks[2]["source"] == {"type": "base64", "media_type": "image/png", "data": "REVG"}
     with pytest.raises(InvalidRequest, match="could not be loaded"):
         chat_to_anthropic(document, "claude", {})
@@ -97,7 +99,8 @@ def test_json_mode_uses_a_forced_tool_and_answers_text() -> None:
     schema = {"type": "object", "properties": {"answer": {"type": "integer"}}}
     converted = chat_to_anthropic({"messages": [{"role": "user", "content": "2+2"}],
                                    "response_format": {"type": "json_schema",
-                                                       "json_schema": {"name": "sum", "schema": schema}}}, "claude")
+                                                       "json_schema": {"name": "sum", "schema": schema}}},
+                                                       "claude")
     assert converted.json_tool
     assert converted.body["tools"][0]["input_schema"] == schema
     assert converted.body["tool_choice"] == {"type": "tool", "name": "json_response"}
@@ -154,8 +157,10 @@ def test_stream_maps_every_event_type_even_when_split_mid_event() -> None:
         {"type": "content_block_stop", "index": 1},
         {"type": "content_block_start", "index": 2,
          "content_block": {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {}}},
-        {"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": "{\"ci"}},
-        {"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": "ty\": 1}"}},
+        {"type": "content_block_delta", "index": 2,
+         "delta": {"type": "input_json_delta", "partial_json": "{\"ci"}},
+        {"type": "content_block_delta", "index": 2,
+         "delta": {"type": "input_json_delta", "partial_json": "ty\": 1}"}},
         {"type": "content_block_stop", "index": 2},
         {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 30}},
         {"type": "message_stop"},

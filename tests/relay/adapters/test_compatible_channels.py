@@ -31,21 +31,25 @@ def test_deepseek_reasoning_content_passes_through(vendors: VendorWorld) -> None
     assert completion.choices[0].message.model_extra["reasoning_content"] == REASONING  # type: ignore[index]
     chunks = list(client.chat.completions.create(model="deepseek-reasoner", stream=True,
                                                  messages=[{"role": "user", "content": "hi"}]))
-    reasoning = "".join(c.choices[0].delta.model_extra.get("reasoning_content") or "" for c in chunks if c.choices)
+    reasoning = "".join(c.choices[0].delta.model_extra.get("reasoning_content") or ""
+                        for c in chunks if c.choices)
     assert reasoning == REASONING
     sent = vendors.servers["deepseek"].received[-1]
-    assert sent.path == "/v1/chat/completions" and sent.headers["Authorization"] == "Bearer sk-upstream-secret"
+    assert sent.path == "/v1/chat/completions"
+    assert sent.headers["Authorization"] == "Bearer sk-upstream-secret"
 
 
 def test_doubao_versioned_base_url_gets_no_v1(vendors: VendorWorld) -> None:
-    vendors.openai().chat.completions.create(model="doubao-test", messages=[{"role": "user", "content": "hi"}])
+    vendors.openai().chat.completions.create(model="doubao-test",
+                                             messages=[{"role": "user", "content": "hi"}])
     assert vendors.servers["compat"].received[-1].path == "/api/v3/chat/completions"
 
 
 def test_rerank_in_jina_cohere_shape_billed_from_meta_tokens(vendors: VendorWorld) -> None:
     key = vendors.key()
     response = httpx.post(f"{vendors.url}/v1/rerank", headers={"Authorization": f"Bearer {key}"},
-                          json={"model": "bge-reranker", "query": "q", "documents": ["a", "bbb", "cc"], "top_n": 2})
+                          json={"model": "bge-reranker", "query": "q", "documents": ["a", "bbb", "cc"],
+                                "top_n": 2})
     assert response.status_code == 200
     assert [item["index"] for item in response.json()["results"]] == [1, 2]
     assert vendors.servers["compat"].received[-1].path == "/v1/rerank"

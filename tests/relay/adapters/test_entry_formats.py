@@ -15,12 +15,14 @@ from tests.relay.adapters.streams import feed_in_pieces, sse_payloads
 
 
 def _chat_stream(chunks: list[dict[str, Any]]) -> bytes:
-    return b"".join(b"data: " + json.dumps(chunk).encode() + b"\n\n" for chunk in chunks) + b"data: [DONE]\n\n"
+    events = b"".join(b"data: " + json.dumps(chunk).encode() + b"\n\n" for chunk in chunks)
+    return events + b"data: [DONE]\n\n"
 
 
 def _chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
     choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
-    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "gpt-x", "choices": choices, **extra}
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "gpt-x", "choices": choices,
+            **extra}
 
 
 TOOL_STREAM = _chat_stream([
@@ -37,9 +39,11 @@ TOOL_STREAM = _chat_stream([
 ])
 
 
-@pytest.mark.parametrize(("budget", "effort"), [(1024, "low"), (4096, "medium"), (8000, "medium"), (32000, "high")])
+@pytest.mark.parametrize(("budget", "effort"),
+                         [(1024, "low"), (4096, "medium"), (8000, "medium"), (32000, "high")])
 def test_messages_thinking_becomes_reasoning_effort(budget: int, effort: str) -> None:
-    chat = messages_to_chat({"model": "m", "max_tokens": 64000, "messages": [{"role": "user", "content": "hi"}],
+    chat = messages_to_chat({"model": "m", "max_tokens": 64000,
+                             "messages": [{"role": "user", "content": "hi"}],
                              "thinking": {"type": "enabled", "budget_tokens": budget}}).document
     assert chat["reasoning_effort"] == effort
 
@@ -56,10 +60,12 @@ def test_messages_request_becomes_chat() -> None:
         "stop_sequences": ["Z"], "stream": True, "metadata": {"user_id": "u"},
         "messages": [
             {"role": "user", "content": [{"type": "text", "text": "Look"},
-                                         {"type": "image", "source": {"type": "base64", "media_type": "image/gif",
+                                         {"type": "image",
+                                          "source": {"type": "base64", "media_type": "image/gif",
                                                                       "data": "R0"}}]},
             {"role": "assistant", "content": [{"type": "thinking", "thinking": "x", "signature": "s"},
-                                              {"type": "tool_use", "id": "tu1", "name": "f", "input": {"a": 1}}]},
+                                              {"type": "tool_use", "id": "tu1", "name": "f",
+                                               "input": {"a": 1}}]},
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "tu1",
                                           "content": [{"type": "text", "text": "done"}], "is_error": True},
                                          {"type": "text", "text": "next"}]},
@@ -68,7 +74,8 @@ def test_messages_request_becomes_chat() -> None:
         "tool_choice": {"type": "any", "disable_parallel_tool_use": True},
     }).document
     assert chat["messages"][0] == {"role": "system", "content": "Sys"}
-    assert chat["messages"][1]["content"][1] == {"type": "image_url", "image_url": {"url": "data:image/gif;base64,R0"}}
+    assert chat["messages"][1]["content"][1] == {"type": "image_url",
+                                                 "image_url": {"url": "data:image/gif;base64,R0"}}
     assert chat["messages"][2] == {"role": "assistant", "content": None, "tool_calls": [
         {"id": "tu1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}}]}
     assert chat["messages"][3] == {"role": "tool", "tool_call_id": "tu1", "content": "Error: done"}
@@ -81,7 +88,8 @@ def test_chat_completion_becomes_message() -> None:
     message = chat_to_message({"choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
         "role": "assistant", "content": "Hi", "tool_calls": [
             {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}}]}}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 3, "prompt_tokens_details": {"cached_tokens": 4}}},
+        "usage": {"prompt_tokens": 10, "completion_tokens": 3,
+                  "prompt_tokens_details": {"cached_tokens": 4}}},
         "claude-x")
     assert message["type"] == "message" and message["model"] == "claude-x"
     assert message["content"] == [{"type": "text", "text": "Hi"},
@@ -96,7 +104,8 @@ def test_chat_stream_becomes_anthropic_events() -> None:
     events = sse_payloads(feed_in_pieces(converter, TOOL_STREAM, size=11))
     names = [name for name, _ in events]
     assert names == ["message_start", "content_block_start", "content_block_delta", "content_block_stop",
-                     "content_block_start", "content_block_delta", "content_block_stop", "content_block_start",
+                     "content_block_start", "content_block_delta", "content_block_stop",
+                     "content_block_start",
                      "content_block_delta", "content_block_delta", "content_block_stop", "message_delta",
                      "message_stop"]
     data = [json.loads(payload) for _, payload in events]
@@ -122,15 +131,19 @@ def test_gemini_request_becomes_chat_and_answers_go_back() -> None:
     }, "gemini-x", stream=False).document
     assert chat["messages"][0] == {"role": "system", "content": "Sys"}
     call_id = chat["messages"][2]["tool_calls"][0]["id"]
-    assert chat["messages"][3] == {"role": "tool", "tool_call_id": call_id, "name": "f", "content": "{\"r\":2}"}
-    assert chat["max_tokens"] == 20 and chat["stop"] == ["S"] and chat["response_format"] == {"type": "json_object"}
-    assert chat["tools"][0]["function"]["parameters"] == {"type": "object", "properties": {"a": {"type": "integer"}}}
+    assert chat["messages"][3] == {"role": "tool", "tool_call_id": call_id, "name": "f",
+                                   "content": "{\"r\":2}"}
+    assert chat["max_tokens"] == 20 and chat["stop"] == ["S"]
+    assert chat["response_format"] == {"type": "json_object"}
+    assert chat["tools"][0]["function"]["parameters"] == {"type": "object",
+                                                          "properties": {"a": {"type": "integer"}}}
     response = chat_to_gemini_response({"choices": [{"index": 0, "finish_reason": "length",
                                                      "message": {"role": "assistant", "content": "Yo"}}],
                                         "usage": {"prompt_tokens": 3, "completion_tokens": 2}}, "gemini-x")
     assert response["candidates"][0] == {"content": {"role": "model", "parts": [{"text": "Yo"}]}, "index": 0,
                                          "finishReason": "MAX_TOKENS"}
-    assert response["usageMetadata"] == {"promptTokenCount": 3, "candidatesTokenCount": 2, "totalTokenCount": 5}
+    assert response["usageMetadata"] == {"promptTokenCount": 3, "candidatesTokenCount": 2,
+                                         "totalTokenCount": 5}
 
 
 @pytest.mark.parametrize("sse_format", [True, False])
@@ -185,7 +198,8 @@ def test_chat_completion_becomes_response() -> None:
 
 def test_chat_stream_becomes_responses_events() -> None:
     converter = ChatToResponsesStream(responses_to_chat({"model": "m", "input": "hi"}))
-    events = [(name, json.loads(payload)) for name, payload in sse_payloads(feed_in_pieces(converter, TOOL_STREAM,
+    events = [(name, json.loads(payload)) for name,
+              payload in sse_payloads(feed_in_pieces(converter, TOOL_STREAM,
                                                                                            size=17))]
     names = [name for name, _ in events]
     assert names[:2] == ["response.created", "response.in_progress"]
@@ -197,7 +211,8 @@ def test_chat_stream_becomes_responses_events() -> None:
     final = events[-1][1]["response"]
     assert [item["type"] for item in final["output"]] == ["reasoning", "message", "function_call"]
     assert final["output"][2]["call_id"] == "call_a"
-    assert final["usage"]["input_tokens"] == 9 and final["usage"]["input_tokens_details"]["cached_tokens"] == 2
+    assert final["usage"]["input_tokens"] == 9
+    assert final["usage"]["input_tokens_details"]["cached_tokens"] == 2
 
 
 def test_upstream_error_mid_stream_ends_each_client_format() -> None:

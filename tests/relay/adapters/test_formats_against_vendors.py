@@ -36,9 +36,11 @@ def test_anthropic_round_trip_plain_stream_and_tools() -> None:
         assert completion["usage"]["prompt_tokens"] == upstream.prompt_tokens + anthropic.CACHE_READ
 
         with httpx.stream("POST", f"{upstream.url}/v1/messages", headers=headers,
-                          json=chat_to_anthropic({**chat, "tools": TOOLS, "stream": True}, "claude-x").body) as resp:
+                          json=chat_to_anthropic({**chat, "tools": TOOLS, "stream": True},
+                                                 "claude-x").body) as resp:
             chunks, done = chunks_of(_stream(AnthropicChatStream("claude-x", include_usage=True), resp))
-        calls = [call for chunk in chunks if chunk["choices"] for call in chunk["choices"][0]["delta"].get("tool_calls", ())]
+        calls = [call for chunk in chunks if chunk["choices"]
+                 for call in chunk["choices"][0]["delta"].get("tool_calls", ())]
         assert json.loads("".join(call["function"]["arguments"] for call in calls)) == anthropic.TOOL_INPUT
         assert done and chunks[-1]["usage"]["completion_tokens"] == upstream.output_tokens
 
@@ -47,10 +49,13 @@ def test_gemini_round_trip_with_function_response() -> None:
     with gemini.GeminiUpstream() as upstream:
         url = f"{upstream.url}/v1beta/models/gemini-2.0-flash"
         chat = {"messages": [{"role": "user", "content": "weather?"},
-                             {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {
+                             {"role": "assistant",
+                              "tool_calls": [{"id": "c1", "type": "function", "function": {
                                  "name": "weather", "arguments": "{\"city\": \"Rome\"}"}}]},
-                             {"role": "tool", "tool_call_id": "c1", "content": "{\"temp\": 20}"}], "tools": TOOLS}
-        reply = httpx.post(f"{url}:generateContent", headers={"x-goog-api-key": "k"}, json=chat_to_gemini(chat))
+                             {"role": "tool", "tool_call_id": "c1", "content": "{\"temp\": 20}"}],
+                             "tools": TOOLS}
+        reply = httpx.post(f"{url}:generateContent", headers={"x-goog-api-key": "k"},
+                           json=chat_to_gemini(chat))
         completion = gemini_to_chat(reply.json(), "gemini-2.0-flash")
         assert completion["choices"][0]["message"]["content"] == "The tool said: {\"temp\": 20}"
         with httpx.stream("POST", f"{url}:streamGenerateContent?alt=sse", headers={"x-goog-api-key": "k"},
@@ -69,15 +74,18 @@ def test_ollama_round_trip() -> None:
         with httpx.stream("POST", f"{upstream.url}/api/chat",
                           json=chat_to_ollama({**chat, "stream": True}, "llama3.2")) as resp:
             chunks, done = chunks_of(_stream(OllamaChatStream("llama3.2", include_usage=True), resp))
-        assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]) == ollama.REPLY
+        text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+        assert text == ollama.REPLY
         assert done
         assert chunks[-1]["usage"]["prompt_tokens"] == upstream.prompt_tokens
 
 
 async def test_remote_images_are_fetched_within_limits() -> None:
     with ImageHost() as host:
-        messages = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": f"{host.url}/cat.png"}},
-                                                 {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}]}]
+        messages = [{"role": "user",
+                     "content": [{"type": "image_url", "image_url": {"url": f"{host.url}/cat.png"}},
+                                                 {"type": "image_url",
+                                                  "image_url": {"url": "data:image/png;base64,AA"}}]}]
         assert remote_image_urls(messages) == [f"{host.url}/cat.png"]
         async with httpx.AsyncClient() as client:
             images = await fetch_images(client, remote_image_urls(messages), allow_private=True)

@@ -67,8 +67,10 @@ def test_tool_call_round_trip(vendors: VendorWorld) -> None:
 
 
 def test_image_becomes_inline_data(vendors: VendorWorld) -> None:
-    completion = vendors.openai().chat.completions.create(model="gemini-test", messages=[{"role": "user", "content": [
-        {"type": "text", "text": "What?"}, {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/"}}]}])
+    completion = vendors.openai().chat.completions.create(model="gemini-test",
+                                                          messages=[{"role": "user", "content": [
+        {"type": "text", "text": "What?"},
+        {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/"}}]}])
     assert completion.choices[0].message.content == "I see an image (image/jpeg)."
     parts = vendors.servers["gemini"].received[-1].json()["contents"][0]["parts"]
     assert parts[1] == {"inlineData": {"mimeType": "image/jpeg", "data": "/9j/"}}
@@ -85,7 +87,8 @@ def test_embeddings_use_batch_embed_contents(vendors: VendorWorld) -> None:
 
 def test_vendor_error_keeps_gemini_message(vendors: VendorWorld) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        vendors.openai().chat.completions.create(model="gemini-broken", messages=[{"role": "user", "content": "x"}])
+        vendors.openai().chat.completions.create(model="gemini-broken",
+                                                 messages=[{"role": "user", "content": "x"}])
     assert caught.value.body["message"] == "gemini says 400"  # type: ignore[index]
 
 

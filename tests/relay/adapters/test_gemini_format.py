@@ -25,9 +25,11 @@ def test_roles_system_tools_and_function_responses() -> None:
         "messages": [
             {"role": "system", "content": "Be brief."},
             {"role": "user", "content": [{"type": "text", "text": "Look"},
-                                         {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAA"}}]},
+                                         {"type": "image_url",
+                                          "image_url": {"url": "data:image/png;base64,AAA"}}]},
             {"role": "assistant", "content": "", "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": "{\"c\":\"Oslo\"}"}}]},
+                {"id": "call_1", "type": "function",
+                 "function": {"name": "weather", "arguments": "{\"c\":\"Oslo\"}"}}]},
             {"role": "tool", "tool_call_id": "call_1", "content": "{\"temp\": 3}"},
             {"role": "tool", "tool_call_id": "call_1", "content": "plain text"},
         ],
@@ -48,7 +50,8 @@ def test_roles_system_tools_and_function_responses() -> None:
         {"functionResponse": {"name": "weather", "response": {"temp": 3}}},
         {"functionResponse": {"name": "weather", "response": {"content": "plain text"}}}]
     config = body["generationConfig"]
-    assert config == {"temperature": 0.5, "topP": 0.8, "seed": 1, "maxOutputTokens": 64, "stopSequences": ["X"],
+    assert config == {"temperature": 0.5, "topP": 0.8, "seed": 1, "maxOutputTokens": 64,
+                      "stopSequences": ["X"],
                       "responseMimeType": "application/json",
                       "responseSchema": {"type": "object",
                                          "properties": {"a": {"type": "string", "nullable": True}}}}
@@ -61,8 +64,8 @@ def test_named_tool_choice_and_unsupported_features() -> None:
     document = {"messages": [{"role": "user", "content": "hi"}],
                 "tools": [{"type": "function", "function": {"name": "f"}}],
                 "tool_choice": {"type": "function", "function": {"name": "f"}}}
-    assert chat_to_gemini(document)["toolConfig"] == {"functionCallingConfig": {"mode": "ANY",
-                                                                                "allowedFunctionNames": ["f"]}}
+    assert chat_to_gemini(document)["toolConfig"] == {
+        "functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["f"]}}
     with pytest.raises(UnsupportedFeature, match=r"Gemini.*logprobs"):
         chat_to_gemini({"messages": [{"role": "user", "content": "hi"}], "logprobs": True})
     with pytest.raises(UnsupportedFeature, match="'custom' tools"):
@@ -111,8 +114,8 @@ def test_stream_text_tool_calls_and_final_usage() -> None:
     upstream = _gemini_sse([
         {"candidates": [{"content": {"role": "model", "parts": [{"text": "Hel"}]}, "index": 0}],
          "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 1}},
-        {"candidates": [{"content": {"role": "model", "parts": [{"text": "lo"},
-                                                                {"functionCall": {"name": "f", "args": {"x": 1}}}]},
+        {"candidates": [{"content": {"role": "model", "parts": [
+            {"text": "lo"}, {"functionCall": {"name": "f", "args": {"x": 1}}}]},
                          "index": 0, "finishReason": "STOP"}],
          "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 9, "totalTokenCount": 13}},
     ])
@@ -131,9 +134,12 @@ def test_stream_text_tool_calls_and_final_usage() -> None:
 def test_embeddings_round_trip() -> None:
     request = embeddings_to_gemini({"input": ["a", "b"], "dimensions": 8}, "text-embedding-004")
     assert request == {"requests": [
-        {"model": "models/text-embedding-004", "outputDimensionality": 8, "content": {"parts": [{"text": "a"}]}},
-        {"model": "models/text-embedding-004", "outputDimensionality": 8, "content": {"parts": [{"text": "b"}]}}]}
-    result = embeddings_from_gemini({"embeddings": [{"values": [0.1]}, {"values": [0.2]}]}, "text-embedding-004")
+        {"model": "models/text-embedding-004", "outputDimensionality": 8,
+         "content": {"parts": [{"text": "a"}]}},
+        {"model": "models/text-embedding-004", "outputDimensionality": 8,
+         "content": {"parts": [{"text": "b"}]}}]}
+    result = embeddings_from_gemini({"embeddings": [{"values": [0.1]}, {"values": [0.2]}]},
+                                    "text-embedding-004")
     assert [item["embedding"] for item in result["data"]] == [[0.1], [0.2]]
     with pytest.raises(UnsupportedFeature):
         embeddings_to_gemini({"input": [[1, 2, 3]]}, "m")

@@ -48,18 +48,21 @@ def test_messages_to_anthropic_channel_pass_through(vendors: VendorWorld) -> Non
 def test_messages_to_openai_channel_are_converted(vendors: VendorWorld) -> None:
     key = vendors.key()
     client = vendors.anthropic(key)
-    message = client.messages.create(model="gpt-tools", max_tokens=100, system="Be brief.", tools=[WEATHER_TOOL],
+    message = client.messages.create(model="gpt-tools", max_tokens=100, system="Be brief.",
+                                     tools=[WEATHER_TOOL],
                                      messages=[{"role": "user", "content": "Weather?"}])
     assert message.stop_reason == "tool_use"
     tool_use = message.content[0]
     assert tool_use.type == "tool_use" and tool_use.input == TOOL_ARGS
     sent = vendors.servers["compat"].received[-1].json()
-    assert sent["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather?"}]
+    assert sent["messages"] == [{"role": "system", "content": "Be brief."},
+                                {"role": "user", "content": "Weather?"}]
     assert sent["tools"][0]["function"]["parameters"] == WEATHER_TOOL["input_schema"]
     followup = client.messages.create(model="gpt-tools", max_tokens=100, tools=[WEATHER_TOOL], messages=[
         {"role": "user", "content": "Weather?"},
         {"role": "assistant", "content": [tool_use.model_dump()]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "warm"}]}])
+        {"role": "user",
+         "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "warm"}]}])
     assert followup.content[0].text == "The tool said: warm" and followup.stop_reason == "end_turn"
     with client.messages.stream(model="gpt-tools", max_tokens=100, tools=[WEATHER_TOOL],
                                 messages=[{"role": "user", "content": "Weather?"}]) as stream:
@@ -113,7 +116,8 @@ def test_gemini_native_to_openai_channel_is_converted(vendors: VendorWorld) -> N
             "tools": [{"functionDeclarations": [{"name": "weather", "parameters": {
                 "type": "OBJECT", "properties": {"city": {"type": "STRING"}}}}]}]}
     answer = httpx.post(f"{url}:generateContent", headers={"x-goog-api-key": key}, json=body).json()
-    assert answer["candidates"][0]["content"]["parts"] == [{"functionCall": {"name": "weather", "args": TOOL_ARGS}}]
+    parts = answer["candidates"][0]["content"]["parts"]
+    assert parts == [{"functionCall": {"name": "weather", "args": TOOL_ARGS}}]
     assert answer["usageMetadata"]["promptTokenCount"] == vendors.servers["compat"].prompt_tokens
     sent = vendors.servers["compat"].received[-1].json()
     assert sent["tools"][0]["function"]["parameters"]["properties"] == {"city": {"type": "string"}}
@@ -150,7 +154,8 @@ def test_gemini_model_list_and_bad_paths(vendors: VendorWorld) -> None:
     listing = httpx.get(f"{vendors.url}/v1beta/models", params={"key": key}).json()
     assert "models/gemini-test" in [model["name"] for model in listing["models"]]
     assert httpx.get(f"{vendors.url}/v1beta/models?key=sk-wrong").status_code == 401
-    assert httpx.post(f"{vendors.url}/v1beta/models/gemini-test", params={"key": key}, json={}).status_code == 404
+    assert httpx.post(f"{vendors.url}/v1beta/models/gemini-test", params={"key": key},
+                      json={}).status_code == 404
     wrong = httpx.post(f"{vendors.url}/v1beta/models/gemini-test:embedText", params={"key": key}, json={})
     assert wrong.status_code == 400 and "embedText" in wrong.json()["error"]["message"]
     assert wrong.json()["error"]["status"] == "INVALID_ARGUMENT"

@@ -73,7 +73,8 @@ class AnthropicUpstream(UpstreamServer):
         for index, tool in enumerate(body.get("tools") or ()):
             kind = tool.get("type", "custom")
             if kind != "custom" and kind not in SERVER_TOOLS:
-                return f"tools.{index}: Input tag '{kind}' found using 'type' does not match the expected tags"
+                return (f"tools.{index}: Input tag '{kind}' found using 'type' "
+                        "does not match the expected tags")
             if kind == "custom" and (not _TOOL_NAME.match(str(tool.get("name"))) or
                                      not isinstance(tool.get("input_schema"), dict)):
                 return f"tools.{index}: a custom tool needs a valid name and an input_schema"
@@ -155,7 +156,8 @@ class AnthropicUpstream(UpstreamServer):
                                                           "stop_sequence": None},
                        "usage": {"output_tokens": self.output_tokens}})
         events.append({"type": "message_stop"})
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                               "Cache-Control": "no-cache"})
         await response.prepare(request)
         for event in events:
             await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())

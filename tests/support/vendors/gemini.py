@@ -47,7 +47,8 @@ class GeminiUpstream(UpstreamServer):
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         if not (request.headers.get("x-goog-api-key") or request.query.get("key")):
             return web.json_response({"error": {"code": 403, "message": "Method doesn't allow unregistered "
-                                                "callers. Please use API Key.", "status": "PERMISSION_DENIED"}},
+                                                "callers. Please use API Key.",
+                                                "status": "PERMISSION_DENIED"}},
                                      status=403)
         model, _, action = request.match_info["target"].partition(":")
         body = json.loads(await request.read())
@@ -84,7 +85,8 @@ class GeminiUpstream(UpstreamServer):
         return [{"text": "Thinking it over.", "thought": True}, {"text": REPLY}]
 
     def response(self, body: dict[str, Any], model: str) -> dict[str, Any]:
-        return {"candidates": [{"content": {"role": "model", "parts": self.parts(body)}, "finishReason": "STOP",
+        return {"candidates": [{"content": {"role": "model", "parts": self.parts(body)},
+                                "finishReason": "STOP",
                                 "index": 0}],
                 "usageMetadata": self.usage(), "modelVersion": model, "responseId": "gemini-mock"}
 
@@ -94,7 +96,8 @@ class GeminiUpstream(UpstreamServer):
         for index, part in enumerate(parts):
             texts = part["text"].split(" ") if "text" in part else [None]
             for word_index, word in enumerate(texts):
-                piece_part = dict(part) if word is None else {**part, "text": word if not word_index else " " + word}
+                piece_part = dict(part) if word is None else {**part,
+                                                              "text": word if not word_index else " " + word}
                 candidate: dict[str, Any] = {"content": {"role": "model", "parts": [piece_part]}, "index": 0}
                 last = index == len(parts) - 1 and word_index == len(texts) - 1
                 usage = self.usage() if last else {"promptTokenCount": self.prompt_tokens}
@@ -102,7 +105,8 @@ class GeminiUpstream(UpstreamServer):
                     candidate["finishReason"] = "STOP"
                 pieces.append({"candidates": [candidate], "usageMetadata": usage, "modelVersion": model})
         sse = request.query.get("alt") == "sse"
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream" if sse else "application/json"})
+        content_type = "text/event-stream" if sse else "application/json"
+        response = web.StreamResponse(headers={"Content-Type": content_type})
         await response.prepare(request)
         for position, piece in enumerate(pieces):
             data = json.dumps(piece)
@@ -116,5 +120,6 @@ class GeminiUpstream(UpstreamServer):
         return response
 
     async def models(self, request: web.Request) -> web.Response:
-        return web.json_response({"models": [{"name": "models/gemini-2.0-flash", "displayName": "Gemini 2.0 Flash",
+        return web.json_response({"models": [{"name": "models/gemini-2.0-flash",
+                                              "displayName": "Gemini 2.0 Flash",
                                               "supportedGenerationMethods": ["generateContent"]}]})

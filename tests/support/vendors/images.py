@@ -12,7 +12,8 @@ from tests.support.upstreams import UpstreamServer
 __all__ = ("PNG_BYTES", "ImageHost")
 
 # A 1x1 transparent PNG.
-PNG_BYTES = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+PNG_BYTES = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6"
+                             "kgAAAABJRU5ErkJggg==")
 
 
 @dataclass

@@ -45,8 +45,8 @@ class OllamaUpstream(UpstreamServer):
             return {"role": "assistant", "content": f"The tool said: {last['content']}"}
         if body.get("tools"):
             name = body["tools"][0]["function"]["name"]
-            return {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": name,
-                                                                                     "arguments": CALL_ARGS}}]}
+            call = {"function": {"name": name, "arguments": CALL_ARGS}}
+            return {"role": "assistant", "content": "", "tool_calls": [call]}
         if last.get("images"):
             return {"role": "assistant", "content": f"I see {len(last['images'])} image(s)."}
         return {"role": "assistant", "content": REPLY}
@@ -64,11 +64,13 @@ class OllamaUpstream(UpstreamServer):
             return web.json_response(self._final(model, message))
         lines: list[dict[str, Any]] = []
         if message.get("tool_calls"):
-            lines.append({"model": model, "created_at": "2025-01-01T00:00:00Z", "message": message, "done": False})
+            lines.append({"model": model, "created_at": "2025-01-01T00:00:00Z", "message": message,
+                          "done": False})
         else:
             words = message["content"].split(" ")
             lines += [{"model": model, "created_at": "2025-01-01T00:00:00Z",
-                       "message": {"role": "assistant", "content": word if not i else " " + word}, "done": False}
+                       "message": {"role": "assistant", "content": word if not i else " " + word},
+                       "done": False}
                       for i, word in enumerate(words)]
         lines.append(self._final(model, {"role": "assistant", "content": ""}))
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
@@ -81,7 +83,8 @@ class OllamaUpstream(UpstreamServer):
     async def embed(self, request: web.Request) -> web.Response:
         body = json.loads(await request.read())
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        return web.json_response({"model": body["model"], "embeddings": [[0.25, float(i)] for i in range(len(inputs))],
+        return web.json_response({"model": body["model"],
+                                  "embeddings": [[0.25, float(i)] for i in range(len(inputs))],
                                   "prompt_eval_count": self.prompt_tokens})
 
     async def tags(self, request: web.Request) -> web.Response:

@@ -32,12 +32,14 @@ class CompatUpstream(OpenAIUpstream):
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/v1/chat/completions", self.chat), web.post("/api/v3/chat/completions", self.chat),
-                web.post("/api/paas/v4/chat/completions", self.zhipu_chat), web.post("/v1/rerank", self.rerank),
+                web.post("/api/paas/v4/chat/completions", self.zhipu_chat),
+                web.post("/v1/rerank", self.rerank),
                 web.get("/v1/models", self.models)]
 
     async def zhipu_chat(self, request: web.Request) -> web.StreamResponse:
         try:
-            claims = jwt.decode(request.headers.get("Authorization", ""), self.jwt_secret, algorithms=["HS256"])
+            claims = jwt.decode(request.headers.get("Authorization", ""), self.jwt_secret,
+                                algorithms=["HS256"])
         except jwt.PyJWTError:
             return web.json_response({"error": {"code": "1000", "message": "身份验证失败。"}}, status=401)
         if not claims.get("api_key"):
