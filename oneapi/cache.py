@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from oneapi.channel_types import ChannelType, channel_type
 from oneapi.db.background import run_in_background
@@ -193,7 +193,7 @@ def _load(tables: frozenset[str]) -> _Loaded:
             loaded.users = list(session.scalars(select(User)))
         if "channels" in tables:
             loaded.channels = list(session.scalars(select(Channel)))
-            loaded.abilities = list(session.scalars(select(Ability).where(Ability.enabled == True)))  # noqa: E712
+            loaded.abilities = list(session.scalars(select(Ability).where(col(Ability.enabled) == True)))  # noqa: E712
         if "options" in tables:
             loaded.options = {row.key: row.value or "" for row in session.scalars(select(Option))}
     return loaded
@@ -217,7 +217,7 @@ def tables_for(kinds: Iterable[str]) -> frozenset[str]:
 
 def _load_token(key: str) -> tuple[Token, User] | None:
     with Session(get_engine(), expire_on_commit=False) as session:
-        token = session.scalars(select(Token).where(Token.key == key)).first()
+        token = session.scalars(select(Token).where(col(Token.key) == key)).first()
         if token is None:
             return None
         user = session.get(User, token.user_id)
@@ -275,29 +275,29 @@ class RelayCache:
         pending_tokens, pending_users = self.writer.pending_quota()
         if loaded.users is not None:
             users: dict[int, CachedUser] = {}
-            for row in loaded.users:
-                fresh = _cached_user(row)
-                fresh.quota += pending_users.get(fresh.id, 0)
-                users[fresh.id] = _update(self.users.get(fresh.id), fresh)
+            for user_row in loaded.users:
+                user = _cached_user(user_row)
+                user.quota += pending_users.get(user.id, 0)
+                users[user.id] = _update(self.users.get(user.id), user)
             self.users = users
         if loaded.tokens is not None:
             tokens: dict[str, CachedToken] = {}
             by_id: dict[int, CachedToken] = {}
-            for row in loaded.tokens:
-                fresh = _cached_token(row)
-                fresh.remain_quota += pending_tokens.get(fresh.id, 0)
-                token = _update(self.tokens_by_id.get(fresh.id), fresh)
+            for token_row in loaded.tokens:
+                fresh_token = _cached_token(token_row)
+                fresh_token.remain_quota += pending_tokens.get(fresh_token.id, 0)
+                token = _update(self.tokens_by_id.get(fresh_token.id), fresh_token)
                 tokens[token.key] = token
                 by_id[token.id] = token
             self.tokens, self.tokens_by_id = tokens, by_id
         if loaded.channels is not None and loaded.abilities is not None:
             channels: dict[int, CachedChannel] = {}
-            for row in loaded.channels:
-                fresh = cached_channel(row)
-                old = self.channels.get(fresh.id)
-                if old is not None and old.keys == fresh.keys:
-                    fresh._next_key = old._next_key
-                channels[fresh.id] = fresh
+            for channel_row in loaded.channels:
+                channel = cached_channel(channel_row)
+                old = self.channels.get(channel.id)
+                if old is not None and old.keys == channel.keys:
+                    channel._next_key = old._next_key
+                channels[channel.id] = channel
             self.channels = channels
             self.abilities, self.wildcards = _index(loaded.abilities, channels)
         if loaded.options is not None:

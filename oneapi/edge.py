@@ -30,7 +30,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from random import getrandbits
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from oneapi.errors import GatewayError, InternalError, render_relay_error
 from oneapi.log import request_id_var
@@ -39,7 +39,7 @@ from oneapi.relay.asgi import ClientDisconnected, send_bytes, send_json
 if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.datastructures import State
-    from litestar.types import Message, Receive, Scope, Send
+    from litestar.types import HTTPScope, Message, Receive, Scope, Send
 
     from oneapi.metrics import Metrics
     from oneapi.runtime import Runtime
@@ -113,15 +113,17 @@ class Edge:
             log.info("management API and web UI loaded in %.0f ms", (time.perf_counter() - started) * 1000)
         return self._litestar
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" and self._runtime is not None:
+    async def __call__(self, whole_scope: Scope, receive: Receive, send: Send) -> None:
+        if whole_scope["type"] == "lifespan" and self._runtime is not None:
             await _run_lifespan(self._runtime, receive, send)
             return
-        if scope["type"] != "http":
-            await (await self._app())(scope, receive, send)  # websockets
+        if whole_scope["type"] != "http":
+            await (await self._app())(whole_scope, receive, send)  # websockets
             return
+        # litestar types the scope's "type" as an enum member, which a str comparison does not narrow
+        scope = cast("HTTPScope", whole_scope)
         request_id = new_request_id()
-        scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
+        scope.setdefault("state", {})["request_id"] = request_id
         id_slot = request_id_var.set(request_id)
         id_header = (_REQUEST_ID_HEADER, request_id.encode())
         extra_headers = [id_header]
@@ -158,11 +160,11 @@ class Edge:
             if lane is None:
                 if scope["path"] == "/healthz" and scope["method"] == "GET" and self._runtime is not None:
                     await send_bytes(send_observed, 200, "application/json", _HEALTHZ)
-                    scope["path_template"] = "/healthz"  # type: ignore[typeddict-unknown-key]
+                    scope["path_template"] = "/healthz"
                 else:
                     await (await self._app())(scope, receive, send_observed)
             else:
-                scope["path_template"] = scope["path"]  # type: ignore[typeddict-unknown-key]
+                scope["path_template"] = scope["path"]
                 try:
                     await lane(scope, receive, send_observed)
                 except ClientDisconnected:
@@ -198,7 +200,7 @@ async def _run_lifespan(runtime: Runtime, receive: Receive, send: Send) -> None:
             return
 
 
-async def _answer_preflight(scope: Scope, send: Send, id_header: tuple[bytes, bytes]) -> None:
+async def _answer_preflight(scope: HTTPScope, send: Send, id_header: tuple[bytes, bytes]) -> None:
     """204 for a browser's CORS preflight: any origin, the relay's methods, the headers it asks for."""
     asked = next((value for name, value in scope["headers"] if name == b"access-control-request-headers"),
                  b"authorization, content-type")
@@ -207,6 +209,6 @@ async def _answer_preflight(scope: Scope, send: Send, id_header: tuple[bytes, by
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def _unexpected(scope: Scope) -> GatewayError:
+def _unexpected(scope: HTTPScope) -> GatewayError:
     log.exception("unhandled error on %s %s", scope["method"], scope["path"])
     return InternalError()

@@ -136,7 +136,7 @@ class OptionStore:
         """``parse`` of the value (``default`` when it fails), remembered until the options change."""
         memo = self._parsed
         try:
-            return memo[kind, key, default]  # type: ignore[no-any-return]
+            return memo[kind, key, default]
         except KeyError:
             pass
         try:

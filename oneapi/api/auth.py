@@ -146,7 +146,7 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> User:
     """The enabled user behind the cookie or the access token, else 401/403."""
     cached = connection.scope.get("state", {}).get("caller")
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     claims = _session_claims(connection)
     token = "" if claims is not None else _access_token(connection)
     if claims is None and (not token or token.startswith("sk-")):

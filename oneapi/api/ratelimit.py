@@ -31,7 +31,7 @@ def _limiter(runtime: Runtime) -> MovingWindowRateLimiter:
     if limiter is None:
         limiter = MovingWindowRateLimiter(MemoryStorage())
         runtime.state["api_rate_limiter"] = limiter
-    return limiter  # type: ignore[no-any-return]
+    return limiter
 
 
 def _client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:

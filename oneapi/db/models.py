@@ -60,15 +60,15 @@ class LogType:
     TEST = 5
 
 
-def _bigint(default: int = 0, *, index: bool = False) -> Column:  # type: ignore[type-arg]
+def _bigint(default: int = 0, *, index: bool = False) -> Column:
     return Column(BigInteger, nullable=True, default=default, server_default=str(default), index=index)
 
 
-def _int(default: int = 0, *, index: bool = False) -> Column:  # type: ignore[type-arg]
+def _int(default: int = 0, *, index: bool = False) -> Column:
     return Column(Integer, nullable=True, default=default, server_default=str(default), index=index)
 
 
-def _bool(default: bool = False) -> Column:  # type: ignore[type-arg]
+def _bool(default: bool = False) -> Column:
     return Column(Boolean, nullable=True, default=default, server_default="1" if default else "0")
 
 

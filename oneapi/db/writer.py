@@ -140,7 +140,7 @@ def _insert_logs(connection: Connection, dialect: Dialect, logs: list[dict[str, 
     sql, fields, named = _log_insert(dialect)
     if named:
         connection.exec_driver_sql(sql, [{key: row.get(key, default) for key, default in fields}
-                                         for row in logs])  # type: ignore[arg-type]
+                                         for row in logs])
         return
     for start in range(0, len(logs), _ROWS_PER_STATEMENT):
         chunk = logs[start:start + _ROWS_PER_STATEMENT]

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from litestar import Request, asgi, post
-from litestar.types import Receive, Scope, Send
+from litestar.types import HTTPScope, Receive, Send
 
 from oneapi.errors import NotFound
 from oneapi.relay.asgi import Incoming, method_not_allowed, read_body, send_bytes
@@ -29,13 +29,13 @@ from oneapi.relay.tokenizer import count_messages, count_text
 __all__ = ("native_routes",)
 
 
-def _post_only(scope: Scope, path: str) -> None:
+def _post_only(scope: HTTPScope, path: str) -> None:
     if scope["method"] != "POST":
         raise method_not_allowed(scope["method"], path)
 
 
 @asgi(ANTHROPIC_MESSAGES_PATH, name="relay:anthropic-messages", copy_scope=False)
-async def anthropic_messages(scope: Scope, receive: Receive, send: Send) -> None:
+async def anthropic_messages(scope: HTTPScope, receive: Receive, send: Send) -> None:
     """Anthropic's Messages API over any channel serving the model."""
     _post_only(scope, ANTHROPIC_MESSAGES_PATH)
     await _relay(scope["app"]).handle(scope, receive, send, RelayMode.CHAT, parse_anthropic_messages)
@@ -62,7 +62,7 @@ def _gemini_model(name: str) -> dict[str, Any]:
 
 
 @asgi("/v1beta/models", name="relay:gemini-native", is_mount=True, copy_scope=False)
-async def gemini_native(scope: Scope, receive: Receive, send: Send) -> None:
+async def gemini_native(scope: HTTPScope, receive: Receive, send: Send) -> None:
     """Gemini's ``GET models`` and ``POST models/{model}:{method}`` over any channel serving the model.
 
     Mounted rather than routed with a path parameter: Gemini's ``model:method`` segments
@@ -98,7 +98,7 @@ async def gemini_native(scope: Scope, receive: Receive, send: Send) -> None:
     await _relay(scope["app"]).handle(scope, receive, send, RelayMode.CHAT, parse)
 
 
-async def _gemini_count_tokens(scope: Scope, receive: Receive, send: Send, model: str) -> None:
+async def _gemini_count_tokens(scope: HTTPScope, receive: Receive, send: Send, model: str) -> None:
     """``:countTokens``: ``{"totalTokens"}`` for the request's contents, or for a whole
     ``generateContentRequest`` when one is given, as Google answers."""
     relay = _relay(scope["app"])

@@ -12,7 +12,7 @@ from typing import Any
 from litestar import Request, asgi, get
 from litestar.handlers import ASGIRouteHandler
 from litestar.params import FromPath
-from litestar.types import Receive, Scope, Send
+from litestar.types import HTTPScope, Receive, Send
 
 from oneapi.errors import NotFound
 from oneapi.relay.asgi import method_not_allowed
@@ -24,13 +24,13 @@ from oneapi.relay.service import Relay
 __all__ = ("ANTHROPIC_MESSAGES_PATH", "parse_anthropic_messages", "relay_lanes", "relay_routes")
 
 def _relay(app: Any) -> Relay:
-    return app.state.runtime.state["relay"]  # type: ignore[no-any-return]
+    return app.state.runtime.state["relay"]
 
 
 def _endpoint(mode: RelayMode) -> ASGIRouteHandler:
     path = f"/v1/{mode.value}"
 
-    async def relay(scope: Scope, receive: Receive, send: Send) -> None:
+    async def relay(scope: HTTPScope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
             raise method_not_allowed(scope["method"], path)
         await _relay(scope["app"]).handle(scope, receive, send, mode)

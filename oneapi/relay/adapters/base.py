@@ -49,7 +49,9 @@ class ConvertedResponse:
 class StreamConverter(Protocol):
     """Turns an upstream byte stream into the client's; one instance per response."""
 
-    usage: Usage | None
+    @property
+    def usage(self) -> Usage | None:
+        """Usage the upstream reported so far (read-only: converters own it)."""
 
     def feed(self, data: bytes) -> bytes:
         """Bytes to send now for ``data`` just read (may be empty while an event is partial)."""

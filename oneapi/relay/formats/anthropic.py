@@ -240,9 +240,9 @@ def chat_to_anthropic(document: Mapping[str, Any], model: str,
                             "max_tokens": max_tokens_of(document) or DEFAULT_MAX_TOKENS}
     if system:
         body["system"] = system
-    for name in ("temperature", "top_p", "top_k"):
-        if document.get(name) is not None:
-            body[name] = document[name]
+    for field in ("temperature", "top_p", "top_k"):
+        if document.get(field) is not None:
+            body[field] = document[field]
     if stops := stop_list(document.get("stop")):
         body["stop_sequences"] = stops
     if document.get("stream"):
@@ -329,24 +329,24 @@ class AnthropicChatStream(VendorChatTranslator):
         if self._ended or not payload:
             return b""
         try:
-            event = decode_json(payload)
+            data = decode_json(payload)
         except msgspec.DecodeError:
             return b""
-        kind = event.get("type") if isinstance(event, dict) else None
+        kind = data.get("type") if isinstance(data, dict) else None
         writer = self._writer
         if kind == "message_start":
-            message = event.get("message") or {}
+            message = data.get("message") or {}
             writer.id = f"chatcmpl-{message.get('id', '')}"
             writer.model = message.get("model") or writer.model
-            self.usage = anthropic_event_usage(event, self.usage)
+            self.usage = anthropic_event_usage(data, self.usage)
             return writer.delta({"content": ""})
         if kind == "content_block_start":
-            return self._start_block(int(event.get("index") or 0), event.get("content_block") or {})
+            return self._start_block(int(data.get("index") or 0), data.get("content_block") or {})
         if kind == "content_block_delta":
-            return self._delta(int(event.get("index") or 0), event.get("delta") or {})
+            return self._delta(int(data.get("index") or 0), data.get("delta") or {})
         if kind == "message_delta":
-            self.usage = anthropic_event_usage(event, self.usage)
-            reason = anthropic_finish_reason((event.get("delta") or {}).get("stop_reason"))
+            self.usage = anthropic_event_usage(data, self.usage)
+            reason = anthropic_finish_reason((data.get("delta") or {}).get("stop_reason"))
             if reason is None:
                 return b""
             if self._json_tool and reason == "tool_calls":
@@ -357,7 +357,7 @@ class AnthropicChatStream(VendorChatTranslator):
             prefix = b"" if self._finished else writer.finish("stop")
             return prefix + self._end()
         if kind == "error":
-            error = event.get("error") or {}
+            error = data.get("error") or {}
             return self._fail(str(error.get("message") or "the upstream stream failed"),
                               str(error.get("type") or "upstream_error"))
         return b""  # ping, content_block_stop and event types added later
