@@ -12,7 +12,7 @@ import logging
 import time
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from oneapi.config import Settings
 from oneapi.db.models import Option, Role, Status, Token, TokenStatus, User
@@ -103,7 +103,7 @@ def ensure_session_secret(session: Session, settings: Settings) -> str:
 
 def reset_root_password(session: Session, password: str) -> None:
     """Set the root user's password (CLI recovery path); root's sessions and access token end."""
-    root = session.exec(select(User).where(User.role == Role.ROOT).order_by(User.id)).first()
+    root = session.exec(select(User).where(User.role == Role.ROOT).order_by(col(User.id))).first()
     if root is None:
         raise LookupError("there is no root user; start the server once to create it")
     root.password = hash_password(password)

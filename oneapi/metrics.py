@@ -15,7 +15,7 @@ import contextvars
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from itertools import accumulate
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -145,8 +145,11 @@ class _RelayCollector(Collector):
                        ("model", "kind"), m.tokens)
 
 
+_Labels = TypeVar("_Labels", bound=tuple[object, ...])
+
+
 def _counter(name: str, documentation: str, labels: tuple[str, ...],
-             values: Mapping[tuple[object, ...], float]) -> CounterMetricFamily:
+             values: Mapping[_Labels, float]) -> CounterMetricFamily:
     family = CounterMetricFamily(name, documentation, labels=labels)
     for key, value in values.items():
         family.add_metric([str(part) for part in key], value)

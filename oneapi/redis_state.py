@@ -58,14 +58,14 @@ class Script:
         self.text = text
         self.sha = hashlib.sha1(text.encode()).hexdigest()
 
-    async def __call__(self, client: Redis, keys: Sequence[str], args: Sequence[object]) -> Any:
+    async def __call__(self, client: Redis, keys: Sequence[str], args: Sequence[str | int | float]) -> Any:
         from redis.exceptions import NoScriptError
 
         try:
-            return await client.evalsha(self.sha, len(keys), *keys, *args)  # type: ignore[misc]
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
         except NoScriptError:
             await client.script_load(self.text)
-            return await client.evalsha(self.sha, len(keys), *keys, *args)  # type: ignore[misc]
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
 
 
 class SharedState:
@@ -154,7 +154,7 @@ class SharedState:
             self._mark_down(exc)
             raise RedisUnavailable from None
 
-    async def run(self, script: Script, keys: Sequence[str], args: Sequence[object]) -> Any:
+    async def run(self, script: Script, keys: Sequence[str], args: Sequence[str | int | float]) -> Any:
         """Run ``script`` through :meth:`call` (same timeout, same :class:`RedisUnavailable`)."""
         return await self.call(lambda client: script(client, keys, args))
 

@@ -14,9 +14,9 @@ import asyncio
 import logging
 import time
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 
 from oneapi.db.background import run_in_background
 from oneapi.db.engine import get_engine
@@ -69,6 +69,7 @@ def delete_old_rows(days: dict[str, int], *, database_lock: bool) -> dict[str, i
         dialect = connection.dialect.name
         if not database_lock or dialect == "sqlite":
             return _delete_expired(connection, days)
+        release: tuple[TextClause, dict[str, Any]]
         if dialect == "postgresql":
             got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
                                      {"key": _PG_LOCK_KEY}).scalar()

@@ -89,7 +89,9 @@ class LambdaHandler:
         if self._adapter is None:
             from mangum import Mangum  # on the first event: app.py builds this handler on every host
 
-            self._adapter = Mangum(self.app, lifespan="off")
+            # Edge is an ASGI app; Mangum's protocol types the scope as a plain mutable mapping, Edge as
+            # litestar's scope TypedDicts, and a TypedDict is not a MutableMapping to mypy
+            self._adapter = Mangum(self.app, lifespan="off")  # type: ignore[arg-type]
         return self._adapter
 
     async def _settle(self, spawned: set[asyncio.Task[Any]]) -> None:

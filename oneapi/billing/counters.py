@@ -31,12 +31,15 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING
 
 from oneapi.coalesce import CoalescedSums
 from oneapi.redis_state import RedisUnavailable, Script, SharedState
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from oneapi.cache import CachedToken, CachedUser
     from oneapi.runtime import Runtime
 
@@ -114,10 +117,9 @@ class QuotaCounters:
         cursor, deleted = 0, 0
         try:
             while True:
-                cursor, keys = await self.shared.call(
-                    lambda client, at=cursor: client.scan(at, match=pattern, count=1000))
+                cursor, keys = await self.shared.call(partial(_scan_page, at=cursor, pattern=pattern))
                 if keys:
-                    deleted += await self.shared.call(lambda client, found=keys: client.unlink(*found))
+                    deleted += await self.shared.call(partial(_unlink, keys=keys))
                 if not cursor:
                     break
         except RedisUnavailable:
@@ -132,3 +134,12 @@ class QuotaCounters:
     async def stop(self) -> None:
         """Let the pending send (settlements of the last requests) finish before Redis is closed."""
         await self._unsent.drained()
+
+
+async def _scan_page(client: Redis, *, at: int, pattern: str) -> tuple[int, list[bytes | str]]:
+    """One SCAN step; each is its own :meth:`SharedState.call`, so each has the call's time limit."""
+    return await client.scan(at, match=pattern, count=1000)
+
+
+async def _unlink(client: Redis, *, keys: list[bytes | str]) -> int:
+    return await client.unlink(*keys)

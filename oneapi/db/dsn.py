@@ -85,7 +85,8 @@ class DatabaseTarget:
 
     @property
     def host(self) -> str:
-        return self.url.host or self.url.query.get("unix_socket", "") or (self.url.database or "")
+        socket = self.url.normalized_query.get("unix_socket") or ("",)
+        return self.url.host or socket[0] or (self.url.database or "")
 
 
 def parse_dsn(dsn: str, *, sqlite_path: str = "./data/one-api.db", sqlite_busy_timeout_ms: int = 3000,

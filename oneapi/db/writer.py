@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Dialect, insert, text
+from sqlalchemy import Connection, Dialect, insert, inspect, text
 from sqlmodel import Session
 
 from oneapi.db.background import run_in_background
@@ -211,11 +211,11 @@ def _log_insert(dialect: Dialect) -> tuple[str, tuple[tuple[str, Any], ...], boo
     SQLAlchemy's per-row parameter processing, which held the interpreter lock for about a
     third of a flush (the relay's requests wait for that lock, not for the database).
     """
-    table = Log.__table__.columns
+    table = inspect(Log).local_table.columns
     columns = [column.key for column in table if not column.primary_key]
-    compiled = insert(Log.__table__).compile(dialect=dialect, column_keys=columns)
+    compiled = insert(Log).compile(dialect=dialect, column_keys=columns)
     fields = tuple((key, table[key].default.arg if table[key].default is not None else None)
-                   for key in (compiled.positiontup if compiled.positional else compiled.params))
+                   for key in (compiled.positiontup or () if compiled.positional else compiled.params))
     return str(compiled), fields, not compiled.positional
 
 

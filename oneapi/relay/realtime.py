@@ -160,10 +160,12 @@ class _Session:
             message = await self.socket.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            if message.get("text") is not None:
-                await upstream.send_str(message["text"])
-            elif message.get("bytes") is not None:
-                await upstream.send_bytes(message["bytes"])
+            if message["type"] != "websocket.receive":
+                continue
+            if (text := message.get("text")) is not None:
+                await upstream.send_str(text)
+            elif (data := message.get("bytes")) is not None:
+                await upstream.send_bytes(data)
 
     async def _from_upstream(self, call: _Call, upstream: aiohttp.ClientWebSocketResponse) -> None:
         async for message in upstream:

@@ -232,8 +232,9 @@ class ChatToAnthropicStream(ChatChunkTranslator):
         if self._started:
             return b""
         self._started = True
-        message = {"id": _message_id(), "type": "message", "role": "assistant", "model": self._model,
-                   "content": [], "stop_reason": None, "stop_sequence": None, "usage": _usage(None)}
+        message: dict[str, Any] = {"id": _message_id(), "type": "message", "role": "assistant",
+                                   "model": self._model, "content": [], "stop_reason": None,
+                                   "stop_sequence": None, "usage": _usage(None)}
         return sse({"type": "message_start", "message": message}, "message_start")
 
     def _close_block(self) -> bytes:

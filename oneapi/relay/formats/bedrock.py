@@ -318,7 +318,7 @@ def embeddings_to_bedrock(document: Mapping[str, Any], model_id: str) -> dict[st
 def embeddings_from_bedrock(answer: Mapping[str, Any], model: str, counted_tokens: int) -> dict[str, Any]:
     """Titan's ``embedding`` with its token count, or Cohere's ``embeddings`` (counted locally)."""
     if "embedding" in answer:
-        vectors = [answer["embedding"]]
+        vectors: list[Any] | None = [answer["embedding"]]
         tokens = int(answer.get("inputTextTokenCount") or counted_tokens)
     else:
         embeddings = answer.get("embeddings")

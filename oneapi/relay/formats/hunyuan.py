@@ -34,7 +34,9 @@ _UNSUPPORTED = ("n", "logprobs", "top_logprobs", "logit_bias", "presence_penalty
 
 def hunyuan_answer(answer: Mapping[str, Any]) -> Mapping[str, Any]:
     """The ``Response`` object; raises when it reports an error (Tencent sends those with HTTP 200)."""
-    response = answer.get("Response") if isinstance(answer.get("Response"), dict) else answer
+    response = answer.get("Response")
+    if not isinstance(response, dict):
+        response = answer
     error = response.get("Error")
     if isinstance(error, dict) and error.get("Code"):
         raise UpstreamError(f"{VENDOR}: {error.get('Code')}: {error.get('Message') or ''}".rstrip(": "))

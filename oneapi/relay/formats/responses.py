@@ -423,24 +423,25 @@ class ChatToResponsesStream(ChatChunkTranslator):
         return b"".join(out)
 
     def _reasoning_delta(self, text: str) -> bytes:
-        out = b""
-        if self._open is None or self._open["type"] != "reasoning":
-            out = self._open_item({"type": "reasoning", "id": self._conversion.item_id("rs"), "summary": [],
-                                   "status": "in_progress"})
-            self._open["summary"] = [{"type": "summary_text", "text": ""}]
-        self._open["summary"][0]["text"] += text
+        out, item = b"", self._open
+        if item is None or item["type"] != "reasoning":
+            item = {"type": "reasoning", "id": self._conversion.item_id("rs"), "summary": [],
+                    "status": "in_progress"}
+            out = self._open_item(item)
+            item["summary"] = [{"type": "summary_text", "text": ""}]
+        item["summary"][0]["text"] += text
         self._text.append(text)
-        return out + self._event("response.reasoning_summary_text.delta", item_id=self._open["id"],
+        return out + self._event("response.reasoning_summary_text.delta", item_id=item["id"],
                                  output_index=len(self._output), summary_index=0, delta=text)
 
     def _text_delta(self, text: str) -> bytes:
-        out = b""
-        if self._open is None or self._open["type"] != "message":
+        out, item = b"", self._open
+        if item is None or item["type"] != "message":
             item = _message_item("", self._conversion.item_id("msg"), status="in_progress")
             out = self._open_item(item)
-        self._open["content"][0]["text"] += text
+        item["content"][0]["text"] += text
         self._text.append(text)
-        return out + self._event("response.output_text.delta", item_id=self._open["id"],
+        return out + self._event("response.output_text.delta", item_id=item["id"],
                                  output_index=len(self._output), content_index=0, delta=text)
 
     def _call_delta(self, call: Mapping[str, Any]) -> bytes:
