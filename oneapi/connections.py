@@ -91,7 +91,7 @@ class _Hygiene:
     loop: asyncio.AbstractEventLoop
 
     def connection_made(self, transport: asyncio.Transport) -> None:
-        super().connection_made(transport)  # type: ignore[misc]
+        super().connection_made(transport)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
         self._head_deadline: TimerHandle | None = None
         self._head_bytes = 0
         self._head_too_large = False
@@ -102,32 +102,32 @@ class _Hygiene:
     def data_received(self, data: bytes) -> None:
         if self._head_deadline is None and self._between_requests():
             self._start_head_deadline()  # the first byte of a request on a kept-alive connection
-        super().data_received(data)  # type: ignore[misc]
+        super().data_received(data)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
 
     def on_response_complete(self) -> None:
         self._stop_head_deadline()
-        super().on_response_complete()  # type: ignore[misc]
+        super().on_response_complete()  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_deadline()
-        super().connection_lost(exc)  # type: ignore[misc]
+        super().connection_lost(exc)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
 
     # httptools parser callbacks: count the head as it arrives
     def on_message_begin(self) -> None:
         self._head_bytes = 0
-        super().on_message_begin()  # type: ignore[misc]
+        super().on_message_begin()  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
 
     def on_url(self, url: bytes) -> None:
         self._count_head(len(url))
-        super().on_url(url)  # type: ignore[misc]
+        super().on_url(url)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._count_head(len(name) + len(value) + 4)
-        super().on_header(name, value)  # type: ignore[misc]
+        super().on_header(name, value)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
 
     def send_400_response(self, msg: str) -> None:
         if not self._head_too_large:
-            super().send_400_response(msg)  # type: ignore[misc]
+            super().send_400_response(msg)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
             return
         self.transport.write(_TOO_LARGE)
         self.transport.close()

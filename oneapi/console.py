@@ -62,7 +62,7 @@ def build_console(runtime: Runtime) -> tuple[Litestar, list[Component]]:
     app = Litestar(
         route_handlers=[system.healthz, *relay_routes, *native_routes, *responses_routes, proxy_route,
                         realtime_route, management_router(), metrics_endpoint],
-        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        exception_handlers=exception_handlers,
         state=State({"runtime": runtime}),
         request_max_body_size=runtime.settings.max_request_body_mb * 1024 * 1024,
         openapi_config=OpenAPIConfig(title="One API", version=__version__, path="/schema",

@@ -14,6 +14,7 @@ import logging
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+from litestar.types import ExceptionHandlersMap
 
 from oneapi.errors import GatewayError, InternalError, render_relay_error
 from oneapi.log import request_id_var
@@ -74,7 +75,7 @@ def _unexpected(request: Request, exc: Exception) -> Response:
         f"internal error (request id {request_id_var.get()}); see the server log for this request id"))
 
 
-exception_handlers = {
+exception_handlers: ExceptionHandlersMap = {
     GatewayError: _gateway_error,
     HTTPException: _http_exception,
     Exception: _unexpected,

@@ -36,7 +36,7 @@ def configure_logging(level: str = "INFO") -> None:
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(_KeyValueFormatter())
-    handler._oneapi = True  # type: ignore[attr-defined]
+    handler._oneapi = True  # type: ignore[attr-defined]  # our mark, so a second setup replaces it
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("alembic.runtime.plugins", "httpx", "httpcore"):

@@ -28,6 +28,8 @@ from oneapi.errors import RateLimited
 from oneapi.options import options
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from oneapi.cache import CachedToken, CachedUser
     from oneapi.redis_state import SharedState
 
@@ -149,8 +151,8 @@ class RateLimits:
         if shared is not None and shared.available:
             from oneapi.redis_state import RedisUnavailable
 
-            async def add(client: object) -> None:
-                async with client.pipeline(transaction=False) as pipe:  # type: ignore[attr-defined]
+            async def add(client: Redis) -> None:
+                async with client.pipeline(transaction=False) as pipe:
                     for (key, second), amount in batch.items():
                         pipe.hincrby(shared.key(key), str(second), amount)
                         pipe.expire(shared.key(key), WINDOW_SECONDS + 1)

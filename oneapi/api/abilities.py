@@ -8,7 +8,7 @@ relay can pick channels by (group, model) without reading the channels table.
 from __future__ import annotations
 
 from sqlalchemy import delete, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from oneapi.db.models import Ability, Channel, Status
 
@@ -26,7 +26,7 @@ def split_list(value: str | None) -> list[str]:
 
 
 def delete_abilities(session: Session, channel_id: int) -> None:
-    session.exec(delete(Ability).where(Ability.channel_id == channel_id))  # type: ignore[call-overload]
+    session.exec(delete(Ability).where(col(Ability.channel_id) == channel_id))
 
 
 def rebuild_abilities(session: Session, channel: Channel) -> None:
@@ -45,5 +45,5 @@ def set_channel_status(session: Session, channel: Channel, status: int) -> None:
     assert channel.id is not None
     channel.status = status
     session.add(channel)
-    session.exec(update(Ability).where(Ability.channel_id == channel.id)  # type: ignore[call-overload]
+    session.exec(update(Ability).where(col(Ability.channel_id) == channel.id)
                  .values(enabled=status == Status.ENABLED))

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from oneapi.api.abilities import set_channel_status
 from oneapi.api.common import run_db, unix_now
@@ -141,9 +141,10 @@ def _channel_ids(scope: str) -> list[int]:
     if scope == "disabled":
         query = query.where(Channel.status == Status.AUTO_DISABLED)
     else:
-        query = query.where(Channel.status.in_((Status.ENABLED, Status.AUTO_DISABLED)))  # type: ignore[attr-defined]
+        query = query.where(col(Channel.status).in_((Status.ENABLED, Status.AUTO_DISABLED)))
     with Session(get_engine()) as session:
-        return [channel_id for channel_id in session.exec(query.order_by(Channel.id)).all() if channel_id]
+        return [channel_id for channel_id in session.exec(query.order_by(col(Channel.id))).all()
+                if channel_id]
 
 
 async def _test_all(runtime: Runtime, scope: str, tester_id: int) -> None:

@@ -24,7 +24,7 @@ from litestar import Controller, Request, get, put
 from litestar.di import Provide
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from sqlalchemy import delete, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from oneapi.api import auth
 from oneapi.api.abilities import delete_abilities, rebuild_abilities, split_list
@@ -187,11 +187,11 @@ def _list(page: Page, keyword: str | None) -> list[dict[str, Any]]:
     query = select(Channel)
     if keyword is not None:
         keyword = keyword.strip()
-        matches = [Channel.name.contains(keyword, autoescape=True)]  # type: ignore[attr-defined]
+        matches = [col(Channel.name).contains(keyword, autoescape=True)]
         if (channel_id := keyword_id(keyword)) is not None:
-            matches.append(Channel.id == channel_id)
+            matches.append(col(Channel.id) == channel_id)
         query = query.where(or_(*matches))
-    query = query.order_by(Channel.id.desc())  # type: ignore[union-attr]
+    query = query.order_by(col(Channel.id).desc())
     with Session(get_engine()) as session:
         return [channel_row(channel) for channel in session.exec(page.apply(query)).all()]
 
@@ -264,11 +264,11 @@ def _delete(channel_id: int) -> None:
 def _delete_disabled() -> int:
     with session_scope() as session:
         ids = list(session.exec(select(Channel.id).where(
-            Channel.status.in_((Status.DISABLED, Status.AUTO_DISABLED)))).all())  # type: ignore[attr-defined]
+            col(Channel.status).in_((Status.DISABLED, Status.AUTO_DISABLED)))).all())
         for channel_id in ids:
             delete_abilities(session, channel_id or 0)
         if ids:
-            session.exec(delete(Channel).where(Channel.id.in_(ids)))  # type: ignore[call-overload,union-attr]
+            session.exec(delete(Channel).where(col(Channel.id).in_(ids)))
         return len(ids)
 
 
@@ -287,9 +287,10 @@ def _store_balance(channel_id: int, balance: float) -> None:
 
 def _balance_channel_ids() -> list[int]:
     query = select(Channel.id).where(Channel.status == Status.ENABLED,
-                                     Channel.type.in_(BALANCE_TYPES))  # type: ignore[attr-defined]
+                                     col(Channel.type).in_(BALANCE_TYPES))
     with Session(get_engine()) as session:
-        return [channel_id for channel_id in session.exec(query.order_by(Channel.id)).all() if channel_id]
+        return [channel_id for channel_id in session.exec(query.order_by(col(Channel.id))).all()
+                if channel_id]
 
 
 async def _update_balance(runtime: Runtime, channel_id: int) -> float:

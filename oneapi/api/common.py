@@ -34,7 +34,7 @@ from litestar import Request, delete, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy import Select, update
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from oneapi.db.models import User
 from oneapi.errors import InvalidRequest
@@ -73,6 +73,7 @@ __all__ = (
 
 P = ParamSpec("P")
 T = TypeVar("T")
+_Query = TypeVar("_Query", bound=Select[Any])  # sqlalchemy's or sqlmodel's select, kept as given
 
 DEFAULT_PAGE_SIZE = 10  # one-api's ItemsPerPage
 MAX_PAGE_SIZE = 100
@@ -129,7 +130,7 @@ def add_user_quota(session: Session, user_id: int, delta: int) -> None:
     if not -INT64_MAX - 1 <= current + delta <= INT64_MAX:
         raise InvalidRequest("the user's quota would pass the largest number the database holds",
                              param="quota")
-    session.exec(update(User).where(User.id == user_id).values(quota=User.quota + delta))  # type: ignore[call-overload]
+    session.exec(update(User).where(col(User.id) == user_id).values(quota=User.quota + delta))
 
 
 def _nul_path(value: Any, path: str) -> str | None:
@@ -225,7 +226,7 @@ class Page:
     index: int
     size: int
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
+    def apply(self, query: _Query) -> _Query:
         return query.offset(self.index * self.size).limit(self.size)
 
 

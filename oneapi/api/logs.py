@@ -16,7 +16,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 from sqlalchemy import ColumnElement, delete, func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from oneapi.api import auth
 from oneapi.api.common import (
@@ -90,21 +90,21 @@ class LogFilter:
     def conditions(self) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = []
         if self.type:
-            where.append(Log.type == self.type)
+            where.append(col(Log.type) == self.type)
         if self.start_timestamp:
-            where.append(Log.created_at >= self.start_timestamp)
+            where.append(col(Log.created_at) >= self.start_timestamp)
         if self.end_timestamp:
-            where.append(Log.created_at <= self.end_timestamp)
+            where.append(col(Log.created_at) <= self.end_timestamp)
         if self.username:
-            where.append(Log.username == self.username)
+            where.append(col(Log.username) == self.username)
         if self.token_name:
-            where.append(Log.token_name == self.token_name)
+            where.append(col(Log.token_name) == self.token_name)
         if self.model_name:
-            where.append(Log.model_name == self.model_name)
+            where.append(col(Log.model_name) == self.model_name)
         if self.channel:
-            where.append(Log.channel_id == self.channel)
+            where.append(col(Log.channel_id) == self.channel)
         if self.user_id:
-            where.append(Log.user_id == self.user_id)
+            where.append(col(Log.user_id) == self.user_id)
         return where
 
 
@@ -133,7 +133,7 @@ def _filter_params(
 
 def _list(where: list[ColumnElement[bool]], page: Page, owner_view: bool) -> list[dict[str, Any]]:
     with Session(get_engine()) as session:
-        query = select(Log).where(*where).order_by(Log.id.desc())  # type: ignore[union-attr]
+        query = select(Log).where(*where).order_by(col(Log.id).desc())
         return [log_row(log, owner_view=owner_view) for log in session.exec(page.apply(query)).all()]
 
 
@@ -152,17 +152,17 @@ def _keyword_conditions(keyword: str) -> list[ColumnElement[bool]]:
     if not keyword:
         return []
     matches: list[ColumnElement[bool]] = [
-        column.startswith(keyword, autoescape=True)  # type: ignore[attr-defined]
+        col(column).startswith(keyword, autoescape=True)
         for column in (Log.content, Log.username, Log.token_name, Log.model_name)
     ]
     if (log_type := keyword_id(keyword)) is not None:
-        matches.append(Log.type == log_type)
+        matches.append(col(Log.type) == log_type)
     return [or_(*matches)]
 
 
 def _purge(before: int) -> int:
     with session_scope() as session:
-        result = session.exec(delete(Log).where(Log.created_at < before))  # type: ignore[call-overload]
+        result = session.exec(delete(Log).where(col(Log.created_at) < before))
         return int(result.rowcount or 0)
 
 
@@ -202,7 +202,7 @@ class LogController(Controller):
 
     @get("/self/search", opt=auth.common)
     async def search_self(self, page: PageArg, me: auth.Me, keyword: FromQuery[str] = "") -> dict[str, Any]:
-        where = [Log.user_id == me.id, *_keyword_conditions(keyword)]
+        where = [col(Log.user_id) == me.id, *_keyword_conditions(keyword)]
         return ok(await run_db(_list, where, page, True))
 
     @api_delete("/", opt=auth.admin)

@@ -15,7 +15,7 @@ from litestar import Controller, Request, get, put
 from litestar.di import Provide
 from litestar.params import FromQuery, JSONBody
 from sqlalchemy import or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from oneapi.api import auth
 from oneapi.api.common import (
@@ -96,11 +96,11 @@ def _list(page: Page, keyword: str | None) -> list[dict[str, Any]]:
     query = select(Redemption)
     if keyword is not None:
         keyword = keyword.strip()
-        matches = [Redemption.name.startswith(keyword, autoescape=True)]  # type: ignore[attr-defined]
+        matches = [col(Redemption.name).startswith(keyword, autoescape=True)]
         if (code_id := keyword_id(keyword)) is not None:
-            matches.append(Redemption.id == code_id)
+            matches.append(col(Redemption.id) == code_id)
         query = query.where(or_(*matches))
-    query = query.order_by(Redemption.id.desc())  # type: ignore[union-attr]
+    query = query.order_by(col(Redemption.id).desc())
     with Session(get_engine()) as session:
         return [row(code) for code in session.exec(page.apply(query)).all()]
 
@@ -171,8 +171,8 @@ def redeem(user_id: int, key: str) -> int:
             raise InvalidRequest("invalid redemption code")
         if code.status != Status.ENABLED:
             raise InvalidRequest("this redemption code has been used or disabled")
-        claimed = session.exec(update(Redemption)  # type: ignore[call-overload]
-                               .where(Redemption.id == code.id, Redemption.status == Status.ENABLED)
+        claimed = session.exec(update(Redemption)
+                               .where(col(Redemption.id) == code.id, col(Redemption.status) == Status.ENABLED)
                                .values(status=REDEMPTION_USED, redeemed_time=unix_now(), user_id=user_id))
         if claimed.rowcount != 1:
             raise InvalidRequest("this redemption code has been used or disabled")

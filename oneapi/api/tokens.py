@@ -16,7 +16,7 @@ from litestar import Controller, Request, get, put
 from litestar.di import Provide
 from litestar.params import FromQuery, JSONBody
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from oneapi.api import auth
 from oneapi.api.common import (
@@ -121,9 +121,9 @@ def _own(session: Session, user_id: int, token_id: int) -> Token:
 def _list(user_id: int, page: Page, keyword: str | None) -> list[dict[str, Any]]:
     query = select(Token).where(Token.user_id == user_id)
     if keyword:
-        query = query.where(Token.name.startswith(keyword.strip(),
-                                                  autoescape=True))  # type: ignore[attr-defined]
-    query = query.order_by(Token.id.desc())  # type: ignore[union-attr]
+        query = query.where(col(Token.name).startswith(keyword.strip(),
+                                                  autoescape=True))
+    query = query.order_by(col(Token.id).desc())
     with Session(get_engine()) as session:
         return [row(token) for token in session.exec(page.apply(query)).all()]
 
@@ -173,7 +173,7 @@ def _update(user_id: int, fields: TokenUpdate, status_only: bool) -> tuple[dict[
             # Relative, like the relay's batch writer, so a concurrent flush is not lost.
             delta = remain_quota - token.remain_quota
             session.flush()
-            session.exec(update(Token).where(Token.id == token.id)  # type: ignore[call-overload]
+            session.exec(update(Token).where(col(Token.id) == token.id)
                          .values(remain_quota=Token.remain_quota + delta))
             session.refresh(token)
         if status is not None and (status_only or status != token.status):  # an edit form sends it back

@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+import sqlalchemy as sa
 from litestar import Controller, Request, Response, get, put
 from litestar.di import Provide
 from litestar.params import FromQuery, JSONBody
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from oneapi.api import auth
 from oneapi.api.common import (
@@ -179,7 +180,7 @@ def _register(body: Registration) -> dict[int, int]:
             inviter = session.exec(select(User).where(User.aff_code == body.aff_code)).first()
         user = User(username=username, password=hash_password(password), display_name=display_name,
                     email=email, role=Role.COMMON, status=Status.ENABLED, aff_code=generate_aff_code(),
-                    quota=options.get_int("QuotaForNewUser"), inviter_id=inviter.id if inviter else 0)
+                    quota=options.get_int("QuotaForNewUser"), inviter_id=(inviter.id or 0) if inviter else 0)
         if inviter is not None:
             user.quota += options.get_int("QuotaForInvitee")
         _commit_user(session, user)
@@ -208,9 +209,9 @@ def _check_login(name: str, password: str) -> User | None:
     A matching hash cheaper than ours (one-api's cost 10) is replaced by one of our cost.
     """
     with Session(get_engine(), expire_on_commit=False) as session:
-        query = select(User).where(or_(User.username == name, User.email == name),
+        query = select(User).where(or_(col(User.username) == name, col(User.email) == name),
                                    User.status != USER_DELETED)
-        user = session.exec(query.order_by(User.id)).first()
+        user = session.exec(query.order_by(col(User.id))).first()
         if not verify_password(password, user.password if user is not None else None) or user is None:
             return None
         if password_needs_rehash(user.password):
@@ -286,17 +287,19 @@ def _dashboard(user_id: int, since: int) -> list[dict[str, Any]]:
     """Per-day (UTC), per-model consumption of one user, with one-api's field names
     (its ``LogStatistic``: ``Day`` as YYYY-MM-DD, ``ModelName``, ``RequestCount``, ``Quota``,
     ``PromptTokens``, ``CompletionTokens``), which one-api's dashboards read."""
-    day = Log.created_at // 86400
-    query = (select(day, Log.model_name, func.count(), func.coalesce(func.sum(Log.quota), 0),
-                    func.coalesce(func.sum(Log.prompt_tokens), 0),
-                    func.coalesce(func.sum(Log.completion_tokens), 0))
-             .where(Log.user_id == user_id, Log.type == LogType.CONSUME, Log.created_at >= since)
-             .group_by(day, Log.model_name).order_by(day, Log.model_name))
+    day, model_name = col(Log.created_at) // 86400, col(Log.model_name)
+    # SQLAlchemy's select and execute: SQLModel's are typed for at most four columns
+    query = (sa.select(day, model_name, func.count(), func.coalesce(func.sum(Log.quota), 0),
+                       func.coalesce(func.sum(Log.prompt_tokens), 0),
+                       func.coalesce(func.sum(Log.completion_tokens), 0))
+             .where(col(Log.user_id) == user_id, col(Log.type) == LogType.CONSUME,
+                    col(Log.created_at) >= since)
+             .group_by(day, model_name).order_by(day, model_name))
     with Session(get_engine()) as session:
         return [{"Day": dt.datetime.fromtimestamp(int(d) * 86400, dt.UTC).strftime("%Y-%m-%d"),
                  "ModelName": model, "RequestCount": int(count), "Quota": int(quota),
                  "PromptTokens": int(prompt), "CompletionTokens": int(completion)}
-                for d, model, count, quota, prompt, completion in session.exec(query).all()]
+                for d, model, count, quota, prompt, completion in session.execute(query).all()]
 
 
 def _available_models(group: str) -> list[str]:
@@ -311,13 +314,13 @@ def _list_users(page: Page, keyword: str | None) -> list[dict[str, Any]]:
     query = select(User).where(User.status != USER_DELETED)
     if keyword is not None:
         keyword = keyword.strip()
-        matches = [User.username.startswith(keyword, autoescape=True),  # type: ignore[attr-defined]
-                   User.email.startswith(keyword, autoescape=True),  # type: ignore[attr-defined]
-                   User.display_name.startswith(keyword, autoescape=True)]  # type: ignore[attr-defined]
+        matches = [col(User.username).startswith(keyword, autoescape=True),
+                   col(User.email).startswith(keyword, autoescape=True),
+                   col(User.display_name).startswith(keyword, autoescape=True)]
         if (user_id := keyword_id(keyword)) is not None:
-            matches.append(User.id == user_id)
+            matches.append(col(User.id) == user_id)
         query = query.where(or_(*matches))
-    query = query.order_by(User.id.desc())  # type: ignore[union-attr]
+    query = query.order_by(col(User.id).desc())
     with Session(get_engine()) as session:
         return [public_user(user) for user in session.exec(page.apply(query)).all()]
 

@@ -47,7 +47,7 @@ __all__ = ("ResponseStore", "Stored", "response_of_item")
 
 log = logging.getLogger("oneapi.relay.responses")
 
-_TABLE = StoredResponse.__table__  # type: ignore[attr-defined]
+_TABLE = StoredResponse.__table__  # type: ignore[attr-defined]  # SQLModel sets it, does not declare it
 _RETRY_SECONDS = 1.0
 MAX_PENDING = 10_000  # responses waiting for an unreachable database; older ones are dropped
 _encode = msgspec.json.Encoder().encode
