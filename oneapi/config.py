@@ -32,7 +32,6 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     debug: bool = False
     log_level: str = "INFO"
-    workers: int = Field(1, ge=1)
     # Connections (oneapi/connections.py): seconds for a request's head to arrive, seconds an
     # idle kept-alive connection stays open, and open connections beyond which new ones get 503
     header_timeout: float = Field(10.0, gt=0)

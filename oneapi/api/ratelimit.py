@@ -1,9 +1,11 @@
-"""Per-IP rate limits on ``/api``, as one-api: a moving window per client address.
+"""Per-IP rate limits on ``/api`` and the web UI, as one-api: a moving window per client address.
 
-``GLOBAL_API_RATE_LIMIT`` requests per 3 minutes on every management route, and 20 per
-20 minutes on the critical ones (login, register). ``0`` or ``DEBUG=true`` turns a limit
-off, as in one-api. Counters live in memory per process (the ``limits`` library's
-moving-window strategy); a Redis-backed store can replace the storage later.
+``GLOBAL_API_RATE_LIMIT`` requests per 3 minutes on every management route,
+``GLOBAL_WEB_RATE_LIMIT`` per 3 minutes on the web UI's pages and static files (a budget of its
+own, as one-api keeps them apart), and 20 per 20 minutes on the critical routes (login,
+register). ``0`` or ``DEBUG=true`` turns a limit off, as in one-api. Counters live in memory
+per process (the ``limits`` library's moving-window strategy); a Redis-backed store can replace
+the storage later.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from litestar.handlers.base import BaseRouteHandler
 from oneapi.errors import RateLimited
 from oneapi.runtime import Runtime
 
-__all__ = ("CRITICAL_LIMIT", "api_rate_limit", "critical_rate_limit")
+__all__ = ("CRITICAL_LIMIT", "api_rate_limit", "critical_rate_limit", "web_rate_limit")
 
-GLOBAL_API_WINDOW_SECONDS = 180
+GLOBAL_WINDOW_SECONDS = 180  # one-api's window for both global limits
 CRITICAL_LIMIT = RateLimitItemPerMinute(20, 20)  # 20 requests per 20 minutes
 
 
@@ -55,7 +57,15 @@ async def api_rate_limit(connection: ASGIConnection[Any, Any, Any, Any], _handle
     runtime: Runtime = connection.app.state.runtime
     limit = runtime.settings.global_api_rate_limit
     if limit > 0:
-        _hit(connection, RateLimitItemPerSecond(limit, GLOBAL_API_WINDOW_SECONDS), "GA")
+        _hit(connection, RateLimitItemPerSecond(limit, GLOBAL_WINDOW_SECONDS), "GA")
+
+
+async def web_rate_limit(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """Guard for the web UI's pages and static files: GLOBAL_WEB_RATE_LIMIT per 3 minutes per IP."""
+    runtime: Runtime = connection.app.state.runtime
+    limit = runtime.settings.global_web_rate_limit
+    if limit > 0:
+        _hit(connection, RateLimitItemPerSecond(limit, GLOBAL_WINDOW_SECONDS), "GW")
 
 
 async def critical_rate_limit(connection: ASGIConnection[Any, Any, Any, Any],

@@ -14,12 +14,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from litestar import Router
 from litestar.config.app import AppConfig
 from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateEngineProtocol
 from litestar.template.config import TemplateConfig
 
+from oneapi.api.ratelimit import web_rate_limit
 from oneapi.web.pages import page_handlers
 
 __all__ = ("STATIC_DIR", "TEMPLATES_DIR", "WebUI")
@@ -60,11 +62,13 @@ class LazyJinja(TemplateEngineProtocol[Any, Mapping[str, Any]]):
 
 
 class WebUI(InitPluginProtocol):
-    """Adds the pages, ``/static`` (themes' CSS and the shared JS) and the Jinja templates."""
+    """Adds the pages, ``/static`` (themes' CSS and the shared JS) and the Jinja templates, all
+    under the per-IP ``GLOBAL_WEB_RATE_LIMIT``."""
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         static = create_static_files_router(path="/static", directories=[STATIC_DIR], name="web-static",
                                             include_in_schema=False)
-        app_config.route_handlers.extend([*page_handlers, static])
+        app_config.route_handlers.append(Router("/", route_handlers=[*page_handlers, static],
+                                                guards=[web_rate_limit], include_in_schema=False))
         app_config.template_config = TemplateConfig(directory=TEMPLATES_DIR, engine=LazyJinja)
         return app_config

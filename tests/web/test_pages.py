@@ -163,3 +163,22 @@ def test_site_name_from_the_options_is_escaped(client_for) -> None:
     finally:
         with session_scope() as session:
             options.save(session, "SystemName", "One API")
+
+
+@pytest.mark.parametrize("limit", ["3", "0"])
+def test_global_web_rate_limit(clean_env: pytest.MonkeyPatch, limit: str) -> None:
+    """GLOBAL_WEB_RATE_LIMIT counts pages and static files per IP, apart from the API's budget."""
+    clean_env.setenv("GLOBAL_WEB_RATE_LIMIT", limit)
+    clean_env.setenv("GLOBAL_API_RATE_LIMIT", "0")
+    reset_settings()
+    with TestClient(create_app()) as client:
+        codes = [client.get("/login").status_code, client.get("/static/chart.js").status_code,
+                 client.get("/login").status_code, client.get("/static/chart.js").status_code,
+                 client.get("/dashboard", follow_redirects=False).status_code]
+        if limit == "0":
+            assert codes == [200, 200, 200, 200, 200]
+        else:
+            assert codes == [200, 200, 200, 429, 429]
+            assert int(client.get("/login").headers["retry-after"]) > 100
+        assert client.get("/api/status").status_code == 200  # the API has its own budget
+        assert client.get("/healthz").status_code == 200
