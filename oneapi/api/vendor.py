@@ -17,6 +17,7 @@ from oneapi.cache import CachedChannel
 from oneapi.errors import InvalidRequest, UpstreamError
 from oneapi.relay.adapters import adapter_for
 from oneapi.relay.upstream import UpstreamClient
+from oneapi.security import mask_secrets
 
 if TYPE_CHECKING:
     from oneapi.runtime import Runtime
@@ -43,12 +44,12 @@ async def upstream_client(runtime: Runtime) -> AsyncIterator[UpstreamClient]:
         await own.stop()
 
 
-async def _json(client: UpstreamClient, url: str, headers: dict[str, str]) -> Any:
-    """GET ``url`` and decode its JSON; an HTTP error becomes the vendor's words."""
+async def _json(client: UpstreamClient, url: str, headers: dict[str, str], key: str) -> Any:
+    """GET ``url`` and decode its JSON; an HTTP error becomes the vendor's words, ``key`` masked."""
     response = await client.send("GET", url, {**headers, "Accept": "application/json"}, None)
     body = await response.read()
     if response.status >= 400:
-        excerpt = body[:200].decode(errors="replace")
+        excerpt = mask_secrets(body[:200].decode(errors="replace"), (key,))
         raise UpstreamError(f"the vendor answered HTTP {response.status}: {excerpt}")
     try:
         return json.loads(body)
@@ -57,7 +58,7 @@ async def _json(client: UpstreamClient, url: str, headers: dict[str, str]) -> An
 
 
 async def _get_json(client: UpstreamClient, url: str, key: str) -> Any:
-    return await _json(client, url, {"Authorization": f"Bearer {key}"})
+    return await _json(client, url, {"Authorization": f"Bearer {key}"}, key)
 
 
 def _model_ids(payload: Any) -> list[str]:
@@ -77,11 +78,12 @@ def _model_ids(payload: Any) -> list[str]:
 async def fetch_models(runtime: Runtime, channel: CachedChannel) -> list[str]:
     """The models the vendor lists for this channel's key."""
     adapter = adapter_for(channel.kind.api_format)
-    request = adapter.models_request(channel, channel.keys[0] if channel.keys else "") if adapter else None
+    key = channel.keys[0] if channel.keys else ""
+    request = adapter.models_request(channel, key) if adapter else None
     if request is None:
         raise InvalidRequest(f"channel type {channel.kind.name} has no model list this gateway can read")
     async with upstream_client(runtime) as client:
-        return _model_ids(await _json(client, request.url, request.headers))
+        return _model_ids(await _json(client, request.url, request.headers, key))
 
 
 def _number(value: Any, what: str) -> float:

@@ -155,6 +155,12 @@ class _ViaChat(Adapter):
     def is_stream(self, content_type: str) -> bool:
         return self.inner.is_stream(content_type)
 
+    def answer_problem(self, request: RelayRequest, content_type: str, body: bytes) -> str | None:
+        return self.inner.answer_problem(self.chat, content_type, body)
+
+    def stream_problem(self, first: bytes) -> str | None:
+        return self.inner.stream_problem(first)
+
     def stream_media_type(self, request: RelayRequest) -> str:
         return self.format.stream_media_type(self.client)
 
@@ -179,6 +185,12 @@ class _PassThrough(Adapter):
 
     def error_message(self, status: int, body: bytes) -> str:
         return self.vendor.error_message(status, body)
+
+    def answer_problem(self, request: RelayRequest, content_type: str, body: bytes) -> str | None:
+        return self.vendor.answer_problem(request, content_type, body)
+
+    def stream_problem(self, first: bytes) -> str | None:
+        return self.vendor.stream_problem(first)
 
     @abstractmethod
     def usage(self, answer: dict[str, Any]) -> TokenUsage | None: ...

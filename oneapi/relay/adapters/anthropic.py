@@ -6,7 +6,8 @@ converted by :mod:`oneapi.relay.formats.anthropic`.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from oneapi.cache import CachedChannel
 from oneapi.relay.adapters.base import UpstreamRequest
@@ -27,6 +28,7 @@ __all__ = ("ADAPTER", "AnthropicAdapter")
 class AnthropicAdapter(VendorAdapter):
     vendor = "Anthropic"
     modes = frozenset({RelayMode.CHAT})
+    answer_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {RelayMode.CHAT: ("content",)}
 
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         return f"{self.base_url(channel)}/v1/messages"

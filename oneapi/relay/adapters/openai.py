@@ -9,7 +9,8 @@ without ``/v1``.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -58,6 +59,10 @@ def _rerank_usage(body: bytes) -> Usage | None:
 
 class OpenAIAdapter(Adapter):
     modes = frozenset(RelayMode)
+    answer_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        RelayMode.CHAT: ("choices",), RelayMode.COMPLETIONS: ("choices",), RelayMode.EMBEDDINGS: ("data",),
+        RelayMode.MODERATIONS: ("results",), RelayMode.IMAGES: ("data",), RelayMode.IMAGE_EDITS: ("data",),
+        RelayMode.RESPONSES: ("output",), RelayMode.RERANK: ("results",)}
 
     def base_url(self, channel: CachedChannel) -> str:
         return (channel.base_url or channel.kind.base_url).rstrip("/")
