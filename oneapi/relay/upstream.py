@@ -12,9 +12,9 @@ and headers), and the idle time between body chunks, each from the settings
 overridable per channel in its config JSON. The defaults are long because reasoning
 models think before they answer: a non-streamed o1/o3 or R1 answer's first byte comes
 after the whole reasoning (minutes), and some streams stay silent while the model thinks.
-The first-byte limit wraps aiohttp's request in ``asyncio.timeout``; the idle limit is one
-timer rescheduled per chunk (aiohttp's ``sock_read`` cannot tell the header wait from
-the gaps between chunks). ``RELAY_TIMEOUT``, one-api's overall limit (0: none), stays
+The first-byte limit wraps aiohttp's request in ``asyncio.timeout``, and the idle limit
+each read of the body (aiohttp's ``sock_read`` cannot tell the header wait from the gaps
+between chunks). ``RELAY_TIMEOUT``, one-api's overall limit (0: none), stays
 the session's total timeout.
 """
 
@@ -93,19 +93,20 @@ class UpstreamResponse:
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         """Body bytes as they arrive off the socket, without waiting for any boundary.
 
-        The idle timer runs only while waiting for the upstream, not while the caller
-        sends a chunk on to a slow client.
+        The idle limit is armed per read (in the task reading at that moment), so it runs
+        only while waiting for the upstream, not while the caller sends a chunk to a slow
+        client.
         """
-        loop = asyncio.get_running_loop()
         content = self._response.content
         try:
-            async with asyncio.timeout(loop.time() + self._idle) as idle:
-                while chunk := await content.readany():
-                    idle.reschedule(None)
-                    yield chunk
-                    idle.reschedule(loop.time() + self._idle)
+            while True:
+                async with asyncio.timeout(self._idle):
+                    chunk = await content.readany()
+                if not chunk:
+                    return
+                yield chunk
         except TimeoutError:
-            raise UpstreamTimeout("the upstream stalled while streaming") from None
+            raise UpstreamTimeout(f"the upstream stalled for {self._idle:g} s while streaming") from None
         except aiohttp.ClientError as exc:
             raise UpstreamConnectionError(f"the upstream stream broke: {type(exc).__name__}") from None
 
