@@ -23,6 +23,7 @@ import msgspec
 
 from oneapi.errors import InvalidRequest
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse, StreamConverter, UpstreamRequest
+from oneapi.relay.checks import AnthropicHead, GeminiHead, check_body, field_error
 from oneapi.relay.formats.anthropic import anthropic_usage, read_anthropic_event
 from oneapi.relay.formats.anthropic_in import ChatToAnthropicStream, chat_to_message, messages_to_chat
 from oneapi.relay.formats.events import TokenUsage, UsageSniffer, decode_json, encode_json
@@ -56,13 +57,19 @@ class ClientRequest:
     sse: bool = True  # Gemini streams: SSE (alt=sse) or one JSON array
 
 
-def _decode(body: bytes) -> dict[str, Any]:
+def _decode(body: bytes, head: type[msgspec.Struct]) -> dict[str, Any]:
+    """The client's document, checked at the door (``oneapi.relay.checks``) against ``head``."""
+    check_body(body)
     try:
         document = decode_json(body) if body else None
     except msgspec.DecodeError:
         raise InvalidRequest("the request body is not valid JSON", code="invalid_json") from None
     if not isinstance(document, dict):
         raise InvalidRequest("the request body must be a JSON object", code="invalid_request")
+    try:
+        msgspec.convert(document, head)
+    except msgspec.ValidationError as exc:
+        raise field_error(exc) from None
     return document
 
 
@@ -243,11 +250,9 @@ class AnthropicMessages(ClientFormat):
     native_format = "anthropic"
 
     def parse(self, body: bytes, headers: dict[str, str]) -> RelayRequest:
-        document = _decode(body)
+        document = _decode(body, AnthropicHead)
         if not document.get("model"):
             raise InvalidRequest("model: field required", param="model", code="missing_model")
-        if not isinstance(document.get("messages"), list):
-            raise InvalidRequest("messages: field required", param="messages")
         kept = {name: headers[name] for name in _ANTHROPIC_HEADERS if headers.get(name)}
         return _chat_request(messages_to_chat(document), ClientRequest(self, document, body, kept))
 
@@ -271,7 +276,7 @@ class GeminiNative(ClientFormat):
         if action not in self.actions:
             raise InvalidRequest(f"unsupported Gemini method {action!r}; use one of {', '.join(self.actions)}",
                                  code="unsupported_method")
-        document = _decode(body)
+        document = _decode(body, GeminiHead)
         stream = action == "streamGenerateContent"
         chat = gemini_request_to_chat(document, model, stream=stream)
         return _chat_request(chat, ClientRequest(self, document, body, action=action, sse=sse))

@@ -1,0 +1,158 @@
+"""Relay input checked at the door, before any quota is reserved or a channel is chosen.
+
+A request the gateway cannot relay safely gets a 400 that names the field (``param``), in
+the client's dialect, instead of a 500, a 503 or a forward to the upstream:
+
+* the body: valid UTF-8 (msgspec checks only the strings it decodes, so bytes in skipped
+  fields would reach the upstream) and nested at most :data:`MAX_DEPTH` deep, so no
+  decoder or converter recurses into a ``RecursionError``;
+* model names: printable, at most :data:`MAX_MODEL_LENGTH` characters, no path tricks
+  (some vendors put the model in the URL path);
+* the fields the gateway reads and the top level of ``messages`` / ``input`` / ``prompt``
+  / ``contents``, with their ranges (``n``, ``max_tokens``, ``temperature``, ``top_p``,
+  ...), declared as msgspec types so the one decode that reads them also checks them.
+
+Cost (``bench/``, see the bench README): an ASCII body is checked for UTF-8 by
+``bytes.isascii`` (no copy); the depth scan is skipped when the body holds fewer brackets
+than the bound, which is the case for ordinary chat requests.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import msgspec
+
+from oneapi.errors import InvalidRequest
+
+__all__ = ("MAX_DEPTH", "MAX_MODEL_LENGTH", "AnthropicHead", "GeminiHead", "check_body", "check_model",
+           "check_top_level", "field_error", "too_deep")
+
+#: deeper than any real request (tool schemas included), far below Python's recursion limit
+MAX_DEPTH = 128
+MAX_MODEL_LENGTH = 256
+MAX_TOKENS = 2**31 - 1
+
+Count = Annotated[int, msgspec.Meta(ge=1, le=128)]
+Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]  # 0: unset, as one-api reads it
+Temperature = Annotated[float, msgspec.Meta(ge=0, le=2)]
+Probability = Annotated[float, msgspec.Meta(ge=0, le=1)]
+Penalty = Annotated[float, msgspec.Meta(ge=-2, le=2)]
+
+_STRINGS = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
+_PATH_TRICKS = re.compile(r"(^|/)\.\.?(/|$)|[?#\\]")
+_PARAM = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+def check_body(body: bytes) -> None:
+    """Raises InvalidRequest for a body that is not UTF-8 or is nested too deeply."""
+    if not body.isascii():
+        try:
+            body.decode()
+        except UnicodeDecodeError as exc:
+            raise InvalidRequest(f"the request body is not valid UTF-8 (byte {exc.start})",
+                                 code="invalid_encoding") from None
+    if _deeper_than(body, MAX_DEPTH):
+        raise too_deep()
+
+
+def too_deep() -> InvalidRequest:
+    return InvalidRequest(f"the request body is nested more than {MAX_DEPTH} levels deep",
+                          code="too_deeply_nested")
+
+
+def _deeper_than(body: bytes, limit: int) -> bool:
+    """Whether the JSON document ``body`` nests arrays and objects more than ``limit`` deep.
+
+    Linear C-speed work on the brackets outside strings: leaf pairs are dropped while
+    that shrinks the document a lot (each round lowers every branch by one level), then
+    what is left, long chains with few valleys, is walked valley to valley.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    brackets = _STRINGS.sub(b"", body).translate(_AS_SQUARE, _NOT_BRACKETS)
+    dropped = 0
+    while brackets:
+        shorter = brackets.replace(b"[]", b"")
+        if len(shorter) > len(brackets) * 3 // 4:
+            break
+        brackets, dropped = shorter, dropped + 1
+    depth, room = 0, limit - dropped
+    for rise_and_fall in brackets.split(b"]["):  # each piece is "[" * rise + "]" * fall
+        rise = rise_and_fall.count(b"[")
+        if depth + rise > room:
+            return True
+        depth += 2 * rise - len(rise_and_fall)
+    return False
+
+
+def check_model(model: str) -> str:
+    """The model name, or InvalidRequest naming ``model``."""
+    if len(model) > MAX_MODEL_LENGTH:
+        raise InvalidRequest(f"model: the name is longer than {MAX_MODEL_LENGTH} characters", param="model",
+                             code="invalid_model")
+    if not model.isprintable() or model != model.strip() or _PATH_TRICKS.search(model):
+        raise InvalidRequest("model: the name must be printable text without spaces at its ends, "
+                             "'..' segments, '?', '#' or '\\'", param="model", code="invalid_model")
+    return model
+
+
+def field_error(exc: msgspec.ValidationError) -> InvalidRequest:
+    """msgspec's "Expected `int` >= 1 - at `$.n`" as a 400 whose ``param`` is ``n``."""
+    text = str(exc)
+    found = _PARAM.search(text)
+    param = found.group(1) if found else None
+    reason = text[:found.start()] if found else text
+    return InvalidRequest(f"{param}: {reason}" if param else f"invalid request body: {reason}", param=param,
+                          code="invalid_request")
+
+
+_KINDS = {ord("["): "an array", ord("{"): "an object", ord('"'): "a string", ord("t"): "a boolean",
+          ord("f"): "a boolean", ord("n"): "null"}
+
+
+def check_top_level(name: str, raw: msgspec.Raw, allowed: str, required: bool) -> None:
+    """``raw`` (a field's undecoded JSON) starts like one of ``allowed`` ('[' array, '"' string)."""
+    value = memoryview(raw)
+    if not value:
+        if required:
+            raise InvalidRequest(f"{name}: field required", param=name, code="invalid_request")
+        return
+    if value[0] not in allowed.encode():
+        kinds = " or ".join(_KINDS[ord(char)] for char in allowed)
+        found = _KINDS.get(value[0], "a number")
+        raise InvalidRequest(f"{name}: expected {kinds}, got {found}", param=name, code="invalid_request")
+
+
+class AnthropicHead(msgspec.Struct):
+    """The fields of an Anthropic Messages request the gateway checks (``/v1/messages``)."""
+
+    messages: list[Any]
+    model: str = ""
+    max_tokens: Annotated[int, msgspec.Meta(ge=1, le=MAX_TOKENS)] | None = None
+    stream: bool | None = None
+    system: str | list[Any] | None = None
+    temperature: Probability | None = None
+    top_p: Probability | None = None
+    top_k: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    tools: list[Any] | None = None
+
+
+class _GenerationConfig(msgspec.Struct):
+    temperature: Temperature | None = None
+    topP: Probability | None = None  # Gemini's own names
+    topK: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    maxOutputTokens: Annotated[int, msgspec.Meta(ge=1, le=MAX_TOKENS)] | None = None
+    candidateCount: Annotated[int, msgspec.Meta(ge=1, le=8)] | None = None
+
+
+class GeminiHead(msgspec.Struct):
+    """The fields of a Gemini ``generateContent`` request the gateway checks (``/v1beta``)."""
+
+    contents: list[Any]
+    generationConfig: _GenerationConfig | None = None
+    systemInstruction: dict[str, Any] | None = None
+    tools: list[Any] | None = None
