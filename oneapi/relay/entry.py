@@ -23,7 +23,7 @@ import msgspec
 
 from oneapi.errors import InvalidRequest
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse, StreamConverter, UpstreamRequest
-from oneapi.relay.checks import AnthropicHead, GeminiHead, check_body, field_error
+from oneapi.relay.checks import AnthropicHead, GeminiHead, check_body, decode_document, field_error
 from oneapi.relay.formats.anthropic import anthropic_usage, read_anthropic_event
 from oneapi.relay.formats.anthropic_in import ChatToAnthropicStream, chat_to_message, messages_to_chat
 from oneapi.relay.formats.events import TokenUsage, UsageSniffer, decode_json, encode_json
@@ -61,7 +61,7 @@ def _decode(body: bytes, head: type[msgspec.Struct]) -> dict[str, Any]:
     """The client's document, checked at the door (``oneapi.relay.checks``) against ``head``."""
     check_body(body)
     try:
-        document = decode_json(body) if body else None
+        document = decode_document(body) if body else None
     except msgspec.DecodeError:
         raise InvalidRequest("the request body is not valid JSON", code="invalid_json") from None
     if not isinstance(document, dict):

@@ -28,6 +28,7 @@ from oneapi.relay.checks import (
     check_body,
     check_model,
     check_top_level,
+    decode_document,
     field_error,
     too_deep,
 )
@@ -106,7 +107,6 @@ _MAIN_FIELD = {
 
 
 _head_decoder = msgspec.json.Decoder(_Head)
-_decoder = msgspec.json.Decoder()
 
 
 @dataclass(slots=True)
@@ -140,7 +140,7 @@ class RelayRequest:
     def document(self) -> dict[str, Any]:
         """The full JSON body, decoded on first use (a fresh copy is not made: don't mutate)."""
         if self._document is None:
-            self._document = _decoder.decode(self.body) if self.body else {}  # checked by parse_request
+            self._document = decode_document(self.body) if self.body else {}
         return self._document
 
     def prompt_estimate(self) -> int:
@@ -165,7 +165,7 @@ def parse_request(mode: RelayMode, body: bytes, content_type: str) -> RelayReque
         raise field_error(exc) from None
     except msgspec.DecodeError:
         raise InvalidRequest("the request body is not valid JSON", code="invalid_json") from None
-    except RecursionError:  # deeper than msgspec's own limit, which check_body's bound is below
+    except RecursionError:  # deeper than msgspec's own guard (~1,000 levels) while skimming
         raise too_deep() from None
     model = check_model(head.model or _DEFAULT_MODELS.get(mode, ""))
     if not model:

@@ -4,7 +4,9 @@ Each refusal is a 400 that names the field, before any quota is reserved or a ch
 chosen; then a hypothesis fuzz of every relay route (deep nesting, bad UTF-8, wrong
 types, out-of-range numbers, hostile model names) where every answer must be a 4xx,
 never a 5xx or a hang. On ``/v1/messages`` and Gemini's ``/v1beta`` the error's wording
-is checked rather than its shape: those routes answer in their own dialects.
+is checked rather than its shape: those routes answer in their own dialects. A body passed
+through untouched may nest up to msgspec's own guard (about 1,000 levels); one the gateway
+decodes into Python objects, 128 (``oneapi.relay.checks``).
 """
 
 from __future__ import annotations
@@ -153,13 +155,26 @@ def test_hostile_model_names_are_400(world: World, key: str, name: str) -> None:
 def test_deep_nesting_and_bad_utf8_are_400(world: World, key: str, name: str) -> None:
     route = ROUTES[name]
     valid = json.dumps({**route.body, "extra": "__HERE__"}).encode()
-    for depth in (129, 1_000, 100_000):
+    for depth in (1_000, 100_000):
         arrays = b"[" * depth + b"]" * depth
         _refused(_post(world, route, key, valid.replace(b'"__HERE__"', arrays)), route, None)
         nested = b'{"a":' * depth + b"1" + b"}" * depth
         _refused(_post(world, route, key, valid.replace(b'"__HERE__"', nested)), route, None)
     for bad in BAD_UTF8:
         _refused(_post(world, route, key, valid.replace(b"__HERE__", bad)), route, None)
+
+
+@pytest.mark.parametrize("name", ["chat-stream", "messages", "gemini"])
+def test_a_body_the_gateway_decodes_is_bounded_at_128_levels(world: World, key: str, name: str) -> None:
+    """Converted or edited bodies are decoded into Python objects: 128 levels at most."""
+    route = ROUTES["chat" if name == "chat-stream" else name]
+    body = {**route.body, "stream": True} if name == "chat-stream" else route.body  # usage chunk injected
+    valid = json.dumps({**body, "extra": "__HERE__"}).encode()
+    deepest = b"[" * 127 + b"]" * 127  # 128 levels with the body's own object
+    assert _post(world, route, key, valid.replace(b'"__HERE__"', deepest)).status_code == 200
+    response = _post(world, route, key, valid.replace(b'"__HERE__"', b"[" + deepest + b"]"))
+    _refused(response, route, None)
+    assert "nested more than 128 levels" in response.text
 
 
 def test_anthropic_stream_must_be_a_boolean(world: World, key: str) -> None:
@@ -193,7 +208,7 @@ def test_refusals_reserve_nothing(world: World) -> None:
 
 # -- fuzz ----------------------------------------------------------------------------------
 def _nesting() -> st.SearchStrategy[bytes]:
-    return st.tuples(st.integers(129, 200_000), st.sampled_from([b"[", b'{"k":', b'[{"k":'])).map(
+    return st.tuples(st.integers(1_000, 200_000), st.sampled_from([b"[", b'{"k":', b'[{"k":'])).map(
         lambda pair: pair[1] * pair[0] + b"0" + b"".join(
             b"]" if char == ord("[") else b"}" for char in pair[1] if char in b"[{")[::-1] * pair[0])
 
