@@ -17,9 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 from litestar.types import Receive, Scope, Send
@@ -86,25 +85,33 @@ class _Answer:
     chunks: AsyncIterator[bytes] | None = None
 
 
-async def _unless_client_leaves(work: Coroutine[Any, Any, _Answer],
-                                client_left: asyncio.Future[object]) -> _Answer:
-    """``work``'s result, cancelled (its upstream connection closed) if the client disconnects first.
+async def _unless_client_leaves(work: Awaitable[_Answer], client_left: asyncio.Future[object]) -> _Answer:
+    """``work``'s result, or ClientDisconnected if the client leaves first.
+
+    The watcher cancels this very task (no second task per request: creating one costs
+    a loop turn), which closes the upstream connection wherever ``work`` was waiting.
 
     Raises:
         ClientDisconnected: the client left; the caller refunds the reservation.
     """
-    task = asyncio.ensure_future(work)
-    cancel = lambda _: task.cancel()  # noqa: E731
-    client_left.add_done_callback(cancel)
+    task = asyncio.current_task()
+    assert task is not None
+    waiting = True
+
+    def leave(_: object) -> None:
+        if waiting and not client_left.cancelled():  # a callback already queued may come late
+            task.cancel()
+
+    client_left.add_done_callback(leave)
     try:
-        return await task
+        return await work
     except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if client_left.done() and not (current is not None and current.cancelling()):
+        if client_left.done() and not client_left.cancelled() and task.uncancel() == 0:
             raise ClientDisconnected from None
         raise
     finally:
-        client_left.remove_done_callback(cancel)
+        waiting = False
+        client_left.remove_done_callback(leave)
 
 
 class Relay:
