@@ -17,9 +17,12 @@ RUN useradd --create-home --uid 1000 oneapi \
     && chown oneapi:oneapi /data
 
 WORKDIR /app
+# The runtime dependencies, pinned with their hashes (deploy/lock.sh), in their own layer.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md app.py ./
 COPY oneapi ./oneapi
-RUN pip install .
+RUN pip install --no-deps .
 
 USER oneapi
 ENV PORT=3000 \

@@ -1,66 +1,458 @@
-"""Boot figures for the README and issue notes: time to first 200 on /healthz, idle RSS.
+"""Cold-start figures for free container hosts and Lambda, side by side with other checkouts and LiteLLM.
 
-Usage: ``python bench/boot.py [runs]`` (SQLite in a fresh temporary folder each run).
+    python bench/boot.py [--runs 5] [--before /work/main] [--quotas 0.1,0.25,0.5] [--requests 2000]
+
+Per target (this checkout; ``--before``: another checkout of the gateway, e.g. main before a
+change; LiteLLM when ``bench/setup_litellm.sh`` has installed it), every server pinned to
+core 0 and this script on core 1:
+
+* boot to the first 200 on ``/healthz`` with a new SQLite file (migrations, root account) and
+  on a restart (schema at head, a channel and a token seeded), medians of ``--runs``, and the
+  idle RSS one second later; on restarts also how long the first relayed chat then takes;
+* the RSS after ``--requests`` relayed chats (to ``mock_upstream.py``);
+* the first visitor of a sleeping instance at each CPU share in ``--quotas``: the process
+  starts inside a cgroup capped by ``cpu.max`` (cgroup v2) or ``cpu.cfs_quota_us`` (v1) and
+  the visitor's request waits from the start for its answer (``/healthz`` on a new file, a
+  relayed chat on a restart); skipped where no cgroup can be written;
+* Lambda: ``import app`` plus the first invocation (``GET /healthz`` through the handler) in
+  a fresh interpreter, against a migrated PostgreSQL (``TEST_PG_DSN``);
+* installed size: the checkout's runtime dependencies (``pyproject.toml``, followed through
+  every installed distribution's requirements, less what ``requirements.lock`` leaves out)
+  as installed here, summed from their RECORDs (bytecode included).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 import httpx
+from packaging.requirements import Requirement
 
-ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
-from tests.support.gateway import gateway_env  # noqa: E402
+from run import CHAT, cpu_seconds, free_port, pinned, rss_mb  # noqa: E402
+
+SERVER_CPU, CLIENT_CPU = "0", "1"
+LITELLM_BIN = BENCH / ".venv-litellm" / "bin" / "litellm"
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+@dataclass
+class Target:
+    name: str
+    start: Callable[[Path, bool, list[str]], subprocess.Popen[bytes]]  # (work dir, seeded?, command prefix)
+    health: str
+    key: str = ""
+    checkout: Path | None = None
+    rows: dict[str, str] = field(default_factory=dict)
 
 
-def boot_once(first_boot: bool) -> tuple[float, float]:
-    folder = Path(tempfile.mkdtemp(prefix="oneapi-boot-"))
-    env = gateway_env(folder)
-    if not first_boot:  # migrate and create root beforehand: measure a warm restart
-        subprocess.run([sys.executable, "-m", "oneapi", "migrate"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{env['PORT']}/healthz"
+# -- starting servers ---------------------------------------------------------------------------------
+
+
+def _seed(checkout: Path, sqlite: Path, upstream: int) -> str:
+    """Migrate ``sqlite`` with ``checkout``'s code, add a channel to the mock and a token; return its key."""
+    script = (
+        "import sys; from tests.support.seed import Seed; from oneapi.db.models import Role; "
+        "s = Seed(sys.argv[1]); s.user('root', role=Role.ROOT); "
+        "s.channel(f'http://127.0.0.1:{sys.argv[2]}', ['gpt-4o-mini']); "
+        "print(s.token(s.user(quota=10**15), unlimited=True))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(sqlite), str(upstream)],
+        cwd=checkout,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def gateway_target(name: str, checkout: Path, upstream: int, work: Path) -> Target:
+    seeded_db = work / f"seeded-{secrets.token_hex(3)}.db"
+    key = _seed(checkout, seeded_db, upstream)
+
+    def start(run_dir: Path, seeded: bool, prefix: list[str]) -> subprocess.Popen[bytes]:
+        database = run_dir / "one-api.db"
+        if seeded:
+            shutil.copy(seeded_db, database)
+        port = free_port()
+        env = {
+            **_clean_env(),
+            "PORT": str(port),
+            "SQLITE_PATH": str(database),
+            "SQL_DSN": "",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+        return _spawn([*prefix, sys.executable, "app.py"], checkout, env, port, run_dir)
+
+    return Target(name, start, "/healthz", key=key, checkout=checkout)
+
+
+def litellm_target(upstream: int, work: Path) -> Target:
+    config = work / "litellm.yaml"
+    config.write_text(
+        json.dumps(
+            {  # JSON is YAML; the same configuration as bench/run.py's
+                "model_list": [
+                    {
+                        "model_name": "gpt-4o-mini",
+                        "litellm_params": {
+                            "model": "openai/gpt-4o-mini",
+                            "api_base": f"http://127.0.0.1:{upstream}/v1",
+                            "api_key": "sk-mock",
+                        },
+                    }
+                ],
+                "general_settings": {"master_key": "sk-bench"},
+                "litellm_settings": {"telemetry": False, "drop_params": True},
+            }
+        )
+    )
+    version = subprocess.run(
+        [
+            str(LITELLM_BIN.with_name("python")),
+            "-c",
+            "from importlib.metadata import version; print(version('litellm'))",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+    def start(run_dir: Path, seeded: bool, prefix: list[str]) -> subprocess.Popen[bytes]:
+        port = free_port()
+        env = {
+            **_clean_env(),
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "LITELLM_LOG": "ERROR",
+            "NO_DOCS": "True",
+            "DISABLE_ADMIN_UI": "True",
+        }
+        command = [
+            *prefix,
+            str(LITELLM_BIN),
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--num_workers",
+            "1",
+        ]
+        return _spawn(command, BENCH, env, port, run_dir)
+
+    return Target(f"LiteLLM {version}", start, "/health/liveliness", key="sk-bench")
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("SQL_", "SQLITE_", "REDIS_", "AWS_"))}
+
+
+def _spawn(
+    command: list[str], cwd: Path, env: dict[str, str], port: int, run_dir: Path
+) -> subprocess.Popen[bytes]:
+    log = (run_dir / "server.log").open("ab")
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    process.port = port  # type: ignore[attr-defined]
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, 15)
     try:
-        while True:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        process.wait()
+
+
+# -- one boot -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Boot:
+    seconds: float  # start -> first answer of the visitor's request
+    cpu_s: float = 0.0  # the server's CPU time until then: steadier than wall time on a shared machine
+    rss_mb: float = 0.0
+    chat_ms: float = 0.0  # the first relayed chat, asked once /healthz has answered
+
+
+def _first_answer(
+    process: subprocess.Popen[bytes],
+    request: Callable[[httpx.Client], httpx.Response],
+    started: float,
+    timeout: float = 180,
+) -> float:
+    """Seconds from ``started`` until ``request`` answers 200, retrying while nothing listens."""
+    with httpx.Client(timeout=timeout) as client:
+        while time.perf_counter() - started < timeout:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited with {process.returncode}; see its server.log")
             try:
-                if httpx.get(url, timeout=0.5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.01)
-        elapsed = time.perf_counter() - started
-        time.sleep(1.0)
-        return elapsed, rss_mb(process.pid)
+                answer = request(client)
+            except httpx.TransportError:
+                time.sleep(0.005)
+                continue
+            if answer.status_code != 200:
+                raise RuntimeError(f"first answer {answer.status_code}: {answer.text[:200]}")
+            return time.perf_counter() - started
+    raise TimeoutError("no answer")
+
+
+def boot(
+    target: Target,
+    seeded: bool,
+    *,
+    visitor_chats: bool = False,
+    prefix: list[str] | None = None,
+    load: int = 0,
+) -> Boot:
+    with tempfile.TemporaryDirectory(prefix="oneapi-boot-") as tmp:
+        started = time.perf_counter()
+        process = target.start(Path(tmp), seeded, ["taskset", "-c", SERVER_CPU, *(prefix or [])])
+        base = f"http://127.0.0.1:{process.port}"  # type: ignore[attr-defined]
+        headers = {"Authorization": f"Bearer {target.key}"}
+
+        def chat(client: httpx.Client) -> httpx.Response:
+            return client.post(f"{base}/v1/chat/completions", json=CHAT, headers=headers)
+
+        try:
+            if visitor_chats:
+                return Boot(_first_answer(process, chat, started))
+            result = Boot(_first_answer(process, lambda client: client.get(base + target.health), started))
+            result.cpu_s = cpu_seconds(process.pid)
+            if seeded:
+                chat_started = time.perf_counter()
+                _first_answer(process, chat, chat_started)
+                result.chat_ms = (time.perf_counter() - chat_started) * 1000
+            if load:
+                with httpx.Client(timeout=30) as client:
+                    for _ in range(load):
+                        assert chat(client).status_code == 200
+            time.sleep(1.0)
+            result.rss_mb = rss_mb(process.pid)
+            return result
+        finally:
+            _stop(process)
+
+
+# -- CPU caps -----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def cpu_cap(share: float) -> Iterator[list[str] | None]:
+    """A command prefix that runs the server in a cgroup capped at ``share`` of one CPU (None: impossible)."""
+    period = 100_000
+    name = f"oneapi-bench-{os.getpid()}-{int(share * 1000)}"
+    v2 = Path("/sys/fs/cgroup")
+    controllers = v2 / "cgroup.controllers"
+    if controllers.exists() and "cpu" in controllers.read_text().split():
+        group = v2 / name
+        settings = {"cpu.max": f"{int(period * share)} {period}"}
+    else:
+        group = Path("/sys/fs/cgroup/cpu") / name
+        settings = {"cpu.cfs_period_us": str(period), "cpu.cfs_quota_us": str(int(period * share))}
+    try:
+        group.mkdir()
+        for file, value in settings.items():
+            (group / file).write_text(value)
+    except OSError:
+        yield None
+        return
+    try:
+        yield ["sh", "-c", f'echo $$ > {group / "cgroup.procs"} && exec "$@"', "sh"]
     finally:
-        process.terminate()
-        process.wait(10)
+        for _ in range(50):
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
 
 
-def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    for label, first in (("first boot (migrate + create root)", True), ("restart (schema at head)", False)):
-        results = [boot_once(first) for _ in range(runs)]
-        times = [t for t, _ in results]
-        rss = [r for _, r in results]
-        print(f"{label}: median {statistics.median(times):.3f} s to first /healthz 200 "
-              f"(min {min(times):.3f}, max {max(times):.3f}); idle RSS median {statistics.median(rss):.1f} MB")
+# -- Lambda -------------------------------------------------------------------------------------------
+
+_LAMBDA_PROBE = """
+import sys, time
+started = time.perf_counter()
+import app
+imported = time.perf_counter()
+from tests.deploy.lambda_events import http_api_event
+answer = app.handler(http_api_event("GET", "/healthz"), None)
+assert answer["statusCode"] == 200, answer
+print(f"{imported - started:.4f} {time.perf_counter() - started:.4f}")
+"""
+
+
+def lambda_cold_start(checkout: Path, pg_dsn: str, runs: int) -> str:
+    """Median ``import app`` and ``import app`` + first invocation, on a database migrated beforehand."""
+    from sqlalchemy import create_engine, text
+
+    sys.path.insert(0, str(ROOT))
+    from oneapi.db.dsn import parse_dsn
+
+    name = f"oneapi_boot_{secrets.token_hex(4)}"
+    admin = create_engine(parse_dsn(pg_dsn).url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    head, _, _ = pg_dsn.partition("?")
+    env = {
+        **_clean_env(),
+        "SQL_DSN": f"{head.rsplit('/', 1)[0]}/{name}",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }  # tests.deploy.lambda_events from this checkout
+    try:
+        times = []
+        for number in range(runs + 1):  # the first one migrates and creates root: not counted
+            done = subprocess.run(
+                ["taskset", "-c", SERVER_CPU, sys.executable, "-c", _LAMBDA_PROBE],
+                cwd=checkout,
+                env={**env, "PYTHONPATH": f"{checkout}:{ROOT}"},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            if number:
+                times.append(tuple(float(x) for x in done.stdout.split()))
+        imported = statistics.median(t[0] for t in times)
+        total = statistics.median(t[1] for t in times)
+        return f"{imported:.2f} + {total - imported:.2f} = {total:.2f} s"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+# -- installed size -----------------------------------------------------------------------------------
+
+
+def installed_mb(checkout: Path) -> str:
+    """Runtime dependencies of ``checkout`` (closure over installed distributions), summed from RECORDs."""
+    project = tomllib.loads((checkout / "pyproject.toml").read_text())["project"]
+    todo = [Requirement(text) for text in project["dependencies"]]
+    seen: dict[str, int] = {}
+    lock = checkout / "requirements.lock"  # the images leave out what its header names
+    left_out = re.search(r"^# Left out .*: (.+)$", lock.read_text(), re.MULTILINE) if lock.exists() else None
+    for name in left_out[1].split() if left_out else ():
+        seen[re.sub(r"[-_.]+", "-", name).lower()] = 0
+    while todo:
+        requirement = todo.pop()
+        key = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        try:
+            dist = metadata.distribution(requirement.name)
+        except metadata.PackageNotFoundError:
+            continue
+        if key not in seen:
+            seen[key] = sum(f.size or 0 for f in dist.files or [])
+        for text in dist.requires or []:
+            nested = Requirement(text)
+            environment = [{"extra": extra} for extra in requirement.extras] or [{"extra": ""}]
+            wanted = nested.marker is None or any(nested.marker.evaluate(env) for env in environment)
+            if wanted and re.sub(r"[-_.]+", "-", nested.name).lower() not in seen:
+                todo.append(nested)
+    biggest = sorted(seen.items(), key=lambda item: -item[1])[:4]
+    detail = ", ".join(f"{name} {size / 1e6:.0f}" for name, size in biggest)
+    count = sum(1 for size in seen.values() if size)
+    return f"{sum(seen.values()) / 1e6:.0f} MB ({count} distributions; {detail})"
+
+
+# -- the run ------------------------------------------------------------------------------------------
+
+
+def _median_boot(target: Target, seeded: bool, runs: int) -> str:
+    boots = [boot(target, seeded) for _ in range(runs)]
+    text = (
+        f"{statistics.median(b.seconds for b in boots):.2f} s "
+        f"(CPU {statistics.median(b.cpu_s for b in boots):.2f} s), "
+        f"{statistics.median(b.rss_mb for b in boots):.0f} MB"
+    )
+    if seeded and target.key:
+        text += f", first chat {statistics.median(b.chat_ms for b in boots):.0f} ms"
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--before", type=Path, help="another checkout of the gateway, measured alongside")
+    parser.add_argument("--quotas", default="0.1,0.25,0.5")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--no-litellm", action="store_true")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {int(CLIENT_CPU)})
+    quotas = [float(q) for q in args.quotas.split(",") if q]
+    upstream = free_port()
+    with (
+        tempfile.TemporaryDirectory(prefix="oneapi-bootbench-") as tmp,
+        pinned(CLIENT_CPU, [sys.executable, str(BENCH / "mock_upstream.py"), str(upstream)], upstream),
+    ):
+        work = Path(tmp)
+        targets = [gateway_target("one-api (this checkout)", ROOT, upstream, work)]
+        if args.before:
+            targets.insert(
+                0, gateway_target(f"one-api ({args.before})", args.before.resolve(), upstream, work)
+            )
+        if LITELLM_BIN.exists() and not args.no_litellm:
+            targets.append(litellm_target(upstream, work))
+        for target in targets:
+            print(f"measuring {target.name}", flush=True)
+            if target.checkout is not None:
+                target.rows["boot to /healthz 200, new SQLite: time (CPU), idle RSS"] = _median_boot(
+                    target, False, args.runs
+                )
+            target.rows["boot to /healthz 200, restart: time (CPU), idle RSS"] = _median_boot(
+                target, True, args.runs
+            )
+            loaded = boot(target, True, load=args.requests)
+            target.rows[f"RSS after {args.requests} relayed chats"] = f"{loaded.rss_mb:.0f} MB"
+            for share in quotas:
+                with cpu_cap(share) as prefix:
+                    if prefix is None:
+                        target.rows[f"first visitor at {share} CPU"] = "no writable cgroup"
+                        continue
+                    new = boot(target, False, prefix=prefix).seconds if target.checkout else None
+                    chat = boot(target, True, prefix=prefix, visitor_chats=True).seconds
+                    cells = [f"chat on restart {chat:.1f} s"]
+                    if new is not None:
+                        cells.insert(0, f"/healthz on a new file {new:.1f} s")
+                    target.rows[f"first visitor at {share} CPU"] = ", ".join(cells)
+            if target.checkout is not None:
+                pg = os.environ.get("TEST_PG_DSN", "")
+                target.rows["Lambda: import app + first invocation"] = (
+                    lambda_cold_start(target.checkout, pg, args.runs) if pg else "TEST_PG_DSN not set"
+                )
+                target.rows["installed runtime dependencies"] = installed_mb(target.checkout)
+    print()
+    print("| figure | " + " | ".join(t.name for t in targets) + " |")
+    print("|---|" + "---|" * len(targets))
+    for row in dict.fromkeys(key for t in targets for key in t.rows):
+        print(f"| {row} | " + " | ".join(t.rows.get(row, "-") for t in targets) + " |")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -16,8 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from oneapi.relay.formats.anthropic import AnthropicChatStream, chat_to_anthropic, read_anthropic_event  # noqa: E402
 from oneapi.relay.formats.anthropic_in import ChatToAnthropicStream  # noqa: E402
-from oneapi.relay.formats.events import UsageSniffer  # noqa: E402
+from oneapi.relay.formats.events import UsageSniffer, decode_json  # noqa: E402
 from oneapi.relay.formats.gemini import GeminiChatStream, chat_to_gemini  # noqa: E402
+from oneapi.relay.formats.responses import responses_to_chat  # noqa: E402
+
+CODEX = (Path(__file__).resolve().parents[1] / "tests/relay/fixtures/responses/codex_2.json").read_bytes()
 
 WORDS = 200
 CHAT = {"model": "m", "messages": [{"role": "system", "content": "Be brief."},
@@ -63,6 +66,9 @@ def main() -> None:
 
     per_call("request: OpenAI chat -> Anthropic (11 messages, 1 tool)", lambda: chat_to_anthropic(CHAT, "c"))
     per_call("request: OpenAI chat -> Gemini (11 messages, 1 tool)", lambda: chat_to_gemini(CHAT))
+    per_call(f"request: Codex /v1/responses ({len(CODEX) // 1024} KB) -> chat -> Anthropic",
+             lambda: chat_to_anthropic(responses_to_chat(decode_json(CODEX), history=[],
+                                                         hosted={"web_search"}).chat, "c"))
     per_call("stream event: Anthropic -> chat chunk",
              lambda: run(AnthropicChatStream("c", include_usage=True), anthropic), WORDS)
     per_call("stream event: Gemini -> chat chunk", lambda: run(GeminiChatStream("g", include_usage=True), gemini),

@@ -24,9 +24,11 @@ def _fail(message: str) -> int:
 
 
 def serve(app: Edge | None = None) -> int:
-    """Check the database first, so a bad SQL_DSN fails fast with a clear message."""
+    """Check the database first, so a bad SQL_DSN fails fast with a clear message; then serve,
+    shedding slow, idle and surplus connections (``oneapi.connections``)."""
     import uvicorn
 
+    from oneapi.connections import MAX_HEADER_BYTES, connection_cap, http_protocol
     from oneapi.db.dsn import DSNError
     from oneapi.db.engine import DatabaseUnavailable
     from oneapi.server import create_app
@@ -38,9 +40,12 @@ def serve(app: Edge | None = None) -> int:
         runtime.prepare_database()
     except (DatabaseUnavailable, DSNError) as exc:
         return _fail(str(exc))
-    uvicorn.run(app, host=settings.host, port=settings.port, loop="auto", http="auto",
-                lifespan="on", log_config=None, access_log=False, proxy_headers=True,
+    http = http_protocol(settings.header_timeout, connection_cap(settings.max_connections))
+    uvicorn.run(app, host=settings.host, port=settings.port, loop="auto", http=http, lifespan="on",
+                log_config=None, access_log=False, proxy_headers=True,
                 forwarded_allow_ips=settings.forwarded_allow_ips,
+                timeout_keep_alive=settings.keep_alive_timeout,
+                h11_max_incomplete_event_size=MAX_HEADER_BYTES,
                 timeout_graceful_shutdown=int(settings.shutdown_grace_period) or None)
     return 0
 
@@ -74,7 +79,7 @@ def reset_root_password(password: str | None) -> int:
             reset(session, password)
         except LookupError as exc:
             return _fail(str(exc))
-    print("root password changed")
+    print("root password changed; root's sessions and access token were revoked")
     return 0
 
 

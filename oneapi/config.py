@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     debug: bool = False
     log_level: str = "INFO"
     workers: int = Field(1, ge=1)
+    # Connections (oneapi/connections.py): seconds for a request's head to arrive, seconds an
+    # idle kept-alive connection stays open, and open connections beyond which new ones get 503
+    header_timeout: float = Field(10.0, gt=0)
+    keep_alive_timeout: int = Field(75, ge=1)
+    max_connections: int = Field(10000, ge=1)
 
     # Storage
     sql_dsn: str = ""
@@ -58,6 +63,9 @@ class Settings(BaseSettings):
     redis_timeout: float = Field(0.25, gt=0)  # seconds; a slower Redis counts as down for that call
     sync_frequency: int = Field(60, ge=1)  # seconds between full cache reloads
     batch_update_interval: float = Field(2.0, gt=0)  # seconds between batched writes
+    # Where each process journals its settlements until they are in the database (oneapi/db/journal.py);
+    # empty: the directory of SQLITE_PATH, or /tmp/one-api-journal on AWS Lambda
+    journal_dir: str = ""
     relay_timeout: float = Field(0, ge=0)  # seconds, 0 = no overall limit (one-api's meaning)
     # per upstream call (oneapi/relay/upstream.py), each overridable in a channel's config
     relay_connect_timeout: float = Field(10.0, gt=0)
@@ -104,6 +112,15 @@ class Settings(BaseSettings):
     def on_lambda(self) -> bool:
         """True inside AWS Lambda, where pools and background work must shrink."""
         return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+    @property
+    def journal_directory(self) -> str:
+        """``JOURNAL_DIR``, else Lambda's /tmp on Lambda, else where SQLite's file is (a kept volume)."""
+        if self.journal_dir.strip():
+            return self.journal_dir.strip()
+        if self.on_lambda:
+            return "/tmp/one-api-journal"  # the only writable place there
+        return os.path.dirname(self.sqlite_path) or "."
 
 
 def load_settings() -> Settings:

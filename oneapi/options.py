@@ -41,6 +41,9 @@ DEFAULT_OPTIONS: dict[str, str] = {
     "ApproximateTokenEnabled": "false",
     "LogConsumeEnabled": "true",
     "LogRetentionDays": "0",
+    # Stored Responses API answers (oneapi.relay.responses_store): days kept (0 = forever), bytes per user
+    "ResponseRetentionDays": "30",
+    "ResponseStoreUserLimitMB": "100",
     # JSON {"group": {"rpm": N, "tpm": N}}: per-user limits by group, across replicas; 0 = none
     "GroupRateLimit": "",
     # Display

@@ -1,4 +1,5 @@
-"""Log retention: delete log rows older than the ``LogRetentionDays`` option (0 keeps all).
+"""Retention: delete log rows older than the ``LogRetentionDays`` option (0 keeps all), and
+stored Responses API answers older than ``ResponseRetentionDays`` (30 by default, as OpenAI).
 
 Runs shortly after start and then every hour, on one replica only: with Redis the
 replica that sets the lock key (``SET NX`` with a lifetime of one interval) does the
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from oneapi.redis_state import SharedState
     from oneapi.runtime import Runtime
 
-__all__ = ("LogRetention", "delete_old_logs")
+__all__ = ("LogRetention", "delete_old_rows")
 
 log = logging.getLogger("oneapi.retention")
 
@@ -38,15 +39,18 @@ _PG_LOCK_KEY = 0x0_4E_E4_A2
 _MYSQL_LOCK = "oneapi_log_retention"
 
 
-def _delete_batches(connection: Connection, cutoff: int) -> int:
+_TABLES = (("logs", "LogRetentionDays", 0), ("responses", "ResponseRetentionDays", 30))  # option, default
+
+
+def _delete_batches(connection: Connection, table: str, cutoff: int) -> int:
     deleted = 0
     dialect = connection.dialect.name
     while True:
         if dialect == "mysql":
-            statement = text("DELETE FROM logs WHERE created_at < :cutoff LIMIT :batch")
+            statement = text(f"DELETE FROM {table} WHERE created_at < :cutoff LIMIT :batch")
         else:
-            statement = text("DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE created_at < :cutoff "
-                             "LIMIT :batch)")
+            statement = text(f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} "
+                             "WHERE created_at < :cutoff LIMIT :batch)")
         count = connection.execute(statement, {"cutoff": cutoff, "batch": _BATCH}).rowcount or 0
         connection.commit()
         deleted += count
@@ -54,13 +58,17 @@ def _delete_batches(connection: Connection, cutoff: int) -> int:
             return deleted
 
 
-def delete_old_logs(days: int, *, database_lock: bool) -> int | None:
-    """Delete logs older than ``days`` days; None when another replica holds the lock."""
-    cutoff = int(time.time()) - days * 86400
+def _delete_expired(connection: Connection, days: dict[str, int]) -> dict[str, int]:
+    now = int(time.time())
+    return {table: _delete_batches(connection, table, now - kept * 86400) for table, kept in days.items()}
+
+
+def delete_old_rows(days: dict[str, int], *, database_lock: bool) -> dict[str, int] | None:
+    """Delete each table's rows older than its ``days``; None when another replica holds the lock."""
     with get_engine().connect() as connection:
         dialect = connection.dialect.name
         if not database_lock or dialect == "sqlite":
-            return _delete_batches(connection, cutoff)
+            return _delete_expired(connection, days)
         if dialect == "postgresql":
             got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
                                      {"key": _PG_LOCK_KEY}).scalar()
@@ -72,7 +80,7 @@ def delete_old_logs(days: int, *, database_lock: bool) -> int | None:
         if not got:
             return None
         try:
-            return _delete_batches(connection, cutoff)
+            return _delete_expired(connection, days)
         finally:
             connection.execute(*release)
             connection.commit()
@@ -106,10 +114,11 @@ class LogRetention:
                 log.warning("log retention failed: %s", type(exc).__name__)
             await asyncio.sleep(self.interval)
 
-    async def run_once(self) -> int | None:
-        """One pass; the number of rows deleted, or None when skipped."""
-        days = options.get_int("LogRetentionDays", 0)
-        if days <= 0:
+    async def run_once(self) -> dict[str, int] | None:
+        """One pass; the number of rows deleted per table, or None when skipped."""
+        days = {table: options.get_int(option, default) for table, option, default in _TABLES}
+        days = {table: kept for table, kept in days.items() if kept > 0}
+        if not days:
             return None
         database_lock = True
         if self.shared is not None and self.shared.available:
@@ -123,7 +132,9 @@ class LogRetention:
                 if not won:
                     return None
                 database_lock = False
-        deleted = await run_in_background(partial(delete_old_logs, days, database_lock=database_lock))
-        if deleted is not None:
-            log.info("log retention: deleted %d log row(s) older than %d day(s)", deleted, days)
+        deleted = await run_in_background(partial(delete_old_rows, days, database_lock=database_lock))
+        for table, count in (deleted or {}).items():
+            if table == "logs" or count:
+                log.info("log retention: deleted %d %s row(s) older than %d day(s)", count, table.rstrip("s"),
+                         days[table])
         return deleted

@@ -1,7 +1,7 @@
 """Running several replicas: Redis shared state, rate limits, metrics and log retention.
 
-:func:`install_scale` wires these into a runtime whose relay is already installed and
-returns the routes the app adds. ``runtime.state`` gains ``"metrics"``
+:func:`install_scale` wires these into a runtime whose relay is already installed;
+``/metrics`` is served by :mod:`oneapi.console`. ``runtime.state`` gains ``"metrics"``
 (:class:`~oneapi.metrics.Metrics`) and, when ``REDIS_CONN_STRING`` is set, ``"shared"``
 (:class:`~oneapi.redis_state.SharedState`) and ``"counters"``
 (:class:`~oneapi.billing.counters.QuotaCounters`).
@@ -9,37 +9,18 @@ returns the routes the app adds. ``runtime.state`` gains ``"metrics"``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from litestar import Request, Response, get
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-from oneapi.errors import Unauthorized
 from oneapi.retention import LogRetention
-from oneapi.security import constant_time_equal
 
 if TYPE_CHECKING:
     from oneapi.runtime import Runtime
 
-__all__ = ("install_scale", "metrics_endpoint")
+__all__ = ("install_scale",)
 
 
-@get("/metrics", include_in_schema=False, sync_to_thread=False)
-def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Prometheus text format; needs ``Authorization: Bearer $METRICS_TOKEN`` when that is set."""
-    runtime: Runtime = request.app.state.runtime
-    expected = runtime.settings.metrics_token
-    if expected:
-        given = request.headers.get("authorization", "")
-        given = given[7:].strip() if given[:7].lower() == "bearer " else ""
-        if not given or not constant_time_equal(given, expected):
-            raise Unauthorized("a valid metrics token is required", code="invalid_metrics_token")
-    body = generate_latest(runtime.state["metrics"].registry)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
-
-
-def install_scale(runtime: Runtime) -> list[Any]:
-    """Attach Redis (when configured), shared rate limits, metrics and log retention; return the routes."""
+def install_scale(runtime: Runtime) -> None:
+    """Attach Redis (when configured), shared rate limits, metrics and log retention."""
     relay = runtime.state["relay"]
     settings = runtime.settings
     metrics = relay.metrics
@@ -60,4 +41,3 @@ def install_scale(runtime: Runtime) -> list[Any]:
         # after the writer, before the cache: they stop after the relay, counters before Redis
         runtime.components[1:1] = [shared, counters]
     runtime.components.append(LogRetention(shared))
-    return [metrics_endpoint]

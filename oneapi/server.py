@@ -1,28 +1,24 @@
-"""The app factory: routes, error rendering and the runtime's lifespan, behind the edge."""
+"""The app factory: the runtime and the relay's lanes behind the edge; the rest on first use.
+
+:func:`create_app` imports what relaying needs and nothing else: the management API, the
+web UI and Litestar itself are built by :func:`oneapi.console.build_console` on the first
+request the relay's lanes do not answer (``GET /healthz`` is answered by the edge).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
-from litestar import Litestar
-from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
-
-from oneapi import __version__
-from oneapi.api import system
-from oneapi.api.routes import install_management, management_router
 from oneapi.config import Settings, get_settings
 from oneapi.edge import Edge
-from oneapi.exception_handlers import exception_handlers
 from oneapi.log import configure_logging
 from oneapi.relay import install_relay
-from oneapi.relay.native_routes import native_routes
-from oneapi.relay.routes import relay_lanes, relay_routes
+from oneapi.relay.lanes import relay_lanes
 from oneapi.runtime import Runtime
 from oneapi.scale import install_scale
-from oneapi.web import WebUI
+
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 __all__ = ("create_app",)
 
@@ -33,29 +29,15 @@ def create_app(settings: Settings | None = None) -> Edge:
     configure_logging("DEBUG" if settings.debug else settings.log_level)
     runtime = Runtime(settings)
     install_relay(runtime)
-    install_management(runtime)
-    scale_routes = install_scale(runtime)
+    install_scale(runtime)
 
-    @asynccontextmanager
-    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
-        await runtime.start()
-        try:
-            yield
-        finally:
-            await runtime.stop()
+    def build() -> tuple[Litestar, list[Any]]:
+        from oneapi.console import build_console
 
-    app = Litestar(
-        route_handlers=[system.healthz, system.status, system.notice, system.about, system.home_page_content,
-                        *relay_routes, *native_routes, management_router(), *scale_routes],
-        exception_handlers=exception_handlers,  # type: ignore[arg-type]
-        lifespan=[lifespan],
-        state=State({"runtime": runtime}),
-        request_max_body_size=settings.max_request_body_mb * 1024 * 1024,
-        openapi_config=OpenAPIConfig(title="One API", version=__version__, path="/schema",
-                                     render_plugins=[SwaggerRenderPlugin()]),
-        logging_config=None,
-        plugins=[WebUI()],
-        debug=False,
-    )
+        return build_console(runtime)
+
     relay = runtime.state["relay"]
-    return Edge(app, relay.metrics, relay_lanes(relay))
+    edge = Edge(None, relay.metrics, relay_lanes(relay), runtime=runtime, build=build)
+    if settings.channel_test_frequency > 0 and not settings.on_lambda:
+        edge.litestar  # noqa: B018 - scheduled channel tests live in the management API: load it now
+    return edge

@@ -7,7 +7,11 @@ cold start (``Runtime.start`` is idempotent), on one event loop kept for the san
 
 Lambda freezes the sandbox as soon as the handler returns, and may never thaw it: work a
 request left behind (tasks it spawned, rows a batch writer holds) is finished before
-returning, or log rows and quota would be lost.
+returning, or log rows and quota would be lost. That flush also empties the settlement
+journal (:mod:`oneapi.db.journal`, in /tmp here), so the journal holds at most the
+invocation in progress: if the process crashes mid-invocation and Lambda starts it again
+in the same sandbox, the first event's start writes it; a sandbox that is discarded takes
+it along (/tmp is the only disk a sandbox has).
 
 Mangum buffers responses: a ``stream: true`` completion arrives as one complete SSE body.
 ``deploy/lambda/README.md`` shows the Function URL + Lambda Web Adapter route for real
@@ -20,11 +24,11 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from mangum import Mangum
-
 from oneapi.config import ConfigError, Settings
 
 if TYPE_CHECKING:
+    from mangum import Mangum
+
     from oneapi.edge import Edge
     from oneapi.runtime import Runtime
 
@@ -83,6 +87,8 @@ class LambdaHandler:
 
     def _mangum(self) -> Mangum:
         if self._adapter is None:
+            from mangum import Mangum  # on the first event: app.py builds this handler on every host
+
             self._adapter = Mangum(self.app, lifespan="off")
         return self._adapter
 

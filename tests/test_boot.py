@@ -77,6 +77,9 @@ def test_cli_migrate_and_reset_root_password(tmp_path: Path) -> None:
 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'one-api.db'}")
     with engine.connect() as connection:
-        stored = connection.execute(sa.text("SELECT password FROM users WHERE username = 'root'")).scalar_one()
+        stored, version, access_token = connection.execute(sa.text(
+            "SELECT password, session_version, access_token FROM users WHERE username = 'root'")).one()
     engine.dispose()
     assert bcrypt.checkpw(b"n3w-passw0rd", stored.encode())
+    assert version == 1 and access_token is None  # root's sessions and access token ended
+    assert "revoked" in reset.stdout

@@ -46,3 +46,13 @@ def test_unknown_theme_falls_back_with_a_warning(clean_env: pytest.MonkeyPatch, 
     clean_env.setenv("THEME", "neon")
     assert load_settings().theme == "default"
     assert "neon" in caplog.text
+
+
+def test_the_journal_lives_next_to_sqlite_unless_journal_dir_or_lambda_says_otherwise(
+        clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("SQLITE_PATH", "/data/one-api.db")
+    assert load_settings().journal_directory == "/data"
+    clean_env.setenv("AWS_LAMBDA_FUNCTION_NAME", "gateway")
+    assert load_settings().journal_directory == "/tmp/one-api-journal"
+    clean_env.setenv("JOURNAL_DIR", "/var/lib/one-api/journal")
+    assert load_settings().journal_directory == "/var/lib/one-api/journal"

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING
 
 from litestar import Router
 
-from oneapi.api import channels, logs, options, pricing, redemptions, tokens, users
+from oneapi.api import channels, logs, options, pricing, redemptions, system, tokens, users
 from oneapi.api.auth import require_role
 from oneapi.api.channel_test import ChannelTestScheduler
+from oneapi.api.login_backoff import LoginBackoff
 from oneapi.api.ratelimit import api_rate_limit
 
 if TYPE_CHECKING:
@@ -18,16 +19,22 @@ __all__ = ("install_management", "management_router")
 
 
 def install_management(runtime: Runtime) -> None:
-    """Add the scheduled channel test (CHANNEL_TEST_FREQUENCY) to the runtime's components."""
+    """Add the scheduled channel test (CHANNEL_TEST_FREQUENCY) and the per-account login back-off."""
     runtime.components.append(ChannelTestScheduler())
+    runtime.state["login_backoff"] = LoginBackoff()
 
 
 def management_router() -> Router:
-    """One-api's management routes; each handler's ``min_role`` option sets who may call it."""
+    """One-api's management routes; each handler declares its least role or that it is public
+    (``oneapi.api.auth``), and ``require_role`` refuses one that does neither."""
     return Router(
         path="/api",
         guards=[api_rate_limit, require_role],
         route_handlers=[
+            system.status,
+            system.notice,
+            system.about,
+            system.home_page_content,
             users.UserController,
             tokens.TokenController,
             channels.ChannelController,

@@ -1,4 +1,8 @@
-"""Public system routes: ``/api/status`` (One API's fields) and ``/healthz`` (liveness)."""
+"""Public system routes: ``/api/status`` (One API's fields) and ``/healthz`` (liveness).
+
+The ``/api`` ones are served by the management router (its per-IP limit, as one-api) and
+declared public; ``/healthz`` stays outside it, never limited.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 from litestar import Request, get
 
 from oneapi import __version__
+from oneapi.api import auth
 from oneapi.options import options
 from oneapi.runtime import Runtime
 
@@ -19,7 +24,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/api/status", sync_to_thread=False)
+@get("/status", opt=auth.public, sync_to_thread=False)
 def status(request: Request) -> dict[str, Any]:
     """Public site facts for front ends, with one-api's field names."""
     runtime: Runtime = request.app.state.runtime
@@ -59,19 +64,19 @@ def _content(key: str) -> dict[str, Any]:
     return {"success": True, "message": "", "data": options.get(key)}
 
 
-@get("/api/notice", sync_to_thread=False)
+@get("/notice", opt=auth.public, sync_to_thread=False)
 def notice() -> dict[str, Any]:
     """The site notice (option ``Notice``, Markdown)."""
     return _content("Notice")
 
 
-@get("/api/about", sync_to_thread=False)
+@get("/about", opt=auth.public, sync_to_thread=False)
 def about() -> dict[str, Any]:
     """The about page (option ``About``, Markdown or a URL)."""
     return _content("About")
 
 
-@get("/api/home_page_content", sync_to_thread=False)
+@get("/home_page_content", opt=auth.public, sync_to_thread=False)
 def home_page_content() -> dict[str, Any]:
     """The home page (option ``HomePageContent``, Markdown or a URL)."""
     return _content("HomePageContent")

@@ -36,6 +36,7 @@ from oneapi.api.common import (
     run_db,
     unix_now,
 )
+from oneapi.api.login_backoff import LoginBackoff
 from oneapi.api.logs import record_log
 from oneapi.api.ratelimit import critical_rate_limit
 from oneapi.db.engine import get_engine, session_scope
@@ -47,13 +48,14 @@ from oneapi.security import (
     generate_aff_code,
     generate_token_key,
     hash_password,
+    password_needs_rehash,
     verify_password,
 )
 
 __all__ = ("UserController", "public_user")
 
 USER_DELETED = 3  # one-api's UserStatusDeleted
-_HIDDEN = frozenset({"password", "access_token"})
+_HIDDEN = frozenset({"password", "access_token", "session_version"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DASHBOARD_DAYS = 7
 
@@ -192,11 +194,22 @@ def _register(body: Registration) -> dict[int, int]:
         return rewards
 
 
-def _find_for_login(name: str) -> User | None:
+def _check_login(name: str, password: str) -> User | None:
+    """The user when the password matches; one bcrypt run either way (see ``oneapi.security``).
+
+    A matching hash cheaper than ours (one-api's cost 10) is replaced by one of our cost.
+    """
     with Session(get_engine(), expire_on_commit=False) as session:
         query = select(User).where(or_(User.username == name, User.email == name),
                                    User.status != USER_DELETED)
-        return session.exec(query.order_by(User.id)).first()
+        user = session.exec(query.order_by(User.id)).first()
+        if not verify_password(password, user.password if user is not None else None) or user is None:
+            return None
+        if password_needs_rehash(user.password):
+            user.password = hash_password(password)
+            session.add(user)
+            session.commit()
+        return user
 
 
 # -- the caller's own account ---------------------------------------------------------------
@@ -214,15 +227,16 @@ def _update_self(user_id: int, body: SelfUpdate) -> User:
             user.display_name = check_display_name(body.display_name)
         if body.password:
             user.password = hash_password(check_password(body.password))
+            user.end_sessions(access_token=True)
         _commit_user(session, user)
         return user
 
 
 def _soft_delete(session: Session, user: User) -> None:
-    """One-api's delete: status "deleted" and a freed username; tokens stop working."""
+    """One-api's delete: status "deleted" and a freed username; tokens and sessions stop working."""
     user.status = USER_DELETED
     user.username = f"deleted_{uuid.uuid4().hex}"
-    user.access_token = None
+    user.end_sessions(access_token=True)
     session.add(user)
     for token in session.exec(select(Token).where(Token.user_id == user.id)).all():
         token.status = TokenStatus.DISABLED
@@ -337,6 +351,7 @@ def _update_user(me: User, body: UserUpdate) -> tuple[User, int]:
             if user.role == Role.ROOT:
                 raise Forbidden("the root user cannot be demoted")
             user.role = body.role
+            user.end_sessions()
         if body.username is not None and body.username.strip() != user.username:
             username = check_username(body.username)
             if _username_taken(session, username, except_id=user.id):
@@ -353,6 +368,7 @@ def _update_user(me: User, body: UserUpdate) -> tuple[User, int]:
             user.group = group
         if body.password:
             user.password = hash_password(check_password(body.password))
+            user.end_sessions(access_token=True)
         if body.quota is not None and body.quota != user.quota:
             if body.quota < 0:
                 raise InvalidRequest("quota cannot be negative", param="quota")
@@ -389,6 +405,7 @@ def _manage(me: User, body: ManageRequest) -> dict[str, int]:
             if user.role == Role.ROOT:
                 raise Forbidden("the root user cannot be disabled")
             user.status = Status.DISABLED
+            user.end_sessions()
         elif action == "enable":
             user.status = Status.ENABLED
         elif action == "delete":
@@ -401,12 +418,14 @@ def _manage(me: User, body: ManageRequest) -> dict[str, int]:
             if user.role >= Role.ADMIN:
                 raise InvalidRequest("this user is already an admin")
             user.role = Role.ADMIN
+            user.end_sessions()
         elif action == "demote":
             if user.role == Role.ROOT:
                 raise Forbidden("the root user cannot be demoted")
             if user.role == Role.COMMON:
                 raise InvalidRequest("this user is already a common user")
             user.role = Role.COMMON
+            user.end_sessions()
         else:
             raise InvalidRequest("action must be one of disable, enable, delete, promote, demote",
                                  param="action")
@@ -420,7 +439,7 @@ class UserController(Controller):
     dependencies = {"me": Provide(auth.caller), "page": Provide(page_params, sync_to_thread=False)}
 
     # -- public --------------------------------------------------------------------------
-    @api_post("/register", guards=[critical_rate_limit])
+    @api_post("/register", opt=auth.public, guards=[critical_rate_limit])
     async def register(self, request: Request, data: JSONBody[Registration]) -> dict[str, Any]:
         """Create a common user (RegisterEnabled and PasswordRegisterEnabled must be on)."""
         if not options.get_bool("RegisterEnabled"):
@@ -434,17 +453,25 @@ class UserController(Controller):
         await changed(request, "users", "tokens", users=rewards)
         return ok()
 
-    @api_post("/login", guards=[critical_rate_limit])
+    @api_post("/login", opt=auth.public, guards=[critical_rate_limit])
     async def login(self, request: Request, data: JSONBody[Credentials]) -> Response[dict[str, Any]]:
-        """Check username (or email) and password, then set the ``session`` cookie."""
+        """Check username (or email) and password, then set the ``session`` cookie.
+
+        Unknown names and wrong passwords cost the same and answer alike; a name with
+        repeated failures is locked for a while (``oneapi.api.login_backoff``).
+        """
         if not options.get_bool("PasswordLoginEnabled"):
             raise Forbidden("password login is disabled by the administrator")
         name = data.username.strip()
         if not name or not data.password:
             raise InvalidRequest("username and password are required")
-        user = await run_db(_find_for_login, name)
-        if user is None or not await run_db(verify_password, data.password, user.password):
+        backoff: LoginBackoff = request.app.state.runtime.state["login_backoff"]
+        backoff.attempt(name)
+        user = await run_db(_check_login, name, data.password)
+        if user is None:
+            backoff.failed(name)
             raise InvalidRequest("wrong username or password")
+        backoff.succeeded(name)
         if user.status != Status.ENABLED:
             raise Forbidden("this user is disabled")
         response = Response(ok({"id": user.id, "username": user.username, "display_name": user.display_name,
@@ -452,10 +479,11 @@ class UserController(Controller):
         auth.open_session(request, response, user)
         return response
 
-    @get("/logout")
-    async def logout(self) -> Response[dict[str, Any]]:
+    @get("/logout", opt=auth.public)
+    async def logout(self, request: Request) -> Response[dict[str, Any]]:
+        """Sign out: every copy of the caller's session cookie stops working."""
         response = Response(ok())
-        auth.clear_session(response)
+        await auth.log_out(request, response)
         return response
 
     # -- the caller's own account ------------------------------------------------------------
@@ -464,10 +492,15 @@ class UserController(Controller):
         return ok(public_user(me))
 
     @put("/self", opt=auth.common)
-    async def update_self(self, request: Request, me: auth.Me, data: JSONBody[SelfUpdate]) -> dict[str, Any]:
+    async def update_self(self, request: Request, me: auth.Me,
+                          data: JSONBody[SelfUpdate]) -> Response[dict[str, Any]]:
+        """A new password ends the caller's other sessions and the access token; this browser stays in."""
         user = await run_db(_update_self, me.id or 0, data)
         await changed(request, "users")
-        return ok(public_user(user))
+        response = Response(ok(public_user(user)))
+        if data.password:
+            auth.renew_session(request, response, user)
+        return response
 
     @api_delete("/self", opt=auth.common)
     async def delete_self(self, request: Request, me: auth.Me) -> dict[str, Any]:

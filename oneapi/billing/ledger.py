@@ -3,8 +3,9 @@
 Every method runs on the event loop and never awaits, so a check and its decrement are
 one atomic step: however many requests share a token, a reservation is granted only
 while the remaining quota covers it, and the token can go below zero only by what a
-settled request used beyond its own reservation. Changes reach the database through the
-batch writer as deltas.
+settled request used beyond its own reservation. Reservations are held in memory (the
+batch writer counts them for cache reloads); only settlements reach the database, through
+the batch writer, which journals each one before the answer's last byte is sent.
 
 With Redis, the check and decrement happen on counters every replica shares
 (:mod:`oneapi.billing.counters`, reserved from by :mod:`oneapi.admission`), so that bound
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from oneapi.cache import CachedToken, CachedUser
 from oneapi.db.writer import BatchWriter
@@ -57,12 +58,12 @@ class Ledger:
             raise self.refusal(0, amount, user.quota)
         if not token.unlimited_quota and (token.remain_quota <= 0 or token.remain_quota < amount):
             raise self.refusal(1, amount, token.remain_quota)
-        self._move(token, user, -amount, used=0, requests=0)
+        self._move(token, user, -amount, held=amount)
         return Reservation(token, user, amount)
 
     def granted(self, token: CachedToken, user: CachedUser, amount: int, left: Sequence[int]) -> Reservation:
         """Record a reservation the shared counters granted; ``left`` is what they hold now."""
-        self._move(token, user, -amount, used=0, requests=0)
+        self._move(token, user, -amount, held=amount)
         self.mirror(token, user, left)
         return Reservation(token, user, amount, shared=True)
 
@@ -84,33 +85,33 @@ class Ledger:
         return QuotaExhausted(f"the {whose}'s quota is not enough for this request (needs {amount}, "
                               f"has {max(has, 0)})")
 
-    def settle(self, reservation: Reservation, actual: int, channel_id: int) -> None:
-        """Charge ``actual`` in place of the reservation (once; later calls do nothing)."""
+    def settle(self, reservation: Reservation, actual: int, channel_id: int,
+               log_row: dict[str, Any] | None = None) -> None:
+        """Charge ``actual`` in place of the reservation, with the request's log row (once; later
+        calls do nothing). It is journaled when this returns: answer the client after it."""
         if reservation.settled:
             return
         reservation.settled = True
         actual = max(actual, 0)
-        self._move(reservation.token, reservation.user, reservation.amount - actual, used=actual, requests=1,
+        token, user = reservation.token, reservation.user
+        self._move(token, user, reservation.amount - actual, held=-reservation.amount,
                    shared=reservation.shared)
-        if actual and channel_id:
-            self.writer.add_channel(channel_id, actual)
+        self.writer.settle(token.id, not token.unlimited_quota, user.id, actual, channel_id, log_row)
 
     def refund(self, reservation: Reservation) -> None:
         """Give the reservation back (the request failed before anything was produced)."""
         if reservation.settled:
             return
         reservation.settled = True
-        self._move(reservation.token, reservation.user, reservation.amount, used=0, requests=0,
+        self._move(reservation.token, reservation.user, reservation.amount, held=-reservation.amount,
                    shared=reservation.shared)
 
-    def _move(self, token: CachedToken, user: CachedUser, delta: int, *, used: int, requests: int,
+    def _move(self, token: CachedToken, user: CachedUser, delta: int, *, held: int,
               shared: bool = False) -> None:
+        """Add ``delta`` to the cached figures and ``held`` to the reservations the writer holds."""
         user.quota += delta
-        self.writer.add_user(user.id, delta, used, requests)
         if not token.unlimited_quota:
             token.remain_quota += delta
-            self.writer.add_token(token.id, delta, used)
-        else:
-            self.writer.add_token(token.id, 0, used)
+        self.writer.hold(token.id, user.id, held)
         if shared and self.counters is not None:
             self.counters.adjust(token, user, delta)

@@ -21,10 +21,10 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-__all__ = ("run_in_background",)
+__all__ = ("run_in_background", "submit_in_background")
 
 T = TypeVar("T")
 
@@ -52,3 +52,8 @@ def _get_executor() -> ThreadPoolExecutor:
 async def run_in_background(function: Callable[..., T], *args: object) -> T:
     """``function(*args)`` on the background thread, awaited without blocking the loop."""
     return await asyncio.get_running_loop().run_in_executor(_get_executor(), function, *args)
+
+
+def submit_in_background(function: Callable[..., T], *args: object) -> Future[T]:
+    """``function(*args)`` on the background thread, from synchronous code."""
+    return _get_executor().submit(function, *args)

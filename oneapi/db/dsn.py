@@ -3,23 +3,44 @@
 Accepted forms:
 
 * empty: SQLite at ``SQLITE_PATH``;
-* ``postgres://`` or ``postgresql://`` URLs (One API, Render, Neon, Supabase): psycopg 3;
+* ``postgres://`` or ``postgresql://`` URLs (One API, Render, Neon, Supabase, Aiven, Koyeb): psycopg 3,
+  every libpq parameter (``sslmode``, ``sslrootcert``, ``channel_binding``, Neon's
+  ``options=endpoint%3D...``) handed to libpq as written;
 * the Go MySQL driver's form ``user:pass@tcp(host:port)/db?charset=utf8mb4&parseTime=True``
   (also ``unix(/path)``, ``tls=``), where the password may hold ``@`` or ``:`` unescaped;
-* ``mysql://`` URLs and any full SQLAlchemy URL (``dialect+driver://``).
+* ``mysql://`` URLs (Aiven, TiDB Cloud) with the MySQL client's ``ssl-mode`` / ``ssl-ca``;
+* the SQLAlchemy spellings of these (``postgresql+psycopg://``, ``mysql+pymysql://`` with
+  PyMySQL's ``ssl_ca`` / ``ssl_verify_cert`` / ``ssl_verify_identity``, ``sqlite:///``).
 
-Errors never contain the password.
+The free databases hand out URIs in their own client's dialect, and a user pastes them
+as they are: Aiven's MySQL says ``?ssl-mode=REQUIRED``, TiDB Cloud ``ssl-mode=VERIFY_IDENTITY``
+(or Prisma's ``sslaccept=strict``), Neon ``?sslmode=require&channel_binding=require``. MySQL's
+modes become a TLS context here with the MySQL client's meaning: ``REQUIRED`` encrypts
+without checking the certificate, ``VERIFY_CA`` checks it against ``ssl-ca`` (or the
+system's CAs), ``VERIFY_IDENTITY`` checks the host name too, ``DISABLED`` never encrypts;
+with no mode PyMySQL encrypts when the server offers TLS. A connection that asks for TLS
+fails when the server has none.
+
+Supabase's transaction pooler (port 6543) and any PgBouncer marked ``pgbouncer=true``
+cannot keep server-side prepared statements across transactions, so psycopg's are
+turned off there (``prepare_threshold=None``).
+
+A parameter this module does not know is refused with a one-line :class:`DSNError` naming
+it, instead of a driver's ``TypeError`` at the first connection. Errors never contain the
+password.
 """
 
 from __future__ import annotations
 
 import re
+import ssl
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 __all__ = ("DSNError", "DatabaseTarget", "parse_dsn")
 
@@ -34,6 +55,15 @@ _GO_MYSQL = re.compile(
 # Go driver parameters that have no PyMySQL meaning.
 _GO_ONLY_PARAMS = {"parseTime", "loc", "allowNativePasswords", "multiStatements", "interpolateParams",
                    "columnsWithAlias", "clientFoundRows", "collation", "maxAllowedPacket", "rejectReadOnly"}
+# PyMySQL parameters a URL may set as they are (SQLAlchemy's dialect converts the numbers).
+_MYSQL_PASSTHROUGH = {"charset", "init_command", "local_infile", "read_timeout", "write_timeout",
+                      "connect_timeout", "unix_socket", "program_name"}
+_MYSQL_SSL_MODES = ("DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY")
+_PG_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# Supabase's transaction pooler listens here (its session pooler and the database on 5432).
+_TRANSACTION_POOLER_PORT = 6543
+_MYSQL_SCHEMES = ("mysql", "mysql+pymysql", "mariadb", "mariadb+pymysql")
+_PG_SCHEMES = ("postgres", "postgresql", "postgresql+psycopg")
 
 
 class DSNError(ValueError):
@@ -69,12 +99,19 @@ def parse_dsn(dsn: str, *, sqlite_path: str = "./data/one-api.db", sqlite_busy_t
     if not dsn:
         return _sqlite(sqlite_path, sqlite_busy_timeout_ms)
     scheme = dsn.split("://", 1)[0].lower() if "://" in dsn else ""
-    if scheme in ("postgres", "postgresql"):
+    if scheme in _PG_SCHEMES:
         return _postgres_url(dsn, connect_timeout)
-    if scheme == "mysql":
+    if scheme in _MYSQL_SCHEMES:
         return _mysql_url(dsn, connect_timeout)
+    if scheme.split("+")[0] == "sqlite":  # sqlite:///relative.db, sqlite:////absolute.db
+        path = dsn.split("://", 1)[1]
+        return _sqlite(path[1:] if path.startswith("/") else path or ":memory:", sqlite_busy_timeout_ms)
     if scheme:
-        return _sqlalchemy_url(dsn, connect_timeout)
+        dialect, _, driver = scheme.partition("+")
+        if dialect in ("postgres", "postgresql", "mysql", "mariadb", "sqlite"):
+            raise DSNError(f"SQL_DSN asks for the driver {driver!r}, which is not installed "
+                           f"(write {dialect}://... and the right driver is used)")
+        raise DSNError(f"SQL_DSN uses the unsupported database {dialect!r} (use PostgreSQL, MySQL or SQLite)")
     return _go_mysql(dsn, connect_timeout)
 
 
@@ -107,10 +144,35 @@ def _split_url(dsn: str, kind: str) -> tuple[str | None, str | None, str, int | 
 
 def _postgres_url(dsn: str, connect_timeout: float) -> DatabaseTarget:
     user, password, host, port, database, query = _split_url(dsn, "PostgreSQL")
+    connect_args: dict[str, Any] = {}
+    pgbouncer = query.pop("pgbouncer", "false").lower()
+    if pgbouncer in ("true", "1") or port == _TRANSACTION_POOLER_PORT:
+        connect_args["prepare_threshold"] = None
+    for key, value in query.items():
+        if key not in _libpq_parameters():
+            raise DSNError(f"SQL_DSN has the parameter {key!r}, which PostgreSQL does not know "
+                           "(remove it, or use one of libpq's connection parameters)")
+        if key == "sslmode" and value not in _PG_SSL_MODES:
+            raise DSNError(f"SQL_DSN has sslmode={value!r}; use one of {', '.join(_PG_SSL_MODES)}")
+        if key in ("sslrootcert", "sslcert", "sslkey") and value != "system":
+            _require_file(key, value)
     query.setdefault("connect_timeout", str(max(1, int(connect_timeout))))
     url = URL.create("postgresql+psycopg", username=user, password=password, host=host or None,
                      port=port, database=database, query=query)
-    return DatabaseTarget("postgresql", url)
+    return DatabaseTarget("postgresql", url, connect_args)
+
+
+@cache
+def _libpq_parameters() -> frozenset[str]:
+    """The connection parameters of the libpq psycopg runs on, asked of libpq itself."""
+    from psycopg import pq
+
+    return frozenset(option.keyword.decode() for option in pq.Conninfo.get_defaults())
+
+
+def _require_file(key: str, path: str) -> None:
+    if not Path(path).expanduser().is_file():
+        raise DSNError(f"SQL_DSN's {key} names {path!r}, which is not a readable file here")
 
 
 def _mysql_url(dsn: str, connect_timeout: float) -> DatabaseTarget:
@@ -166,20 +228,27 @@ def _mysql_target(user: str | None, password: str | None, host: str | None, port
                   connect_timeout: float) -> DatabaseTarget:
     connect_args: dict[str, Any] = {"connect_timeout": max(1, int(connect_timeout))}
     clean: dict[str, str] = {}
+    tls: dict[str, str] = {}
     for key, value in query.items():
         if key in _GO_ONLY_PARAMS:
             continue
-        if key == "tls":
-            ssl = _mysql_tls(value)
-            if ssl is not None:
-                connect_args["ssl"] = ssl
-        elif key in ("timeout", "readTimeout", "writeTimeout"):
+        if key in ("timeout", "readTimeout", "writeTimeout"):
             seconds = _go_duration_seconds(value, key)
             target = {"timeout": "connect_timeout", "readTimeout": "read_timeout",
                       "writeTimeout": "write_timeout"}[key]
             connect_args[target] = max(1, int(seconds))
-        else:
+        elif key in _MYSQL_PASSTHROUGH:
             clean[key] = value
+        elif key.replace("-", "_") in _MYSQL_TLS_PARAMS:
+            tls[key.replace("-", "_")] = value
+        else:
+            raise DSNError(f"SQL_DSN has the parameter {key!r}, which the MySQL driver does not know "
+                           "(remove it; TLS is set with ssl-mode and ssl-ca)")
+    mode, files = _mysql_tls_mode(tls)
+    if mode == "DISABLED":
+        connect_args["ssl_disabled"] = True
+    elif mode != "PREFERRED":
+        connect_args["ssl"] = _mysql_tls_context(mode, files)
     clean.setdefault("charset", "utf8mb4")
     if socket:
         clean["unix_socket"] = socket
@@ -188,15 +257,64 @@ def _mysql_target(user: str | None, password: str | None, host: str | None, port
     return DatabaseTarget("mysql", url, connect_args)
 
 
-def _mysql_tls(value: str) -> dict[str, Any] | None:
-    value = value.lower()
-    if value in ("", "false", "0"):
-        return None
-    if value == "skip-verify":
-        return {"check_hostname": False, "verify_mode": 0}
-    if value in ("true", "1", "preferred"):
-        return {"check_hostname": True}
-    raise DSNError(f"MySQL SQL_DSN tls={value!r} is not supported (use true, false or skip-verify)")
+# How MySQL-flavoured URIs ask for TLS, keys with "-" spelled "_": the MySQL client's
+# ssl-mode / ssl-ca / ssl-cert / ssl-key, the Go driver's tls, Prisma's sslaccept, PyMySQL's own.
+_MYSQL_TLS_PARAMS = {"ssl_mode", "ssl_ca", "ssl_cert", "ssl_key", "tls", "sslaccept",
+                     "ssl_verify_cert", "ssl_verify_identity", "ssl_check_hostname"}
+# The Go driver's tls= values, in MySQL client modes (true verifies, like Go's default TLS config).
+_GO_TLS_MODES = {"true": "VERIFY_IDENTITY", "1": "VERIFY_IDENTITY", "skip-verify": "REQUIRED",
+                 "preferred": "PREFERRED", "false": "DISABLED", "0": "DISABLED", "": "DISABLED"}
+
+
+def _mysql_tls_mode(tls: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """One MySQL client mode (``_MYSQL_SSL_MODES``) from however the URI spelled it."""
+    files = {key[4:]: path for key in ("ssl_ca", "ssl_cert", "ssl_key") if (path := tls.get(key))}
+    for key, path in files.items():
+        _require_file(f"ssl-{key}", path)
+    if "ssl_mode" in tls:
+        mode = tls["ssl_mode"].upper()
+        if mode not in _MYSQL_SSL_MODES:
+            raise DSNError(f"SQL_DSN has ssl-mode={tls['ssl_mode']!r}; "
+                           f"use one of {', '.join(_MYSQL_SSL_MODES)}")
+        return mode, files
+    if "tls" in tls:
+        value = tls["tls"].lower()
+        if value not in _GO_TLS_MODES:
+            raise DSNError(f"MySQL SQL_DSN tls={value!r} is not supported (use true, false, skip-verify "
+                           "or preferred)")
+        return _GO_TLS_MODES[value], files
+    if "sslaccept" in tls:
+        value = tls["sslaccept"].lower()
+        if value not in ("strict", "accept_invalid_certs"):
+            raise DSNError(f"SQL_DSN has sslaccept={value!r}; use strict or accept_invalid_certs")
+        return ("VERIFY_IDENTITY" if value == "strict" else "REQUIRED"), files
+    verify_cert = _flag(tls, "ssl_verify_cert")
+    verify_identity = _flag(tls, "ssl_verify_identity") or _flag(tls, "ssl_check_hostname")
+    if verify_identity:
+        return "VERIFY_IDENTITY", files
+    if verify_cert or "ca" in files:  # the MySQL client verifies when given a CA and no mode
+        return "VERIFY_CA", files
+    return ("REQUIRED" if files or "ssl_verify_cert" in tls else "PREFERRED"), files
+
+
+def _flag(tls: dict[str, str], key: str) -> bool:
+    value = tls.get(key, "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise DSNError(f"SQL_DSN has {key}={value!r}; use true or false")
+    return value in ("true", "1")
+
+
+def _mysql_tls_context(mode: str, files: dict[str, str]) -> ssl.SSLContext:
+    """A TLS context with the MySQL client's meaning of ``mode``; the CA is ssl-ca or the system's."""
+    try:
+        context = ssl.create_default_context(cafile=files.get("ca"))
+        if "cert" in files:
+            context.load_cert_chain(files["cert"], keyfile=files.get("key"))
+    except (ssl.SSLError, OSError) as exc:
+        raise DSNError(f"SQL_DSN's ssl-ca / ssl-cert files cannot be loaded: {exc}") from None
+    context.check_hostname = mode == "VERIFY_IDENTITY"
+    context.verify_mode = ssl.CERT_NONE if mode == "REQUIRED" else ssl.CERT_REQUIRED
+    return context
 
 
 def _go_duration_seconds(value: str, key: str) -> float:
@@ -205,21 +323,6 @@ def _go_duration_seconds(value: str, key: str) -> float:
     if not match:
         raise DSNError(f"MySQL SQL_DSN {key}={value!r} is not a Go duration such as 10s")
     return float(match[1]) * units[match[2]]
-
-
-def _sqlalchemy_url(dsn: str, connect_timeout: float) -> DatabaseTarget:
-    try:
-        url = make_url(dsn)
-    except Exception:
-        raise DSNError("SQL_DSN is not a valid database URL") from None
-    backend = url.get_backend_name()
-    if backend == "postgresql":
-        return DatabaseTarget("postgresql", url)
-    if backend in ("mysql", "mariadb"):
-        return DatabaseTarget("mysql", url, {"connect_timeout": max(1, int(connect_timeout))})
-    if backend == "sqlite":
-        return DatabaseTarget("sqlite", url, {"check_same_thread": False})
-    raise DSNError(f"SQL_DSN uses the unsupported database {backend!r} (use PostgreSQL, MySQL or SQLite)")
 
 
 def _redact_error(exc: Exception, dsn: str) -> str:

@@ -9,6 +9,7 @@ and times are ``bigint``.
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, String, Text
+from sqlalchemy.dialects.mysql import LONGTEXT
 from sqlmodel import Field, SQLModel
 
 __all__ = (
@@ -19,7 +20,9 @@ __all__ = (
     "Option",
     "Redemption",
     "Role",
+    "SettlementJournal",
     "Status",
+    "StoredResponse",
     "Token",
     "TokenStatus",
     "User",
@@ -91,6 +94,18 @@ class User(SQLModel, table=True):
                                                            server_default="default"))
     aff_code: str | None = Field(default=None, sa_column=Column(String(32), unique=True, nullable=True))
     inviter_id: int = Field(default=0, sa_column=_int(index=True))
+    # (added) changes whenever the user's sessions must end (logout, password, role, status):
+    # a session cookie carries the version it was issued under
+    session_version: int = Field(default=0, sa_column=_int())
+
+    def end_sessions(self, *, access_token: bool = False) -> None:
+        """Revoke every session cookie issued so far (and the access token with ``access_token``).
+
+        Changes the row only; the caller's commit makes it so.
+        """
+        self.session_version = (self.session_version or 0) + 1
+        if access_token:
+            self.access_token = None
 
 
 class Token(SQLModel, table=True):
@@ -195,3 +210,27 @@ class Redemption(SQLModel, table=True):
     quota: int = Field(default=100, sa_column=_bigint(100))
     created_time: int = Field(default=0, sa_column=_bigint())
     redeemed_time: int = Field(default=0, sa_column=_bigint())
+
+
+class StoredResponse(SQLModel, table=True):
+    """(added) A Responses API answer the gateway produced by conversion, kept for
+    ``previous_response_id``, ``item_reference`` and ``GET /v1/responses/{id}``
+    (:mod:`oneapi.relay.responses_store`)."""
+
+    __tablename__ = "responses"
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
+    user_id: int = Field(default=0, sa_column=_int(index=True))
+    created_at: int = Field(default=0, sa_column=_bigint(index=True))
+    size: int = Field(default=0, sa_column=_bigint())  # bytes of ``data``, for the per-user bound
+    # JSON: {"response": {...}, "input": [items], "previous_response_id": str | null}
+    data: str = Field(default="", sa_column=Column(Text().with_variant(LONGTEXT(), "mysql"), nullable=False))
+
+
+class SettlementJournal(SQLModel, table=True):
+    """(added) The last settlement of a process's journal (``oneapi.db.journal``) that is in the database."""
+
+    __tablename__ = "settlement_journals"
+
+    journal: str = Field(sa_column=Column(String(64), primary_key=True, autoincrement=False))
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))

@@ -3,7 +3,7 @@
 :func:`install_relay` adds the relay's components to a runtime. They are reachable from
 ``runtime.state``: ``"writer"`` (:class:`~oneapi.db.writer.BatchWriter`; ``await
 runtime.state["writer"].flush()`` writes pending logs and quota now), ``"cache"``,
-``"upstream"`` and ``"relay"``.
+``"upstream"``, ``"responses"`` (stored Responses API answers) and ``"relay"``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ def install_relay(runtime: Runtime) -> None:
     """Register writer (first, so it stops last and flushes), cache and upstream client."""
     from oneapi.cache import RelayCache
     from oneapi.db.writer import BatchWriter
+    from oneapi.relay.responses_store import ResponseStore
     from oneapi.relay.service import Relay
     from oneapi.relay.upstream import UpstreamClient
 
@@ -27,7 +28,8 @@ def install_relay(runtime: Runtime) -> None:
     cache = RelayCache(writer)
     upstream = UpstreamClient()
     runtime.components.insert(0, writer)
-    runtime.components.extend([cache, upstream])
+    responses = ResponseStore()
+    runtime.components.extend([cache, upstream, responses])
     max_body = runtime.settings.max_request_body_mb * 1024 * 1024
-    runtime.state.update(writer=writer, cache=cache, upstream=upstream,
-                         relay=Relay(cache, writer, upstream, max_body))
+    runtime.state.update(writer=writer, cache=cache, upstream=upstream, responses=responses,
+                         relay=Relay(cache, writer, upstream, max_body, responses))

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar.types import Receive, Scope, Send
 
 from oneapi.errors import GatewayError, InvalidRequest, PayloadTooLarge
+
+if TYPE_CHECKING:
+    from litestar.types import Receive, Scope, Send
 
 __all__ = ("ClientDisconnected", "Incoming", "method_not_allowed", "read_body", "send_bytes", "send_json",
            "start_stream")
@@ -102,8 +104,11 @@ async def send_json(send: Send, status: int, document: Any, headers: Mapping[str
 _STREAM_HEADERS = [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 
 
-async def start_stream(send: Send, status: int, media_type: str = "text/event-stream") -> None:
+async def start_stream(send: Send, status: int, media_type: str = "text/event-stream",
+                       extra: Mapping[str, str] | None = None) -> None:
     headers = [(b"content-type", media_type.encode("latin-1")), *_STREAM_HEADERS]
+    if extra:
+        headers += [(name.encode("latin-1"), value.encode("latin-1")) for name, value in extra.items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
 
 

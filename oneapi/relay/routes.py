@@ -1,13 +1,12 @@
 """The ``/v1`` routes: one handler per OpenAI endpoint, plus the model list.
 
-The same relay calls are also offered as :func:`relay_lanes`, which the outermost app
-(:mod:`oneapi.edge`) answers before Litestar's router; these routes then serve only what
-the lanes pass on (other methods, and apps run without the edge).
+The same relay calls are also offered as :func:`~oneapi.relay.lanes.relay_lanes`, which the
+outermost app (:mod:`oneapi.edge`) answers before Litestar's router; these routes then serve
+only what the lanes pass on (other methods, and apps run without the edge).
 """
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from litestar import Request, asgi, get
@@ -16,28 +15,13 @@ from litestar.params import FromPath
 from litestar.types import Receive, Scope, Send
 
 from oneapi.errors import NotFound
-from oneapi.relay.asgi import Incoming, method_not_allowed
+from oneapi.relay.asgi import method_not_allowed
 from oneapi.relay.auth import authenticate
-from oneapi.relay.entry import ANTHROPIC_MESSAGES
-from oneapi.relay.request import RelayMode, RelayRequest
+from oneapi.relay.lanes import ANTHROPIC_MESSAGES_PATH, parse_anthropic_messages, relay_lanes
+from oneapi.relay.request import RelayMode
 from oneapi.relay.service import Relay
 
 __all__ = ("ANTHROPIC_MESSAGES_PATH", "parse_anthropic_messages", "relay_lanes", "relay_routes")
-
-ANTHROPIC_MESSAGES_PATH = "/v1/messages"
-
-
-def parse_anthropic_messages(body: bytes, incoming: Incoming) -> RelayRequest:
-    return ANTHROPIC_MESSAGES.parse(body, incoming.headers)
-
-
-def relay_lanes(relay: Relay) -> dict[str, Any]:
-    """``POST`` path -> raw ASGI callable, for :class:`oneapi.edge.Edge`."""
-    lanes: dict[str, Any] = {f"/v1/{mode.value}": partial(relay.handle, mode=mode) for mode in RelayMode}
-    lanes[ANTHROPIC_MESSAGES_PATH] = partial(relay.handle, mode=RelayMode.CHAT,
-                                             parse=parse_anthropic_messages)
-    return lanes
-
 
 def _relay(app: Any) -> Relay:
     return app.state.runtime.state["relay"]  # type: ignore[no-any-return]

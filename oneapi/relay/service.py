@@ -1,6 +1,8 @@
 """One relayed request: auth, reservation, channel choice with retries, answer, settlement.
 
-The flow touches only memory and the upstream. Retries replay the same body to another
+The flow touches only memory, the upstream and the settlement journal (one local
+``write``, :mod:`oneapi.db.journal`). Every answer is settled before its last byte is sent,
+so a crash cannot lose a charge whose answer arrived. Retries replay the same body to another
 channel on connection errors, timeouts (the upstream client's time limits), 429, 5xx and
 2xx answers that fail the adapter's success check (an HTML page, truncated JSON, an
 ``error`` object; never on other 4xx), same priority tier first, up to the ``RetryTimes``
@@ -8,9 +10,10 @@ option; a pinned channel is never retried. Nothing is billed before an answer pa
 check. While the upstream is awaited, :class:`_ClientWatch` looks out for the client's
 ``http.disconnect``: a client that leaves cancels the upstream call (its connection is
 closed) and is refunded.
-Streams are passed through as they arrive and billed in ``finally``, which runs also when
-the client goes away or the upstream cuts the stream: what was produced is billed, and the
-reservation is returned only when nothing reached the client.
+Streams are passed through as they arrive; a complete one is billed before its last chunk,
+and one that ends early in the ``finally`` block, which runs also when the client goes
+away or the upstream cuts the stream: what was produced is billed, and the reservation is
+returned only when nothing reached the client.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar.types import Receive, Scope, Send
 
 from oneapi.admission import Admission
 from oneapi.billing.ledger import Ledger, Reservation
@@ -42,16 +45,20 @@ from oneapi.metrics import Metrics
 from oneapi.options import options
 from oneapi.ratelimit import RateLimits
 from oneapi.relay.adapters import Adapter, adapter_for
-from oneapi.relay.adapters.base import ConvertedResponse, Usage, bad_answer
+from oneapi.relay.adapters.base import ConvertedResponse, StreamConverter, Usage, bad_answer
 from oneapi.relay.asgi import ClientDisconnected, Incoming, read_body, send_bytes, start_stream
 from oneapi.relay.auth import Caller, authenticate
 from oneapi.relay.counting import count_prompt, count_usage
 from oneapi.relay.entry import serving_adapter
 from oneapi.relay.picker import ChannelPicker
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
+from oneapi.relay.responses_store import ResponseStore
 from oneapi.relay.tokenizer import count_text
 from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError, UpstreamResponse
 from oneapi.security import mask_secrets
+
+if TYPE_CHECKING:
+    from litestar.types import Receive, Scope, Send
 
 __all__ = ("Relay",)
 
@@ -59,6 +66,10 @@ log = logging.getLogger("oneapi.relay")
 
 _encode = msgspec.json.Encoder().encode
 _IMAGE_MODES = frozenset((RelayMode.IMAGES, RelayMode.IMAGE_EDITS))  # billed per image, not per token
+
+def _note_headers(notes: dict[str, str]) -> dict[str, str] | None:
+    return {f"x-oneapi-{name}": value for name, value in notes.items()} if notes else None
+
 
 @dataclass(slots=True)
 class _Call:
@@ -73,6 +84,7 @@ class _Call:
     path: list[int] = field(default_factory=list)
     channel: CachedChannel | None = None
     upstream_model: str = ""
+    notes: dict[str, str] = field(default_factory=dict)  # the serving adapter's, for headers and log
 
 
 @dataclass(slots=True)
@@ -90,9 +102,9 @@ class _ClientWatch:
     """Notices the client's ``http.disconnect`` while its request is served.
 
     Only ``receive()`` tells, so a task must wait on it. That task starts after
-    ``WATCH_AFTER`` seconds, or when a stream starts, not with every request: one more
-    task per request cost about a third of a short request's CPU time on the bench, and a
-    client that left earlier is noticed the moment the task starts.
+    ``WATCH_AFTER`` seconds, or when a stream starts, not with every request: a task costs
+    a turn of the event loop, most short answers are done before the delay, and a client
+    that left earlier is noticed the moment the task starts.
     """
 
     WATCH_AFTER = 0.25
@@ -143,11 +155,11 @@ class _ClientWatch:
 
 class Relay:
     def __init__(self, cache: RelayCache, writer: BatchWriter, upstream: UpstreamClient,
-                 max_body_bytes: int = 32 * 1024 * 1024) -> None:
+                 max_body_bytes: int = 32 * 1024 * 1024, responses: ResponseStore | None = None) -> None:
         self.max_body_bytes = max_body_bytes
         self.cache = cache
-        self.writer = writer
         self.upstream = upstream
+        self.responses = responses or ResponseStore()
         self.ledger = Ledger(writer)
         self.picker = ChannelPicker(cache)
         self.limits = RateLimits()  # shared across replicas once oneapi.scale attaches Redis
@@ -185,7 +197,8 @@ class Relay:
         converted = answer.converted
         usage = converted.usage or count_usage(request, converted.body, converted.media_type)
         self._finish(call, usage, is_stream=False)
-        await send_bytes(send, answer.response.status, converted.media_type, converted.body)
+        await send_bytes(send, answer.response.status, converted.media_type, converted.body,
+                         _note_headers(call.notes))
 
     @staticmethod
     def _reservation(request: RelayRequest, price: Price) -> int:
@@ -206,7 +219,8 @@ class Relay:
                 break
             call.path.append(channel.id)
             self.metrics.attempt(channel.id, request.model, retry=len(call.path) > 1)
-            adapter = serving_adapter(adapter_for(channel.kind.api_format), channel, request)
+            adapter = serving_adapter(adapter_for(channel.kind.api_format), channel, request, self.responses,
+                                      caller.user.id)
             if adapter is None or request.mode not in adapter.modes:
                 last_error = UnsupportedFeature(f"channel type {channel.kind.name} cannot serve "
                                                 f"/v1/{request.mode.value}")
@@ -227,6 +241,7 @@ class Relay:
         Upstream text is masked (:func:`~oneapi.security.mask_secrets`) before it is logged or kept.
         """
         await adapter.prepare(call.request)
+        call.notes = adapter.notes
         outgoing = adapter.build_request(channel, channel.next_key(), call.request, call.upstream_model)
         sent_at = time.perf_counter()
         try:
@@ -291,7 +306,7 @@ class Relay:
 
     # -- answers ----------------------------------------------------------------------
     async def _stream(self, call: _Call, answer: _Answer, watch: _ClientWatch, send: Send) -> None:
-        """Pass the stream on as it arrives; bill in ``finally`` however it ends.
+        """Pass the stream on as it arrives; bill before the last chunk, or in ``finally`` if it ends early.
 
         When the client's ``http.disconnect`` comes, the upstream connection is closed,
         which ends the read loop at once.
@@ -302,7 +317,8 @@ class Relay:
         sent = False
         watch.start().add_done_callback(lambda _: response.close())
         try:
-            await start_stream(send, response.status, adapter.stream_media_type(call.request))
+            await start_stream(send, response.status, adapter.stream_media_type(call.request),
+                               _note_headers(call.notes))
             chunk = answer.first
             while chunk:
                 out = converter.feed(chunk)
@@ -311,8 +327,7 @@ class Relay:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
                 chunk = await anext(chunks, b"")
             tail = converter.finish()
-            if tail:
-                sent = True
+            self._bill_stream(call, converter, sent=sent or bool(tail))  # journaled before the last byte
             await send({"type": "http.response.body", "body": tail, "more_body": False})
         except (UpstreamTimeout, UpstreamConnectionError, OSError) as exc:
             reason = "the client went away" if watch.left else getattr(exc, "message", type(exc).__name__)
@@ -321,15 +336,21 @@ class Relay:
             watch.stop()
             response.close()
             await chunks.aclose()
-            usage = converter.usage
-            if usage is None:
-                produced = converter.produced_text()
-                usage = Usage(count_prompt(call.request), count_text(produced, call.request.model))
-                sent = sent or bool(produced)
-            if sent or usage.completion_tokens:
-                self._finish(call, usage, is_stream=True)
-            else:
-                self.ledger.refund(call.reservation)
+            self._bill_stream(call, converter, sent=sent)
+
+    def _bill_stream(self, call: _Call, converter: StreamConverter, *, sent: bool) -> None:
+        """Charge what the stream produced, or refund if nothing reached the client (once)."""
+        if call.reservation.settled:
+            return
+        usage = converter.usage
+        if usage is None:
+            produced = converter.produced_text()
+            usage = Usage(count_prompt(call.request), count_text(produced, call.request.model))
+            sent = sent or bool(produced)
+        if sent or usage.completion_tokens:
+            self._finish(call, usage, is_stream=True)
+        else:
+            self.ledger.refund(call.reservation)
 
     def _finish(self, call: _Call, usage: Usage, *, is_stream: bool) -> None:
         request, channel = call.request, call.channel
@@ -341,21 +362,28 @@ class Relay:
         else:
             quota = price.text_quota(usage.prompt_tokens, usage.completion_tokens)
         channel_id = channel.id if channel is not None else 0
-        self.ledger.settle(call.reservation, quota, channel_id)
+        log_row = _log_row(call, price, quota, usage, is_stream=is_stream)
+        self.ledger.settle(call.reservation, quota, channel_id, log_row)  # journaled: the answer may go
         self.metrics.charged(request.model, channel_id, quota, usage.prompt_tokens, usage.completion_tokens)
         self.limits.used(call.caller.token, call.caller.user, usage.prompt_tokens + usage.completion_tokens)
-        if not options.get_bool("LogConsumeEnabled"):
-            return
-        token, user = call.caller.token, call.caller.user
-        other = {"channel_path": call.path, "upstream_model": call.upstream_model,
-                 "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
-                 "completion_ratio": price.completion_ratio}
-        self.writer.add_log({
-            "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
-            "content": price.description, "username": user.username, "token_name": token.name,
-            "model_name": request.model, "quota": quota, "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens, "channel_id": channel_id,
-            "request_id": call.request_id, "elapsed_time": int((time.monotonic() - call.started) * 1000),
-            "is_stream": is_stream, "system_prompt_reset": bool(channel and channel.system_prompt),
-            "token_id": token.id, "other": _encode(other).decode(),
-        })
+
+
+def _log_row(call: _Call, price: Price, quota: int, usage: Usage, *,
+             is_stream: bool) -> dict[str, Any] | None:
+    """The consume log row (None when the ``LogConsumeEnabled`` option is off)."""
+    if not options.get_bool("LogConsumeEnabled"):
+        return None
+    request, channel = call.request, call.channel
+    token, user = call.caller.token, call.caller.user
+    other = {"channel_path": call.path, "upstream_model": call.upstream_model,
+             "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
+             "completion_ratio": price.completion_ratio, **call.notes}
+    return {
+        "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
+        "content": price.description, "username": user.username, "token_name": token.name,
+        "model_name": request.model, "quota": quota, "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens, "channel_id": channel.id if channel else 0,
+        "request_id": call.request_id, "elapsed_time": int((time.monotonic() - call.started) * 1000),
+        "is_stream": is_stream, "system_prompt_reset": bool(channel and channel.system_prompt),
+        "token_id": token.id, "other": _encode(other).decode(),
+    }

@@ -62,6 +62,10 @@ OPTION_GROUPS: tuple[OptionGroup, ...] = (
         OptionField("RetryTimes", "Retries on another channel", "number"),
         OptionField("ChannelDisableThreshold", "Slowest test before disabling (seconds)", "number"),
         OptionField("LogRetentionDays", "Keep logs for days (0: forever)", "number"),
+        OptionField("ResponseRetentionDays", "Keep stored /v1/responses answers for days (0: forever)",
+                    "number", "Answers made through non-OpenAI channels, for previous_response_id."),
+        OptionField("ResponseStoreUserLimitMB", "Stored /v1/responses answers per user (MB)", "number",
+                    "The oldest go first when a user's answers pass this size."),
     )),
     OptionGroup("ratios", "Ratios", (
         OptionField("ModelRatio", "Model ratios (JSON)", "json",

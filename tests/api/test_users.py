@@ -75,8 +75,10 @@ def test_self_update_and_delete(api_sp: Api) -> None:
     updated = api_sp.ok("PUT", "/api/user/self", "alice",
                         json={"display_name": "Alice A", "password": "newpassword1"})
     assert updated["display_name"] == "Alice A"
+    assert api_sp.call("GET", "/api/user/self", "alice").status_code == 401  # a new password ends the token
     login = api_sp.client.post("/api/user/login", json={"username": "alice", "password": "newpassword1"})
     assert login.json()["success"] is True
+    api_sp.tokens["alice"] = api_sp.client.get("/api/user/token").json()["data"]
     assert "already taken" in api_sp.fails("PUT", "/api/user/self", "alice", json={"username": "bob"})
     assert "at most 12" in api_sp.fails("PUT", "/api/user/self", "alice", json={"username": "x" * 13})
     api_sp.ok("DELETE", "/api/user/self", "bob")

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,6 +140,7 @@ class ThrowAwayPostgres:
 
     port: int
     directory: Path
+    settings: str = ""  # more "-c name=value" server settings (TLS, for one)
 
     @property
     def dsn(self) -> str:
@@ -160,32 +161,38 @@ class ThrowAwayPostgres:
                        stderr=subprocess.DEVNULL, timeout=120)
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = (f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   f"{self.settings}")
         self._pg_ctl("-w", "-o", f"'{options}'", "-l", str(self.directory / "server.log"), "start")
 
     def stop(self) -> None:
         self._pg_ctl("-w", "-m", "fast", "stop")
 
 
-@pytest.fixture
-def own_postgres() -> Iterator[ThrowAwayPostgres]:
+@contextmanager
+def throwaway_postgres(purpose: str) -> Iterator[ThrowAwayPostgres]:
+    """An initialised cluster of our own, not started yet; stopped and removed afterwards."""
     import os
     import tempfile
 
     if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")) or os.geteuid() != 0:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("the database outage test needs PostgreSQL's initdb and root (to run it as postgres)")
+            pytest.fail(f"{purpose} needs PostgreSQL's initdb and root (to run it as postgres)")
         pytest.skip("PostgreSQL's initdb (run as the postgres user) is not available")
     directory = Path(tempfile.mkdtemp(prefix="oneapi-pg-"))
     shutil.chown(directory, "postgres")
     server = ThrowAwayPostgres(free_port(), directory)
     server.init()
-    server.start()
     try:
         yield server
     finally:
-        try:
+        with suppress(subprocess.SubprocessError):
             server.stop()
-        except subprocess.SubprocessError:
-            pass
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[ThrowAwayPostgres]:
+    with throwaway_postgres("the database outage test") as server:
+        server.start()
+        yield server

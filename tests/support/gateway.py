@@ -61,7 +61,8 @@ def wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float
 
 
 def gateway_env(tmp_path: Path, extra: Mapping[str, str] | None = None, *, port: int | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SQL_", "SQLITE_", "REDIS_", "THEME"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SQL_", "SQLITE_", "REDIS_", "THEME", "JOURNAL_"))}
     env.update({"PORT": str(port or free_port()), "SQLITE_PATH": str(tmp_path / "one-api.db"),
                 "BATCH_UPDATE_INTERVAL": "0.2", "PYTHONUNBUFFERED": "1"})
     env.update(extra or {})

@@ -29,6 +29,7 @@ class AnthropicAdapter(VendorAdapter):
     vendor = "Anthropic"
     modes = frozenset({RelayMode.CHAT})
     answer_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {RelayMode.CHAT: ("content",)}
+    hosted_tools = frozenset({"web_search"})  # the web-search server tool
 
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         return f"{self.base_url(channel)}/v1/messages"

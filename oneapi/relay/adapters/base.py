@@ -100,6 +100,8 @@ class Adapter(ABC):
     #: top-level fields of which a successful JSON answer has one, per mode; a mode not named
     #: here (audio: text, subtitles or sound) may answer with any body but HTML or an error
     answer_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: hosted tools the vendor runs itself, asked for as chat's ``web_search_options`` ("web_search")
+    hosted_tools: frozenset[str] = frozenset()
 
     def build_request(self, channel: CachedChannel, key: str, request: RelayRequest,
                       model: str) -> UpstreamRequest:
@@ -177,6 +179,12 @@ class Adapter(ABC):
     async def prepare(self, request: RelayRequest) -> None:
         """Asynchronous work before :meth:`build_request` (fetching remote images); idempotent."""
         return None
+
+    @property
+    def notes(self) -> dict[str, str]:
+        """What the gateway changed in the request that the client should know (after
+        :meth:`prepare`): sent as ``X-Oneapi-<name>`` headers and kept in the log row."""
+        return {}
 
     def is_stream(self, content_type: str) -> bool:
         """Whether an answer with this content type is a stream to convert as it arrives."""

@@ -42,6 +42,7 @@ class GeminiAdapter(VendorAdapter):
     # a prompt blocked by safety settings is answered with promptFeedback and no candidates
     answer_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {
         RelayMode.CHAT: ("candidates", "promptFeedback"), RelayMode.EMBEDDINGS: ("embeddings",)}
+    hosted_tools = frozenset({"web_search"})  # Google Search grounding
 
     def model_url(self, channel: CachedChannel, model: str) -> str:
         return f"{self.base_url(channel)}/{gemini_version(channel)}/models/{model}"

@@ -70,7 +70,8 @@ def reasoning_effort_for(budget_tokens: int) -> str:
     return "medium" if budget_tokens >= _THINKING_BUDGETS["medium"] else "low"
 
 _UNSUPPORTED = ("n", "logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty",
-                "seed", "audio", "modalities", "prediction", "web_search_options", "functions")
+                "seed", "audio", "modalities", "prediction", "functions")
+WEB_SEARCH_TOOL = "web_search_20250305"  # Anthropic's web-search server tool, for web_search_options
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "max_tokens": "length",
            "model_context_window_exceeded": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
 
@@ -205,6 +206,17 @@ def needs_json_tool(document: Mapping[str, Any]) -> bool:
     return _json_schema_of(document.get("response_format")) is not None
 
 
+def _web_search_tool(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Chat's ``web_search_options`` as Anthropic's web-search server tool."""
+    tool: dict[str, Any] = {"type": WEB_SEARCH_TOOL, "name": "web_search"}
+    location = (options.get("user_location") or {}).get("approximate")
+    if isinstance(location, dict) and location:
+        tool["user_location"] = {"type": "approximate", **location}
+    if options.get("allowed_domains"):
+        tool["allowed_domains"] = list(options["allowed_domains"])
+    return tool
+
+
 def chat_to_anthropic(document: Mapping[str, Any], model: str,
                       images: Mapping[str, InlineImage] | None = None) -> AnthropicRequest:
     """An OpenAI chat request as an Anthropic Messages request.
@@ -251,6 +263,8 @@ def chat_to_anthropic(document: Mapping[str, Any], model: str,
                           "input_schema": schema}]
         body["tool_choice"] = {"type": "tool", "name": JSON_TOOL}
         return AnthropicRequest(body, json_tool=True)
+    if isinstance(search := document.get("web_search_options"), dict):
+        tools.append(_web_search_tool(search))
     if tools:
         body["tools"] = tools
         choice: dict[str, Any] = {"auto": {"type": "auto"}, "none": {"type": "none"},

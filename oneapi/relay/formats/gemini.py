@@ -55,8 +55,7 @@ __all__ = (
 )
 
 VENDOR = "Gemini"
-_UNSUPPORTED = ("logprobs", "top_logprobs", "logit_bias", "audio", "modalities", "prediction",
-                "web_search_options", "functions")
+_UNSUPPORTED = ("logprobs", "top_logprobs", "logit_bias", "audio", "modalities", "prediction", "functions")
 _THINKING_BUDGETS = {"minimal": 0, "low": 1024, "medium": 8192, "high": 24576}
 _FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter",
            "BLOCKLIST": "content_filter", "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
@@ -239,6 +238,8 @@ def chat_to_gemini(document: Mapping[str, Any], images: Mapping[str, InlineImage
         if name:
             calling["allowedFunctionNames"] = [name]
         body["toolConfig"] = {"functionCallingConfig": calling}
+    if isinstance(document.get("web_search_options"), dict):  # Google Search grounding
+        body.setdefault("tools", []).append({"googleSearch": {}})
     return body
 
 

@@ -15,11 +15,12 @@ import mimetypes
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from oneapi.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ("MAX_IMAGE_BYTES", "InlineImage", "fetch_images", "image_url_of", "inline_image",
            "remote_image_urls")
@@ -82,6 +83,8 @@ def remote_image_urls(messages: Iterable[Any]) -> list[str]:
 
 
 async def _fetch(client: httpx.AsyncClient, url: str, max_bytes: int, allow_private: bool) -> InlineImage:
+    import httpx  # here, not at the top: the formats that inline images load without it
+
     try:
         request = client.build_request("GET", _checked_url(url), timeout=IMAGE_FETCH_TIMEOUT)
         for _hop in range(_MAX_REDIRECTS + 1):

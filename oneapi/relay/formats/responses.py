@@ -5,25 +5,112 @@ adapter), so a Responses request becomes a chat request: ``instructions`` and
 ``input`` items become messages, function tools and ``text.format`` carry over, and
 the answer is rebuilt as a ``response`` object with ``message``/``function_call``/
 ``reasoning`` output items, or streamed as Responses events (``response.created`` …
-``response.output_text.delta`` … ``response.completed``). The gateway keeps no state,
-so ``previous_response_id`` and hosted tools are refused with a 400.
+``response.output_text.delta`` … ``response.completed``).
+
+Tools other than plain functions:
+
+* a ``namespace`` (Codex sends ``multi_agent_v1``) is only a group of functions: they
+  become plain functions named ``<namespace>__<name>`` (kept unique and within 64
+  characters), and a call of one comes back as ``{"name", "namespace"}`` again;
+* ``web_search`` goes to the vendor's own search when the channel's adapter declares it
+  (``Adapter.hosted_tools``: Anthropic's web-search server tool, Gemini's Google Search)
+  as chat's ``web_search_options``; any other hosted tool, and web search on a vendor
+  without one, is left out of the upstream request and named in
+  :attr:`ResponsesChat.omitted`, which the relay reports in a response header and the
+  log row, so a client that merely offers the tool keeps working.
+
+State (``previous_response_id``, ``item_reference``) comes from
+:mod:`oneapi.relay.responses_store`: :func:`stored_context` reads what a request refers
+to, and the ids given here (``msg_<response hex>_<n>``) let a reference find its response.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from oneapi.errors import InvalidRequest, UnsupportedFeature
+from oneapi.errors import InvalidRequest, NotFound, UnsupportedFeature
 from oneapi.relay.formats.events import ChatChunkTranslator, TokenUsage, sse
 
-__all__ = ("ChatToResponsesStream", "chat_to_response", "responses_to_chat")
+if TYPE_CHECKING:
+    from oneapi.relay.responses_store import ResponseStore
+
+__all__ = ("ChatToResponsesStream", "ResponsesChat", "chat_to_response", "responses_to_chat",
+           "stored_context")
+
+_WEB_SEARCH = frozenset(("web_search", "web_search_preview", "web_search_2025_08_26",
+                         "web_search_preview_2025_03_11"))
+_NAME_LIMIT = 64  # OpenAI's and Anthropic's limit on a function name
 
 
-def _item_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex}"
+@dataclass(slots=True)
+class ResponsesChat:
+    """A Responses request as a chat request, with what its answer needs to be rebuilt and stored."""
+
+    request: Mapping[str, Any]  # the client's own document
+    chat: dict[str, Any]
+    items: list[dict[str, Any]]  # this request's own input items, references resolved, ids given
+    response_id: str = field(default_factory=lambda: f"resp_{uuid.uuid4().hex}")
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)  # chat name -> (namespace, name)
+    omitted: list[str] = field(default_factory=list)  # hosted tools left out upstream
+    _items_made: int = 0
+
+    def item_id(self, prefix: str) -> str:
+        """An output item id naming this response (``oneapi.relay.responses_store.response_of_item``)."""
+        self._items_made += 1
+        return f"{prefix}_{self.response_id.removeprefix('resp_')}_{self._items_made}"
+
+    def function_call(self, call_id: str, name: str, arguments: str, *, status: str = "completed",
+                      item_id: str | None = None) -> dict[str, Any]:
+        item = {"type": "function_call", "id": item_id or self.item_id("fc"), "call_id": call_id,
+                "name": name, "arguments": arguments, "status": status}
+        if name in self.names:
+            item["namespace"], item["name"] = self.names[name]
+        return item
+
+
+def _own_items(document: Mapping[str, Any], references: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The request's input as items: a string is one user message, references are resolved."""
+    given = document.get("input")
+    if isinstance(given, str):
+        return [{"type": "message", "id": f"msg_{uuid.uuid4().hex}", "role": "user",
+                 "content": [{"type": "input_text", "text": given}]}]
+    items: list[dict[str, Any]] = []
+    for item in given or ():
+        if not isinstance(item, dict):
+            raise InvalidRequest("every input item must be an object", param="input")
+        if item.get("type") == "item_reference":
+            found = references.get(str(item.get("id")))
+            if found is None:
+                raise NotFound(f"Item with id '{item.get('id')}' not found.", param="input")
+            items.append(found)
+        else:
+            items.append(item if item.get("id") else {**item, "id": f"item_{uuid.uuid4().hex}"})
+    return items
+
+
+async def stored_context(document: Mapping[str, Any], store: ResponseStore,
+                         user_id: int) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The conversation ``previous_response_id`` names, and the items ``item_reference``s name.
+
+    Raises:
+        NotFound: an unknown (or another user's, or expired) response or item.
+    """
+    history = []
+    if previous := document.get("previous_response_id"):
+        history = await store.conversation(str(previous), user_id)
+    references: dict[str, dict[str, Any]] = {}
+    given = document.get("input")
+    for item in given if isinstance(given, list) else ():
+        if isinstance(item, dict) and item.get("type") == "item_reference":
+            found = await store.item(str(item.get("id")), user_id)
+            if found is not None:
+                references[str(item["id"])] = found
+    return history, references
 
 
 def _content_parts(content: Any) -> str | list[dict[str, Any]]:
@@ -46,46 +133,110 @@ def _content_parts(content: Any) -> str | list[dict[str, Any]]:
     return parts
 
 
-def _input_messages(items: Any) -> list[dict[str, Any]]:
-    if isinstance(items, str):
-        return [{"role": "user", "content": items}]
+def _input_messages(items: list[dict[str, Any]],
+                    chat_names: Mapping[tuple[str, str], str]) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
-    for item in items or ():
-        kind = item.get("type", "message") if isinstance(item, dict) else None
+    for item in items:
+        kind = item.get("type", "message")
         if kind == "message":
             role = item.get("role") or "user"
             messages.append({"role": "system" if role == "developer" else role,
                              "content": _content_parts(item.get("content"))})
         elif kind == "function_call":
+            name = str(item.get("name") or "")
+            if namespace := item.get("namespace"):
+                name = chat_names.get((str(namespace), name)) or _flat_name(str(namespace), name)
             call = {"id": item.get("call_id") or "", "type": "function",
-                    "function": {"name": item.get("name") or "", "arguments": item.get("arguments") or "{}"}}
+                    "function": {"name": name, "arguments": item.get("arguments") or "{}"}}
             last = messages[-1] if messages else None
-            if last is not None and last["role"] == "assistant" and "tool_calls" in last:
-                last["tool_calls"].append(call)
+            if last is not None and last["role"] == "assistant":
+                last.setdefault("tool_calls", []).append(call)
             else:
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
         elif kind == "function_call_output":
             output = item.get("output")
             messages.append({"role": "tool", "tool_call_id": item.get("call_id") or "",
                              "content": output if isinstance(output, str) else _content_parts(output)})
-        elif kind == "reasoning":
-            continue  # the model's earlier reasoning; chat upstreams take none back
+        elif kind in ("reasoning", "web_search_call"):
+            continue  # the model's earlier reasoning or searches; chat upstreams take none back
         else:
             raise UnsupportedFeature(f"'{kind}' input items need an OpenAI channel", param="input")
     return messages
 
 
-def responses_to_chat(document: Mapping[str, Any]) -> dict[str, Any]:
-    """A Responses API request as an OpenAI chat request."""
-    if document.get("previous_response_id"):
-        raise UnsupportedFeature("previous_response_id needs an OpenAI channel (this gateway stores no "
-                                 "responses); send the whole conversation in input", param="previous_response_id")
-    messages = _input_messages(document.get("input"))
+def _flat_name(namespace: str, name: str) -> str:
+    flat = f"{namespace}__{name}"
+    if len(flat) <= _NAME_LIMIT:
+        return flat
+    return f"{flat[:_NAME_LIMIT - 9]}_{hashlib.sha1(flat.encode()).hexdigest()[:8]}"
+
+
+def _function(tool: Mapping[str, Any], name: str) -> dict[str, Any]:
+    function = {"name": name, "description": tool.get("description") or "",
+                "parameters": tool.get("parameters") or {"type": "object", "properties": {}}}
+    if tool.get("strict") is not None:
+        function["strict"] = tool["strict"]
+    return {"type": "function", "function": function}
+
+
+def _tools(conversion: ResponsesChat, hosted: Collection[str]) -> list[dict[str, Any]]:
+    """Chat function tools for the request's tools; namespaces flattened, hosted ones mapped or left out."""
+    tools: list[dict[str, Any]] = []
+    given = conversion.request.get("tools") or ()
+    taken = {str(tool.get("name")) for tool in given if tool.get("type") == "function"}
+    for tool in given:
+        kind = tool.get("type")
+        if kind == "function":
+            tools.append(_function(tool, str(tool.get("name") or "")))
+        elif kind == "namespace":
+            namespace = str(tool.get("name") or "")
+            for member in tool.get("tools") or ():
+                if member.get("type") != "function":
+                    conversion.omitted.append(f"{namespace}.{member.get('type')}")
+                    continue
+                name = flat = _flat_name(namespace, str(member.get("name") or ""))
+                suffix = 1
+                while name in taken:
+                    suffix += 1
+                    name = f"{flat[:_NAME_LIMIT - 4]}_{suffix}"
+                taken.add(name)
+                conversion.names[name] = (namespace, str(member.get("name") or ""))
+                tools.append(_function(member, name))
+        elif kind in _WEB_SEARCH and "web_search" in hosted:
+            options: dict[str, Any] = {}
+            if isinstance(tool.get("user_location"), dict):
+                options["user_location"] = {"type": "approximate", "approximate": {
+                    key: value for key, value in tool["user_location"].items() if key != "type"}}
+            if domains := (tool.get("filters") or {}).get("allowed_domains"):
+                options["allowed_domains"] = domains
+            conversion.chat["web_search_options"] = options
+        else:
+            conversion.omitted.append(str(kind))
+    return tools
+
+
+def responses_to_chat(document: Mapping[str, Any], *, history: list[dict[str, Any]] | None = None,
+                      references: Mapping[str, dict[str, Any]] | None = None,
+                      hosted: Collection[str] = ()) -> ResponsesChat:
+    """A Responses API request as an OpenAI chat request.
+
+    ``history`` and ``references`` come from :func:`stored_context`; ``hosted`` names the
+    hosted tools the channel's vendor has (``Adapter.hosted_tools``).
+    """
+    if document.get("previous_response_id") and history is None:
+        raise UnsupportedFeature("previous_response_id needs the response store",
+                                 param="previous_response_id")
+    conversion = ResponsesChat(document, {"model": document.get("model")},
+                               _own_items(document, references or {}))
+    chat = conversion.chat
+    tools = _tools(conversion, hosted)
+    chat_names = {original: name for name, original in conversion.names.items()}
+    messages = _input_messages([*(history or ()), *conversion.items], chat_names)
     if instructions := document.get("instructions"):
         messages.insert(0, {"role": "system", "content": instructions})
     if not messages:
         raise InvalidRequest("input is empty", param="input")
-    chat: dict[str, Any] = {"model": document.get("model"), "messages": messages}
+    chat["messages"] = messages
     if document.get("max_output_tokens"):
         chat["max_tokens"] = document["max_output_tokens"]
     for name in ("temperature", "top_p", "user", "parallel_tool_calls", "top_logprobs"):
@@ -99,26 +250,20 @@ def responses_to_chat(document: Mapping[str, Any]) -> dict[str, Any]:
             key: text_format[key] for key in ("name", "schema", "strict", "description") if key in text_format}}
     elif text_format.get("type") == "json_object":
         chat["response_format"] = {"type": "json_object"}
-    tools = []
-    for tool in document.get("tools") or ():
-        if tool.get("type") != "function":
-            raise UnsupportedFeature(f"the hosted tool {tool.get('type')!r} needs an OpenAI channel", param="tools")
-        function = {"name": tool.get("name"), "description": tool.get("description") or "",
-                    "parameters": tool.get("parameters") or {"type": "object", "properties": {}}}
-        if tool.get("strict") is not None:
-            function["strict"] = tool["strict"]
-        tools.append({"type": "function", "function": function})
     if tools:
         chat["tools"] = tools
         choice = document.get("tool_choice")
         if isinstance(choice, dict) and choice.get("type") == "function":
-            chat["tool_choice"] = {"type": "function", "function": {"name": choice.get("name")}}
+            name = str(choice.get("name"))
+            if choice.get("namespace"):
+                name = chat_names.get((str(choice["namespace"]), name), name)
+            chat["tool_choice"] = {"type": "function", "function": {"name": name}}
         elif choice in ("auto", "none", "required"):
             chat["tool_choice"] = choice
     if document.get("stream"):
         chat["stream"] = True
         chat["stream_options"] = {"include_usage": True}
-    return chat
+    return conversion
 
 
 def _usage(usage: TokenUsage | None) -> dict[str, Any]:
@@ -129,20 +274,9 @@ def _usage(usage: TokenUsage | None) -> dict[str, Any]:
             "total_tokens": usage.prompt_tokens + usage.completion_tokens}
 
 
-def _message_item(text: str, item_id: str | None = None, status: str = "completed") -> dict[str, Any]:
-    return {"type": "message", "id": item_id or _item_id("msg"), "status": status, "role": "assistant",
+def _message_item(text: str, item_id: str, status: str = "completed") -> dict[str, Any]:
+    return {"type": "message", "id": item_id, "status": status, "role": "assistant",
             "content": [{"type": "output_text", "text": text, "annotations": []}]}
-
-
-def _reasoning_item(text: str, item_id: str | None = None) -> dict[str, Any]:
-    return {"type": "reasoning", "id": item_id or _item_id("rs"),
-            "summary": [{"type": "summary_text", "text": text}]}
-
-
-def _call_item(call_id: str, name: str, arguments: str, item_id: str | None = None,
-               status: str = "completed") -> dict[str, Any]:
-    return {"type": "function_call", "id": item_id or _item_id("fc"), "call_id": call_id, "name": name,
-            "arguments": arguments, "status": status}
 
 
 def _response(response_id: str, model: str, created: int, request: Mapping[str, Any], output: list[dict[str, Any]],
@@ -162,31 +296,40 @@ def _status(finish: str | None) -> str:
     return "incomplete" if finish in ("length", "content_filter") else "completed"
 
 
-def chat_to_response(completion: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
+def chat_to_response(completion: Mapping[str, Any], conversion: ResponsesChat) -> dict[str, Any]:
     """An OpenAI ``chat.completion`` as a Responses API ``response``."""
+    request = conversion.request
     choice = (completion.get("choices") or [{}])[0]
     reply = choice.get("message") or {}
     output: list[dict[str, Any]] = []
     if reply.get("reasoning_content"):
-        output.append(_reasoning_item(reply["reasoning_content"]))
+        output.append({"type": "reasoning", "id": conversion.item_id("rs"),
+                       "summary": [{"type": "summary_text", "text": reply["reasoning_content"]}]})
     if reply.get("content"):
-        output.append(_message_item(reply["content"]))
+        output.append(_message_item(reply["content"], conversion.item_id("msg")))
     for call in reply.get("tool_calls") or ():
         function = call.get("function") or {}
-        output.append(_call_item(call.get("id") or "", function.get("name") or "", function.get("arguments") or ""))
+        output.append(conversion.function_call(call.get("id") or "", function.get("name") or "",
+                                               function.get("arguments") or ""))
     finish = choice.get("finish_reason")
-    return _response(_item_id("resp"), str(completion.get("model") or request.get("model") or ""),
+    return _response(conversion.response_id, str(completion.get("model") or request.get("model") or ""),
                      int(completion.get("created") or time.time()), request, output, _status(finish),
                      TokenUsage.from_openai(completion.get("usage")), finish)
 
 
 class ChatToResponsesStream(ChatChunkTranslator):
-    """OpenAI chat chunks in, Responses API streaming events out."""
+    """OpenAI chat chunks in, Responses API streaming events out.
 
-    def __init__(self, request: Mapping[str, Any]) -> None:
+    ``on_done`` gets the final ``response`` object when the stream completes (for the store).
+    """
+
+    def __init__(self, conversion: ResponsesChat,
+                 on_done: Callable[[dict[str, Any]], None] | None = None) -> None:
         super().__init__()
-        self._request = request
-        self._id = _item_id("resp")
+        self._conversion = conversion
+        self._on_done = on_done
+        request = self._request = conversion.request
+        self._id = conversion.response_id
         self._created = int(time.time())
         self._model = str(request.get("model") or "")
         self._sequence = 0
@@ -275,7 +418,8 @@ class ChatToResponsesStream(ChatChunkTranslator):
     def _reasoning_delta(self, text: str) -> bytes:
         out = b""
         if self._open is None or self._open["type"] != "reasoning":
-            out = self._open_item({"type": "reasoning", "id": _item_id("rs"), "summary": [], "status": "in_progress"})
+            out = self._open_item({"type": "reasoning", "id": self._conversion.item_id("rs"), "summary": [],
+                                   "status": "in_progress"})
             self._open["summary"] = [{"type": "summary_text", "text": ""}]
         self._open["summary"][0]["text"] += text
         self._text.append(text)
@@ -285,7 +429,7 @@ class ChatToResponsesStream(ChatChunkTranslator):
     def _text_delta(self, text: str) -> bytes:
         out = b""
         if self._open is None or self._open["type"] != "message":
-            item = _message_item("", status="in_progress")
+            item = _message_item("", self._conversion.item_id("msg"), status="in_progress")
             out = self._open_item(item)
         self._open["content"][0]["text"] += text
         self._text.append(text)
@@ -297,8 +441,8 @@ class ChatToResponsesStream(ChatChunkTranslator):
         function = call.get("function") or {}
         out = b""
         if position not in self._calls:
-            item = _call_item(str(call.get("id") or _item_id("call")), str(function.get("name") or ""), "",
-                              status="in_progress")
+            item = self._conversion.function_call(str(call.get("id") or f"call_{uuid.uuid4().hex}"),
+                                                  str(function.get("name") or ""), "", status="in_progress")
             out = self._open_item(item)
             self._calls[position] = item
         item = self._calls[position]
@@ -314,4 +458,7 @@ class ChatToResponsesStream(ChatChunkTranslator):
         self._ended = True
         out = self._start() + self._close()
         status = _status(self._finish)
-        return out + self._event(f"response.{status}", response=self._snapshot(status))
+        final = self._snapshot(status)
+        if self._on_done is not None:
+            self._on_done(final)
+        return out + self._event(f"response.{status}", response=final)

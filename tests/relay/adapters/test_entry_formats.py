@@ -161,7 +161,7 @@ def test_responses_request_becomes_chat() -> None:
         "tool_choice": {"type": "function", "name": "f"},
         "text": {"format": {"type": "json_schema", "name": "s", "schema": {"type": "object"}}},
         "stream": True,
-    })
+    }).chat
     assert chat["messages"][0] == {"role": "system", "content": "Sys"}
     assert chat["messages"][1]["content"][1] == {"type": "image_url", "image_url": {"url": "https://x/y.png",
                                                                                     "detail": "auto"}}
@@ -173,21 +173,20 @@ def test_responses_request_becomes_chat() -> None:
     assert chat["response_format"]["json_schema"]["name"] == "s"
     with pytest.raises(UnsupportedFeature, match="previous_response_id"):
         responses_to_chat({"input": "hi", "previous_response_id": "resp_1"})
-    with pytest.raises(UnsupportedFeature, match="web_search"):
-        responses_to_chat({"input": "hi", "tools": [{"type": "web_search"}]})
 
 
 def test_chat_completion_becomes_response() -> None:
     response = chat_to_response({"model": "m", "created": 5, "choices": [{"index": 0, "finish_reason": "stop",
                                                                           "message": {"content": "Hey"}}],
-                                 "usage": {"prompt_tokens": 2, "completion_tokens": 1}}, {"model": "m"})
+                                 "usage": {"prompt_tokens": 2, "completion_tokens": 1}},
+                                responses_to_chat({"model": "m", "input": "hi"}))
     assert response["object"] == "response" and response["status"] == "completed"
     assert response["output"][0]["content"][0] == {"type": "output_text", "text": "Hey", "annotations": []}
     assert response["usage"]["input_tokens"] == 2 and response["usage"]["total_tokens"] == 3
 
 
 def test_chat_stream_becomes_responses_events() -> None:
-    converter = ChatToResponsesStream({"model": "m"})
+    converter = ChatToResponsesStream(responses_to_chat({"model": "m", "input": "hi"}))
     events = [(name, json.loads(payload)) for name, payload in sse_payloads(feed_in_pieces(converter, TOOL_STREAM,
                                                                                            size=17))]
     names = [name for name, _ in events]
@@ -222,7 +221,7 @@ def test_upstream_error_mid_stream_ends_each_client_format() -> None:
                                                               "status": "INTERNAL"}}
     assert b"late" not in out
 
-    responses = ChatToResponsesStream({"model": "m"})
+    responses = ChatToResponsesStream(responses_to_chat({"model": "m", "input": "hi"}))
     out = responses.feed(stream) + responses.finish()
     name, data = sse_payloads(out)[-1]
     failed = json.loads(data)

@@ -1,17 +1,21 @@
 """Anthropic's Messages API played on 127.0.0.1, in its documented wire format.
 
 Answers depend on the request, so tests see real conversions: with ``tools`` the model
-calls the first tool (``input`` = :data:`TOOL_INPUT`); after a ``tool_result`` it answers
+calls the tool named by ``tool`` (default: the first custom tool) with ``tool_input``
+(default :data:`TOOL_INPUT`); after a ``tool_result`` it answers
 with the result's text; with an image it says so; otherwise it replies
 :data:`REPLY`. Streams use the full event sequence (``message_start``, ``ping``, content
 blocks with ``text_delta``/``input_json_delta``, ``message_delta``, ``message_stop``).
-Errors use Anthropic's ``{"type": "error", "error": {...}}`` body.
+Errors use Anthropic's ``{"type": "error", "error": {...}}`` body. Strict as the API is
+about tools: a custom tool needs a valid ``name`` and an ``input_schema``, a server tool a
+known ``type``, and a ``tool_result`` must answer a ``tool_use`` of the turn before.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +27,9 @@ __all__ = ("CACHE_READ", "REPLY", "TOOL_INPUT", "AnthropicUpstream")
 REPLY = "Hello from Claude."
 TOOL_INPUT = {"city": "Paris"}
 CACHE_READ = 5
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+SERVER_TOOLS = frozenset(("web_search_20250305", "web_fetch_20250910", "code_execution_20250825",
+                          "bash_20250124", "text_editor_20250728", "memory_20250818"))
 _ERRORS = {400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_error",
            500: "api_error", 529: "overloaded_error"}
 
@@ -31,6 +38,8 @@ _ERRORS = {400: "invalid_request_error", 401: "authentication_error", 429: "rate
 class AnthropicUpstream(UpstreamServer):
     name: str = "anthropic"
     output_tokens: int = 7
+    tool: str = ""  # the tool the model calls; "" = the first custom tool
+    tool_input: dict[str, Any] = field(default_factory=lambda: dict(TOOL_INPUT))
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/v1/messages", self.messages),
@@ -59,7 +68,27 @@ class AnthropicUpstream(UpstreamServer):
                 "cache_read_input_tokens": CACHE_READ, "cache_creation_input_tokens": 0}
 
     @staticmethod
-    def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
+    def invalid(body: dict[str, Any]) -> str | None:
+        """Anthropic's complaint about ``body``'s tools and tool results, if any."""
+        for index, tool in enumerate(body.get("tools") or ()):
+            kind = tool.get("type", "custom")
+            if kind != "custom" and kind not in SERVER_TOOLS:
+                return f"tools.{index}: Input tag '{kind}' found using 'type' does not match the expected tags"
+            if kind == "custom" and (not _TOOL_NAME.match(str(tool.get("name"))) or
+                                     not isinstance(tool.get("input_schema"), dict)):
+                return f"tools.{index}: a custom tool needs a valid name and an input_schema"
+        previous: list[Any] = []
+        for index, message in enumerate(body["messages"]):
+            blocks = message["content"] if isinstance(message["content"], list) else []
+            used = {block.get("id") for block in previous if block.get("type") == "tool_use"}
+            for block in blocks:
+                if block.get("type") == "tool_result" and block.get("tool_use_id") not in used:
+                    return (f"messages.{index}.content: unexpected `tool_use_id` found in `tool_result` "
+                            "blocks: each tool_result needs its tool_use in the previous message")
+            previous = blocks
+        return None
+
+    def answer(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         """The content blocks the mock model answers ``body`` with."""
         last = body["messages"][-1]
         blocks = last["content"] if isinstance(last["content"], list) else [{"type": "text",
@@ -69,10 +98,12 @@ class AnthropicUpstream(UpstreamServer):
             content = results[0]["content"]
             text = content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
             return [{"type": "text", "text": f"The tool said: {text}"}]
-        if body.get("tools") and body.get("tool_choice", {}).get("type") != "none":
-            tool = body["tools"][0]
+        custom = [tool["name"] for tool in body.get("tools") or ()
+                  if tool.get("type", "custom") == "custom"]
+        if custom and body.get("tool_choice", {}).get("type") != "none":
             return [{"type": "text", "text": "Let me check."},
-                    {"type": "tool_use", "id": "toolu_mock1", "name": tool["name"], "input": TOOL_INPUT}]
+                    {"type": "tool_use", "id": "toolu_mock1", "name": self.tool or custom[0],
+                     "input": self.tool_input}]
         if any(block.get("type") == "image" for block in blocks):
             media = next(block["source"]["media_type"] for block in blocks if block.get("type") == "image")
             return [{"type": "text", "text": f"I see an image ({media})."}]
@@ -86,6 +117,9 @@ class AnthropicUpstream(UpstreamServer):
             return web.json_response({"type": "error", "error": {"type": "invalid_request_error",
                                                                  "message": "max_tokens: Field required"}},
                                      status=400)
+        if (complaint := self.invalid(body)) is not None:
+            return web.json_response({"type": "error", "error": {"type": "invalid_request_error",
+                                                                 "message": complaint}}, status=400)
         content = self.answer(body)
         stop = "tool_use" if any(block["type"] == "tool_use" for block in content) else "end_turn"
         message = {"id": "msg_mock", "type": "message", "role": "assistant", "model": body["model"],

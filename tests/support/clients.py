@@ -1,0 +1,50 @@
+"""Real client programs (installed from npm by ``.ci/run`` into ``tests/clients``) run by tests.
+
+Each runs non-interactively against a base URL on 127.0.0.1 with a throwaway home
+directory, so no user configuration, credential or network beyond loopback is involved.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+__all__ = ("CLIENTS", "NODE_MODULES", "run_codex", "run_node")
+
+CLIENTS = Path(__file__).resolve().parents[1] / "clients"
+NODE_MODULES = CLIENTS / "node_modules"
+CODEX = NODE_MODULES / ".bin" / "codex"
+
+
+def _codex_config(base_url: str, model: str) -> str:
+    """A custom model provider speaking the Responses API, with update checks and analytics off."""
+    return (f'model = "{model}"\nmodel_provider = "gateway"\ncheck_for_update_on_startup = false\n'
+            f'[analytics]\nenabled = false\n'
+            f'[model_providers.gateway]\nname = "gateway"\nbase_url = "{base_url}"\n'
+            f'env_key = "ONEAPI_KEY"\nwire_api = "responses"\n')
+
+
+def run_codex(base_url: str, key: str, model: str, prompt: str, home: Path,
+              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``codex exec`` with ``prompt``; commands run without sandbox or approval prompts.
+
+    ``home`` becomes both ``HOME`` and ``CODEX_HOME``; its ``work`` folder is the agent's root.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(_codex_config(base_url, model))
+    work = home / "work"
+    work.mkdir(exist_ok=True)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "CODEX_HOME": str(home),
+           "ONEAPI_KEY": key, "NO_COLOR": "1"}
+    return subprocess.run([str(CODEX), "exec", "--strict-config", "--skip-git-repo-check",
+                           "--dangerously-bypass-approvals-and-sandbox", "-C", str(work), prompt],
+                          env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                          check=False)
+
+
+def run_node(script: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``node script`` run in ``tests/clients``, whose ``node_modules`` it imports from."""
+    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
+    return subprocess.run(["node", str(script)], env=full_env, capture_output=True, text=True,
+                          timeout=timeout, cwd=CLIENTS, check=False, stdin=subprocess.DEVNULL)

@@ -1,0 +1,141 @@
+"""The relay process boots without what it does not need yet, and each deferred part still works.
+
+What stays unloaded until first use, and the tests that show each part working then:
+Litestar, the management API and the web UI (here, and ``tests/api``, ``tests/web``), other
+vendors' client formats and image fetching (``tests/relay``), redis without
+``REDIS_CONN_STRING`` (``tests/scale``), mangum off Lambda (``tests/deploy/test_lambda_handler.py``),
+alembic when the schema is current (``tests/db/test_storage.py`` migrates), the tokenizer's
+encodings (``tests/relay``).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from oneapi.config import get_settings
+from oneapi.db.engine import get_engine
+from oneapi.db.models import Role, User
+from oneapi.runtime import Runtime
+from oneapi.security import verify_password
+from tests.support.gateway import ROOT, gateway_env, run_gateway
+
+DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "toktok",
+            "oneapi.api", "oneapi.web", "oneapi.console", "oneapi.relay.routes", "oneapi.relay.native_routes",
+            "oneapi.relay.probe", "oneapi.relay.formats.anthropic", "oneapi.relay.formats.anthropic_in",
+            "oneapi.relay.formats.gemini", "oneapi.relay.formats.gemini_in", "oneapi.relay.formats.responses",
+            "oneapi.relay.formats.media")
+
+# Imports app, starts its runtime and serves GET /healthz through the ASGI app, then prints the
+# deferred modules loaded by then; then one GET /api/status, and what that loaded.
+_PROBE = """
+import asyncio, json, sys, time
+
+deferred = tuple(sys.argv[1].split(","))
+
+
+def loaded():
+    return sorted(m for m in sys.modules if m.split(".")[0] in deferred or m.startswith(deferred))
+
+
+async def call(app, path):
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(b"host", b"test")], "scheme": "http", "server": ("test", 80),
+             "client": ("127.0.0.1", 1), "http_version": "1.1", "root_path": "", "asgi": {"version": "3.0"}}
+    await app(scope, receive, send)
+    return sent[0]["status"]
+
+
+async def main():
+    import app
+
+    after_import = loaded()
+    await app.app.state.runtime.start()
+    health = await call(app.app, "/healthz")
+    after_start = loaded()
+    started = time.perf_counter()
+    status = await call(app.app, "/api/status")
+    first_console_ms = (time.perf_counter() - started) * 1000
+    print(json.dumps({"after_import": after_import, "after_start": after_start, "health": health,
+                      "status": status, "first_console_ms": first_console_ms, "after_console": loaded()}))
+    await app.app.state.runtime.stop()
+
+
+asyncio.run(main())
+"""
+
+
+def _probe(tmp_path: Path) -> dict[str, object]:
+    env = gateway_env(tmp_path, {"LOG_LEVEL": "WARNING"})
+    env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
+    subprocess.run([sys.executable, "-m", "oneapi", "migrate"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", _PROBE, ",".join(DEFERRED)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_a_container_host_boots_and_serves_without_the_deferred_modules(tmp_path: Path) -> None:
+    report = _probe(tmp_path)
+    assert report["after_import"] == []
+    assert report["health"] == 200
+    assert report["after_start"] == [], "the runtime's start (schema at head) loaded deferred modules"
+    # the first management call loads what it needs, once, and answers
+    assert report["status"] == 200
+    assert {"litestar", "oneapi.api", "oneapi.console", "jinja2"} <= set(report["after_console"])
+    assert not {"redis", "mangum", "alembic", "toktok"} & set(report["after_console"])
+    print(f"first management call, imports and build included: {report['first_console_ms']:.0f} ms")
+
+
+def test_first_boot_serves_before_root_is_hashed_and_login_waits_for_it(
+        tmp_path: Path, clean_env: pytest.MonkeyPatch) -> None:
+    """Root's bcrypt hash runs on the background thread; the boot path does not wait for it."""
+    clean_env.setenv("INITIAL_ROOT_PASSWORD", "first-boot-pw")
+    release = threading.Event()
+    import oneapi.runtime as runtime_module
+
+    real_hash = runtime_module.hash_password
+
+    def slow_hash(password: str) -> str:
+        release.wait(10)
+        return real_hash(password)
+
+    clean_env.setattr(runtime_module, "hash_password", slow_hash)
+    runtime = Runtime(get_settings())
+    started = time.monotonic()
+    runtime.prepare_database()
+    assert time.monotonic() - started < 5
+    with Session(get_engine()) as session:
+        assert session.exec(select(User)).all() == []  # not yet: still hashing
+    release.set()
+    runtime.wait_for_root()
+    with Session(get_engine()) as session:
+        root = session.exec(select(User)).one()
+    assert root.role == Role.ROOT
+    assert verify_password("first-boot-pw", root.password)
+    assert root.password.startswith("$2b$12$")  # the KDF's cost is unchanged
+
+
+def test_a_login_right_after_first_boot_succeeds(tmp_path: Path) -> None:
+    with run_gateway(tmp_path, {"INITIAL_ROOT_PASSWORD": "right-away-pw"}) as gateway:
+        answer = httpx.post(f"{gateway.base_url}/api/user/login",
+                            json={"username": "root", "password": "right-away-pw"}, timeout=30)
+    assert answer.status_code == 200
+    assert answer.json()["success"] is True
