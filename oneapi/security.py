@@ -121,7 +121,7 @@ _SECRET_PATTERNS = re.compile(
     r"|(?P<google>\bAIza)[\w\-]{20,}",
     re.IGNORECASE,
 )
-_MIN_KEY_PART = 6  # shorter fragments of a channel key would mask ordinary words
+_MIN_KEY_PART = 8  # shorter fragments of a key (or "Bearer") would mask ordinary words
 
 
 def _masked(match: re.Match[str]) -> str:
@@ -129,9 +129,9 @@ def _masked(match: re.Match[str]) -> str:
 
 
 def mask_secrets(text: str, keys: Iterable[str] = ()) -> str:
-    """``text`` with ``keys`` (and each ``|``/``.``-separated part) and credential patterns masked."""
+    """``text`` with ``keys`` (each ``|``, ``.`` or space-separated part too) and credentials masked."""
     for key in keys:
-        for part in {key, *re.split(r"[|.\n]", key)}:
+        for part in {key, *re.split(r"[|.\s]", key)}:
             part = part.strip()
             if len(part) >= _MIN_KEY_PART and part in text:
                 text = text.replace(part, "***")

@@ -9,6 +9,7 @@ from litestar import Router
 from oneapi.api import channels, logs, options, pricing, redemptions, system, tokens, users
 from oneapi.api.auth import require_role
 from oneapi.api.channel_test import ChannelTestScheduler
+from oneapi.api.common import refuse_nul
 from oneapi.api.login_backoff import LoginBackoff
 from oneapi.api.ratelimit import api_rate_limit
 
@@ -21,7 +22,7 @@ __all__ = ("install_management", "management_router")
 def install_management(runtime: Runtime) -> None:
     """Add the scheduled channel test (CHANNEL_TEST_FREQUENCY) and the per-account login back-off."""
     runtime.components.append(ChannelTestScheduler())
-    runtime.state["login_backoff"] = LoginBackoff()
+    runtime.state["login_backoff"] = LoginBackoff(runtime.state.get("shared"))  # Redis: shared counts
 
 
 def management_router() -> Router:
@@ -30,6 +31,7 @@ def management_router() -> Router:
     return Router(
         path="/api",
         guards=[api_rate_limit, require_role],
+        before_request=refuse_nul,
         route_handlers=[
             system.status,
             system.notice,

@@ -155,31 +155,42 @@ def check_top_level(name: str, raw: msgspec.Raw, allowed: str, required: bool) -
 
 
 class AnthropicHead(msgspec.Struct):
-    """The fields of an Anthropic Messages request the gateway checks (``/v1/messages``)."""
+    """What the relay reads and checks of a Messages request (``/v1/messages``); the rest
+    is skipped, and the body goes on unchanged to an Anthropic channel."""
 
-    messages: list[Any]
     model: str = ""
-    max_tokens: Annotated[int, msgspec.Meta(ge=1, le=MAX_TOKENS)] | None = None
-    stream: bool | None = None
-    system: str | list[Any] | None = None
+    messages: msgspec.Raw = msgspec.Raw()
+    stream: bool = False
+    max_tokens: Annotated[int, msgspec.Meta(ge=1, le=MAX_TOKENS)] = 0  # Anthropic requires >= 1
+    system: msgspec.Raw = msgspec.Raw()
     temperature: Probability | None = None
     top_p: Probability | None = None
     top_k: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    tools: list[Any] | None = None
+    tools: msgspec.Raw = msgspec.Raw()
+
+    def check(self) -> None:
+        check_top_level("messages", self.messages, "[", True)
+        check_top_level("system", self.system, '"[', False)
+        check_top_level("tools", self.tools, "[", False)
 
 
 class _GenerationConfig(msgspec.Struct):
     temperature: Temperature | None = None
     topP: Probability | None = None  # Gemini's own names
     topK: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    maxOutputTokens: Annotated[int, msgspec.Meta(ge=1, le=MAX_TOKENS)] | None = None
+    maxOutputTokens: Annotated[int, msgspec.Meta(ge=1, le=MAX_TOKENS)] = 0
     candidateCount: Annotated[int, msgspec.Meta(ge=1, le=8)] | None = None
 
 
 class GeminiHead(msgspec.Struct):
-    """The fields of a Gemini ``generateContent`` request the gateway checks (``/v1beta``)."""
+    """What the relay reads and checks of a Gemini ``generateContent`` request (``/v1beta``)."""
 
-    contents: list[Any]
+    contents: msgspec.Raw = msgspec.Raw()
     generationConfig: _GenerationConfig | None = None
-    systemInstruction: dict[str, Any] | None = None
-    tools: list[Any] | None = None
+    systemInstruction: msgspec.Raw = msgspec.Raw()
+    tools: msgspec.Raw = msgspec.Raw()
+
+    def check(self) -> None:
+        check_top_level("contents", self.contents, "[", True)
+        check_top_level("systemInstruction", self.systemInstruction, "{", False)
+        check_top_level("tools", self.tools, "[", False)

@@ -96,7 +96,7 @@ class _Head(msgspec.Struct):
 
 #: per mode, the body's main field: (name, JSON types it may be ('[' array, '"' string), required)
 _MAIN_FIELD = {
-    RelayMode.CHAT: ("messages", "[", True),
+    RelayMode.CHAT: ("messages", "[", False),  # optional: a realtime session relays a chat without any
     RelayMode.COMPLETIONS: ("prompt", '"[', False),
     RelayMode.EMBEDDINGS: ("input", '"[', True),
     RelayMode.MODERATIONS: ("input", '"[', False),

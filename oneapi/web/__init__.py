@@ -2,16 +2,22 @@
 
 ``WebUI`` is a Litestar init plugin so the app factory adds the whole UI with one entry in
 ``plugins`` and the route list stays the management API's and the relay's.
+
+Jinja is loaded by the first page rendered, not when the app is built: the app is built on
+the first request the relay's lanes do not answer (:mod:`oneapi.console`), often an ``/api``
+call, and Jinja was the largest part of what that request paid for (``bench/README.md``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from litestar.config.app import AppConfig
 from litestar.plugins import InitPluginProtocol
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.template import TemplateEngineProtocol
 from litestar.template.config import TemplateConfig
 
 from oneapi.web.pages import page_handlers
@@ -23,6 +29,36 @@ TEMPLATES_DIR = _HERE / "templates"
 STATIC_DIR = _HERE / "static"
 
 
+class LazyJinja(TemplateEngineProtocol[Any, Mapping[str, Any]]):
+    """Litestar's Jinja engine, created (and Jinja imported) when the first template is wanted."""
+
+    def __init__(self, directory: Path | list[Path] | None, engine_instance: Any | None = None) -> None:
+        self._directory = directory
+        self._engine: TemplateEngineProtocol[Any, Mapping[str, Any]] | None = None
+        self._callables: dict[str, Any] = {}
+
+    def _jinja(self) -> TemplateEngineProtocol[Any, Mapping[str, Any]]:
+        if self._engine is None:
+            from litestar.plugins.jinja import JinjaTemplateEngine
+
+            self._engine = JinjaTemplateEngine(directory=self._directory)
+            for key, template_callable in self._callables.items():
+                self._engine.register_template_callable(key, template_callable)
+        return self._engine
+
+    def get_template(self, template_name: str) -> Any:
+        return self._jinja().get_template(template_name)
+
+    def render_string(self, template_string: str, context: Mapping[str, Any]) -> str:
+        return self._jinja().render_string(template_string, context)
+
+    def register_template_callable(self, key: str, template_callable: Any) -> None:
+        if self._engine is None:
+            self._callables[key] = template_callable
+        else:
+            self._engine.register_template_callable(key, template_callable)
+
+
 class WebUI(InitPluginProtocol):
     """Adds the pages, ``/static`` (themes' CSS and the shared JS) and the Jinja templates."""
 
@@ -30,5 +66,5 @@ class WebUI(InitPluginProtocol):
         static = create_static_files_router(path="/static", directories=[STATIC_DIR], name="web-static",
                                             include_in_schema=False)
         app_config.route_handlers.extend([*page_handlers, static])
-        app_config.template_config = TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine)
+        app_config.template_config = TemplateConfig(directory=TEMPLATES_DIR, engine=LazyJinja)
         return app_config

@@ -57,7 +57,7 @@ class OllamaAdapter(VendorAdapter):
     def is_stream(self, content_type: str) -> bool:
         return "ndjson" in content_type or "event-stream" in content_type
 
-    def stream_problem(self, first: bytes) -> str | None:
+    def stream_problem(self, content_type: str, first: bytes) -> str | None:
         """Ollama streams NDJSON: the first line is a chunk object, or ``{"error": ...}``."""
         line = first.lstrip().split(b"\n", 1)[0]
         if not line.startswith(b"{"):
