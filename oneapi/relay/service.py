@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -95,7 +95,7 @@ class _Answer:
     response: UpstreamResponse
     converted: ConvertedResponse | None = None
     first: bytes = b""
-    chunks: AsyncIterator[bytes] | None = None
+    chunks: AsyncGenerator[bytes, None] | None = None
 
 
 class _ClientWatch:
@@ -113,15 +113,16 @@ class _ClientWatch:
         self._receive = receive
         self._task = asyncio.current_task()
         self._guarding = False
-        self.watcher: asyncio.Future[object] | None = None
+        self.watcher: asyncio.Future[Any] | None = None
         self._timer = asyncio.get_running_loop().call_later(self.WATCH_AFTER, self.start)
 
-    def start(self) -> asyncio.Future[object]:
-        if self.watcher is None:
+    def start(self) -> asyncio.Future[Any]:
+        watcher = self.watcher
+        if watcher is None:
             self._timer.cancel()
-            self.watcher = asyncio.ensure_future(self._receive())
-            self.watcher.add_done_callback(self._on_leave)
-        return self.watcher
+            watcher = self.watcher = asyncio.ensure_future(self._receive())
+            watcher.add_done_callback(self._on_leave)
+        return watcher
 
     @property
     def left(self) -> bool:
