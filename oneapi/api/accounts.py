@@ -30,13 +30,13 @@ from sqlmodel import Session, select
 from oneapi.api import auth
 from oneapi.api.codes import EMAIL_VERIFICATION, PASSWORD_RESET, CodeBook, email_codes
 from oneapi.api.common import api_post, changed, ok, run_db
-from oneapi.api.mail import send_mail
 from oneapi.api.ratelimit import critical_rate_limit
 from oneapi.api.turnstile import turnstile_check
 from oneapi.api.users import check_email
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import User
 from oneapi.errors import InvalidRequest
+from oneapi.mail import send_mail
 from oneapi.options import options
 from oneapi.security import generate_code, hash_password
 

@@ -3,15 +3,21 @@ with verification, binding an address, password reset, the domain whitelist and 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlmodel import Session
 
 from oneapi.api.codes import CodeBook
+from oneapi.db.engine import get_engine
+from oneapi.db.models import Token, TokenStatus
+from oneapi.security import generate_token_key
 from tests.api.conftest import PASSWORD, Api
 from tests.support.mailbox import Mailbox, mailbox, turnstile_mock
+from tests.support.upstreams import OpenAIUpstream
 
 
 class Clock:
@@ -122,8 +128,8 @@ def test_domain_whitelist(box: tuple[Api, Mailbox, Clock]) -> None:
 def test_password_reset_link_works_once(box: tuple[Api, Mailbox, Clock]) -> None:
     api, inbox, clock = box
     api.ok("PUT", "/api/user/", json={"id": api.ids["alice"], "email": "alice@example.com"})
-    known = api.call("GET", "/api/reset_password", "anonymous", params={"email": "alice@example.com"}).json()
-    unknown = api.call("GET", "/api/reset_password", "anonymous", params={"email": "nobody@example.com"}).json()
+    known, unknown = (api.call("GET", "/api/reset_password", "anonymous", params={"email": email}).json()
+                      for email in ("alice@example.com", "nobody@example.com"))
     assert known == unknown and known["success"] is True
     link, query = reset_link(inbox, 1)
     assert link.startswith("https://gw.example.org/user/reset?email=alice%40example.com&token=")
@@ -131,8 +137,8 @@ def test_password_reset_link_works_once(box: tuple[Api, Mailbox, Clock]) -> None
 
     bad = {"email": "alice@example.com", "token": query["token"][:-1] + "!"}
     assert "invalid or has expired" in api.fails("POST", "/api/user/reset", "anonymous", json=bad)
-    assert "invalid or has expired" in api.fails("POST", "/api/user/reset", "anonymous",
-                                                 json={"email": "nobody@example.com", "token": query["token"]})
+    stranger = {"email": "nobody@example.com", "token": query["token"]}
+    assert "invalid or has expired" in api.fails("POST", "/api/user/reset", "anonymous", json=stranger)
     password = api.ok("POST", "/api/user/reset", "anonymous", json=query)
     assert isinstance(password, str) and len(password) == 12
     assert login(api, "alice", password) and not login(api, "alice", PASSWORD)
@@ -165,7 +171,8 @@ def test_turnstile_on_and_off(box: tuple[Api, Mailbox, Clock]) -> None:
         mock.good.add("good-answer")
         for path in ("/api/verification", "/api/reset_password"):
             assert "Turnstile" in api.fails("GET", path, "anonymous", params=params)
-            assert "Turnstile" in api.fails("GET", path, "anonymous", params={**params, "turnstile": "forged"})
+            forged = {**params, "turnstile": "forged"}
+            assert "Turnstile" in api.fails("GET", path, "anonymous", params=forged)
             api.ok("GET", path, "anonymous", params={**params, "turnstile": "good-answer"})
         register = {"username": "tina", "password": "tinapass11"}
         assert "Turnstile" in api.fails("POST", "/api/user/register", "anonymous", json=register)
@@ -174,3 +181,44 @@ def test_turnstile_on_and_off(box: tuple[Api, Mailbox, Clock]) -> None:
         assert mock.calls[-1]["remoteip"]
         assert login(api, "tina", "tinapass11")  # one-api does not check Turnstile at login
         inbox.wait(2)
+
+
+def test_quota_reminder_sent_once_per_crossing(box: tuple[Api, Mailbox, Clock]) -> None:
+    api, inbox, _clock = box
+    with OpenAIUpstream(name="ok") as upstream:
+        api.ok("POST", "/api/channel/", json={"name": "openai", "type": 1, "key": "sk-up", "group": "default",
+                                               "models": "gpt-4o-mini", "base_url": upstream.url})
+        api.ok("PUT", "/api/user/", json={"id": api.ids["alice"], "email": "alice@example.com"})
+        api.ok("PUT", "/api/user/", json={"id": api.ids["bob"], "email": "bob@example.com"})
+        set_options(api, QuotaRemindThreshold=999, TopUpLink="https://shop.example.org/")
+        keys = {}
+        for name in ("alice", "bob"):
+            with Session(get_engine()) as session:
+                key = generate_token_key()
+                session.add(Token(user_id=api.ids[name], key=key, name="t", status=TokenStatus.ENABLED,
+                                  expired_time=-1, unlimited_quota=True))
+                session.commit()
+            keys[name] = "sk-" + key
+
+        def chat(name: str) -> None:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+            reply = api.client.post("/v1/chat/completions", json=body,
+                                    headers={"Authorization": f"Bearer {keys[name]}"})
+            assert reply.status_code == 200, reply.text
+
+        chat("alice")  # 1000 -> below 999: one reminder
+        message = inbox.wait(1)
+        assert message["To"] == "alice@example.com"
+        assert "running low" in inbox.body(message) and "https://shop.example.org/" in inbox.body(message)
+        chat("alice")
+        chat("alice")  # still below: no more mail
+        api.ok("PUT", "/api/user/", json={"id": api.ids["bob"], "quota": 5000})  # bob stays above 999
+        chat("bob")
+        with api.client.portal() as portal:  # the consumption reaches the database before the top-up
+            portal.call(api.runtime.state["writer"].flush)
+        api.ok("PUT", "/api/user/", json={"id": api.ids["alice"], "quota": 1000})  # a top-up re-arms it
+        chat("alice")
+        second = inbox.wait(2)
+        assert second["To"] == "alice@example.com"
+        time.sleep(0.5)
+        assert [m["To"] for m in inbox.messages] == ["alice@example.com", "alice@example.com"]

@@ -29,7 +29,7 @@ class Mailbox:
         self.messages: list[EmailMessage] = []
         self._arrived = threading.Condition()
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._arrived:
             self.messages.append(message)  # type: ignore[arg-type]
@@ -87,7 +87,7 @@ def turnstile_mock(secret: str) -> Iterator[tuple[TurnstileMock, str]]:
     mock = TurnstileMock(secret)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             if self.path != "/turnstile/v0/siteverify" or not self.headers.get(
                     "content-type", "").startswith("application/x-www-form-urlencoded"):
