@@ -54,16 +54,17 @@ OPTION_GROUPS: tuple[OptionGroup, ...] = (
         OptionField("About", "About", "textarea"),
     )),
     OptionGroup("email", "Email", (
-        OptionField("SMTPServer", "SMTP server", help="Codes, reset links and quota reminders are sent here."),
-        OptionField("SMTPPort", "SMTP port", "number", "465: TLS from the start; others: STARTTLS when offered."),
+        OptionField("SMTPServer", "SMTP server", help="Sends codes, reset links and quota reminders."),
+        OptionField("SMTPPort", "SMTP port", "number", "465: TLS at once; others: STARTTLS if offered."),
         OptionField("SMTPAccount", "SMTP account"),
         OptionField("SMTPFrom", "Sender address", help="Empty: the SMTP account."),
         OptionField("SMTPToken", "SMTP password", "password", "Never shown; leave empty to keep it."),
-        OptionField("EmailDomainWhitelist", "Allowed email domains", help="Comma-separated, e.g. example.com"),
+        OptionField("EmailDomainWhitelist", "Allowed email domains", help="Comma-separated: example.com"),
     )),
     OptionGroup("turnstile", "Turnstile", (
         OptionField("TurnstileSiteKey", "Cloudflare Turnstile site key"),
-        OptionField("TurnstileSecretKey", "Turnstile secret key", "password", "Never shown; leave empty to keep it."),
+        OptionField("TurnstileSecretKey", "Turnstile secret key", "password",
+                    "Never shown; leave empty to keep it."),
         OptionField("TurnstileCheckEnabled", "Check Turnstile on register, codes and reset", "toggle"),
     )),
     OptionGroup("quota", "Quota", (
