@@ -6,7 +6,8 @@ address to the signed-in account). ``GET /api/reset_password?email=`` mails a li
 ``{ServerAddress}/user/reset?email=...&token=...``; the page it opens posts both to
 ``POST /api/user/reset``, which sets a new random password and returns it once.
 
-Codes are single use and expire (:mod:`oneapi.api.codes`). The reset routes answer the
+Codes are single use, expire, and are shared by replicas through Redis when it is
+configured (:mod:`oneapi.api.codes`). The reset routes answer the
 same whether or not an account has the address: the reset mail is sent after the answer,
 so not even the time taken tells. ``EmailDomainRestrictionEnabled`` limits addresses to
 the domains listed in ``EmailDomainWhitelist`` (comma-separated), checked where a code is
@@ -91,7 +92,7 @@ async def send_verification(request: Request, email: FromQuery[str] = "") -> dic
     check_email_domain(email)
     if await run_db(_email_owner, email) is not None:
         raise InvalidRequest("this email address is already in use", param="email")
-    code = email_codes(request).issue(EMAIL_VERIFICATION, email, CODE_LENGTH)
+    code = await email_codes(request).issue(EMAIL_VERIFICATION, email, CODE_LENGTH)
     minutes = int(email_codes(request).valid_seconds // 60)
     await send_mail(f"{options.get('SystemName', 'One API')} email verification", email,
                     f"<p>Hello, you are verifying your email address with {_site_name()}.</p>"
@@ -101,7 +102,7 @@ async def send_verification(request: Request, email: FromQuery[str] = "") -> dic
 
 
 async def _mail_reset_link(book: CodeBook, email: str) -> None:
-    token = book.issue(PASSWORD_RESET, email, TOKEN_LENGTH)
+    token = await book.issue(PASSWORD_RESET, email, TOKEN_LENGTH)
     query = urlencode({"email": email, "token": token})
     link = f"{options.get('ServerAddress').rstrip('/')}/user/reset?{query}"
     minutes = int(book.valid_seconds // 60)
@@ -145,7 +146,8 @@ def _reset(email: str, password: str) -> bool:
 async def reset_password(request: Request, data: JSONBody[ResetRequest]) -> dict[str, Any]:
     """Use a reset token once: the account gets a new random password, shown in ``data`` only now."""
     email = data.email.strip()
-    if not email or not data.token or not email_codes(request).consume(PASSWORD_RESET, email, data.token):
+    book = email_codes(request)
+    if not email or not data.token or not await book.consume(PASSWORD_RESET, email, data.token):
         raise InvalidRequest(_BAD_RESET)
     password = generate_code(PASSWORD_LENGTH)
     if not await run_db(_reset, email, password):
@@ -171,7 +173,7 @@ async def bind_email(request: Request, me: auth.Me, email: FromQuery[str] = "",
                      code: FromQuery[str] = "") -> dict[str, Any]:
     """Bind ``email`` to the caller's account with the code mailed to it."""
     email = _address(email)
-    if not code or not email_codes(request).consume(EMAIL_VERIFICATION, email, code):
+    if not code or not await email_codes(request).consume(EMAIL_VERIFICATION, email, code):
         raise InvalidRequest("the verification code is wrong or has expired", param="code")
     await run_db(_bind, me.id or 0, email)
     await changed(request, "users")

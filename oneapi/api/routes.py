@@ -24,7 +24,7 @@ def install_management(runtime: Runtime) -> None:
     the emailed codes."""
     runtime.components.append(ChannelTestScheduler())
     runtime.state["login_backoff"] = LoginBackoff()
-    runtime.state["email_codes"] = CodeBook()
+    runtime.state["email_codes"] = CodeBook(runtime.state.get("shared"))  # Redis, when configured
 
 
 def management_router() -> Router:

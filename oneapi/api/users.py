@@ -454,7 +454,7 @@ class UserController(Controller):
             if not email or not data.verification_code:
                 raise InvalidRequest("the administrator requires email verification: enter your email "
                                      "address and the code sent to it", param="verification_code")
-            if not email_codes(request).consume(EMAIL_VERIFICATION, email, data.verification_code):
+            if not await email_codes(request).consume(EMAIL_VERIFICATION, email, data.verification_code):
                 raise InvalidRequest("the verification code is wrong or has expired",
                                      param="verification_code")
         rewards = await run_db(_register, data)
