@@ -33,7 +33,7 @@ from oneapi.api.codes import EMAIL_VERIFICATION, PASSWORD_RESET, CodeBook, email
 from oneapi.api.common import api_post, changed, ok, run_db
 from oneapi.api.ratelimit import critical_rate_limit
 from oneapi.api.turnstile import turnstile_check
-from oneapi.api.users import check_email
+from oneapi.api.users import USER_DELETED, check_email
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import User
 from oneapi.errors import InvalidRequest
@@ -46,7 +46,6 @@ __all__ = ("bind_email", "check_email_domain", "reset_password", "send_reset_lin
 
 log = logging.getLogger("oneapi.api.accounts")
 
-USER_DELETED = 3
 CODE_LENGTH = 6  # one-api's verification code
 TOKEN_LENGTH = 32  # a reset token travels in a link, so it can be long
 PASSWORD_LENGTH = 12  # one-api's new password after a reset

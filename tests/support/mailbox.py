@@ -59,12 +59,13 @@ class Mailbox:
 
 
 @contextmanager
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
+def mailbox(**smtp: Any) -> Iterator[tuple[Mailbox, int]]:
+    """A server on a free port; ``smtp`` goes to aiosmtpd's ``SMTP`` (STARTTLS, authentication)."""
     box = Mailbox()
     with socket.socket() as probe:  # aiosmtpd checks readiness by connecting, so port 0 will not do
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller = Controller(box, hostname="127.0.0.1", port=port, **smtp)
     controller.start()
     try:
         yield box, port
