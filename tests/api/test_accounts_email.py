@@ -155,6 +155,10 @@ def test_password_reset_link_works_once(box: tuple[Api, Mailbox, Clock]) -> None
 def test_smtp_not_configured_is_a_clear_error(api_lite: Api) -> None:
     message = api_lite.fails("GET", "/api/verification", "anonymous", params={"email": "x@example.com"})
     assert "SMTPServer" in message
+    # as one-api: verification needs an SMTP server, the domain restriction a whitelist
+    for toggle, needed in (("EmailVerificationEnabled", "SMTPServer"),
+                           ("EmailDomainRestrictionEnabled", "EmailDomainWhitelist")):
+        assert needed in api_lite.fails("PUT", "/api/option/", json={"key": toggle, "value": "true"})
 
 
 def test_turnstile_on_and_off(box: tuple[Api, Mailbox, Clock]) -> None:
