@@ -2,8 +2,10 @@
 
 Non-streaming requests get one chat completion with usage; requests with
 ``"stream":true`` get ~20 SSE chunks (each its own write, chunked encoding), the usage
-chunk when ``include_usage`` is asked for, and ``[DONE]``. It parses only what it needs,
-so on one core it serves many times what the proxies under test can.
+chunk when ``include_usage`` is asked for, and ``[DONE]``. ``POST /v1/messages`` is
+answered in Anthropic's shape instead (a Message, or its event stream), for
+``bench/clients.py``. It parses only what it needs, so on one core it serves many times
+what the proxies under test can.
 
     python bench/mock_upstream.py PORT
 """
@@ -43,6 +45,32 @@ _FINISH = _event({**_BASE, "choices": [{"index": 0, "delta": {}, "finish_reason"
 _USAGE_EVENT = _event({**_BASE, "choices": [], "usage": _USAGE})
 _DONE = _chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n"
 
+_ANTHROPIC_USAGE = {"input_tokens": 12, "output_tokens": CHUNKS, "cache_read_input_tokens": 20000,
+                    "cache_creation_input_tokens": 0}
+_MESSAGE = {"id": "msg_bench", "type": "message", "role": "assistant", "model": "claude-opus-4-8",
+            "content": [{"type": "text", "text": "word " * CHUNKS}], "stop_reason": "end_turn",
+            "stop_sequence": None, "usage": _ANTHROPIC_USAGE}
+_MESSAGE_BODY = json.dumps(_MESSAGE).encode()
+_MESSAGE_RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                     + str(len(_MESSAGE_BODY)).encode() + b"\r\n\r\n" + _MESSAGE_BODY)
+
+
+def _anthropic_event(document: dict[str, object]) -> bytes:
+    return _chunk(b"event: " + str(document["type"]).encode() + b"\ndata: " + json.dumps(document).encode()
+                  + b"\n\n")
+
+
+_MESSAGE_EVENTS = b"".join([
+    _anthropic_event({"type": "message_start", "message": {**_MESSAGE, "content": [], "stop_reason": None}}),
+    _anthropic_event({"type": "content_block_start", "index": 0,
+                      "content_block": {"type": "text", "text": ""}}),
+    *(_anthropic_event({"type": "content_block_delta", "index": 0,
+                        "delta": {"type": "text_delta", "text": "word "}}) for _ in range(CHUNKS)),
+    _anthropic_event({"type": "content_block_stop", "index": 0}),
+    _anthropic_event({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                      "usage": {"output_tokens": CHUNKS}}),
+    _anthropic_event({"type": "message_stop"})]) + b"0\r\n\r\n"
+
 
 class _Upstream(asyncio.Protocol):
     def __init__(self) -> None:
@@ -68,7 +96,17 @@ class _Upstream(asyncio.Protocol):
             if len(self.buffer) < total:
                 return
             body, self.buffer = self.buffer[end + 4:total], self.buffer[total:]
-            self.answer(body)
+            if head.startswith(b"post /v1/messages "):
+                self.answer_message(body)
+            else:
+                self.answer(body)
+
+    def answer_message(self, body: bytes) -> None:
+        assert self.transport is not None
+        if b'"stream":true' in body.replace(b" ", b""):
+            self.transport.write(_STREAM_HEAD + _MESSAGE_EVENTS)
+        else:
+            self.transport.write(_MESSAGE_RESPONSE)
 
     def answer(self, body: bytes) -> None:
         assert self.transport is not None

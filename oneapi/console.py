@@ -24,6 +24,8 @@ from oneapi.api.routes import install_management, management_router
 from oneapi.errors import Unauthorized
 from oneapi.exception_handlers import exception_handlers
 from oneapi.relay.native_routes import native_routes
+from oneapi.relay.proxy import proxy_route
+from oneapi.relay.realtime import realtime_route
 from oneapi.relay.responses_routes import responses_routes
 from oneapi.relay.routes import relay_routes
 from oneapi.runtime import Component, Runtime
@@ -58,8 +60,8 @@ def build_console(runtime: Runtime) -> tuple[Litestar, list[Component]]:
     added = [component for component in runtime.components if component not in before]
     runtime.components[:] = before  # the caller attaches them, started if the runtime runs
     app = Litestar(
-        route_handlers=[system.healthz, *relay_routes, *native_routes, *responses_routes, management_router(),
-                        metrics_endpoint],
+        route_handlers=[system.healthz, *relay_routes, *native_routes, *responses_routes, proxy_route,
+                        realtime_route, management_router(), metrics_endpoint],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         state=State({"runtime": runtime}),
         request_max_body_size=runtime.settings.max_request_body_mb * 1024 * 1024,

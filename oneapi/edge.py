@@ -10,8 +10,10 @@ A ``POST`` to one of the relay's paths then goes straight to the relay; everythi
 (relay paths with other methods included, which Litestar answers with 405) goes to the
 Litestar app. The lane exists for speed: Litestar's router, middleware stack and
 exception middleware cost about a tenth of a relayed request's CPU time (``bench/``), and
-the relay needs none of them. Errors on the lane are rendered here in OpenAI's shape, as
-Litestar's handlers render them on ``/v1``.
+the relay needs none of them. Errors on the lane are rendered here in the client's dialect
+(``oneapi.errors.render_relay_error``), as Litestar's handlers render them elsewhere.
+``HEAD /`` is answered 200 here: Claude Code probes the base URL with it before its first call,
+and a relay-only process has no page at ``/``.
 
 Built by the app factory, the edge also runs the ASGI lifespan (starting and stopping the
 runtime) and answers ``GET /healthz`` itself, and builds the Litestar app (the management
@@ -30,7 +32,7 @@ from random import getrandbits
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from oneapi.errors import GatewayError, InternalError
+from oneapi.errors import GatewayError, InternalError, render_relay_error
 from oneapi.log import request_id_var
 from oneapi.relay.asgi import ClientDisconnected, send_bytes, send_json
 
@@ -129,6 +131,11 @@ class Edge:
                 await _answer_preflight(scope, send, id_header)
                 return
             extra_headers.append(_ALLOW_ANY_ORIGIN)
+        elif scope["method"] == "HEAD" and scope["path"] == "/":
+            request_id_var.reset(id_slot)
+            await send({"type": "http.response.start", "status": 200, "headers": [id_header]})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         metrics = self.metrics
         labels, labels_slot = metrics.request_started()
         status = 0
@@ -165,7 +172,8 @@ class Edge:
                     if status:
                         log.warning("relay failed after its answer began: %s", error.message)
                     else:
-                        await send_json(send_observed, error.status_code, error.openai_body(), error.headers)
+                        code, body = render_relay_error(error, scope["path"])
+                        await send_json(send_observed, code, body, error.headers)
         finally:
             request_id_var.reset(id_slot)
             metrics.request_ended(scope.get("path_template") or "other", labels, status or 500, streamed,

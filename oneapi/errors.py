@@ -17,8 +17,12 @@
     ├── UpstreamTimeout             504
     └── InternalError               500 (a bug; details only in the server log)
 
-On ``/v1`` these become OpenAI's ``{"error": {"message", "type", "param", "code"}}``;
-on ``/api`` they become One API's ``{"success": false, "message": ...}`` envelope.
+Each error renders in its caller's dialect (:func:`render_relay_error` picks by path):
+OpenAI's ``{"error": {"message", "type", "param", "code"}}`` on ``/v1``; Anthropic's
+``{"type": "error", "error": {"type", "message"}}`` with Anthropic's status codes on
+``/v1/messages`` (Claude Code reacts to the type and wording); Google's
+``{"error": {"code", "message", "status"}}`` on ``/v1beta``; One API's
+``{"success": false, "message": ...}`` envelope on ``/api`` (``oneapi.exception_handlers``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ __all__ = (
     "UnsupportedFeature",
     "UpstreamError",
     "UpstreamTimeout",
+    "render_relay_error",
 )
 
 
@@ -147,3 +152,40 @@ class InternalError(GatewayError):
 
     def __init__(self, message: str = "internal error; see the server log for this request id") -> None:
         super().__init__(message)
+
+
+# Anthropic's error types by its status codes (docs "Errors"); a gateway status it does
+# not use becomes its nearest one: no channel free is "overloaded" (529), a bad upstream
+# answer an "api_error" (500), an exhausted balance a "billing_error" (402).
+_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
+                    403: "permission_error", 404: "not_found_error", 405: "invalid_request_error",
+                    413: "request_too_large", 415: "invalid_request_error", 429: "rate_limit_error",
+                    500: "api_error", 504: "timeout_error", 529: "overloaded_error"}
+_ANTHROPIC_STATUS = {502: 500, 503: 529}
+# Google's canonical status names by HTTP status (google.rpc.Code).
+_GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                  405: "INVALID_ARGUMENT", 409: "ALREADY_EXISTS", 413: "INVALID_ARGUMENT",
+                  415: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 500: "INTERNAL",
+                  501: "UNIMPLEMENTED", 502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+
+
+def _anthropic(error: GatewayError) -> tuple[int, dict[str, Any]]:
+    status = 402 if isinstance(error, QuotaExhausted) else _ANTHROPIC_STATUS.get(error.status_code,
+                                                                                  error.status_code)
+    kind = _ANTHROPIC_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
+    return status, {"type": "error", "error": {"type": kind, "message": error.message}}
+
+
+def _google(error: GatewayError) -> tuple[int, dict[str, Any]]:
+    status = error.status_code
+    name = _GOOGLE_STATUS.get(status) or ("INTERNAL" if status >= 500 else "FAILED_PRECONDITION")
+    return status, {"error": {"code": status, "message": error.message, "status": name}}
+
+
+def render_relay_error(error: GatewayError, path: str) -> tuple[int, dict[str, Any]]:
+    """The status and body of ``error`` in the dialect of the client that called ``path``."""
+    if path.startswith("/v1/messages"):
+        return _anthropic(error)
+    if path.startswith("/v1beta"):
+        return _google(error)
+    return error.status_code, error.openai_body()

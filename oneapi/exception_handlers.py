@@ -1,8 +1,11 @@
 """Render every error in the shape its caller expects, never with a stack trace.
 
-``/v1`` and the other relay paths answer in OpenAI's error shape; ``/api`` answers in
+The relay paths answer in their client's dialect (``oneapi.errors.render_relay_error``:
+OpenAI's on ``/v1``, Anthropic's on ``/v1/messages``, Google's on ``/v1beta``); ``/api`` answers in
 One API's ``{success, message, data}`` envelope with HTTP 200, except for 401, 403 and
-429, which keep their status as one-api's middlewares do.
+429, which keep their status as one-api's middlewares do, and 500: an unexpected
+exception is a bug, so it answers HTTP 500 (monitors see it) with the request id, and is
+logged once with its stack trace under that id.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ import logging
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from oneapi.errors import GatewayError, InternalError
+from oneapi.errors import GatewayError, InternalError, render_relay_error
+from oneapi.log import request_id_var
 
 __all__ = ("exception_handlers",)
 
 log = logging.getLogger("oneapi.errors")
 
-_KEEP_STATUS_ON_API = {401, 403, 429}
+_KEEP_STATUS_ON_API = {401, 403, 429, 500}
 _LITESTAR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error",
                    404: "invalid_request_error", 405: "invalid_request_error", 413: "invalid_request_error",
                    429: "rate_limit_error"}
@@ -33,7 +37,11 @@ def render_error(request: Request, error: GatewayError) -> Response:
         status = error.status_code if error.status_code in _KEEP_STATUS_ON_API else 200
         return Response({"success": False, "message": error.message, "data": None}, status_code=status,
                         headers=error.headers)
-    return Response(error.openai_body(), status_code=error.status_code, headers=error.headers)
+    # a mount (the Gemini routes) sees its path without its prefix; the server's raw path has it
+    raw_path = request.scope.get("raw_path")
+    path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else request.url.path
+    status, body = render_relay_error(error, path)
+    return Response(body, status_code=status, headers=error.headers)
 
 
 def _gateway_error(request: Request, exc: GatewayError) -> Response:
@@ -62,7 +70,8 @@ def _http_exception(request: Request, exc: HTTPException) -> Response:
 
 def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return render_error(request, InternalError())
+    return render_error(request, InternalError(
+        f"internal error (request id {request_id_var.get()}); see the server log for this request id"))
 
 
 exception_handlers = {

@@ -77,6 +77,8 @@ DEFAULT_OPTIONS: dict[str, str] = {
     # Billing tables (JSON); empty means "the built-in table"
     "ModelRatio": "",
     "CompletionRatio": "",
+    "CacheRatio": "",
+    "CreateCacheRatio": "",
     "GroupRatio": '{"default":1,"vip":1,"svip":1}',
 }
 

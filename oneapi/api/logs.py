@@ -7,6 +7,7 @@ Common users see only their own rows, without channel details.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -17,7 +18,19 @@ from sqlalchemy import ColumnElement, delete, func, or_
 from sqlmodel import Session, select
 
 from oneapi.api import auth
-from oneapi.api.common import Page, PageArg, api_delete, ok, page_params, row, run_db, unix_now
+from oneapi.api.common import (
+    INT32_MAX,
+    Page,
+    PageArg,
+    api_delete,
+    keyword_id,
+    ok,
+    page_params,
+    query_int,
+    row,
+    run_db,
+    unix_now,
+)
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Log, LogType, User
 from oneapi.errors import InvalidRequest
@@ -37,11 +50,26 @@ def record_log(session: Session, *, user_id: int, log_type: int, content: str, u
                     username=username, **fields))
 
 
+_OWNER_FACTS = ("cache_read_tokens", "cache_write_tokens", "omitted-tools")
+
+
 def log_row(log: Log, *, owner_view: bool = False) -> dict[str, Any]:
-    """A log as one-api's front ends read it (``channel`` holds the channel id)."""
+    """A log as one-api's front ends read it (``channel`` holds the channel id).
+
+    An owner sees of ``other`` only the facts about their own request (cache tokens,
+    omitted tools), not the channel path or ratios.
+    """
     data = row(log, exclude=_HIDDEN_FROM_OWNER if owner_view else frozenset())
     if not owner_view:
         data["channel"] = data.pop("channel_id")
+    elif log.other:
+        try:
+            facts = json.loads(log.other)
+        except ValueError:
+            facts = {}
+        kept = {name: facts[name] for name in _OWNER_FACTS if isinstance(facts, dict) and name in facts}
+        if kept:
+            data["other"] = json.dumps(kept)
     return data
 
 
@@ -82,13 +110,24 @@ class LogFilter:
 FiltersArg = NamedDependency["LogFilter"]
 
 
+_LENIENT = "; empty or not a number means 0 (any), a fraction is truncated"
+
+
 def _filter_params(
-    type: Annotated[int, QueryParameter(description="1 topup, 2 consume, 3 manage, 4 system, 5 test")] = 0,
-    start_timestamp: FromQuery[int] = 0, end_timestamp: FromQuery[int] = 0, username: FromQuery[str] = "",
-    token_name: FromQuery[str] = "", model_name: FromQuery[str] = "", channel: FromQuery[int] = 0,
+    type: Annotated[str, QueryParameter(
+        description="1 topup, 2 consume, 3 manage, 4 system, 5 test" + _LENIENT)] = "",
+    start_timestamp: Annotated[str, QueryParameter(description="unix seconds" + _LENIENT)] = "",
+    end_timestamp: Annotated[str, QueryParameter(description="unix seconds" + _LENIENT)] = "",
+    username: FromQuery[str] = "", token_name: FromQuery[str] = "", model_name: FromQuery[str] = "",
+    channel: Annotated[str, QueryParameter(description="channel id" + _LENIENT)] = "",
 ) -> LogFilter:
-    return LogFilter(type=type, start_timestamp=start_timestamp, end_timestamp=end_timestamp,
-                     username=username, token_name=token_name, model_name=model_name, channel=channel)
+    """One-api's log filters, read as leniently as one-api reads them (its pages send
+    ``channel=`` and fractional timestamps)."""
+    return LogFilter(type=query_int(type, "type", low=0, high=INT32_MAX),
+                     start_timestamp=query_int(start_timestamp, "start_timestamp", low=0),
+                     end_timestamp=query_int(end_timestamp, "end_timestamp", low=0),
+                     username=username, token_name=token_name, model_name=model_name,
+                     channel=query_int(channel, "channel", low=0, high=INT32_MAX))
 
 
 def _list(where: list[ColumnElement[bool]], page: Page, owner_view: bool) -> list[dict[str, Any]]:
@@ -115,8 +154,8 @@ def _keyword_conditions(keyword: str) -> list[ColumnElement[bool]]:
         column.startswith(keyword, autoescape=True)  # type: ignore[attr-defined]
         for column in (Log.content, Log.username, Log.token_name, Log.model_name)
     ]
-    if keyword.isdigit():
-        matches.append(Log.type == int(keyword))
+    if (log_type := keyword_id(keyword)) is not None:
+        matches.append(Log.type == log_type)
     return [or_(*matches)]
 
 
@@ -166,8 +205,10 @@ class LogController(Controller):
         return ok(await run_db(_list, where, page, True))
 
     @api_delete("/", opt=auth.admin)
-    async def purge(self, target_timestamp: FromQuery[int] = 0) -> dict[str, Any]:
-        """Delete logs older than ``target_timestamp`` (retention)."""
-        if target_timestamp <= 0:
-            raise InvalidRequest("target_timestamp is required (unix seconds; older logs are deleted)")
-        return ok(await run_db(_purge, target_timestamp))
+    async def purge(self, target_timestamp: FromQuery[str] = "") -> dict[str, Any]:
+        """Delete logs older than ``target_timestamp`` (unix seconds; a fraction is truncated)."""
+        before = query_int(target_timestamp, "target_timestamp", low=0)
+        if before <= 0:
+            raise InvalidRequest("target_timestamp is required (unix seconds; older logs are deleted)",
+                                 param="target_timestamp")
+        return ok(await run_db(_purge, before))

@@ -4,10 +4,18 @@ Values are strings, as one-api stores them. Keys that name a secret (…Token, �
 …Password) can be written but are never read back; the session secret cannot be
 touched here at all. Values are checked as one-api checks them: a theme must exist,
 switching on a sign-in method needs its credentials, ratio tables must be JSON.
+
+The list is in the form one-api's settings pages parse: the ratio options as the JSON
+of the effective table (they ``JSON.parse`` it, and a parse failure leaves the form on
+its zero defaults, which a Save would then write), booleans as ``"true"``/``"false"``.
+Loading a form and saving it unchanged writes nothing: a value equal to the one shown
+(the same text, the same number, the same ratio table) is not stored again.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from typing import Any
 
@@ -19,6 +27,7 @@ from sqlmodel import Session
 from oneapi.api import auth
 from oneapi.api.common import changed, ok, run_db
 from oneapi.api.pricing import RATIO_OPTIONS, check_ratio_json
+from oneapi.billing.ratios import effective_table
 from oneapi.bootstrap import SESSION_SECRET_OPTION
 from oneapi.config import VALID_THEMES
 from oneapi.db.engine import get_engine
@@ -67,10 +76,29 @@ def _check(key: str, value: str) -> str:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        return math.isfinite(float(text))
     except ValueError:
         return False
-    return True
+
+
+def _shown() -> dict[str, str]:
+    """Every readable option as ``GET /api/option/`` shows it."""
+    shown = {key: value for key, value in options.snapshot().items()
+             if not is_secret_option(key) and key != SESSION_SECRET_OPTION}
+    tables = effective_table()
+    for key in RATIO_OPTIONS:
+        shown[key] = json.dumps(tables[key], ensure_ascii=False)
+    return shown
+
+
+def _unchanged(key: str, value: str) -> bool:
+    """Whether storing ``value`` would change nothing (a form saved as it was loaded)."""
+    current = options.get(key, DEFAULT_OPTIONS.get(key, ""))
+    if value == current:
+        return True
+    if key in RATIO_OPTIONS:
+        return bool(value) and json.loads(value) == effective_table()[key]
+    return _is_number(value) and _is_number(current) and float(value) == float(current)
 
 
 def _save(key: str, value: str) -> None:
@@ -85,13 +113,13 @@ class OptionController(Controller):
 
     @get("/", sync_to_thread=False)
     def list_options(self) -> dict[str, Any]:
-        """Every option as ``{key, value}``, without secrets."""
-        return ok([{"key": key, "value": value} for key, value in sorted(options.snapshot().items())
-                   if not is_secret_option(key) and key != SESSION_SECRET_OPTION])
+        """Every option as ``{key, value}``, without secrets; ratios as their effective JSON."""
+        return ok([{"key": key, "value": value} for key, value in sorted(_shown().items())])
 
     @put("/")
     async def update_option(self, request: Request, data: JSONBody[OptionUpdate]) -> dict[str, Any]:
         value = _check(data.key, _text(data.value))
-        await run_db(_save, data.key, value)
-        await changed(request, "options")
+        if not _unchanged(data.key, value):
+            await run_db(_save, data.key, value)
+            await changed(request, "options")
         return ok()

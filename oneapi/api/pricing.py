@@ -1,7 +1,8 @@
 """Groups and pricing: ``GET /api/group/`` and the price table (view, edit, reset).
 
 Prices live where one-api keeps them, in the ``ModelRatio``, ``CompletionRatio`` and
-``GroupRatio`` options; the built-in table of :mod:`oneapi.billing.ratios` applies
+``GroupRatio`` options, with prompt-cache reads and writes in ``CacheRatio`` and
+``CreateCacheRatio`` (new-api's names); the built-in table of :mod:`oneapi.billing.ratios` applies
 wherever an option says nothing. Resetting clears the overrides, so the built-in
 table applies again.
 """
@@ -26,12 +27,14 @@ from oneapi.options import DEFAULT_OPTIONS, options
 
 __all__ = ("RATIO_OPTIONS", "PricingController", "check_ratio_json", "list_groups")
 
-RATIO_OPTIONS = ("ModelRatio", "CompletionRatio", "GroupRatio")
+RATIO_OPTIONS = ("ModelRatio", "CompletionRatio", "CacheRatio", "CreateCacheRatio", "GroupRatio")
 
 
 class PricingUpdate(msgspec.Struct):
     ModelRatio: dict[str, float] | None = None
     CompletionRatio: dict[str, float] | None = None
+    CacheRatio: dict[str, float] | None = None
+    CreateCacheRatio: dict[str, float] | None = None
     GroupRatio: dict[str, float] | None = None
 
 
@@ -52,7 +55,7 @@ def _check_table(key: str, table: Any) -> dict[str, float]:
 
 
 def check_ratio_json(key: str, value: str) -> str:
-    """Validate a ratio option's JSON text ('' clears ModelRatio/CompletionRatio)."""
+    """Validate a ratio option's JSON text ('' clears any table but GroupRatio)."""
     if not value.strip() and key != "GroupRatio":
         return ""
     try:
@@ -90,11 +93,11 @@ class PricingController(Controller):
 
     @put("/", opt=auth.root)
     async def edit(self, request: Request, data: JSONBody[PricingUpdate]) -> dict[str, Any]:
-        """Replace any of ModelRatio, CompletionRatio, GroupRatio (the override tables)."""
+        """Replace any of the override tables (``RATIO_OPTIONS``)."""
         values = {key: json.dumps(_check_table(key, table), ensure_ascii=False)
                   for key in RATIO_OPTIONS if (table := getattr(data, key)) is not None}
         if not values:
-            raise InvalidRequest("give at least one of ModelRatio, CompletionRatio, GroupRatio")
+            raise InvalidRequest(f"give at least one of {', '.join(RATIO_OPTIONS)}")
         await run_db(_save, values)
         await changed(request, "options")
         return ok(effective_table())

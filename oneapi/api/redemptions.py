@@ -12,23 +12,32 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get, put
 from litestar.di import Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from oneapi.api import auth
 from oneapi.api.common import (
+    UNSET,
+    Id,
+    Int32,
+    Int64,
     Page,
     PageArg,
+    PathId,
+    Unset,
     add_user_quota,
     api_delete,
     api_post,
+    assign,
     changed,
     format_quota,
+    keyword_id,
     ok,
     page_params,
     row,
     run_db,
+    sent,
     unix_now,
 )
 from oneapi.api.logs import record_log
@@ -46,15 +55,17 @@ MAX_NAME = 20
 
 class RedemptionFields(msgspec.Struct):
     name: str = ""
-    quota: int = 100
-    count: int = 1
+    quota: Int64 = 100
+    count: Int32 = 1
 
 
-class RedemptionUpdate(msgspec.Struct):
-    id: int
-    name: str | None = None
-    quota: int | None = None
-    status: int | None = None
+class RedemptionUpdate(msgspec.Struct, kw_only=True):
+    """A field left out (or ``null``) keeps its value."""
+
+    id: Id
+    name: str | Unset | None = UNSET
+    quota: Int64 | Unset | None = UNSET
+    status: Int32 | Unset | None = UNSET
 
 
 class TopUpRequest(msgspec.Struct):
@@ -62,8 +73,8 @@ class TopUpRequest(msgspec.Struct):
 
 
 class AdminTopUp(msgspec.Struct):
-    user_id: int
-    quota: int
+    user_id: Id
+    quota: Int64
     remark: str = ""
 
 
@@ -85,8 +96,8 @@ def _list(page: Page, keyword: str | None) -> list[dict[str, Any]]:
     if keyword is not None:
         keyword = keyword.strip()
         matches = [Redemption.name.startswith(keyword, autoescape=True)]  # type: ignore[attr-defined]
-        if keyword.isdigit():
-            matches.append(Redemption.id == int(keyword))
+        if (code_id := keyword_id(keyword)) is not None:
+            matches.append(Redemption.id == code_id)
         query = query.where(or_(*matches))
     query = query.order_by(Redemption.id.desc())  # type: ignore[union-attr]
     with Session(get_engine()) as session:
@@ -116,21 +127,25 @@ def _create(fields: RedemptionFields, admin_id: int) -> list[str]:
 
 
 def _update(fields: RedemptionUpdate, status_only: bool) -> dict[str, Any]:
+    values = sent(fields)
+    values.pop("id")
+    if status_only:
+        values = {"status": values["status"]} if "status" in values else {}
+    if "name" in values:
+        values["name"] = _check_name(values["name"])
+    if "quota" in values:
+        values["quota"] = _check_quota(values["quota"])
     with session_scope() as session:
         code = session.get(Redemption, fields.id)
         if code is None:
             raise NotFound("redemption code not found")
-        if fields.status is not None:
-            if fields.status not in (Status.ENABLED, Status.DISABLED):
-                raise InvalidRequest("status must be 1 (enabled) or 2 (disabled)", param="status")
-            if code.status == REDEMPTION_USED:
-                raise InvalidRequest("this code has been redeemed already")
-            code.status = fields.status
-        if not status_only:
-            if fields.name is not None:
-                code.name = _check_name(fields.name)
-            if fields.quota is not None:
-                code.quota = _check_quota(fields.quota)
+        if values.get("status", code.status) == code.status:  # the edit form sends the status back
+            values.pop("status", None)
+        elif code.status == REDEMPTION_USED:
+            raise InvalidRequest("this code has been redeemed already")
+        elif values["status"] not in (Status.ENABLED, Status.DISABLED):
+            raise InvalidRequest("status must be 1 (enabled) or 2 (disabled)", param="status")
+        assign(code, values)
         session.add(code)
         session.flush()
         return row(code)
@@ -197,7 +212,7 @@ class RedemptionController(Controller):
         return ok(await run_db(_list, page, keyword))
 
     @get("/{code_id:int}")
-    async def get_code(self, code_id: FromPath[int]) -> dict[str, Any]:
+    async def get_code(self, code_id: PathId) -> dict[str, Any]:
         return ok(await run_db(_get, code_id))
 
     @api_post("/")
@@ -211,7 +226,7 @@ class RedemptionController(Controller):
         return ok(await run_db(_update, data, bool(status_only)))
 
     @api_delete("/{code_id:int}")
-    async def delete_code(self, code_id: FromPath[int]) -> dict[str, Any]:
+    async def delete_code(self, code_id: PathId) -> dict[str, Any]:
         await run_db(_delete, code_id)
         return ok()
 

@@ -10,6 +10,7 @@ from oneapi.api import accounts, channels, logs, options, pricing, redemptions, 
 from oneapi.api.auth import require_role
 from oneapi.api.channel_test import ChannelTestScheduler
 from oneapi.api.codes import CodeBook
+from oneapi.api.common import refuse_nul
 from oneapi.api.login_backoff import LoginBackoff
 from oneapi.api.ratelimit import api_rate_limit
 
@@ -23,7 +24,7 @@ def install_management(runtime: Runtime) -> None:
     """Add the scheduled channel test (CHANNEL_TEST_FREQUENCY), the per-account login back-off and
     the emailed codes."""
     runtime.components.append(ChannelTestScheduler())
-    runtime.state["login_backoff"] = LoginBackoff()
+    runtime.state["login_backoff"] = LoginBackoff(runtime.state.get("shared"))  # Redis: shared counts
     runtime.state["email_codes"] = CodeBook(runtime.state.get("shared"))  # Redis, when configured
 
 
@@ -33,6 +34,7 @@ def management_router() -> Router:
     return Router(
         path="/api",
         guards=[api_rate_limit, require_role],
+        before_request=refuse_nul,
         route_handlers=[
             system.status,
             system.notice,

@@ -13,21 +13,29 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get, put
 from litestar.di import Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from oneapi.api import auth
 from oneapi.api.common import (
+    UNSET,
+    Id,
+    Int32,
+    Int64,
     Page,
     PageArg,
+    PathId,
+    Unset,
     api_delete,
     api_post,
+    assign,
     changed,
     ok,
     page_params,
     row,
     run_db,
+    sent,
     unix_now,
 )
 from oneapi.db.engine import get_engine, session_scope
@@ -41,19 +49,26 @@ MAX_NAME = 30  # one-api's limit
 
 
 class TokenFields(msgspec.Struct):
-    name: str = ""
-    expired_time: int = -1
-    remain_quota: int = 0
-    unlimited_quota: bool = False
-    models: str | None = ""
-    subnet: str | None = ""
-    rpm_limit: int = 0
-    tpm_limit: int = 0
+    """A token as its owner sends it; a field left out (or ``null``) keeps its value."""
+
+    name: str | Unset = UNSET
+    expired_time: Int64 | Unset = UNSET
+    remain_quota: Int64 | Unset = UNSET
+    unlimited_quota: bool | Unset = UNSET
+    models: str | Unset | None = UNSET
+    subnet: str | Unset | None = UNSET
+    rpm_limit: Int32 | Unset = UNSET
+    tpm_limit: Int32 | Unset = UNSET
 
 
-class TokenUpdate(TokenFields):
-    id: int = 0
-    status: int | None = None
+class TokenUpdate(TokenFields, kw_only=True):
+    id: Id
+    status: Int32 | Unset | None = UNSET
+
+
+# A new token: what a field left out of the create request becomes.
+_NEW_TOKEN: dict[str, Any] = {"name": "", "expired_time": -1, "remain_quota": 0, "unlimited_quota": False,
+                              "models": "", "subnet": "", "rpm_limit": 0, "tpm_limit": 0}
 
 
 def _check_subnet(subnet: str) -> str:
@@ -72,24 +87,27 @@ def _check_models(models: str) -> str:
     return ",".join(model.strip() for model in models.split(",") if model.strip())
 
 
-def _apply(token: Token, fields: TokenFields) -> None:
-    name = fields.name.strip()
-    if len(name) > MAX_NAME:
-        raise InvalidRequest(f"token name must be at most {MAX_NAME} characters", param="name")
-    if fields.expired_time != -1 and fields.expired_time <= 0:
-        raise InvalidRequest("expired_time must be a unix time, or -1 for never", param="expired_time")
-    if fields.remain_quota < 0:
-        raise InvalidRequest("remain_quota cannot be negative", param="remain_quota")
-    if fields.rpm_limit < 0 or fields.tpm_limit < 0:
-        raise InvalidRequest("rpm_limit and tpm_limit cannot be negative (0 means no limit)",
-                             param="rpm_limit")
-    token.name = name
-    token.expired_time = fields.expired_time
-    token.unlimited_quota = fields.unlimited_quota
-    token.models = _check_models(fields.models or "")
-    token.subnet = _check_subnet(fields.subnet or "")
-    token.rpm_limit = fields.rpm_limit
-    token.tpm_limit = fields.tpm_limit
+def _checked(values: dict[str, Any]) -> dict[str, Any]:
+    """The sent fields, validated and normalised into column values (status apart)."""
+    out: dict[str, Any] = {}
+    for field, value in values.items():
+        if field == "name":
+            value = value.strip()
+            if len(value) > MAX_NAME:
+                raise InvalidRequest(f"token name must be at most {MAX_NAME} characters", param="name")
+        elif field == "expired_time" and value != -1 and value <= 0:
+            raise InvalidRequest("expired_time must be a unix time, or -1 for never", param="expired_time")
+        elif field == "remain_quota" and value < 0:
+            raise InvalidRequest("remain_quota cannot be negative", param="remain_quota")
+        elif field in ("rpm_limit", "tpm_limit") and value < 0:
+            raise InvalidRequest(f"{field} cannot be negative (0 means no limit)", param=field)
+        elif field == "models":
+            value = _check_models(value)
+        elif field == "subnet":
+            value = _check_subnet(value)
+        if field not in ("id", "status"):
+            out[field] = value
+    return out
 
 
 def _own(session: Session, user_id: int, token_id: int) -> Token:
@@ -117,8 +135,7 @@ def _create(user_id: int, fields: TokenFields) -> dict[str, Any]:
     now = unix_now()
     token = Token(user_id=user_id, key=generate_token_key(), status=TokenStatus.ENABLED, created_time=now,
                   accessed_time=now)
-    _apply(token, fields)
-    token.remain_quota = fields.remain_quota
+    assign(token, _checked({**_NEW_TOKEN, **sent(fields)}))
     with session_scope() as session:
         session.add(token)
         session.flush()
@@ -141,21 +158,24 @@ def _set_status(token: Token, status: int) -> None:
 
 def _update(user_id: int, fields: TokenUpdate, status_only: bool) -> tuple[dict[str, Any], int]:
     """The updated row and what its remaining quota gained (negative when lowered)."""
+    status = fields.status if isinstance(fields.status, int) else None
+    if status_only and status is None:
+        raise InvalidRequest("status is required with status_only", param="status")
+    values = {} if status_only else _checked(sent(fields))
+    remain_quota = values.pop("remain_quota", None)
     delta = 0
     with session_scope() as session:
         token = _own(session, user_id, fields.id)
-        if status_only and fields.status is None:
-            raise InvalidRequest("status is required with status_only", param="status")
-        if not status_only:
-            _apply(token, fields)
+        assign(token, values)
+        if remain_quota is not None and remain_quota != token.remain_quota:
             # Relative, like the relay's batch writer, so a concurrent flush is not lost.
-            delta = fields.remain_quota - token.remain_quota
+            delta = remain_quota - token.remain_quota
             session.flush()
             session.exec(update(Token).where(Token.id == token.id)  # type: ignore[call-overload]
                          .values(remain_quota=Token.remain_quota + delta))
             session.refresh(token)
-        if fields.status is not None:
-            _set_status(token, fields.status)
+        if status is not None and (status_only or status != token.status):  # an edit form sends it back
+            _set_status(token, status)
         session.add(token)
         session.flush()
         updated = row(token)
@@ -182,7 +202,7 @@ class TokenController(Controller):
         return ok(await run_db(_list, me.id or 0, page, keyword))
 
     @get("/{token_id:int}")
-    async def get_token(self, me: auth.Me, token_id: FromPath[int]) -> dict[str, Any]:
+    async def get_token(self, me: auth.Me, token_id: PathId) -> dict[str, Any]:
         return ok(await run_db(_get, me.id or 0, token_id))
 
     @api_post("/")
@@ -202,7 +222,7 @@ class TokenController(Controller):
         return ok(token)
 
     @api_delete("/{token_id:int}")
-    async def delete_token(self, request: Request, me: auth.Me, token_id: FromPath[int]) -> dict[str, Any]:
+    async def delete_token(self, request: Request, me: auth.Me, token_id: PathId) -> dict[str, Any]:
         await run_db(_delete, me.id or 0, token_id)
         await changed(request, "tokens")
         return ok()

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, get, put
 from litestar.di import Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -24,13 +24,18 @@ from sqlmodel import Session, select
 from oneapi.api import auth
 from oneapi.api.codes import EMAIL_VERIFICATION, email_codes
 from oneapi.api.common import (
+    Id,
+    Int32,
+    Int64,
     Page,
     PageArg,
+    PathId,
     add_user_quota,
     api_delete,
     api_post,
     changed,
     format_quota,
+    keyword_id,
     ok,
     page_params,
     row,
@@ -89,20 +94,22 @@ class NewUser(msgspec.Struct):
 
 
 class UserUpdate(msgspec.Struct):
-    id: int
+    """An admin's edit; a field left out (or ``null``) keeps its value."""
+
+    id: Id
     username: str | None = None
     password: str | None = None
     display_name: str | None = None
     email: str | None = None
     group: str | None = None
-    quota: int | None = None
-    role: int | None = None
+    quota: Int64 | None = None
+    role: Int32 | None = None
 
 
 class ManageRequest(msgspec.Struct):
     action: str
     username: str = ""
-    id: int = 0
+    id: Id = 0
 
 
 def public_user(user: User) -> dict[str, Any]:
@@ -277,17 +284,20 @@ def _aff_code(user_id: int) -> str:
 
 
 def _dashboard(user_id: int, since: int) -> list[dict[str, Any]]:
-    """Per-day, per-model consumption of one user (UTC days)."""
+    """Per-day (UTC), per-model consumption of one user, with one-api's field names
+    (its ``LogStatistic``: ``Day`` as YYYY-MM-DD, ``ModelName``, ``RequestCount``, ``Quota``,
+    ``PromptTokens``, ``CompletionTokens``), which one-api's dashboards read."""
     day = Log.created_at // 86400
     query = (select(day, Log.model_name, func.count(), func.coalesce(func.sum(Log.quota), 0),
-                    func.coalesce(func.sum(Log.prompt_tokens + Log.completion_tokens), 0))
+                    func.coalesce(func.sum(Log.prompt_tokens), 0),
+                    func.coalesce(func.sum(Log.completion_tokens), 0))
              .where(Log.user_id == user_id, Log.type == LogType.CONSUME, Log.created_at >= since)
              .group_by(day, Log.model_name).order_by(day, Log.model_name))
     with Session(get_engine()) as session:
-        return [{"day": dt.datetime.fromtimestamp(int(d) * 86400, dt.UTC).strftime("%Y-%m-%d"),
-                 "model_name": model, "request_count": int(count), "quota": int(quota),
-                 "token_used": int(tokens)}
-                for d, model, count, quota, tokens in session.exec(query).all()]
+        return [{"Day": dt.datetime.fromtimestamp(int(d) * 86400, dt.UTC).strftime("%Y-%m-%d"),
+                 "ModelName": model, "RequestCount": int(count), "Quota": int(quota),
+                 "PromptTokens": int(prompt), "CompletionTokens": int(completion)}
+                for d, model, count, quota, prompt, completion in session.exec(query).all()]
 
 
 def _available_models(group: str) -> list[str]:
@@ -304,8 +314,8 @@ def _list_users(page: Page, keyword: str | None) -> list[dict[str, Any]]:
         matches = [User.username.startswith(keyword, autoescape=True),  # type: ignore[attr-defined]
                    User.email.startswith(keyword, autoescape=True),  # type: ignore[attr-defined]
                    User.display_name.startswith(keyword, autoescape=True)]  # type: ignore[attr-defined]
-        if keyword.isdigit():
-            matches.append(User.id == int(keyword))
+        if (user_id := keyword_id(keyword)) is not None:
+            matches.append(User.id == user_id)
         query = query.where(or_(*matches))
     query = query.order_by(User.id.desc())  # type: ignore[union-attr]
     with Session(get_engine()) as session:
@@ -474,12 +484,12 @@ class UserController(Controller):
         if not name or not data.password:
             raise InvalidRequest("username and password are required")
         backoff: LoginBackoff = request.app.state.runtime.state["login_backoff"]
-        backoff.attempt(name)
+        await backoff.attempt(name)
         user = await run_db(_check_login, name, data.password)
         if user is None:
-            backoff.failed(name)
+            await backoff.failed(name)
             raise InvalidRequest("wrong username or password")
-        backoff.succeeded(name)
+        await backoff.succeeded(name)
         if user.status != Status.ENABLED:
             raise Forbidden("this user is disabled")
         response = Response(ok({"id": user.id, "username": user.username, "display_name": user.display_name,
@@ -548,7 +558,7 @@ class UserController(Controller):
         return ok(await run_db(_list_users, page, keyword))
 
     @get("/{user_id:int}", opt=auth.admin)
-    async def get_user(self, me: auth.Me, user_id: FromPath[int]) -> dict[str, Any]:
+    async def get_user(self, me: auth.Me, user_id: PathId) -> dict[str, Any]:
         return ok(await run_db(_get_user, me, user_id))
 
     @api_post("/", opt=auth.admin)
@@ -564,7 +574,7 @@ class UserController(Controller):
         return ok(public_user(user))
 
     @api_delete("/{user_id:int}", opt=auth.admin)
-    async def delete_user(self, request: Request, me: auth.Me, user_id: FromPath[int]) -> dict[str, Any]:
+    async def delete_user(self, request: Request, me: auth.Me, user_id: PathId) -> dict[str, Any]:
         await run_db(_delete_user, me, user_id)
         await changed(request, "users", "tokens")
         return ok()

@@ -1,21 +1,22 @@
 """Asking a channel's vendor about the account: its model list and its balance.
 
 Both go through the relay's upstream client (the process's shared one when it runs).
-Balances are read where the vendor exposes them, as one-api does: OpenAI-style
-dashboards (OpenAI, custom OpenAI-compatible), DeepSeek, OpenRouter and SiliconFlow.
+Balances are read by the channel's adapter where the vendor exposes them, as one-api does
+(``ChannelType.balance``): OpenAI-style dashboards (OpenAI, custom OpenAI-compatible),
+DeepSeek, OpenRouter and SiliconFlow.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from oneapi.cache import CachedChannel
-from oneapi.errors import InvalidRequest, UpstreamError
+from oneapi.channel_types import CHANNEL_TYPES
+from oneapi.errors import InvalidRequest
 from oneapi.relay.adapters import adapter_for
+from oneapi.relay.adapters.account import get_json
 from oneapi.relay.upstream import UpstreamClient
 
 if TYPE_CHECKING:
@@ -23,9 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ("BALANCE_TYPES", "fetch_models", "query_balance", "upstream_client")
 
-_OPENAI_DASHBOARD = (1, 8)
-_DEEPSEEK, _OPENROUTER, _SILICONFLOW = 36, 20, 44
-BALANCE_TYPES = frozenset((*_OPENAI_DASHBOARD, _DEEPSEEK, _OPENROUTER, _SILICONFLOW))
+BALANCE_TYPES = frozenset(kind.id for kind in CHANNEL_TYPES.values() if kind.balance)
 
 
 @asynccontextmanager
@@ -41,23 +40,6 @@ async def upstream_client(runtime: Runtime) -> AsyncIterator[UpstreamClient]:
         yield own
     finally:
         await own.stop()
-
-
-async def _json(client: UpstreamClient, url: str, headers: dict[str, str]) -> Any:
-    """GET ``url`` and decode its JSON; an HTTP error becomes the vendor's words."""
-    response = await client.send("GET", url, {**headers, "Accept": "application/json"}, None)
-    body = await response.read()
-    if response.status >= 400:
-        excerpt = body[:200].decode(errors="replace")
-        raise UpstreamError(f"the vendor answered HTTP {response.status}: {excerpt}")
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise UpstreamError("the vendor's answer is not JSON") from None
-
-
-async def _get_json(client: UpstreamClient, url: str, key: str) -> Any:
-    return await _json(client, url, {"Authorization": f"Bearer {key}"})
 
 
 def _model_ids(payload: Any) -> list[str]:
@@ -81,41 +63,13 @@ async def fetch_models(runtime: Runtime, channel: CachedChannel) -> list[str]:
     if request is None:
         raise InvalidRequest(f"channel type {channel.kind.name} has no model list this gateway can read")
     async with upstream_client(runtime) as client:
-        return _model_ids(await _json(client, request.url, request.headers))
-
-
-def _number(value: Any, what: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise UpstreamError(f"the vendor's {what} is missing or not a number") from None
+        return _model_ids(await get_json(client, request.url, request.headers))
 
 
 async def query_balance(runtime: Runtime, channel: CachedChannel) -> float:
-    """The account's remaining balance (USD, or the vendor's own currency)."""
-    if channel.type not in BALANCE_TYPES:
+    """The account's remaining balance (USD, or the vendor's own currency), as its adapter reads it."""
+    adapter = adapter_for(channel.kind.api_format)
+    if not channel.kind.balance or adapter is None:
         raise InvalidRequest(f"channel type {channel.kind.name} does not report a balance")
-    base = (channel.base_url or channel.kind.base_url).rstrip("/")
-    key = channel.keys[0] if channel.keys else ""
     async with upstream_client(runtime) as client:
-        if channel.type == _DEEPSEEK:
-            payload = await _get_json(client, f"{base}/user/balance", key)
-            infos = payload.get("balance_infos") if isinstance(payload, dict) else None
-            if not isinstance(infos, list) or not infos:
-                raise UpstreamError("the vendor's balance is missing")
-            chosen = next((info for info in infos if info.get("currency") == "USD"), infos[0])
-            return _number(chosen.get("total_balance"), "balance")
-        if channel.type == _OPENROUTER:
-            data = (await _get_json(client, f"{base}/v1/credits", key) or {}).get("data") or {}
-            used = _number(data.get("total_usage", 0), "usage")
-            return _number(data.get("total_credits"), "credits") - used
-        if channel.type == _SILICONFLOW:
-            data = (await _get_json(client, f"{base}/v1/user/info", key) or {}).get("data") or {}
-            return _number(data.get("totalBalance"), "balance")
-        subscription = await _get_json(client, f"{base}/v1/dashboard/billing/subscription", key)
-        today = dt.datetime.now(dt.UTC).date()
-        start, end = today - dt.timedelta(days=100), today + dt.timedelta(days=1)
-        usage_url = f"{base}/v1/dashboard/billing/usage?start_date={start}&end_date={end}"
-        usage = await _get_json(client, usage_url, key)
-        limit = _number((subscription or {}).get("hard_limit_usd"), "hard_limit_usd")
-        return limit - _number((usage or {}).get("total_usage", 0), "total_usage") / 100
+        return await adapter.balance(client, channel, channel.keys[0] if channel.keys else "")

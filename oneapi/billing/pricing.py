@@ -1,8 +1,10 @@
 """What a request costs, in quota units, by one-api's formulas (reference §3.4).
 
 Text: ``ceil((prompt + completion * completion_ratio) * model_ratio * group_ratio)``,
-at least 1 when the price is not zero and some tokens were used. Images:
-``model_ratio * group_ratio * size_ratio * 1000`` per image.
+at least 1 when the price is not zero and some tokens were used, where the prompt's
+cached tokens count at their own ratios, as new-api bills them:
+``prompt = uncached + cache_reads * cache_ratio + cache_writes * create_cache_ratio``.
+Images: ``model_ratio * group_ratio * size_ratio * 1000`` per image.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from oneapi.billing.ratios import completion_ratio, group_ratio, model_ratio
+from oneapi.billing.ratios import cache_ratios, completion_ratio, group_ratio, model_ratio
 from oneapi.options import options
 
 __all__ = ("Price", "image_size_ratio", "price_for")
@@ -27,20 +29,31 @@ class Price:
     model_ratio: float
     completion_ratio: float
     group_ratio: float
+    cache_ratio: float = 1.0  # cache reads, of the input price
+    create_cache_ratio: float = 1.0  # cache writes, of the input price
     description: str = field(init=False, compare=False, repr=False)  # the log row's content
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "description", f"model ratio {self.model_ratio:g}, group ratio "
                            f"{self.group_ratio:g}, completion ratio {self.completion_ratio:g}")
 
+    def cache_description(self) -> str:
+        """The log row's content when cached tokens were billed at their own ratios."""
+        return (f"{self.description}, cache read ratio {self.cache_ratio:g}, cache write ratio "
+                f"{self.create_cache_ratio:g}")
+
     @property
     def ratio(self) -> float:
         return self.model_ratio * self.group_ratio
 
-    def text_quota(self, prompt_tokens: int, completion_tokens: int) -> int:
+    def text_quota(self, prompt_tokens: int, completion_tokens: int, cache_read: int = 0,
+                   cache_write: int = 0) -> int:
+        """``prompt_tokens`` includes the cached ones (``cache_read`` and ``cache_write``)."""
         if prompt_tokens + completion_tokens <= 0:
             return 0
-        raw = (prompt_tokens + completion_tokens * self.completion_ratio) * self.ratio
+        prompt = (max(prompt_tokens - cache_read - cache_write, 0) + cache_read * self.cache_ratio
+                  + cache_write * self.create_cache_ratio)
+        raw = (prompt + completion_tokens * self.completion_ratio) * self.ratio
         if raw <= 0:
             return 0
         return max(1, math.ceil(raw - 1e-9))
@@ -62,7 +75,7 @@ def price_for(model: str, group: str, channel_type: int | None = None) -> Price:
         if len(_memo) >= _MEMO_LIMIT:
             _memo.clear()
         price = _memo[key] = Price(model_ratio(model, channel_type), completion_ratio(model, channel_type),
-                                   group_ratio(group))
+                                   group_ratio(group), *cache_ratios(model, channel_type))
     return price
 
 

@@ -5,6 +5,14 @@ One API's unit: 500,000 quota = $1, and model ratio 1 = $0.002 per 1K prompt tok
 objects; an empty option means "use the built-in table". Lookup order follows one-api:
 ``"model(channel_type)"`` in the option, the option's plain ``model``, the built-in
 table, then the longest built-in prefix (so dated snapshots inherit their family's price).
+
+Prompt caching: cached prompt tokens are charged at their own ratios of the input
+price, ``CacheRatio`` for cache reads and ``CreateCacheRatio`` for cache writes (the
+option names new-api uses), looked up the same way. The built-in values are the vendors'
+published prices: Anthropic reads 0.1x and (5-minute) writes 1.25x; OpenAI's cached
+input 0.5x (gpt-4o, o1, o3-mini), 0.25x (gpt-4.1, o3, o4-mini) and 0.1x (gpt-5); Gemini
+0.25x (1.5, 2.0, 2.5) and 0.1x (3); DeepSeek's cache-hit price (0.07 of 0.27, 0.14 of
+0.55). Vendors that do not bill writes apart keep write ratio 1 (plain input).
 """
 
 from __future__ import annotations
@@ -15,9 +23,12 @@ from typing import Any
 from oneapi.options import OptionStore, options
 
 __all__ = (
+    "DEFAULT_CACHE_RATIO",
     "DEFAULT_COMPLETION_RATIO",
+    "DEFAULT_CREATE_CACHE_RATIO",
     "DEFAULT_MODEL_RATIO",
     "UNKNOWN_MODEL_RATIO",
+    "cache_ratios",
     "completion_ratio",
     "effective_table",
     "group_ratio",
@@ -68,6 +79,18 @@ DEFAULT_COMPLETION_RATIO: dict[str, float] = {
     "llama-3.3-70b-versatile": 1.34, "llama-3.1-8b-instant": 1.6,
 }
 
+# cache reads, as a ratio of the input price (families by prefix)
+DEFAULT_CACHE_RATIO: dict[str, float] = {
+    "claude": 0.1,
+    "gpt-4o": 0.5, "gpt-4o-mini": 0.5, "o1": 0.5, "o1-mini": 0.5, "o3-mini": 0.5,
+    "gpt-4.1": 0.25, "o3": 0.25, "o4-mini": 0.25,
+    "gpt-5": 0.1,
+    "gemini-1.5": 0.25, "gemini-2.0": 0.25, "gemini-2.5": 0.25, "gemini-3": 0.1,
+    "deepseek-chat": round(0.07 / 0.27, 4), "deepseek-reasoner": round(0.14 / 0.55, 4),
+}
+# cache writes (Anthropic's five-minute cache; the one-hour cache costs 2x)
+DEFAULT_CREATE_CACHE_RATIO: dict[str, float] = {"claude": 1.25}
+
 _DEFAULT_GROUP_RATIO = {"default": 1.0, "vip": 1.0, "svip": 1.0}
 
 
@@ -102,14 +125,26 @@ def model_ratio(model: str, channel_type: int | None = None, store: OptionStore 
     return found
 
 
+def _per_model(option: str, defaults: dict[str, float], model: str, channel_type: int | None,
+               store: OptionStore) -> float:
+    found = _lookup(store.get_json(option, {}) or {}, model, channel_type)
+    if found is None:
+        found = defaults.get(model)
+    if found is None:
+        found = _longest_prefix(defaults, model)
+    return 1.0 if found is None else found
+
+
 def completion_ratio(model: str, channel_type: int | None = None, store: OptionStore = options) -> float:
     """How much more a completion token costs than a prompt token (1 when unknown)."""
-    found = _lookup(store.get_json("CompletionRatio", {}) or {}, model, channel_type)
-    if found is None:
-        found = DEFAULT_COMPLETION_RATIO.get(model)
-    if found is None:
-        found = _longest_prefix(DEFAULT_COMPLETION_RATIO, model)
-    return 1.0 if found is None else found
+    return _per_model("CompletionRatio", DEFAULT_COMPLETION_RATIO, model, channel_type, store)
+
+
+def cache_ratios(model: str, channel_type: int | None = None,
+                 store: OptionStore = options) -> tuple[float, float]:
+    """The (cache read, cache write) ratios of the input price; 1 (plain input) when unknown."""
+    return (_per_model("CacheRatio", DEFAULT_CACHE_RATIO, model, channel_type, store),
+            _per_model("CreateCacheRatio", DEFAULT_CREATE_CACHE_RATIO, model, channel_type, store))
 
 
 def group_ratio(group: str, store: OptionStore = options) -> float:
@@ -122,12 +157,15 @@ def group_ratio(group: str, store: OptionStore = options) -> float:
 
 def effective_table(store: OptionStore = options) -> dict[str, dict[str, float]]:
     """The price table an admin sees: built-in values with the options laid over them."""
-    model_table = {**DEFAULT_MODEL_RATIO, **{k: float(v) for k, v in
-                                             (store.get_json("ModelRatio", {}) or {}).items()}}
-    completion_table = {**DEFAULT_COMPLETION_RATIO, **{k: float(v) for k, v in
-                                                       (store.get_json("CompletionRatio", {}) or {}).items()}}
     group_table = store.get_json("GroupRatio", None)
     if not isinstance(group_table, dict):
         group_table = dict(_DEFAULT_GROUP_RATIO)
-    return {"ModelRatio": model_table, "CompletionRatio": completion_table,
+    return {"ModelRatio": _laid_over(DEFAULT_MODEL_RATIO, "ModelRatio", store),
+            "CompletionRatio": _laid_over(DEFAULT_COMPLETION_RATIO, "CompletionRatio", store),
+            "CacheRatio": _laid_over(DEFAULT_CACHE_RATIO, "CacheRatio", store),
+            "CreateCacheRatio": _laid_over(DEFAULT_CREATE_CACHE_RATIO, "CreateCacheRatio", store),
             "GroupRatio": {k: float(v) for k, v in group_table.items()}}
+
+
+def _laid_over(defaults: dict[str, float], option: str, store: OptionStore) -> dict[str, float]:
+    return {**defaults, **{k: float(v) for k, v in (store.get_json(option, {}) or {}).items()}}

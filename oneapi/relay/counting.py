@@ -1,6 +1,7 @@
 """Local token counts for answers whose upstream reported no usage.
 
-The request and answer are both in OpenAI's shape here (adapters convert first), so one
+The request and answer are both in OpenAI's shape here (adapters convert first; a
+request in a client format passed through untouched is counted in its chat form), so one
 set of rules serves every vendor. Speech is billed by characters of input, as one-api.
 """
 
@@ -30,6 +31,9 @@ def _joined(value: Any) -> str:
 def count_prompt(request: RelayRequest) -> int:
     if not request.is_json:
         return 0
+    client = request.client
+    if client is not None and request.body is client.body:  # Anthropic's or Gemini's format: count as chat
+        return count_prompt(client.chat()[0])
     try:
         document = request.document()
     except msgspec.DecodeError:

@@ -1,14 +1,20 @@
 """Clients that speak another vendor's format: ``/v1/messages``, Gemini-native, ``/v1/responses``.
 
-A request in a client format is relayed like any other, as a chat completion, so the
-same auth, channel choice, retries, billing and logs apply. Per attempt,
+Route first, convert only when the channel needs it. A request in a client format is
+read only for what auth, limits, routing and billing need (model, stream, the output
+limit; the size stands in for the prompt), through a msgspec struct that builds no
+objects for the rest, and is relayed like any other request. Per attempt,
 :func:`serving_adapter` decides how the chosen channel serves it:
 
 * a channel of the client's own vendor (``/v1/messages`` to Anthropic, Gemini-native to
-  Gemini) gets the client's body unchanged and answers through untouched, with usage
-  read from the vendor's fields on the way;
-* any other channel gets the chat request through its own adapter, and the answer is
-  converted from chat back into the client's format (streams through two converters).
+  Gemini) gets the client's body unchanged (betas, server tools, documents,
+  ``cache_control``, thinking signatures, roles the gateway does not know) and answers
+  through untouched, with usage read from the vendor's fields on the way;
+* any other channel gets the request converted to chat (once, on first need) and sent
+  through its own adapter, and the answer converted from chat back into the client's
+  format (streams through two converters). Hosted tools the conversion or the target
+  vendor has no form for are left out and named in the ``X-Oneapi-Omitted-Tools``
+  response header and in the log row (the adapter's ``notes``).
 
 ``/v1/responses`` is native to OpenAI-format channels; others serve it through chat,
 and the answers made so are kept in :mod:`oneapi.relay.responses_store` for the API's
@@ -34,27 +40,84 @@ from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 
 if TYPE_CHECKING:
     from oneapi.cache import CachedChannel
+    from oneapi.relay.formats.chat import ClientChat
     from oneapi.relay.formats.responses import ResponsesChat
     from oneapi.relay.responses_store import ResponseStore
 
-__all__ = ("ANTHROPIC_MESSAGES", "GEMINI_NATIVE", "ClientFormat", "ClientRequest", "serving_adapter")
+__all__ = ("ANTHROPIC_MESSAGES", "GEMINI_NATIVE", "ClientFormat", "ClientRequest", "decode_body",
+           "serving_adapter")
 
 _ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
 
 
+class _AnthropicHead(msgspec.Struct):
+    """What the relay reads of a Messages request; ``messages`` is only checked to be a list."""
+
+    model: str = ""
+    messages: msgspec.Raw = msgspec.Raw(b"")
+    stream: bool = False
+    max_tokens: int = 0
+
+
+class _GenerationConfig(msgspec.Struct):
+    maxOutputTokens: int = 0  # Gemini's spelling
+
+
+class _GeminiHead(msgspec.Struct):
+    generationConfig: _GenerationConfig | None = None
+
+
+class _AnthropicAnswer(msgspec.Struct):
+    usage: dict[str, Any] | None = None
+
+
+class _GeminiAnswer(msgspec.Struct):
+    usageMetadata: dict[str, Any] | None = None  # Gemini's spelling
+
+
+_anthropic_head = msgspec.json.Decoder(_AnthropicHead)
+_gemini_head = msgspec.json.Decoder(_GeminiHead)
+
+
+def _head(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"invalid request body: {exc}", code="invalid_request") from None
+    except msgspec.DecodeError:
+        raise InvalidRequest("the request body is not valid JSON", code="invalid_json") from None
+
+
 @dataclass(slots=True)
 class ClientRequest:
-    """The client's own request, kept beside the chat request it became."""
+    """The client's own request; its chat form is made only for a channel of another format."""
 
     format: ClientFormat
-    document: dict[str, Any]
     body: bytes
+    model: str
     headers: dict[str, str] = field(default_factory=dict)
     action: str = ""  # Gemini: generateContent or streamGenerateContent
     sse: bool = True  # Gemini streams: SSE (alt=sse) or one JSON array
+    _document: dict[str, Any] | None = None
+    _chat: tuple[RelayRequest, ClientChat] | None = None
+
+    def document(self) -> dict[str, Any]:
+        if self._document is None:
+            self._document = decode_body(self.body)
+        return self._document
+
+    def chat(self) -> tuple[RelayRequest, ClientChat]:
+        """The request as chat (converted on first use) and what the conversion left out."""
+        if self._chat is None:
+            converted = self.format.to_chat(self)
+            request = parse_request(RelayMode.CHAT, encode_json(converted.document), "application/json")
+            request.client = self
+            self._chat = request, converted
+        return self._chat
 
 
-def _decode(body: bytes) -> dict[str, Any]:
+def decode_body(body: bytes) -> dict[str, Any]:
+    """A request body that must be a JSON object."""
     try:
         document = decode_json(body) if body else None
     except msgspec.DecodeError:
@@ -64,8 +127,9 @@ def _decode(body: bytes) -> dict[str, Any]:
     return document
 
 
-def _chat_request(chat: dict[str, Any], client: ClientRequest) -> RelayRequest:
-    request = parse_request(RelayMode.CHAT, encode_json(chat), "application/json")
+def _relay_request(client: ClientRequest, stream: bool, max_tokens: int) -> RelayRequest:
+    request = RelayRequest(mode=RelayMode.CHAT, body=client.body, content_type="application/json",
+                           model=client.model, stream=stream, max_tokens=max(max_tokens, 0))
     request.client = client
     return request
 
@@ -75,6 +139,14 @@ class ClientFormat(ABC):
 
     #: the ``api_format`` of channels that take this format's bodies unchanged
     native_format: str
+
+    def to_chat(self, client: ClientRequest) -> ClientChat:
+        """The client's request as a chat request, from its document alone.
+
+        The Responses API's conversion also needs the stored state, read asynchronously:
+        it is made in its adapter's ``prepare`` instead, and never here.
+        """
+        raise NotImplementedError(f"{type(self).__name__} converts in its adapter's prepare")
 
     @abstractmethod
     def native(self, vendor: Adapter, client: ClientRequest) -> Adapter:
@@ -117,9 +189,14 @@ class _ViaChat(Adapter):
     """A channel's own adapter serving a client format through chat completions."""
 
     def __init__(self, inner: Adapter, client_format: ClientFormat, client: ClientRequest,
-                 chat: RelayRequest) -> None:
+                 chat: RelayRequest, omitted: tuple[str, ...] = ()) -> None:
         self.inner, self.format, self.client, self.chat = inner, client_format, client, chat
         self.modes = frozenset({RelayMode.CHAT, RelayMode.RESPONSES})
+        self.omitted = omitted
+
+    @property
+    def notes(self) -> dict[str, str]:
+        return {"omitted-tools": ",".join(self.omitted)} if self.omitted else {}
 
     def build_request(self, channel: CachedChannel, key: str, request: RelayRequest,
                       model: str) -> UpstreamRequest:
@@ -136,6 +213,9 @@ class _ViaChat(Adapter):
 
     async def prepare(self, request: RelayRequest) -> None:
         await self.inner.prepare(self.chat)
+
+    async def credential(self, channel: CachedChannel, key: str) -> str:
+        return await self.inner.credential(channel, key)
 
     def convert_response(self, request: RelayRequest, body: bytes, content_type: str) -> ConvertedResponse:
         chat = self.inner.convert_response(self.chat, body, content_type)
@@ -171,32 +251,40 @@ class _PassThrough(Adapter):
         return {**self.vendor.request_headers(channel, key, request), **self.client.headers}
 
     def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
-        if self.client.document.get("model", model) == model:
+        if request.model == model:
             return self.client.body
-        return encode_json({**self.client.document, "model": model})
+        return encode_json({**self.client.document(), "model": model})
 
     def error_message(self, status: int, body: bytes) -> str:
         return self.vendor.error_message(status, body)
 
+    async def credential(self, channel: CachedChannel, key: str) -> str:
+        return await self.vendor.credential(channel, key)
+
+    #: decodes only the answer's usage object (a struct skipping the rest of the answer)
+    usage_decoder: msgspec.json.Decoder[Any]
+
     @abstractmethod
-    def usage(self, answer: dict[str, Any]) -> TokenUsage | None: ...
+    def usage(self, answer: Any) -> TokenUsage | None: ...
 
     def convert_response(self, request: RelayRequest, body: bytes, content_type: str) -> ConvertedResponse:
         try:
-            answer = decode_json(body)
-        except msgspec.DecodeError:
-            answer = None
-        return ConvertedResponse(body, content_type, self.usage(answer) if isinstance(answer, dict) else None)
+            answer = self.usage_decoder.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return ConvertedResponse(body, content_type, None)
+        return ConvertedResponse(body, content_type, self.usage(answer))
 
 
 class _AnthropicPassThrough(_PassThrough):
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         return self.vendor.request_url(channel, request, model)
 
-    def usage(self, answer: dict[str, Any]) -> TokenUsage | None:
+    usage_decoder = msgspec.json.Decoder(_AnthropicAnswer)
+
+    def usage(self, answer: _AnthropicAnswer) -> TokenUsage | None:
         from oneapi.relay.formats.anthropic import anthropic_usage
 
-        return anthropic_usage(answer.get("usage")) if "usage" in answer else None
+        return anthropic_usage(answer.usage) if answer.usage is not None else None
 
     def stream_converter(self, request: RelayRequest) -> StreamConverter:
         from oneapi.relay.formats.anthropic import read_anthropic_event
@@ -206,20 +294,19 @@ class _AnthropicPassThrough(_PassThrough):
 
 class _GeminiPassThrough(_PassThrough):
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
-        from oneapi.relay.adapters.gemini import GeminiAdapter
-
-        assert isinstance(self.vendor, GeminiAdapter)
-        # streams are always asked for as SSE, so usage can be read; array clients get them re-framed
-        action = "streamGenerateContent?alt=sse" if request.stream else "generateContent"
-        return f"{self.vendor.model_url(channel, model)}:{action}"
+        # the vendor's chat URL (Gemini's or Vertex AI's): streams are always asked for as SSE,
+        # so usage can be read; array clients get them re-framed
+        return self.vendor.request_url(channel, request, model)
 
     def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
         return self.client.body  # the model is in the URL
 
-    def usage(self, answer: dict[str, Any]) -> TokenUsage | None:
+    usage_decoder = msgspec.json.Decoder(_GeminiAnswer)
+
+    def usage(self, answer: _GeminiAnswer) -> TokenUsage | None:
         from oneapi.relay.formats.gemini import gemini_usage
 
-        return gemini_usage(answer.get("usageMetadata"))
+        return gemini_usage(answer.usageMetadata)
 
     def stream_converter(self, request: RelayRequest) -> StreamConverter:
         from oneapi.relay.formats.gemini import read_gemini_event
@@ -238,15 +325,18 @@ class AnthropicMessages(ClientFormat):
     native_format = "anthropic"
 
     def parse(self, body: bytes, headers: dict[str, str]) -> RelayRequest:
-        document = _decode(body)
-        if not document.get("model"):
-            raise InvalidRequest("model: field required", param="model", code="missing_model")
-        if not isinstance(document.get("messages"), list):
-            raise InvalidRequest("messages: field required", param="messages")
+        head = _head(_anthropic_head, body)
+        if not head.model:
+            raise InvalidRequest("model: Field required", param="model", code="missing_model")
+        if bytes(memoryview(head.messages)[:1]) != b"[":
+            raise InvalidRequest("messages: Field required (a list of messages)", param="messages")
+        kept = {name: headers[name] for name in _ANTHROPIC_HEADERS if headers.get(name)}
+        return _relay_request(ClientRequest(self, body, head.model, kept), head.stream, head.max_tokens)
+
+    def to_chat(self, client: ClientRequest) -> ClientChat:
         from oneapi.relay.formats.anthropic_in import messages_to_chat
 
-        kept = {name: headers[name] for name in _ANTHROPIC_HEADERS if headers.get(name)}
-        return _chat_request(messages_to_chat(document), ClientRequest(self, document, body, kept))
+        return messages_to_chat(client.document())
 
     def native(self, vendor: Adapter, client: ClientRequest) -> Adapter:
         return _AnthropicPassThrough(vendor, client)
@@ -272,12 +362,16 @@ class GeminiNative(ClientFormat):
         if action not in self.actions:
             raise InvalidRequest(f"unsupported Gemini method {action!r}; use one of {', '.join(self.actions)}",
                                  code="unsupported_method")
+        config = _head(_gemini_head, body).generationConfig
+        client = ClientRequest(self, body, model, action=action, sse=sse)
+        limit = config.maxOutputTokens if config else 0
+        return _relay_request(client, action == "streamGenerateContent", limit)
+
+    def to_chat(self, client: ClientRequest) -> ClientChat:
         from oneapi.relay.formats.gemini_in import gemini_request_to_chat
 
-        document = _decode(body)
-        stream = action == "streamGenerateContent"
-        chat = gemini_request_to_chat(document, model, stream=stream)
-        return _chat_request(chat, ClientRequest(self, document, body, action=action, sse=sse))
+        return gemini_request_to_chat(client.document(), client.model,
+                                      stream=client.action == "streamGenerateContent")
 
     def native(self, vendor: Adapter, client: ClientRequest) -> Adapter:
         return _GeminiPassThrough(vendor, client)
@@ -307,11 +401,11 @@ class _ResponsesClient(ClientRequest):
     def keep(self, response: dict[str, Any]) -> None:
         """Store the answer unless the client said ``store: false`` (OpenAI's default is true)."""
         conversion = self.conversion
-        if self.store is None or conversion is None or self.document.get("store") is False:
+        if self.store is None or conversion is None or self.document().get("store") is False:
             return
         from oneapi.relay.responses_store import Stored
 
-        previous = self.document.get("previous_response_id")
+        previous = self.document().get("previous_response_id")
         self.store.put(Stored(response["id"], self.user_id, int(response.get("created_at") or time.time()),
                               response, conversion.items, str(previous) if previous else None))
 
@@ -349,8 +443,8 @@ class _ResponsesViaChat(_ViaChat):
 
         client = self.client
         history, references = ((None, {}) if client.store is None
-                               else await stored_context(client.document, client.store, client.user_id))
-        conversion = responses_to_chat(client.document, history=history, references=references,
+                               else await stored_context(client.document(), client.store, client.user_id))
+        conversion = responses_to_chat(client.document(), history=history, references=references,
                                        hosted=self.inner.hosted_tools)
         client.conversion = conversion
         self.chat = parse_request(RelayMode.CHAT, encode_json(conversion.chat), "application/json")
@@ -379,9 +473,22 @@ def serving_adapter(adapter: Adapter | None, channel: CachedChannel, request: Re
     if isinstance(client, ClientRequest):
         if channel.kind.api_format == client.format.native_format:
             return client.format.native(adapter, client)
-        return _ViaChat(adapter, client.format, client, request) if RelayMode.CHAT in adapter.modes else None
+        if (hosted := adapter.native_adapter(channel, request)) is not None:
+            return hosted
+        return _via_chat(adapter, client) if RelayMode.CHAT in adapter.modes else None
     if request.mode is RelayMode.RESPONSES and RelayMode.RESPONSES not in adapter.modes \
             and RelayMode.CHAT in adapter.modes:
-        client = _ResponsesClient(_RESPONSES, request.document(), request.body, store=store, user_id=user_id)
+        client = _ResponsesClient(_RESPONSES, request.body, request.model, store=store, user_id=user_id)
         return _ResponsesViaChat(adapter, _RESPONSES, client, request)  # its chat request is made in prepare
     return adapter
+
+
+def _via_chat(adapter: Adapter, client: ClientRequest) -> _ViaChat:
+    """The chat form of ``client`` through ``adapter``, without web search if its vendor has none."""
+    chat, converted = client.chat()
+    omitted = tuple(converted.omitted)
+    if converted.web_search and "web_search" not in adapter.hosted_tools:
+        document = {name: value for name, value in chat.document().items() if name != "web_search_options"}
+        chat = parse_request(RelayMode.CHAT, encode_json(document), "application/json")
+        omitted += (converted.web_search,)
+    return _ViaChat(adapter, client.format, client, chat, omitted)

@@ -40,6 +40,28 @@ class ProbeResult:
     status: int = 0  # the upstream's HTTP status when it answered with an error
 
 
+class _Message(msgspec.Struct):
+    content: str | None = None
+
+
+class _Choice(msgspec.Struct):
+    message: _Message | None = None
+
+
+class _Reply(msgspec.Struct):
+    choices: list[_Choice] = []
+
+
+def _reply_text(body: bytes) -> str:
+    """The model's answer in an OpenAI chat completion (one-api reports it as the test's message)."""
+    try:
+        choices = msgspec.json.decode(body, type=_Reply).choices
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return ""
+    message = choices[0].message if choices else None
+    return (message.content or "") if message is not None else ""
+
+
 def probe_model(channel: CachedChannel, model: str | None = None) -> str:
     """The model a test uses: the one asked for, else the channel's first."""
     return model or next(iter(channel.models), "") or next(iter(channel.kind.default_models), _FALLBACK_MODEL)
@@ -58,7 +80,11 @@ async def probe_channel(runtime: Runtime | None, channel: Channel | CachedChanne
         return ProbeResult(False, 0.0, f"channel type {cached.kind.name} is not supported", None, name)
     body = msgspec.json.encode({"model": name, "messages": [{"role": "user", "content": TEST_PROMPT}]})
     request = parse_request(RelayMode.CHAT, body, "application/json")
-    outgoing = adapter.build_request(cached, cached.next_key(), request, cached.upstream_model(name))
+    try:
+        key = await adapter.credential(cached, cached.next_key())
+    except GatewayError as exc:
+        return ProbeResult(False, 0.0, exc.message, None, name)
+    outgoing = adapter.build_request(cached, key, request, cached.upstream_model(name))
     shared = runtime.state.get("upstream") if runtime is not None else None
     client = shared if isinstance(shared, UpstreamClient) and shared.started else None
     own = None
@@ -76,7 +102,7 @@ async def probe_channel(runtime: Runtime | None, channel: Channel | CachedChanne
             return ProbeResult(False, elapsed, adapter.error_message(response.status, data), None, name,
                                response.status)
         converted = adapter.convert_response(request, data, response.content_type)
-        return ProbeResult(True, elapsed, "", converted.usage, name)
+        return ProbeResult(True, elapsed, _reply_text(converted.body), converted.usage, name)
     except GatewayError as exc:
         return ProbeResult(False, time.monotonic() - started, exc.message, None, name)
     finally:

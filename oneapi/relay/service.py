@@ -158,7 +158,8 @@ class Relay:
             call.channel, call.upstream_model = channel, channel.upstream_model(request.model)
             await adapter.prepare(request)
             call.notes = adapter.notes
-            outgoing = adapter.build_request(channel, channel.next_key(), request, call.upstream_model)
+            key = await adapter.credential(channel, channel.next_key())
+            outgoing = adapter.build_request(channel, key, request, call.upstream_model)
             sent_at = time.perf_counter()
             try:
                 response = await self.upstream.send(outgoing.method, outgoing.url, outgoing.headers,
@@ -253,7 +254,8 @@ class Relay:
         if request.mode in _IMAGE_MODES:
             quota = price.image_quota(request.model, request.size, request.quality, request.n)
         else:
-            quota = price.text_quota(usage.prompt_tokens, usage.completion_tokens)
+            quota = price.text_quota(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
+                                     usage.cache_write_tokens)
         channel_id = channel.id if channel is not None else 0
         log_row = _log_row(call, price, quota, usage, is_stream=is_stream)
         self.ledger.settle(call.reservation, quota, channel_id, log_row)  # journaled: the answer may go
@@ -271,9 +273,14 @@ def _log_row(call: _Call, price: Price, quota: int, usage: Usage, *,
     other = {"channel_path": call.path, "upstream_model": call.upstream_model,
              "model_ratio": price.model_ratio, "group_ratio": price.group_ratio,
              "completion_ratio": price.completion_ratio, **call.notes}
+    content = price.description
+    if usage.cached_tokens or usage.cache_write_tokens:
+        other.update(cache_read_tokens=usage.cached_tokens, cache_write_tokens=usage.cache_write_tokens,
+                     cache_ratio=price.cache_ratio, create_cache_ratio=price.create_cache_ratio)
+        content = price.cache_description()
     return {
         "user_id": user.id, "created_at": int(time.time()), "type": LogType.CONSUME,
-        "content": price.description, "username": user.username, "token_name": token.name,
+        "content": content, "username": user.username, "token_name": token.name,
         "model_name": request.model, "quota": quota, "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens, "channel_id": channel.id if channel else 0,
         "request_id": call.request_id, "elapsed_time": int((time.monotonic() - call.started) * 1000),

@@ -36,11 +36,7 @@ def _usage_of(document: dict[str, Any]) -> Usage | None:
     if not isinstance(usage, dict):
         response = document.get("response")
         usage = response.get("usage") if isinstance(response, dict) else None
-    if not isinstance(usage, dict):
-        return None
-    prompt = usage.get("prompt_tokens", usage.get("input_tokens", 0)) or 0
-    completion = usage.get("completion_tokens", usage.get("output_tokens", 0)) or 0
-    return Usage(int(prompt), int(completion))
+    return Usage.from_openai(usage)
 
 
 class OpenAIEventStream:

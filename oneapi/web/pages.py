@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from oneapi import __version__
 from oneapi.api.vendor import BALANCE_TYPES
-from oneapi.billing.ratios import effective_table
+from oneapi.billing.ratios import cache_ratios, completion_ratio, effective_table
 from oneapi.channel_types import CHANNEL_TYPES
 from oneapi.db.models import Role
 from oneapi.options import options
@@ -85,13 +85,12 @@ def _page_extras(page: Page) -> dict[str, Any]:
     if page.name == "channel":
         return {"channel_types": [
             {"id": kind.id, "name": kind.name, "base_url": kind.base_url, "models": list(kind.default_models),
-             "balance": kind.id in BALANCE_TYPES}
+             "balance": kind.id in BALANCE_TYPES, "replaced_by": kind.replaced_by}
             for kind in sorted(CHANNEL_TYPES.values(), key=lambda kind: kind.id)]}
     if page.name == "setting":
         table = effective_table()
-        completion = table["CompletionRatio"]
         return {"option_groups": OPTION_GROUPS, "themes": VALID_THEMES,
-                "price_table": [(model, ratio, completion.get(model, 1.0))
+                "price_table": [(model, ratio, completion_ratio(model), *cache_ratios(model))
                                 for model, ratio in sorted(table["ModelRatio"].items())]}
     return {}
 

@@ -86,8 +86,13 @@ OPTION_GROUPS: tuple[OptionGroup, ...] = (
     )),
     OptionGroup("ratios", "Ratios", (
         OptionField("ModelRatio", "Model ratios (JSON)", "json",
-                    'Overrides of the built-in table, e.g. {"gpt-4o": 2.5}. Ratio 1 = $2 per 1M tokens.'),
+                    "The built-in table with your overrides laid over it; edit any entry. "
+                    "Ratio 1 = $2 per 1M tokens."),
         OptionField("CompletionRatio", "Completion ratios (JSON)", "json", 'e.g. {"gpt-4o": 4}'),
+        OptionField("CacheRatio", "Cache read ratios (JSON)", "json",
+                    'Cached prompt tokens, of the input price, e.g. {"claude": 0.1, "gpt-4o": 0.5}'),
+        OptionField("CreateCacheRatio", "Cache write ratios (JSON)", "json",
+                    'Prompt tokens written to the cache, of the input price, e.g. {"claude": 1.25}'),
         OptionField("GroupRatio", "Group ratios (JSON)", "json", 'e.g. {"default": 1, "vip": 1}'),
     )),
 )

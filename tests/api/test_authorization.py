@@ -86,6 +86,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/channel/{channel_id:int}"): Case("/api/channel/{channel}", ADMIN),
     ("GET", "/api/channel/test/{channel_id:int}"): Case("/api/channel/test/{channel}", ADMIN),
     ("GET", "/api/channel/fetch_models/{channel_id:int}"): Case("/api/channel/fetch_models/{channel}", ADMIN),
+    ("POST", "/api/channel/{channel_id:int}/reveal_key"): Case("/api/channel/{channel}/reveal_key", ROOT),
     ("PUT", "/api/channel"): Case("/api/channel/", ADMIN,
                                   {"id": "{channel}", "name": "c", "type": 1, "models": "gpt-4o"}),
     ("DELETE", "/api/channel/disabled"): Case("/api/channel/disabled", ADMIN),

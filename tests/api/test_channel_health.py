@@ -47,7 +47,7 @@ def test_a_passing_test_stores_time_and_logs(api_sp: Api) -> None:
         cid = _channel(api_sp, upstream.url)
         response = api_sp.call("GET", f"/api/channel/test/{cid}", "admin").json()
         assert response["success"] is True and response["modelName"] == "gpt-4o-mini"
-        assert response["time"] >= 0 and response["message"] == ""
+        assert response["time"] >= 0 and response["message"] == "Hello from the mock upstream."  # the reply
         assert upstream.received[-1].json()["model"] == "gpt-4o-mini"
         assert upstream.received[-1].headers["Authorization"] == "Bearer sk-upstream"
         api_sp.call("GET", f"/api/channel/test/{cid}?model=gpt-4o", "admin")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from oneapi.billing.ratios import DEFAULT_MODEL_RATIO, model_ratio
+from oneapi.options import options
 from tests.api.conftest import Api
 
 
@@ -64,8 +67,9 @@ def test_price_table_view_edit_reset(api_sp: Api) -> None:
     assert edited["ModelRatio"]["gpt-4o"] == 9 and edited["ModelRatio"]["my-model"] == 0.5
     assert edited["ModelRatio"]["gpt-4o-mini"] == DEFAULT_MODEL_RATIO["gpt-4o-mini"]
     assert model_ratio("my-model") == 0.5  # the billing code sees it at once
-    stored = {item["key"]: item["value"] for item in api_sp.ok("GET", "/api/option/")}
-    assert stored["ModelRatio"] == '{"gpt-4o": 9.0, "my-model": 0.5}'
+    shown = {item["key"]: item["value"] for item in api_sp.ok("GET", "/api/option/")}
+    assert json.loads(shown["ModelRatio"]) == edited["ModelRatio"]  # the effective table, as JSON text
+    assert options.get("ModelRatio") == '{"gpt-4o": 9.0, "my-model": 0.5}'  # only the overrides stored
     assert "must be a number of 0 or more" in api_sp.fails("PUT", "/api/pricing/",
                                                            json={"CompletionRatio": {"x": -2}})
     assert "give at least one" in api_sp.fails("PUT", "/api/pricing/", json={})

@@ -4,6 +4,7 @@ role change, disabling or deleting is refused)."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import statistics
 import time
@@ -180,29 +181,32 @@ def test_back_off_schedule() -> None:
     now = [1000.0]
     backoff = LoginBackoff(clock=lambda: now[0])
 
+    def step(method: str) -> None:
+        asyncio.run(getattr(backoff, method)("mallory"))
+
     def locked_for() -> int:
         with pytest.raises(RateLimited) as refused:
-            backoff.attempt("Mallory")
+            asyncio.run(backoff.attempt("Mallory"))
         return int(refused.value.headers["Retry-After"])
 
     waits = []
     for _ in range(FREE_TRIES - 1):
-        backoff.attempt("mallory")
+        step("attempt")
     for _ in range(14):
-        backoff.attempt("mallory")
+        step("attempt")
         waits.append(locked_for())
         now[0] += waits[-1]
     assert waits[:5] == [1, 2, 4, 8, 16] and waits[-1] == MAX_LOCK_SECONDS
-    backoff.attempt("mallory")
+    step("attempt")
     now[0] += 0.5
-    backoff.failed("mallory")  # the lock runs from the failure
+    step("failed")  # the lock runs from the failure
     assert locked_for() == MAX_LOCK_SECONDS
     now[0] += MAX_LOCK_SECONDS + 24 * 3600
-    backoff.attempt("mallory")  # forgotten a day later: counted from one again, no lock
-    backoff.attempt("mallory")
-    backoff.succeeded("MALLORY")
+    step("attempt")  # forgotten a day later: counted from one again, no lock
+    step("attempt")
+    asyncio.run(backoff.succeeded("MALLORY"))
     for _ in range(FREE_TRIES - 1):
-        backoff.attempt("mallory")
+        step("attempt")
 
 
 def test_the_unknown_user_hash_costs_what_ours_cost() -> None:

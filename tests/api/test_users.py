@@ -138,11 +138,11 @@ def test_dashboard_and_available_models(api: Api) -> None:
     api.add_log("alice", created_at=now - 30 * 86400, model_name="old", quota=1)
     api.add_log("bob", created_at=now, model_name="gpt-4o", quota=999)
     rows = api.ok("GET", "/api/user/dashboard", "alice")
-    by_model = {row["model_name"]: row for row in rows}
+    by_model = {row["ModelName"]: row for row in rows}
     assert set(by_model) == {"gpt-4o", "gpt-4o-mini"}
-    assert by_model["gpt-4o"]["request_count"] == 2 and by_model["gpt-4o"]["quota"] == 150
-    assert by_model["gpt-4o"]["token_used"] == 30
-    assert by_model["gpt-4o"]["day"] == time.strftime("%Y-%m-%d", time.gmtime(now))
+    assert by_model["gpt-4o"]["RequestCount"] == 2 and by_model["gpt-4o"]["Quota"] == 150
+    assert by_model["gpt-4o"]["PromptTokens"] == 20 and by_model["gpt-4o"]["CompletionTokens"] == 10
+    assert by_model["gpt-4o"]["Day"] == time.strftime("%Y-%m-%d", time.gmtime(now))
     api.ok("POST", "/api/channel/",
            json={"name": "c", "type": 1, "key": "k1", "models": "m1,m2", "group": "default"})
     api.ok("POST", "/api/channel/",

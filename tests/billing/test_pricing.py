@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import pytest
 
 from oneapi.billing.pricing import Price, price_for
-from oneapi.billing.ratios import UNKNOWN_MODEL_RATIO, completion_ratio, group_ratio, model_ratio
+from oneapi.billing.ratios import (
+    UNKNOWN_MODEL_RATIO,
+    cache_ratios,
+    completion_ratio,
+    effective_table,
+    group_ratio,
+    model_ratio,
+)
 from oneapi.options import DEFAULT_OPTIONS, options
+from oneapi.relay.formats.anthropic import anthropic_usage
+from oneapi.relay.formats.events import TokenUsage
+from oneapi.relay.formats.gemini import gemini_usage
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +71,57 @@ def test_prices_are_memoised_until_the_options_change() -> None:
     options.replace({"ModelRatio": '{"gpt-4o-mini": 1.5}', "GroupRatio": '{"default": 2}'})
     changed = price_for("gpt-4o-mini", "default")
     assert (changed.model_ratio, changed.group_ratio, changed.ratio) == (1.5, 2.0, 3.0)
+
+
+# Each vendor's usage shape, read by the gateway's own reader, billed with cache reads and writes at
+# their ratios: (model, reader result) -> the uncached, read and written prompt tokens.
+def _vendor_usages() -> list[tuple[str, str, TokenUsage]]:
+    return [
+        ("anthropic", "claude-sonnet-4-5", anthropic_usage(
+            {"input_tokens": 100, "output_tokens": 50, "cache_read_input_tokens": 8000,
+             "cache_creation_input_tokens": 2000})),
+        ("openai", "gpt-4o", TokenUsage.from_openai(
+            {"prompt_tokens": 10100, "completion_tokens": 50,
+             "prompt_tokens_details": {"cached_tokens": 8000}})),
+        ("openai-responses", "gpt-5", TokenUsage.from_openai(
+            {"input_tokens": 10100, "output_tokens": 50, "input_tokens_details": {"cached_tokens": 8000}})),
+        ("gemini", "gemini-2.5-pro", gemini_usage(
+            {"promptTokenCount": 10100, "candidatesTokenCount": 50, "cachedContentTokenCount": 8000})),
+        ("deepseek", "deepseek-chat", TokenUsage.from_openai(
+            {"prompt_tokens": 10100, "completion_tokens": 50, "prompt_cache_hit_tokens": 8000,
+             "prompt_cache_miss_tokens": 2100})),
+    ]
+
+
+@pytest.mark.parametrize(("vendor", "model", "usage"), _vendor_usages(), ids=lambda value: str(value)[:16])
+def test_cache_tokens_are_billed_at_their_own_ratios(vendor: str, model: str,
+                                                     usage: TokenUsage | None) -> None:
+    assert usage is not None and usage.cached_tokens == 8000
+    price = price_for(model, "default")
+    read, write = cache_ratios(model)
+    plain = usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens
+    prompt = plain + 8000 * read + usage.cache_write_tokens * write
+    expected = math.ceil((prompt + 50 * price.completion_ratio) * price.ratio - 1e-9)
+    quota = price.text_quota(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
+                             usage.cache_write_tokens)
+    assert quota == expected
+    assert quota < price.text_quota(usage.prompt_tokens, usage.completion_tokens)  # cheaper than plain input
+    published = {"anthropic": (0.1, 1.25), "openai": (0.5, 1.0), "openai-responses": (0.1, 1.0),
+                 "gemini": (0.25, 1.0), "deepseek": (0.2593, 1.0)}[vendor]
+    assert (read, write) == published
+    if vendor == "anthropic":
+        assert usage.prompt_tokens == 10100 and usage.cache_write_tokens == 2000
+
+
+def test_cache_ratios_are_editable_per_model_and_channel_type() -> None:
+    assert cache_ratios("claude-opus-4-8") == (0.1, 1.25)  # a new model inherits its family's ratios
+    assert cache_ratios("gemini-3-pro") == (0.1, 1.0) and cache_ratios("llama-3") == (1.0, 1.0)
+    options.replace({"CacheRatio": '{"claude-opus-4-8": 0.2, "llama-3(30)": 0.5}',
+                     "CreateCacheRatio": '{"claude-opus-4-8": 2}'})
+    assert cache_ratios("claude-opus-4-8") == (0.2, 2.0)
+    assert cache_ratios("llama-3", channel_type=30) == (0.5, 1.0)
+    price = price_for("claude-opus-4-8", "default")
+    assert (price.cache_ratio, price.create_cache_ratio) == (0.2, 2.0)
+    assert price.cache_description().endswith("cache read ratio 0.2, cache write ratio 2")
+    table = effective_table()
+    assert table["CacheRatio"]["claude-opus-4-8"] == 0.2 and table["CreateCacheRatio"]["claude"] == 1.25

@@ -143,3 +143,30 @@ def test_gzip_bodies_are_decoded_and_other_encodings_refused(world: World) -> No
     _error(_post(world, key, bomb, **headers), 413)
     refused = _post(world, key, body, **{"Content-Type": "application/json", "Content-Encoding": "br"})
     assert _error(refused, 415)["code"] == "unsupported_encoding"
+
+
+def test_every_error_renders_in_each_clients_dialect() -> None:
+    from oneapi.errors import (
+        InvalidRequest,
+        NoAvailableChannel,
+        QuotaExhausted,
+        RateLimited,
+        Unauthorized,
+        UpstreamError,
+        UpstreamTimeout,
+        render_relay_error,
+    )
+
+    cases = [(InvalidRequest("bad"), 400, "invalid_request_error", 400, "INVALID_ARGUMENT"),
+             (Unauthorized("who"), 401, "authentication_error", 401, "UNAUTHENTICATED"),
+             (QuotaExhausted("empty"), 402, "billing_error", 429, "RESOURCE_EXHAUSTED"),
+             (RateLimited("slow"), 429, "rate_limit_error", 429, "RESOURCE_EXHAUSTED"),
+             (UpstreamError("broke"), 500, "api_error", 502, "UNAVAILABLE"),
+             (NoAvailableChannel("none"), 529, "overloaded_error", 503, "UNAVAILABLE"),
+             (UpstreamTimeout("late"), 504, "timeout_error", 504, "DEADLINE_EXCEEDED")]
+    for error, status, kind, google_status, google_name in cases:
+        assert render_relay_error(error, "/v1/messages") == (
+            status, {"type": "error", "error": {"type": kind, "message": error.message}})
+        google = {"error": {"code": google_status, "message": error.message, "status": google_name}}
+        assert render_relay_error(error, "/v1beta/models/g:generateContent") == (google_status, google)
+        assert render_relay_error(error, "/v1/chat/completions") == (error.status_code, error.openai_body())

@@ -6,15 +6,21 @@ directory, so no user configuration, credential or network beyond loopback is in
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
 
-__all__ = ("CLIENTS", "NODE_MODULES", "run_codex", "run_node")
+__all__ = ("CLIENTS", "NODE_MODULES", "installed", "run_claude", "run_codex", "run_gemini", "run_node")
 
 CLIENTS = Path(__file__).resolve().parents[1] / "clients"
 NODE_MODULES = CLIENTS / "node_modules"
 CODEX = NODE_MODULES / ".bin" / "codex"
+_BIN = NODE_MODULES / ".bin"
+
+
+def installed(name: str) -> bool:
+    return (_BIN / name).exists()
 
 
 def _codex_config(base_url: str, model: str) -> str:
@@ -48,3 +54,38 @@ def run_node(script: Path, env: dict[str, str], timeout: float = 60) -> subproce
     full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
     return subprocess.run(["node", str(script)], env=full_env, capture_output=True, text=True,
                           timeout=timeout, cwd=CLIENTS, check=False, stdin=subprocess.DEVNULL)
+
+
+def _run_cli(command: list[str], env: dict[str, str], workdir: Path,
+             timeout: float) -> subprocess.CompletedProcess[str]:
+    """``command`` run in ``workdir`` with ``workdir/.home`` as its home and only ``env`` besides."""
+    home = workdir / ".home"
+    home.mkdir(parents=True, exist_ok=True)
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
+            "NO_COLOR": "1", "CI": "1"}
+    return subprocess.run(command, cwd=workdir, env={**base, **env}, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+
+
+def run_claude(base_url: str, key: str, workdir: Path, prompt: str, *, model: str | None = None,
+               allowed_tools: str = "Read", timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """``claude -p``; without ``model`` Claude Code picks its own default."""
+    command = [str(_BIN / "claude"), "-p", prompt, "--allowedTools", allowed_tools]
+    if model:
+        command += ["--model", model]
+    env = {"ANTHROPIC_BASE_URL": base_url, "ANTHROPIC_API_KEY": key, "DISABLE_TELEMETRY": "1",
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1"}
+    return _run_cli(command, env, workdir, timeout)
+
+
+def run_gemini(base_url: str, key: str, workdir: Path, prompt: str, *, model: str | None = None,
+               timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """``gemini -p`` with API-key auth (the base URL alone would select Gemini CLI's "gateway" auth)."""
+    settings = workdir / ".home" / ".gemini" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({"security": {"auth": {"selectedType": "gemini-api-key"}}}))
+    command = [str(_BIN / "gemini"), "-p", prompt, "--approval-mode", "auto_edit"]
+    if model:
+        command += ["--model", model]
+    env = {"GEMINI_API_KEY": key, "GOOGLE_GEMINI_BASE_URL": base_url, "GEMINI_CLI_TRUST_WORKSPACE": "true"}
+    return _run_cli(command, env, workdir, timeout)

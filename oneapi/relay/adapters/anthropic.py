@@ -8,20 +8,34 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from oneapi.cache import CachedChannel
-from oneapi.relay.adapters.base import UpstreamRequest
+from oneapi.relay.adapters.base import ConvertedResponse, UpstreamRequest
 from oneapi.relay.adapters.vendor import VendorAdapter
 from oneapi.relay.formats.anthropic import (
     ANTHROPIC_VERSION,
     AnthropicChatStream,
+    anthropic_usage,
     chat_to_anthropic,
     message_to_chat,
     needs_json_tool,
 )
-from oneapi.relay.formats.events import encode_json
+from oneapi.relay.formats.events import decode_json, encode_json
 from oneapi.relay.request import RelayMode, RelayRequest
 
-__all__ = ("ADAPTER", "AnthropicAdapter")
+__all__ = ("ADAPTER", "AnthropicAdapter", "anthropic_answer")
+
+
+def anthropic_answer(body: bytes, content_type: str) -> ConvertedResponse:
+    """An Anthropic Messages answer passed back untouched, with its usage read (for hosts of Claude)."""
+    try:
+        answer = decode_json(body)
+    except msgspec.DecodeError:
+        answer = None
+    if isinstance(answer, dict) and "usage" in answer:
+        return ConvertedResponse(body, content_type, anthropic_usage(answer["usage"]))
+    return ConvertedResponse(body, content_type, None)
 
 
 class AnthropicAdapter(VendorAdapter):

@@ -29,6 +29,7 @@ def api_version(channel: CachedChannel) -> str:
 
 class AzureAdapter(OpenAIAdapter):
     modes = frozenset(RelayMode) - {RelayMode.RERANK}
+    hosted_tools = frozenset()  # Azure's chat deployments have no web_search_options
 
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         base = self.base_url(channel)

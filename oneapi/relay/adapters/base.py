@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
+from oneapi.errors import InvalidRequest
 from oneapi.relay.formats.events import TokenUsage as Usage
 
 if TYPE_CHECKING:
     from oneapi.cache import CachedChannel
     from oneapi.relay.request import RelayMode, RelayRequest
+    from oneapi.relay.upstream import UpstreamClient
 
 __all__ = ("Adapter", "ConvertedResponse", "StreamConverter", "UpstreamRequest", "Usage")
 
@@ -76,6 +78,15 @@ class Adapter(ABC):
     #: hosted tools the vendor runs itself, asked for as chat's ``web_search_options`` ("web_search")
     hosted_tools: frozenset[str] = frozenset()
 
+    def base_url(self, channel: CachedChannel, default: str = "") -> str:
+        """The channel's base URL when set, else ``default`` or its type's, without a trailing slash.
+
+        The one rule for every vendor: a base URL set on the channel replaces the vendor's
+        endpoint (private endpoints, regional gateways, test servers); vendors whose endpoint
+        depends on the channel's config (AWS and Google regions) pass it as ``default``.
+        """
+        return (channel.base_url or default or channel.kind.base_url).rstrip("/")
+
     def build_request(self, channel: CachedChannel, key: str, request: RelayRequest,
                       model: str) -> UpstreamRequest:
         """The upstream call for ``request`` with ``model`` (after the channel's mapping)."""
@@ -84,20 +95,29 @@ class Adapter(ABC):
                                self.convert_request(channel, request, model))
 
     @abstractmethod
-    def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str: ...
+    def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
+        """The vendor URL for ``request`` on ``channel``; ``model`` is the upstream name (after mapping)."""
 
     @abstractmethod
-    def request_headers(self, channel: CachedChannel, key: str, request: RelayRequest) -> dict[str, str]: ...
+    def request_headers(self, channel: CachedChannel, key: str, request: RelayRequest) -> dict[str, str]:
+        """The upstream headers: ``key`` (as :meth:`credential` gave it) put the vendor's way."""
 
     @abstractmethod
-    def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes: ...
+    def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
+        """The upstream body: the client's OpenAI request (``request.document()``) in the vendor's format.
+
+        Raises:
+            UnsupportedFeature: a field the vendor cannot honour (a 400 naming it and the vendor).
+        """
 
     @abstractmethod
     def convert_response(self, request: RelayRequest, body: bytes,
-                         content_type: str) -> ConvertedResponse: ...
+                         content_type: str) -> ConvertedResponse:
+        """A whole successful answer (``body`` as read) in OpenAI's shape, with the usage it reports."""
 
     @abstractmethod
-    def stream_converter(self, request: RelayRequest) -> StreamConverter: ...
+    def stream_converter(self, request: RelayRequest) -> StreamConverter:
+        """A fresh converter for one streamed answer: vendor bytes in, the client's stream out."""
 
     def error_message(self, status: int, body: bytes) -> str:
         """The upstream's own error message (most vendors use ``{"error": {"message"}}``)."""
@@ -111,6 +131,30 @@ class Adapter(ABC):
         if isinstance(parsed.error, str) and parsed.error:
             return parsed.error
         return parsed.message or f"the upstream answered HTTP {status}"
+
+    async def credential(self, channel: CachedChannel, key: str) -> str:
+        """The credential :meth:`build_request` gets for the channel key ``key``.
+
+        The key itself for most vendors; vendors that trade a long-lived key for a short-lived
+        token (Vertex AI's service accounts) return the token, cached across requests.
+        """
+        return key
+
+    def native_adapter(self, channel: CachedChannel, request: RelayRequest) -> Adapter | None:
+        """An adapter taking the client's own body (``request.client``) to ``channel`` unconverted.
+
+        For vendors that host another vendor's API: Bedrock and Vertex AI take Anthropic's
+        Messages body for Claude, Vertex AI Gemini's own body, so such a client keeps what the
+        chat conversion would drop (prompt caching, thinking signatures). None: go through chat.
+        """
+        return None
+
+    async def balance(self, client: UpstreamClient, channel: CachedChannel, key: str) -> float:
+        """The account's remaining balance (USD, or the vendor's own currency), read with ``key``.
+
+        Only types whose ``ChannelType.balance`` is set are asked; others raise.
+        """
+        raise InvalidRequest(f"channel type {channel.kind.name} does not report a balance")
 
     async def prepare(self, request: RelayRequest) -> None:
         """Asynchronous work before :meth:`build_request` (fetching remote images); idempotent."""

@@ -9,28 +9,24 @@ without ``/v1``.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import msgspec
 
 from oneapi.cache import CachedChannel
+from oneapi.relay.adapters.account import get_json, number
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse, UpstreamRequest, Usage
 from oneapi.relay.formats.rerank import check_rerank_request, rerank_usage
 from oneapi.relay.request import RelayMode, RelayRequest, replace_form_field
 from oneapi.relay.sse import OpenAIEventStream
+from oneapi.relay.upstream import UpstreamClient
 
 __all__ = ("ADAPTER", "OpenAIAdapter")
 
 
-class _UsageFields(msgspec.Struct):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-
 class _WithUsage(msgspec.Struct):
-    usage: _UsageFields | None = None
+    usage: dict[str, Any] | None = None  # only this small object of the answer is decoded
 
 
 _usage_decoder = msgspec.json.Decoder(_WithUsage)
@@ -42,9 +38,7 @@ def _read_usage(body: bytes) -> Usage | None:
         found = _usage_decoder.decode(body).usage
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-    if found is None:
-        return None
-    return Usage(found.prompt_tokens or found.input_tokens, found.completion_tokens or found.output_tokens)
+    return Usage.from_openai(found)
 
 
 def _rerank_usage(body: bytes) -> Usage | None:
@@ -58,9 +52,7 @@ def _rerank_usage(body: bytes) -> Usage | None:
 
 class OpenAIAdapter(Adapter):
     modes = frozenset(RelayMode)
-
-    def base_url(self, channel: CachedChannel) -> str:
-        return (channel.base_url or channel.kind.base_url).rstrip("/")
+    hosted_tools = frozenset({"web_search"})  # web_search_options, on the search models
 
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         prefix = "" if channel.kind.versioned_base else "/v1"
@@ -106,6 +98,17 @@ class OpenAIAdapter(Adapter):
 
     def stream_converter(self, request: RelayRequest) -> OpenAIEventStream:
         return OpenAIEventStream(hide_usage_chunk=request.hides_usage_chunk)
+
+    async def balance(self, client: UpstreamClient, channel: CachedChannel, key: str) -> float:
+        """OpenAI's legacy billing dashboard: the hard limit less the last 100 days' usage."""
+        base, auth = self.base_url(channel), self.auth_headers(key)
+        subscription = await get_json(client, f"{base}/v1/dashboard/billing/subscription", auth)
+        today = dt.datetime.now(dt.UTC).date()
+        start, end = today - dt.timedelta(days=100), today + dt.timedelta(days=1)
+        usage = await get_json(client, f"{base}/v1/dashboard/billing/usage?start_date={start}&end_date={end}",
+                               auth)
+        limit = number((subscription or {}).get("hard_limit_usd"), "hard_limit_usd")
+        return limit - number((usage or {}).get("total_usage", 0), "total_usage") / 100
 
     def models_request(self, channel: CachedChannel, key: str) -> UpstreamRequest | None:
         prefix = "" if channel.kind.versioned_base else "/v1"

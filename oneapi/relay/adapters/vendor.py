@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import msgspec
 
-from oneapi.cache import CachedChannel
 from oneapi.config import get_settings
 from oneapi.errors import UpstreamError
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse
+from oneapi.relay.counting import count_usage
 from oneapi.relay.formats.events import TokenUsage, decode_json, encode_json
 from oneapi.relay.formats.media import fetch_images, remote_image_urls
 from oneapi.relay.request import RelayMode, RelayRequest
@@ -29,9 +29,6 @@ class VendorAdapter(Adapter):
 
     #: the vendor's name, as error messages show it
     vendor: str
-
-    def base_url(self, channel: CachedChannel) -> str:
-        return (channel.base_url or channel.kind.base_url).rstrip("/")
 
     async def prepare(self, request: RelayRequest) -> None:
         """Fetch remote images once: these vendors take image bytes, not URLs."""
@@ -55,8 +52,11 @@ class VendorAdapter(Adapter):
         if not isinstance(answer, dict):
             raise UpstreamError(f"{self.vendor} answered with an unexpected body")
         converted = self.to_openai(request, answer, request.model)
-        return ConvertedResponse(encode_json(converted), "application/json",
-                                 TokenUsage.from_openai(converted.get("usage")))
+        usage = TokenUsage.from_openai(converted.get("usage"))
+        if usage is None and request.mode is RelayMode.CHAT:  # vendors without usage (Coze): counted here
+            usage = count_usage(request, encode_json(converted), "application/json")
+            converted["usage"] = usage.openai()
+        return ConvertedResponse(encode_json(converted), "application/json", usage)
 
     @staticmethod
     def json_headers(request: RelayRequest) -> dict[str, str]:

@@ -5,7 +5,8 @@ become ``tool_result`` blocks in a user turn; assistant tool calls become ``tool
 blocks; consecutive turns of one role are merged because Anthropic requires user and
 assistant to alternate. ``response_format`` is served with a forced tool whose input is
 the JSON answer, turned back into plain text in the response; ``reasoning_effort``
-becomes an extended-thinking budget.
+becomes an extended-thinking budget; ``web_search_options`` the web-search server tool;
+``file`` parts (PDF) ``document`` blocks.
 
 Response and stream: text, ``tool_use`` → ``tool_calls``, ``thinking`` →
 ``reasoning_content``, stop reasons, and usage including cache reads and writes
@@ -31,6 +32,7 @@ from oneapi.relay.formats.chat import (
     reject_unsupported,
     stop_list,
     tool_choice_of,
+    unsupported_part,
 )
 from oneapi.relay.formats.events import (
     SSEDecoder,
@@ -40,7 +42,7 @@ from oneapi.relay.formats.events import (
     decode_json,
     encode_json,
 )
-from oneapi.relay.formats.media import InlineImage, image_url_of, inline_image
+from oneapi.relay.formats.media import InlineImage, image_url_of, inline_file, inline_image
 
 __all__ = (
     "ANTHROPIC_VERSION",
@@ -136,8 +138,12 @@ def _user_blocks(content: Any, images: Mapping[str, InlineImage]) -> list[dict[s
             image = inline_image(image_url_of(part), images)
             blocks.append({"type": "image", "source": {"type": "base64", "media_type": image.media_type,
                                                        "data": image.data}})
+        elif kind == "file":
+            document = inline_file(part, VENDOR)
+            blocks.append({"type": "document", "source": {"type": "base64", "media_type": document.media_type,
+                                                          "data": document.data}})
         else:
-            raise UnsupportedFeature(f"{VENDOR} does not support '{kind}' message parts", param="messages")
+            raise unsupported_part(VENDOR, kind)
     return blocks
 
 

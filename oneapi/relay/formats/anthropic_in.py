@@ -1,10 +1,17 @@
 """Anthropic Messages requests served by a chat-completions upstream (``POST /v1/messages``).
 
-Clients such as Claude Code and the ``anthropic`` SDK speak Anthropic's format; when the
-chosen channel is not Anthropic the request becomes an OpenAI chat request, and the
+Clients such as Claude Code and the ``anthropic`` SDK speak Anthropic's format; an
+Anthropic channel gets their body untouched (``oneapi.relay.entry``). Only when the chosen
+channel is of another format does the request become an OpenAI chat request, and the
 answer (whole or streamed) is turned back into a Message or into Anthropic's event
 sequence (``message_start``, content blocks with ``text_delta``/``input_json_delta``/
 ``thinking_delta``, ``message_delta`` with the stop reason and usage, ``message_stop``).
+
+What chat has no field for is carried in its terms, never refused: a ``system`` message
+inside ``messages`` (Claude Code's ``mid-conversation-system`` beta) stays a system
+message at its place; the web-search server tool becomes ``web_search_options``; other
+server tools (code execution, web fetch, ...) are left out and named in
+:attr:`ClientChat.omitted`; ``document`` blocks become chat ``file`` parts.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from typing import Any
 
 from oneapi.errors import InvalidRequest, UnsupportedFeature
 from oneapi.relay.formats.anthropic import reasoning_effort_for
-from oneapi.relay.formats.chat import parse_arguments
+from oneapi.relay.formats.chat import ClientChat, parse_arguments
 from oneapi.relay.formats.events import ChatChunkTranslator, TokenUsage, encode_json, sse
+from oneapi.relay.formats.media import file_part
 
 __all__ = ("ChatToAnthropicStream", "chat_to_message", "messages_to_chat")
 
@@ -42,6 +50,22 @@ def _image_part(source: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": url}}
 
 
+def _document_parts(block: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A ``document`` block as chat parts: base64 (PDF) a ``file`` part, plain text a text part."""
+    source = block.get("source") or {}
+    kind = source.get("type")
+    if kind == "base64":
+        name = str(block.get("title") or "document.pdf")
+        return [file_part(str(source.get("media_type") or "application/pdf"), str(source.get("data") or ""),
+                          name)]
+    if kind == "text":
+        return [{"type": "text", "text": str(source.get("data") or "")}]
+    if kind == "content":
+        return [{"type": "text", "text": _text_of(source.get("content"))}]
+    raise UnsupportedFeature(f"'document' blocks with a {kind!r} source reach only Anthropic channels; "
+                             "send the document as base64 data", param="messages")
+
+
 def _user_turn(content: Any) -> list[dict[str, Any]]:
     """One Anthropic user turn: tool results become ``tool`` messages, the rest one user message."""
     if isinstance(content, str):
@@ -54,6 +78,8 @@ def _user_turn(content: Any) -> list[dict[str, Any]]:
             parts.append({"type": "text", "text": block.get("text") or ""})
         elif kind == "image":
             parts.append(_image_part(block.get("source") or {}))
+        elif kind == "document":
+            parts.extend(_document_parts(block))
         elif kind == "tool_result":
             text = _text_of(block.get("content"))
             if block.get("is_error"):
@@ -82,8 +108,8 @@ def _assistant_turn(content: Any) -> dict[str, Any]:
             calls.append({"id": block.get("id") or "", "type": "function",
                           "function": {"name": block.get("name") or "",
                                        "arguments": encode_json(block.get("input") or {}).decode()}})
-        elif kind in ("thinking", "redacted_thinking"):
-            continue  # earlier reasoning is the model's own scratchpad; chat upstreams take none back
+        elif kind in ("thinking", "redacted_thinking", "server_tool_use", "web_search_tool_result"):
+            continue  # earlier reasoning and server-side searches are Anthropic's own record
         else:
             raise UnsupportedFeature(f"'{kind}' content blocks cannot be sent to this channel", param="messages")
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
@@ -92,20 +118,24 @@ def _assistant_turn(content: Any) -> dict[str, Any]:
     return message
 
 
-def messages_to_chat(document: Mapping[str, Any]) -> dict[str, Any]:
+def messages_to_chat(document: Mapping[str, Any]) -> ClientChat:
     """An Anthropic Messages request as an OpenAI chat request."""
     messages: list[dict[str, Any]] = []
     if system := _text_of(document.get("system")):
         messages.append({"role": "system", "content": system})
-    for message in document.get("messages") or ():
+    for position, message in enumerate(document.get("messages") or ()):
         role = message.get("role") if isinstance(message, dict) else None
         if role == "user":
             messages.extend(_user_turn(message.get("content")))
         elif role == "assistant":
             messages.append(_assistant_turn(message.get("content")))
-        else:
-            raise InvalidRequest(f"unknown message role {role!r}", param="messages")
+        elif role == "system":  # the mid-conversation-system beta: an instruction at this point
+            messages.append({"role": "system", "content": _text_of(message.get("content"))})
+        else:  # Anthropic's wording, which clients such as Claude Code recognise
+            raise InvalidRequest(f"messages.{position}.role: Unexpected role {role!r}. The Messages API "
+                                 "accepts the roles \"user\", \"assistant\" and \"system\"", param="messages")
     chat: dict[str, Any] = {"model": document.get("model"), "messages": messages}
+    converted = ClientChat(chat)
     if document.get("max_tokens"):
         chat["max_tokens"] = document["max_tokens"]
     for name in ("temperature", "top_p", "top_k"):
@@ -122,23 +152,34 @@ def messages_to_chat(document: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         # OpenAI's form of extended thinking; each adapter maps it back to its vendor's.
         chat["reasoning_effort"] = reasoning_effort_for(int(thinking.get("budget_tokens") or 0))
-    tools = []
-    for tool in document.get("tools") or ():
-        if tool.get("type") not in (None, "custom") or "input_schema" not in tool:
-            raise UnsupportedFeature(f"server tool {tool.get('type') or tool.get('name')!r} is offered only by "
-                                     "Anthropic channels", param="tools")
-        tools.append({"type": "function", "function": {"name": tool["name"],
-                                                       "description": tool.get("description") or "",
-                                                       "parameters": tool["input_schema"]}})
+    tools = _tools(document.get("tools") or (), converted)
     if tools:
         chat["tools"] = tools
         choice = document.get("tool_choice") or {}
         kind = choice.get("type", "auto")
-        chat["tool_choice"] = ({"type": "function", "function": {"name": choice.get("name")}} if kind == "tool"
+        named = kind == "tool" and any(tool["function"]["name"] == choice.get("name") for tool in tools)
+        chat["tool_choice"] = ({"type": "function", "function": {"name": choice.get("name")}} if named
                                else {"any": "required", "none": "none"}.get(kind, "auto"))
         if choice.get("disable_parallel_tool_use"):
             chat["parallel_tool_calls"] = False
-    return chat
+    return converted
+
+
+def _tools(tools: Any, converted: ClientChat) -> list[dict[str, Any]]:
+    """Custom tools as chat functions; the web-search server tool as ``web_search_options``."""
+    functions = []
+    for tool in tools:
+        kind = tool.get("type")
+        if kind in (None, "custom") and "input_schema" in tool:
+            functions.append({"type": "function", "function": {"name": tool["name"],
+                                                               "description": tool.get("description") or "",
+                                                               "parameters": tool["input_schema"]}})
+        elif str(kind).startswith("web_search_"):
+            converted.web_search = str(kind)
+            converted.document["web_search_options"] = {}
+        else:
+            converted.omitted.append(str(kind or tool.get("name")))
+    return functions
 
 
 def _usage(usage: TokenUsage | None) -> dict[str, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -20,9 +20,11 @@ from oneapi.errors import InvalidRequest, UnsupportedFeature
 from oneapi.relay.formats.events import decode_json
 
 __all__ = (
+    "ClientChat",
     "FunctionTool",
     "chat_completion",
     "content_text",
+    "embedding_texts",
     "function_tools",
     "max_tokens_of",
     "new_call_id",
@@ -30,7 +32,23 @@ __all__ = (
     "reject_unsupported",
     "stop_list",
     "tool_choice_of",
+    "unsupported_part",
 )
+
+
+@dataclass(slots=True)
+class ClientChat:
+    """A request in a client's format (Anthropic, Gemini) as a chat request for another vendor.
+
+    ``omitted`` names the client's hosted tools that chat has no form for (left out of the
+    upstream request, reported to the client in a header and in the log row);
+    ``web_search`` is the client's own name for its web-search tool when it offered one
+    (carried as ``web_search_options``, which a target without web search also leaves out).
+    """
+
+    document: dict[str, Any]
+    omitted: list[str] = field(default_factory=list)
+    web_search: str = ""
 
 
 def new_call_id() -> str:
@@ -48,6 +66,26 @@ def content_text(content: Any) -> str:
         return "\n".join(str(part.get("text") or "") for part in content
                          if isinstance(part, dict) and part.get("type") in ("text", "input_text", "output_text"))
     raise InvalidRequest("message content must be a string or a list of parts", param="messages")
+
+
+def unsupported_part(vendor: str, kind: Any) -> UnsupportedFeature:
+    """The 400 for a message part ``vendor`` cannot take; a ``file`` part is a client's document
+    (an OpenAI file part, an Anthropic ``document`` block, a Gemini inline PDF)."""
+    if kind == "file":
+        return UnsupportedFeature(f"{vendor} channels take no documents: the request's document (an "
+                                  "Anthropic 'document' block, a Gemini inline PDF or an OpenAI 'file' part) "
+                                  f"cannot be sent to {vendor}", param="messages")
+    return UnsupportedFeature(f"{vendor} does not support '{kind}' message parts", param="messages")
+
+
+def embedding_texts(document: Mapping[str, Any], vendor: str) -> list[str]:
+    """An embeddings request's ``input`` as a list of texts; token arrays are a 400 naming the vendor."""
+    inputs = document.get("input")
+    texts = [inputs] if isinstance(inputs, str) else inputs
+    if not isinstance(texts, list) or not texts or not all(isinstance(text, str) for text in texts):
+        raise UnsupportedFeature(f"{vendor} embeddings take text input only (not token arrays)",
+                                 param="input")
+    return texts
 
 
 def stop_list(value: Any) -> list[str]:

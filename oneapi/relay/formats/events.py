@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
 __all__ = (
     "ChatChunkReader",
     "ChunkWriter",
+    "JSONEventTranslator",
     "NDJSONDecoder",
     "SSEDecoder",
     "SSEEvent",
+    "StreamDecoder",
     "TokenUsage",
     "UsageSniffer",
     "decode_json",
@@ -62,14 +64,19 @@ class TokenUsage:
 
     @classmethod
     def from_openai(cls, usage: Any) -> TokenUsage | None:
-        """Read a chat completion's (or Responses API's) usage object."""
+        """Read a chat completion's (or Responses API's) usage object.
+
+        Cache reads come as ``prompt_tokens_details.cached_tokens`` (OpenAI) or as
+        DeepSeek's ``prompt_cache_hit_tokens``; both are part of ``prompt_tokens``.
+        """
         if not isinstance(usage, dict):
             return None
         prompt_details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
         completion_details = usage.get("completion_tokens_details") or usage.get("output_tokens_details") or {}
         return cls(prompt_tokens=int(usage.get("prompt_tokens", usage.get("input_tokens")) or 0),
                    completion_tokens=int(usage.get("completion_tokens", usage.get("output_tokens")) or 0),
-                   cached_tokens=int(prompt_details.get("cached_tokens") or 0),
+                   cached_tokens=int(prompt_details.get("cached_tokens")
+                                     or usage.get("prompt_cache_hit_tokens") or 0),
                    cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
                    reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0))
 
@@ -79,6 +86,21 @@ def sse(data: Any, event: str | None = None) -> bytes:
     payload = data if isinstance(data, bytes) else encode_json(data)
     head = b"event: " + event.encode() + b"\n" if event else b""
     return head + b"data: " + payload + b"\n\n"
+
+
+class StreamDecoder(Protocol):
+    """Splits raw network reads into whole items, keeping a partial one for the next read.
+
+    :class:`SSEDecoder` (server-sent events), :class:`NDJSONDecoder` (Ollama's JSON lines)
+    and AWS's binary event stream (``formats.bedrock``) are the ones in use; a vendor with
+    another framing brings its own decoder and the converters below take it as it is.
+    """
+
+    def feed(self, data: bytes) -> list[Any]:
+        """The items completed by ``data``."""
+
+    def finish(self) -> list[Any]:
+        """The items still buffered when the stream ended."""
 
 
 @dataclass(slots=True)
@@ -269,12 +291,12 @@ class ChatChunkReader:
 class VendorChatTranslator:
     """Base of the converters that read a vendor's stream and write OpenAI chat chunks.
 
-    ``decoder`` splits the vendor's bytes into SSE events or NDJSON objects; subclasses
+    ``decoder`` splits the vendor's bytes into whole items (a :class:`StreamDecoder`); subclasses
     turn one of them into chunk bytes (``_handle``). The closing chunks (usage and
     ``[DONE]``) are written once, by ``_end`` or ``_fail``.
     """
 
-    def __init__(self, decoder: SSEDecoder | NDJSONDecoder, model: str, *, include_usage: bool) -> None:
+    def __init__(self, decoder: StreamDecoder, model: str, *, include_usage: bool) -> None:
         self._decoder = decoder
         self._writer = ChunkWriter(model, include_usage=include_usage)
         self._ended = False
@@ -300,6 +322,28 @@ class VendorChatTranslator:
         return self._writer.error(message, error_type) + b"data: [DONE]\n\n"
 
     def _handle(self, item: Any) -> bytes:
+        raise NotImplementedError
+
+
+class JSONEventTranslator(VendorChatTranslator):
+    """A :class:`VendorChatTranslator` for SSE streams of JSON objects: ``_object`` gets each one.
+
+    Empty, malformed and non-object events are skipped, as is everything after the end.
+    """
+
+    def __init__(self, model: str, *, include_usage: bool) -> None:
+        super().__init__(SSEDecoder(), model, include_usage=include_usage)
+
+    def _handle(self, item: Any) -> bytes:
+        if self._ended or not item.data.strip():
+            return b""
+        try:
+            data = decode_json(item.data)
+        except msgspec.DecodeError:
+            return b""
+        return self._object(data) if isinstance(data, dict) else b""
+
+    def _object(self, data: dict[str, Any]) -> bytes:
         raise NotImplementedError
 
 
@@ -357,12 +401,16 @@ class UsageSniffer:
 
     ``read`` is called with each decoded JSON event and the usage so far, and returns the
     updated usage and any generated text in the event (for counting when no usage came).
+    Only SSE events that mention usage are decoded as they pass; the others (text deltas)
+    are kept undecoded and read only if the stream ends without usage: a passed-through
+    Claude Code stream then costs two decodes instead of one per event.
     """
 
     def __init__(self, read: Any, *, ndjson: bool = False) -> None:
         self._read = read
-        self._decoder: SSEDecoder | NDJSONDecoder = NDJSONDecoder() if ndjson else SSEDecoder()
+        self._decoder: StreamDecoder = NDJSONDecoder() if ndjson else SSEDecoder()
         self._text: list[str] = []
+        self._unread: list[bytes] = []
         self.usage: TokenUsage | None = None
 
     def feed(self, data: bytes) -> bytes:
@@ -374,17 +422,29 @@ class UsageSniffer:
         return b""
 
     def produced_text(self) -> str:
+        unread, self._unread = self._unread, []
+        for data in unread:
+            self._apply(_decoded(data))
         return "".join(self._text)
 
     def _inspect(self, events: list[Any]) -> None:
         for event in events:
-            document = event
-            if isinstance(event, SSEEvent):
-                try:
-                    document = decode_json(event.data) if event.data.strip() else None
-                except msgspec.DecodeError:
-                    document = None
-            if isinstance(document, dict):
-                self.usage, text = self._read(document, self.usage)
-                if text:
-                    self._text.append(text)
+            if not isinstance(event, SSEEvent):
+                self._apply(event)
+            elif b"usage" in event.data:
+                self._apply(_decoded(event.data))
+            else:
+                self._unread.append(event.data)
+
+    def _apply(self, document: Any) -> None:
+        if isinstance(document, dict):
+            self.usage, text = self._read(document, self.usage)
+            if text:
+                self._text.append(text)
+
+
+def _decoded(data: bytes) -> Any:
+    try:
+        return decode_json(data) if data.strip() else None
+    except msgspec.DecodeError:
+        return None

@@ -1,9 +1,10 @@
 """OpenAI chat completions ⇄ Gemini ``generateContent``, for Gemini channels.
 
 Request: roles become ``user``/``model``, system messages ``systemInstruction``, images
-``inlineData``, tools ``functionDeclarations`` (with JSON-Schema keywords Gemini's
-OpenAPI subset rejects removed), tool results ``functionResponse`` parts (named after
-the call they answer), sampling fields ``generationConfig``, JSON mode
+and ``file`` parts (PDF) ``inlineData``, tools ``functionDeclarations`` (with JSON-Schema
+keywords Gemini's OpenAPI subset rejects removed), tool results ``functionResponse``
+parts (named after the call they answer), ``web_search_options`` Google Search
+grounding, sampling fields ``generationConfig``, JSON mode
 ``responseMimeType``/``responseSchema``, ``reasoning_effort`` a thinking budget.
 
 Response and stream: candidates → choices, ``functionCall`` parts → ``tool_calls`` with
@@ -31,6 +32,7 @@ from oneapi.relay.formats.chat import (
     reject_unsupported,
     stop_list,
     tool_choice_of,
+    unsupported_part,
 )
 from oneapi.relay.formats.events import (
     SSEDecoder,
@@ -40,7 +42,7 @@ from oneapi.relay.formats.events import (
     decode_json,
     encode_json,
 )
-from oneapi.relay.formats.media import InlineImage, image_url_of, inline_image
+from oneapi.relay.formats.media import InlineImage, image_url_of, inline_file, inline_image
 
 __all__ = (
     "GeminiChatStream",
@@ -127,8 +129,11 @@ def _user_parts(content: Any, images: Mapping[str, InlineImage]) -> list[dict[st
         elif kind == "image_url":
             image = inline_image(image_url_of(part), images)
             parts.append({"inlineData": {"mimeType": image.media_type, "data": image.data}})
+        elif kind == "file":
+            document = inline_file(part, VENDOR)
+            parts.append({"inlineData": {"mimeType": document.media_type, "data": document.data}})
         else:
-            raise UnsupportedFeature(f"{VENDOR} does not support '{kind}' message parts", param="messages")
+            raise unsupported_part(VENDOR, kind)
     return parts
 
 

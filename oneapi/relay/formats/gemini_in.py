@@ -5,6 +5,12 @@ become OpenAI chat requests; answers go back as ``GenerateContentResponse`` obje
 (streamed as SSE with ``alt=sse``, else as one JSON array written piece by piece, as
 Google does). Tool calls are held until their arguments are complete, because Gemini
 sends each ``functionCall`` whole.
+
+A Gemini channel gets the client's body untouched (``oneapi.relay.entry``); this
+conversion runs only toward channels of other formats. Google Search grounding becomes
+``web_search_options``; other built-in tools (code execution, URL context, ...) are left
+out and named in :attr:`ClientChat.omitted`; inline documents (PDF) become chat ``file``
+parts; earlier thought parts are the model's own and are not sent back.
 """
 
 from __future__ import annotations
@@ -13,8 +19,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from oneapi.errors import InvalidRequest, UnsupportedFeature
-from oneapi.relay.formats.chat import new_call_id, parse_arguments
-from oneapi.relay.formats.events import ChatChunkTranslator, SSEDecoder, SSEEvent, TokenUsage, encode_json, sse
+from oneapi.relay.formats.chat import ClientChat, new_call_id, parse_arguments
+from oneapi.relay.formats.events import (
+    ChatChunkTranslator,
+    SSEDecoder,
+    SSEEvent,
+    TokenUsage,
+    encode_json,
+    sse,
+)
+from oneapi.relay.formats.media import file_part
 
 __all__ = ("ChatToGeminiStream", "GeminiArrayFraming", "chat_to_gemini_response", "gemini_request_to_chat")
 
@@ -23,6 +37,7 @@ _FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP", "functi
 _CONFIG = (("temperature", "temperature"), ("topP", "top_p"), ("topK", "top_k"), ("maxOutputTokens", "max_tokens"),
            ("candidateCount", "n"), ("presencePenalty", "presence_penalty"),
            ("frequencyPenalty", "frequency_penalty"), ("seed", "seed"))
+_SEARCH_TOOLS = frozenset({"googleSearch", "google_search", "googleSearchRetrieval", "google_search_retrieval"})
 
 
 def _parts_text(parts: Any) -> str:
@@ -37,12 +52,15 @@ def _contents_to_messages(contents: Any) -> list[dict[str, Any]]:
         texts: list[dict[str, Any]] = []
         calls: list[dict[str, Any]] = []
         for part in content.get("parts") or ():
+            if part.get("thought"):
+                continue  # the model's earlier reasoning
             if "text" in part:
                 texts.append({"type": "text", "text": str(part["text"])})
             elif "inlineData" in part:
                 data = part["inlineData"] or {}
-                texts.append({"type": "image_url", "image_url": {
-                    "url": f"data:{data.get('mimeType') or 'image/png'};base64,{data.get('data') or ''}"}})
+                mime, payload = str(data.get("mimeType") or "image/png"), str(data.get("data") or "")
+                texts.append({"type": "image_url", "image_url": {"url": f"data:{mime};base64,{payload}"}}
+                             if mime.startswith("image/") else file_part(mime, payload, "document"))
             elif "functionCall" in part:
                 call = part["functionCall"] or {}
                 call_id = call.get("id") or new_call_id()
@@ -72,7 +90,7 @@ def _contents_to_messages(contents: Any) -> list[dict[str, Any]]:
     return messages
 
 
-def gemini_request_to_chat(document: Mapping[str, Any], model: str, *, stream: bool) -> dict[str, Any]:
+def gemini_request_to_chat(document: Mapping[str, Any], model: str, *, stream: bool) -> ClientChat:
     """A ``GenerateContentRequest`` as an OpenAI chat request."""
     messages = _contents_to_messages(document.get("contents"))
     system = document.get("systemInstruction") or document.get("system_instruction")
@@ -81,6 +99,7 @@ def gemini_request_to_chat(document: Mapping[str, Any], model: str, *, stream: b
     if not messages:
         raise InvalidRequest("contents is empty", param="contents")
     chat: dict[str, Any] = {"model": model, "messages": messages}
+    converted = ClientChat(chat)
     config = document.get("generationConfig") or {}
     for source, target in _CONFIG:
         if config.get(source) is not None:
@@ -93,10 +112,13 @@ def gemini_request_to_chat(document: Mapping[str, Any], model: str, *, stream: b
                                    if schema else {"type": "json_object"})
     tools = []
     for tool in document.get("tools") or ():
-        declarations = tool.get("functionDeclarations") or tool.get("function_declarations")
-        if declarations is None:
-            raise UnsupportedFeature(f"Gemini tool {next(iter(tool), '')!r} is offered only by Gemini channels",
-                                     param="tools")
+        declarations = tool.get("functionDeclarations") or tool.get("function_declarations") or ()
+        for kind in tool:
+            if kind in _SEARCH_TOOLS:
+                converted.web_search = kind
+                chat["web_search_options"] = {}
+            elif kind not in ("functionDeclarations", "function_declarations"):
+                converted.omitted.append(kind)
         for declaration in declarations:
             parameters = (declaration.get("parameters") or declaration.get("parametersJsonSchema")
                           or {"type": "object", "properties": {}})
@@ -115,7 +137,7 @@ def gemini_request_to_chat(document: Mapping[str, Any], model: str, *, stream: b
     if stream:
         chat["stream"] = True
         chat["stream_options"] = {"include_usage": True}
-    return chat
+    return converted
 
 
 def _lower_types(schema: Any) -> Any:

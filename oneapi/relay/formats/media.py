@@ -17,13 +17,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from oneapi.errors import InvalidRequest
+from oneapi.errors import InvalidRequest, UnsupportedFeature
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ("MAX_IMAGE_BYTES", "InlineImage", "fetch_images", "image_url_of", "inline_image",
-           "remote_image_urls")
+__all__ = ("MAX_IMAGE_BYTES", "InlineImage", "fetch_images", "file_part", "image_url_of", "inline_file",
+           "inline_image", "remote_image_urls")
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 IMAGE_FETCH_TIMEOUT = 15.0
@@ -54,6 +54,20 @@ def _parse_data_url(url: str) -> InlineImage:
         raise InvalidRequest("image data URLs must be base64 encoded (data:<type>;base64,...)",
                              param="messages", code="invalid_image_url")
     return InlineImage(header[: -len(";base64")] or "image/png", data.strip())
+
+
+def file_part(media_type: str, data: str, filename: str) -> dict[str, Any]:
+    """An OpenAI chat ``file`` part holding a document (PDF) as base64 data."""
+    return {"type": "file", "file": {"filename": filename, "file_data": f"data:{media_type};base64,{data}"}}
+
+
+def inline_file(part: Mapping[str, Any], vendor: str) -> InlineImage:
+    """The bytes of a chat ``file`` part; a ``file_id`` (OpenAI's Files API) reaches only OpenAI."""
+    data = (part.get("file") or {}).get("file_data")
+    if not isinstance(data, str) or not data.startswith("data:"):
+        raise UnsupportedFeature(f"{vendor} takes documents as base64 data only, not OpenAI file ids",
+                                 param="messages")
+    return _parse_data_url(data)
 
 
 def inline_image(url: str, fetched: Mapping[str, InlineImage]) -> InlineImage:

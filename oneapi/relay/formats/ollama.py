@@ -21,6 +21,7 @@ from oneapi.relay.formats.chat import (
     parse_arguments,
     reject_unsupported,
     stop_list,
+    unsupported_part,
 )
 from oneapi.relay.formats.events import NDJSONDecoder, TokenUsage, VendorChatTranslator, encode_json
 from oneapi.relay.formats.media import InlineImage, image_url_of, inline_image
@@ -60,7 +61,7 @@ def _message(message: Mapping[str, Any], images: Mapping[str, InlineImage]) -> d
             elif kind == "image_url":
                 pictures.append(inline_image(image_url_of(part), images).data)
             else:
-                raise UnsupportedFeature(f"{VENDOR} does not support '{kind}' message parts", param="messages")
+                raise unsupported_part(VENDOR, kind)
         converted["content"] = "\n".join(texts)
         if pictures:
             converted["images"] = pictures

@@ -58,7 +58,7 @@ def vendors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VendorWorld]:
     try:
         seed = Seed(tmp / "one-api.db")
         anthropic_key, gemini_key = CHANNEL_KEYS["anthropic"], CHANNEL_KEYS["gemini"]
-        seed.channel(servers["anthropic"].url, ["claude-test"], type=14, key=anthropic_key)
+        seed.channel(servers["anthropic"].url, ["claude-test", "claude-opus-4-8"], type=14, key=anthropic_key)
         seed.channel(servers["anthropic_bad"].url, ["claude-broken"], type=14, key=anthropic_key)
         seed.channel(servers["gemini"].url, ["gemini-test", "text-embedding-004"], type=24, key=gemini_key)
         seed.channel(servers["gemini_bad"].url, ["gemini-broken"], type=24, key=gemini_key)

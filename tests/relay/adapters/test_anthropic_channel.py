@@ -37,8 +37,9 @@ def test_plain_chat_is_converted_both_ways_and_billed_from_vendor_usage(vendors:
     assert body["max_tokens"] == 4096 and body["temperature"] == 0.2
     (log,) = vendors.seed.wait_logs(key, 1)
     assert (log.prompt_tokens, log.completion_tokens) == (prompt, server.output_tokens)
-    expected = price_for("claude-test", "default", 14).text_quota(prompt, server.output_tokens)
-    assert log.quota == expected
+    price = price_for("claude-test", "default", 14)  # the cache reads at Anthropic's 0.1x of input
+    expected = price.text_quota(prompt, server.output_tokens, mock.CACHE_READ)
+    assert log.quota == expected < price.text_quota(prompt, server.output_tokens)
     assert vendors.seed.wait_remain(key, 1_000_000 - expected) == 1_000_000 - expected
 
 

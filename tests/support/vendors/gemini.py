@@ -74,9 +74,10 @@ class GeminiUpstream(UpstreamServer):
         if answers:
             return [{"text": f"The tool said: {json.dumps(answers[0]['response'])}"}]
         mode = ((body.get("toolConfig") or {}).get("functionCallingConfig") or {}).get("mode", "AUTO")
-        if body.get("tools") and mode != "NONE":
-            name = body["tools"][0]["functionDeclarations"][0]["name"]
-            return [{"functionCall": {"name": name, "args": CALL_ARGS}}]
+        functions = [declaration["name"] for tool in body.get("tools") or ()
+                     for declaration in tool.get("functionDeclarations") or ()]
+        if functions and mode != "NONE":
+            return [{"functionCall": {"name": functions[0], "args": CALL_ARGS}}]
         images = [part["inlineData"]["mimeType"] for part in last if "inlineData" in part]
         if images:
             return [{"text": f"I see an image ({images[0]})."}]

@@ -53,6 +53,9 @@ class CompatUpstream(OpenAIUpstream):
             return {"tool": body["tools"][0]["function"]["name"]}
         return None
 
+    def tool_arguments(self) -> dict[str, Any]:
+        return TOOL_ARGS
+
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
         answer = self._answer(body)
@@ -61,7 +64,7 @@ class CompatUpstream(OpenAIUpstream):
         answer = answer or {"content": "Hello there."}
         ident = {"id": "chatcmpl-compat", "created": 1700000000, "model": body["model"]}
         call = {"id": "call_compat1", "type": "function",
-                "function": {"name": answer.get("tool", ""), "arguments": json.dumps(TOOL_ARGS)}}
+                "function": {"name": answer.get("tool", ""), "arguments": json.dumps(self.tool_arguments())}}
         finish = "tool_calls" if "tool" in answer else "stop"
         if not body.get("stream"):
             message: dict[str, Any] = {"role": "assistant", "content": answer.get("content")}
@@ -82,7 +85,8 @@ class CompatUpstream(OpenAIUpstream):
             deltas += [{"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
                        for piece in (arguments[:5], arguments[5:])]
         else:
-            deltas += [{"content": word} for word in answer["content"].split(" ")]
+            words = answer["content"].split(" ")
+            deltas += [{"content": word if not i else " " + word} for i, word in enumerate(words)]
         events: list[dict[str, Any] | str] = [
             {**chunk, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]} for delta in deltas]
         events.append({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})

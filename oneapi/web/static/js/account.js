@@ -88,9 +88,9 @@ export const dashboard = async () => {
   refreshSelf().catch((error) => setText("stat-quota", error.message));
   try {
     const rows = asList(await api.get("/api/user/dashboard")).map((row) => ({
-      day: row.Day || row.day, model: row.ModelName || row.model_name || "unknown",
-      quota: Number(row.Quota ?? row.quota ?? 0), requests: Number(row.RequestCount ?? row.request_count ?? 0),
-      tokens: Number(row.token_used ?? (Number(row.PromptTokens ?? 0) + Number(row.CompletionTokens ?? 0))),
+      day: row.Day, model: row.ModelName || "unknown", quota: Number(row.Quota || 0),
+      requests: Number(row.RequestCount || 0),
+      tokens: Number(row.PromptTokens || 0) + Number(row.CompletionTokens || 0),
     }));
     setText("stat-tokens", rows.reduce((sum, row) => sum + row.tokens, 0).toLocaleString("en-US"));
     window.OneApiChart.daily(document.getElementById("chart-daily"), rows, money);

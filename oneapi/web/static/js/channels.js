@@ -22,6 +22,13 @@ export const channel = () => {
     return cell;
   }
 
+  function typeCell(channel) {
+    const type = typeById.get(channel.type) || {name: `Type ${channel.type}`};
+    if (!type.replaced_by) return type.name;
+    // a type one-api retired: its channels answer every request with an error naming the replacement
+    return el("span", {}, `${type.name} `, badge("Deprecated", "orange"));
+  }
+
   function balanceCell(channel) {
     const type = typeById.get(channel.type);
     if (!type || !type.balance) return "–";
@@ -45,7 +52,7 @@ export const channel = () => {
     table: "channels", search: "channel-search", errorId: "channel-list-error", base: "/api/channel/",
     empty: "No channels yet. Add one to start relaying.",
     render: (channel) => [
-      String(channel.id), channel.name, (typeById.get(channel.type) || {name: `Type ${channel.type}`}).name,
+      String(channel.id), channel.name, typeCell(channel),
       badge(...(STATUS[channel.status] || ["Unknown", "grey"])), channel.group || "default",
       String(channel.priority ?? 0), String(channel.weight ?? 0), responseCell(channel), balanceCell(channel),
       money(channel.used_quota),

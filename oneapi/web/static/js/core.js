@@ -377,14 +377,35 @@ function logRows(logs, columns) {
       case "token": return log.token_name || "–";
       case "type": return logTypeBadge(log.type);
       case "model": return log.model_name || "–";
-      case "prompt": return String(log.prompt_tokens ?? 0);
+      case "prompt": return promptTokens(log);
       case "completion": return String(log.completion_tokens ?? 0);
       case "cost": return money(log.quota);
       case "duration": return duration(log.elapsed_time);
-      case "detail": return log.content || "";
+      case "detail": return detailText(log);
       default: return "";
     }
   }));
+}
+
+function logFacts(log) {
+  try { return log.other ? JSON.parse(log.other) : {}; } catch { return {}; }
+}
+
+/* the content, and the client's hosted tools its channel had no form for */
+function detailText(log) {
+  const omitted = logFacts(log)["omitted-tools"];
+  const content = log.content || "";
+  return omitted ? `${content} (tools left out: ${omitted.replaceAll(",", ", ")})` : content;
+}
+
+/* prompt tokens, with the prompt-cache reads and writes billed at their own ratios */
+function promptTokens(log) {
+  const facts = logFacts(log);
+  const parts = [];
+  if (facts.cache_read_tokens) parts.push(`${facts.cache_read_tokens} cache read`);
+  if (facts.cache_write_tokens) parts.push(`${facts.cache_write_tokens} cache write`);
+  const total = String(log.prompt_tokens ?? 0);
+  return parts.length ? `${total} (${parts.join(", ")})` : total;
 }
 
 const LOG_TYPES = {1: ["Top-up", "blue"], 2: ["Consume", "green"], 3: ["Manage", "orange"], 4: ["System", "purple"], 5: ["Test", "violet"]};
