@@ -2,7 +2,9 @@
 
 Lines are ``key=value`` pairs (``ts``, ``level``, ``logger``, ``request_id``, ``msg``) so
 container hosts' log viewers stay readable and log shippers can still parse them. The
-request id comes from a context variable set by the request-id middleware.
+request id comes from a context variable set by the request-id middleware. Every message
+passes :func:`oneapi.security.mask_secrets` (credential patterns), the last guard against
+a key that some code path logged.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import logging
 import sys
 import time
 
+from oneapi.security import mask_secrets
+
 __all__ = ("configure_logging", "request_id_var")
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -20,7 +24,7 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 class _KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        message = record.getMessage().replace("\n", "\\n")
+        message = mask_secrets(record.getMessage()).replace("\n", "\\n")
         line = (f"ts={stamp}.{int(record.msecs):03d}Z level={record.levelname} logger={record.name} "
                 f"request_id={request_id_var.get()} msg={message!r}")
         if record.exc_info:

@@ -7,14 +7,18 @@ the same cost, so the answer's timing does not tell which names exist (before th
 unknown name answered in 2 ms and a wrong password in 190 ms). One-api writes cost-10
 hashes, four times cheaper to check; :func:`password_needs_rehash` lets a login upgrade them.
 Every secret comparison is constant-time, and every key shown to a person or a log
-line goes through :func:`mask_key`.
+line goes through :func:`mask_key`. Text that came from an upstream (its error messages
+echo keys: "Incorrect API key provided: Bearer sk-...") goes through :func:`mask_secrets`
+before it reaches a client, a log line, a channel-test answer or the logs table.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import string
+from collections.abc import Iterable
 
 import bcrypt
 
@@ -28,6 +32,7 @@ __all__ = (
     "generate_token_key",
     "hash_password",
     "mask_key",
+    "mask_secrets",
     "password_needs_rehash",
     "verify_password",
 )
@@ -111,3 +116,29 @@ def mask_key(key: str) -> str:
     if len(key) <= 8:
         return "*" * len(key)
     return f"{key[:4]}...{key[-4:]}"
+
+
+# Credentials as vendors and clients write them: OpenAI-style ``sk-`` keys, bearer tokens,
+# ``key=`` / ``api_key=`` / ``x-api-key:`` parameters, Google's ``AIza`` keys.
+_SECRET_PATTERNS = re.compile(
+    r"(?P<sk>\bsk-)[\w\-.*]{4,}"
+    r"|(?P<bearer>\bBearer\s+)[^\s\"',;]+"
+    r"|(?P<param>\b(?:[\w-]*key\s*=|[\w-]*api[-_]?key[\"']?\s*:)\s*[\"']?)[^\s\"',;&]{4,}"
+    r"|(?P<google>\bAIza)[\w\-]{20,}",
+    re.IGNORECASE,
+)
+_MIN_KEY_PART = 8  # shorter fragments of a key (or "Bearer") would mask ordinary words
+
+
+def _masked(match: re.Match[str]) -> str:
+    return next(prefix for prefix in match.groups() if prefix is not None) + "***"
+
+
+def mask_secrets(text: str, keys: Iterable[str] = ()) -> str:
+    """``text`` with ``keys`` (each ``|``, ``.`` or space-separated part too) and credentials masked."""
+    for key in keys:
+        for part in {key, *re.split(r"[|.\s]", key)}:
+            part = part.strip()
+            if len(part) >= _MIN_KEY_PART and part in text:
+                text = text.replace(part, "***")
+    return _SECRET_PATTERNS.sub(_masked, text)

@@ -35,6 +35,15 @@ import msgspec
 
 from oneapi.errors import InvalidRequest
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse, StreamConverter, UpstreamRequest
+from oneapi.relay.checks import (
+    AnthropicHead,
+    GeminiHead,
+    check_body,
+    check_model,
+    decode_document,
+    field_error,
+    too_deep,
+)
 from oneapi.relay.formats.events import TokenUsage, UsageSniffer, decode_json, encode_json
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 
@@ -50,23 +59,6 @@ __all__ = ("ANTHROPIC_MESSAGES", "GEMINI_NATIVE", "ClientFormat", "ClientRequest
 _ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
 
 
-class _AnthropicHead(msgspec.Struct):
-    """What the relay reads of a Messages request; ``messages`` is only checked to be a list."""
-
-    model: str = ""
-    messages: msgspec.Raw = msgspec.Raw(b"")
-    stream: bool = False
-    max_tokens: int = 0
-
-
-class _GenerationConfig(msgspec.Struct):
-    maxOutputTokens: int = 0  # Gemini's spelling
-
-
-class _GeminiHead(msgspec.Struct):
-    generationConfig: _GenerationConfig | None = None
-
-
 class _AnthropicAnswer(msgspec.Struct):
     usage: dict[str, Any] | None = None
 
@@ -75,17 +67,21 @@ class _GeminiAnswer(msgspec.Struct):
     usageMetadata: dict[str, Any] | None = None  # Gemini's spelling
 
 
-_anthropic_head = msgspec.json.Decoder(_AnthropicHead)
-_gemini_head = msgspec.json.Decoder(_GeminiHead)
+_anthropic_head = msgspec.json.Decoder(AnthropicHead)
+_gemini_head = msgspec.json.Decoder(GeminiHead)
 
 
 def _head(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
+    """The fields the relay reads, checked at the door (``oneapi.relay.checks``)."""
+    check_body(body)
     try:
         return decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise InvalidRequest(f"invalid request body: {exc}", code="invalid_request") from None
+        raise field_error(exc) from None
     except msgspec.DecodeError:
         raise InvalidRequest("the request body is not valid JSON", code="invalid_json") from None
+    except RecursionError:  # deeper than msgspec's own guard while skimming
+        raise too_deep() from None
 
 
 @dataclass(slots=True)
@@ -119,7 +115,7 @@ class ClientRequest:
 def decode_body(body: bytes) -> dict[str, Any]:
     """A request body that must be a JSON object."""
     try:
-        document = decode_json(body) if body else None
+        document = decode_document(body) if body else None
     except msgspec.DecodeError:
         raise InvalidRequest("the request body is not valid JSON", code="invalid_json") from None
     if not isinstance(document, dict):
@@ -233,6 +229,12 @@ class _ViaChat(Adapter):
     def is_stream(self, content_type: str) -> bool:
         return self.inner.is_stream(content_type)
 
+    def answer_problem(self, request: RelayRequest, content_type: str, body: bytes) -> str | None:
+        return self.inner.answer_problem(self.chat, content_type, body)
+
+    def stream_problem(self, content_type: str, first: bytes) -> str | None:
+        return self.inner.stream_problem(content_type, first)
+
     def stream_media_type(self, request: RelayRequest) -> str:
         return self.format.stream_media_type(self.client)
 
@@ -260,6 +262,12 @@ class _PassThrough(Adapter):
 
     async def credential(self, channel: CachedChannel, key: str) -> str:
         return await self.vendor.credential(channel, key)
+
+    def answer_problem(self, request: RelayRequest, content_type: str, body: bytes) -> str | None:
+        return self.vendor.answer_problem(request, content_type, body)
+
+    def stream_problem(self, content_type: str, first: bytes) -> str | None:
+        return self.vendor.stream_problem(content_type, first)
 
     #: decodes only the answer's usage object (a struct skipping the rest of the answer)
     usage_decoder: msgspec.json.Decoder[Any]
@@ -326,10 +334,9 @@ class AnthropicMessages(ClientFormat):
 
     def parse(self, body: bytes, headers: dict[str, str]) -> RelayRequest:
         head = _head(_anthropic_head, body)
-        if not head.model:
+        if not check_model(head.model):
             raise InvalidRequest("model: Field required", param="model", code="missing_model")
-        if bytes(memoryview(head.messages)[:1]) != b"[":
-            raise InvalidRequest("messages: Field required (a list of messages)", param="messages")
+        head.check()
         kept = {name: headers[name] for name in _ANTHROPIC_HEADERS if headers.get(name)}
         return _relay_request(ClientRequest(self, body, head.model, kept), head.stream, head.max_tokens)
 
@@ -362,7 +369,10 @@ class GeminiNative(ClientFormat):
         if action not in self.actions:
             raise InvalidRequest(f"unsupported Gemini method {action!r}; use one of {', '.join(self.actions)}",
                                  code="unsupported_method")
-        config = _head(_gemini_head, body).generationConfig
+        check_model(model)
+        head = _head(_gemini_head, body)
+        head.check()
+        config = head.generationConfig
         client = ClientRequest(self, body, model, action=action, sse=sse)
         limit = config.maxOutputTokens if config else 0
         return _relay_request(client, action == "streamGenerateContent", limit)

@@ -2,7 +2,9 @@
 
 The management API's ``GET /api/channel/test/{id}`` calls :func:`probe_channel`. The
 request goes through the same adapter and URL rules as relayed traffic, so a passing
-test means relaying works; it bills nobody and leaves logging to the caller.
+test means relaying works (the same success check included); it bills nobody and leaves
+logging to the caller. The upstream's words are masked, as on the relay: an error that
+echoes the channel's key must not show it in the test's answer or its log row.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from oneapi.cache import CachedChannel, cached_channel
 from oneapi.db.models import Channel
 from oneapi.errors import GatewayError
 from oneapi.relay.adapters import adapter_for
-from oneapi.relay.adapters.base import Usage
+from oneapi.relay.adapters.base import Usage, bad_answer
 from oneapi.relay.request import RelayMode, parse_request
 from oneapi.relay.upstream import UpstreamClient
+from oneapi.security import mask_secrets
 
 if TYPE_CHECKING:
     from oneapi.runtime import Runtime
@@ -95,16 +98,22 @@ async def probe_channel(runtime: Runtime | None, channel: Channel | CachedChanne
         own.open(runtime.settings if runtime is not None else get_settings())
     started = time.monotonic()
     try:
-        response = await client.send(outgoing.method, outgoing.url, outgoing.headers, outgoing.body)
+        response = await client.send(outgoing.method, outgoing.url, outgoing.headers, outgoing.body,
+                                     client.limits.for_channel(cached.config))
         data = await response.read()
         elapsed = time.monotonic() - started
         if response.status >= 400:
-            return ProbeResult(False, elapsed, adapter.error_message(response.status, data), None, name,
-                               response.status)
+            message = mask_secrets(adapter.error_message(response.status, data), cached.keys)
+            return ProbeResult(False, elapsed, message, None, name, response.status)
+        problem = adapter.answer_problem(request, response.content_type, data)
+        if problem is not None:
+            message = bad_answer(response.status, problem, cached.keys).message
+            return ProbeResult(False, elapsed, message, None, name, response.status)
         converted = adapter.convert_response(request, data, response.content_type)
         return ProbeResult(True, elapsed, _reply_text(converted.body), converted.usage, name)
     except GatewayError as exc:
-        return ProbeResult(False, time.monotonic() - started, exc.message, None, name)
+        message = mask_secrets(exc.message, cached.keys)
+        return ProbeResult(False, time.monotonic() - started, message, None, name)
     finally:
         if own is not None:
             await own.stop()

@@ -19,6 +19,19 @@ from typing import Any
 import msgspec
 
 from oneapi.errors import InvalidRequest
+from oneapi.relay.checks import (
+    Count,
+    Penalty,
+    Probability,
+    Temperature,
+    Tokens,
+    check_body,
+    check_model,
+    check_top_level,
+    decode_document,
+    field_error,
+    too_deep,
+)
 
 __all__ = ("RelayMode", "RelayRequest", "parse_request", "replace_form_field")
 
@@ -57,21 +70,43 @@ _DEFAULT_MODELS = {RelayMode.MODERATIONS: "text-moderation-latest"}
 
 
 class _Head(msgspec.Struct):
-    """The fields the relay reads from a JSON body; everything else is skipped."""
+    """The fields the relay reads or checks in a JSON body; everything else is skipped.
+
+    Types and ranges are checked by the decode itself (``oneapi.relay.checks``); the
+    body's main field is kept undecoded (``Raw``) and only its first byte is looked at.
+    """
 
     model: str = ""
     stream: bool | None = None
     stream_options: dict[str, Any] | None = None
-    max_tokens: int | None = None
-    max_completion_tokens: int | None = None
-    max_output_tokens: int | None = None
-    n: int | None = None
+    max_tokens: Tokens | None = None
+    max_completion_tokens: Tokens | None = None
+    max_output_tokens: Tokens | None = None
+    n: Count | None = None
     size: str | None = None
     quality: str | None = None
+    temperature: Temperature | None = None
+    top_p: Probability | None = None
+    presence_penalty: Penalty | None = None
+    frequency_penalty: Penalty | None = None
+    messages: msgspec.Raw = msgspec.Raw()
+    input: msgspec.Raw = msgspec.Raw()
+    prompt: msgspec.Raw = msgspec.Raw()
+
+
+#: per mode, the body's main field: (name, JSON types it may be ('[' array, '"' string), required)
+_MAIN_FIELD = {
+    RelayMode.CHAT: ("messages", "[", False),  # optional: a realtime session relays a chat without any
+    RelayMode.COMPLETIONS: ("prompt", '"[', False),
+    RelayMode.EMBEDDINGS: ("input", '"[', True),
+    RelayMode.MODERATIONS: ("input", '"[', False),
+    RelayMode.IMAGES: ("prompt", '"', False),
+    RelayMode.SPEECH: ("input", '"', False),
+    RelayMode.RESPONSES: ("input", '"[', False),
+}
 
 
 _head_decoder = msgspec.json.Decoder(_Head)
-_decoder = msgspec.json.Decoder()
 
 
 @dataclass(slots=True)
@@ -105,7 +140,7 @@ class RelayRequest:
     def document(self) -> dict[str, Any]:
         """The full JSON body, decoded on first use (a fresh copy is not made: don't mutate)."""
         if self._document is None:
-            self._document = _decoder.decode(self.body) if self.body else {}
+            self._document = decode_document(self.body) if self.body else {}
         return self._document
 
     def prompt_estimate(self) -> int:
@@ -123,15 +158,21 @@ def parse_request(mode: RelayMode, body: bytes, content_type: str) -> RelayReque
         return _parse_multipart(mode, body, content_type)
     if not body:
         raise InvalidRequest("the request body is empty; send a JSON object", code="invalid_request")
+    check_body(body)
     try:
         head = _head_decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise InvalidRequest(f"invalid request body: {exc}", code="invalid_request") from None
+        raise field_error(exc) from None
     except msgspec.DecodeError:
         raise InvalidRequest("the request body is not valid JSON", code="invalid_json") from None
-    model = head.model or _DEFAULT_MODELS.get(mode, "")
+    except RecursionError:  # deeper than msgspec's own guard (~1,000 levels) while skimming
+        raise too_deep() from None
+    model = check_model(head.model or _DEFAULT_MODELS.get(mode, ""))
     if not model:
         raise InvalidRequest("you must provide a model parameter", param="model", code="missing_model")
+    main = _MAIN_FIELD.get(mode)
+    if main is not None:
+        check_top_level(main[0], getattr(head, main[0]), main[1], main[2])
     limit = head.max_tokens or head.max_completion_tokens or head.max_output_tokens or 0
     wants_usage = bool(head.stream_options and head.stream_options.get("include_usage"))
     return RelayRequest(mode=mode, body=body, content_type="application/json", model=model,
@@ -173,14 +214,15 @@ def _parse_multipart(mode: RelayMode, body: bytes, content_type: str) -> RelayRe
     boundary = _boundary(content_type)
     spans = _text_fields(body, boundary)
     form = {name: body[start:end].decode(errors="replace") for name, (start, end) in spans.items()}
-    model = form.get("model", "").strip()
+    model = check_model(form.get("model", "").strip())
     if not model:
         raise InvalidRequest("you must provide a model parameter", param="model", code="missing_model")
     stream = form.get("stream", "").lower() == "true"
     try:
-        count = int(form.get("n") or 1)
-    except ValueError:
-        count = 1
+        count = msgspec.convert(int(form.get("n") or 1), Count)
+    except (ValueError, msgspec.ValidationError):
+        raise InvalidRequest("n: expected an integer from 1 to 128", param="n",
+                             code="invalid_request") from None
     return RelayRequest(mode=mode, body=body, content_type=content_type, model=model, stream=stream,
                         n=count, size=form.get("size", ""), quality=form.get("quality", ""), form=form)
 

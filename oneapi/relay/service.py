@@ -3,11 +3,16 @@
 The flow touches only memory, the upstream and the settlement journal (one local
 ``write``, :mod:`oneapi.db.journal`). Every answer is settled before its last byte is sent,
 so a crash cannot lose a charge whose answer arrived. Retries replay the same body to another
-channel on connection errors, timeouts, 429 and 5xx (never on other 4xx), same priority
-tier first, up to the ``RetryTimes`` option; a pinned channel is never retried. Streams
-are passed through as they arrive; a complete one is billed before its last chunk, and
-one that ends early in the ``finally`` block, which runs also when the client goes away or
-the upstream cuts the stream: what was produced is billed, and the reservation is
+channel on connection errors, timeouts (the upstream client's time limits), 429, 5xx and
+2xx answers that fail the adapter's success check (an HTML page, truncated JSON, an
+``error`` object; never on other 4xx), same priority tier first, up to the ``RetryTimes``
+option; a pinned channel is never retried. Nothing is billed before an answer passes that
+check. While the upstream is awaited, :class:`_ClientWatch` looks out for the client's
+``http.disconnect``: a client that leaves cancels the upstream call (its connection is
+closed) and is refunded.
+Streams are passed through as they arrive; a complete one is billed before its last chunk,
+and one that ends early in the ``finally`` block, which runs also when the client goes
+away or the upstream cuts the stream: what was produced is billed, and the reservation is
 returned only when nothing reached the client.
 """
 
@@ -16,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +45,8 @@ from oneapi.metrics import Metrics
 from oneapi.options import options
 from oneapi.ratelimit import RateLimits
 from oneapi.relay.adapters import Adapter, adapter_for
-from oneapi.relay.adapters.base import StreamConverter, Usage
-from oneapi.relay.asgi import Incoming, read_body, send_bytes, start_stream
+from oneapi.relay.adapters.base import ConvertedResponse, StreamConverter, Usage, bad_answer
+from oneapi.relay.asgi import ClientDisconnected, Incoming, read_body, send_bytes, start_stream
 from oneapi.relay.auth import Caller, authenticate
 from oneapi.relay.counting import count_prompt, count_usage
 from oneapi.relay.entry import serving_adapter
@@ -50,6 +55,7 @@ from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 from oneapi.relay.responses_store import ResponseStore
 from oneapi.relay.tokenizer import count_text
 from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError, UpstreamResponse
+from oneapi.security import mask_secrets
 
 if TYPE_CHECKING:
     from litestar.types import Receive, Scope, Send
@@ -79,6 +85,72 @@ class _Call:
     channel: CachedChannel | None = None
     upstream_model: str = ""
     notes: dict[str, str] = field(default_factory=dict)  # the serving adapter's, for headers and log
+
+
+@dataclass(slots=True)
+class _Answer:
+    """A checked upstream success: a whole converted answer, or a stream and its first chunk."""
+
+    adapter: Adapter
+    response: UpstreamResponse
+    converted: ConvertedResponse | None = None
+    first: bytes = b""
+    chunks: AsyncIterator[bytes] | None = None
+
+
+class _ClientWatch:
+    """Notices the client's ``http.disconnect`` while its request is served.
+
+    Only ``receive()`` tells, so a task must wait on it. That task starts after
+    ``WATCH_AFTER`` seconds, or when a stream starts, not with every request: a task costs
+    a turn of the event loop, most short answers are done before the delay, and a client
+    that left earlier is noticed the moment the task starts.
+    """
+
+    WATCH_AFTER = 0.25
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._task = asyncio.current_task()
+        self._guarding = False
+        self.watcher: asyncio.Future[object] | None = None
+        self._timer = asyncio.get_running_loop().call_later(self.WATCH_AFTER, self.start)
+
+    def start(self) -> asyncio.Future[object]:
+        if self.watcher is None:
+            self._timer.cancel()
+            self.watcher = asyncio.ensure_future(self._receive())
+            self.watcher.add_done_callback(self._on_leave)
+        return self.watcher
+
+    @property
+    def left(self) -> bool:
+        return self.watcher is not None and self.watcher.done() and not self.watcher.cancelled()
+
+    def _on_leave(self, _: object) -> None:
+        if self._guarding and self.left and self._task is not None:
+            self._task.cancel()
+
+    async def guard(self, work: Awaitable[_Answer]) -> _Answer:
+        """``work``'s result; a client that leaves cancels this task, closing the upstream call.
+
+        Raises:
+            ClientDisconnected: the client left; the caller refunds the reservation.
+        """
+        self._guarding = True
+        try:
+            return await work
+        except asyncio.CancelledError:
+            if self.left and self._task is not None and self._task.uncancel() == 0:
+                raise ClientDisconnected from None
+            raise
+        finally:
+            self._guarding = False
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        if self.watcher is not None:
+            self.watcher.cancel()
 
 
 class Relay:
@@ -111,23 +183,21 @@ class Relay:
         price = price_for(request.model, caller.user.group)
         reservation = await self.admission.admit(caller.token, caller.user, self._reservation(request, price))
         call = _Call(caller, request, price, reservation, incoming.request_id, started)
+        watch = _ClientWatch(receive)
         try:
-            adapter, response = await self._send(call)
+            answer = await watch.guard(self._send(call))
         except BaseException:
+            watch.stop()
             self.ledger.refund(reservation)
             raise
-        if request.stream and adapter.is_stream(response.content_type):
-            await self._stream(call, adapter, response, receive, send)
+        if answer.converted is None:
+            await self._stream(call, answer, watch, send)
             return
-        try:
-            data = await response.read()
-        except BaseException:
-            self.ledger.refund(reservation)
-            raise
-        converted = adapter.convert_response(request, data, response.content_type)
+        watch.stop()
+        converted = answer.converted
         usage = converted.usage or count_usage(request, converted.body, converted.media_type)
         self._finish(call, usage, is_stream=False)
-        await send_bytes(send, response.status, converted.media_type, converted.body,
+        await send_bytes(send, answer.response.status, converted.media_type, converted.body,
                          _note_headers(call.notes))
 
     @staticmethod
@@ -138,7 +208,7 @@ class Relay:
         return int(tokens * price.ratio)
 
     # -- upstream, with retries ---------------------------------------------------------
-    async def _send(self, call: _Call) -> tuple[Adapter, UpstreamResponse]:
+    async def _send(self, call: _Call) -> _Answer:
         request, caller = call.request, call.caller
         group = caller.user.group
         retries = 0 if caller.pinned_channel is not None else max(options.get_int("RetryTimes", 2), 0)
@@ -156,39 +226,73 @@ class Relay:
                                                 f"/v1/{request.mode.value}")
                 continue
             call.channel, call.upstream_model = channel, channel.upstream_model(request.model)
-            await adapter.prepare(request)
-            call.notes = adapter.notes
-            key = await adapter.credential(channel, channel.next_key())
-            outgoing = adapter.build_request(channel, key, request, call.upstream_model)
-            sent_at = time.perf_counter()
-            try:
-                response = await self.upstream.send(outgoing.method, outgoing.url, outgoing.headers,
-                                                    outgoing.body)
-                self.metrics.upstream(channel.id, time.perf_counter() - sent_at)
-            except (UpstreamTimeout, UpstreamConnectionError) as exc:
-                log.warning("channel #%d failed: %s", channel.id, exc.message)
-                self.picker.failed(channel.id)
-                last_error = exc
-                continue
-            if response.status < 400:
+            outcome = await self._attempt(call, channel, adapter)
+            if isinstance(outcome, _Answer):
                 self.picker.succeeded(channel.id)
-                return adapter, response
-            message = adapter.error_message(response.status, await response.read())
-            log.warning("channel #%d answered HTTP %d: %s", channel.id, response.status, message[:200])
-            if response.status == 429:
-                self.picker.rate_limited(channel.id, request.model)
-                last_error = RateLimited(message, code="upstream_rate_limited")
-            elif response.status >= 500:
-                self.picker.failed(channel.id)
-                last_error = UpstreamError(message)
-            elif response.status in (401, 403):
-                raise UpstreamError(f"the upstream refused the channel's credentials: {message}")
-            else:
-                raise GatewayError(message, status_code=response.status, error_type="invalid_request_error",
-                                   code="upstream_rejected")
+                return outcome
+            last_error = outcome
         if last_error is None:
             raise NoAvailableChannel(f"no available channel for model {request.model} in group {group}")
         raise last_error
+
+    async def _attempt(self, call: _Call, channel: CachedChannel, adapter: Adapter) -> _Answer | GatewayError:
+        """One channel's try: a checked answer, or the error to retry on (raises what is not retried).
+
+        Upstream text is masked (:func:`~oneapi.security.mask_secrets`) before it is logged or kept.
+        """
+        await adapter.prepare(call.request)
+        call.notes = adapter.notes
+        key = await adapter.credential(channel, channel.next_key())
+        outgoing = adapter.build_request(channel, key, call.request, call.upstream_model)
+        sent_at = time.perf_counter()
+        try:
+            limits = self.upstream.limits.for_channel(channel.config)
+            response = await self.upstream.send(outgoing.method, outgoing.url, outgoing.headers,
+                                                outgoing.body, limits)
+            self.metrics.upstream(channel.id, time.perf_counter() - sent_at)
+            if response.status < 400:
+                return await self._checked(call.request, channel, adapter, response)
+            status, error_body = response.status, await response.read()
+        except (UpstreamTimeout, UpstreamError) as exc:  # unreachable, stalled, or junk under a 2xx
+            log.warning("channel #%d failed: %s", channel.id, exc.message)
+            self.picker.failed(channel.id)
+            return exc
+        message = mask_secrets(adapter.error_message(status, error_body), channel.keys)
+        log.warning("channel #%d answered HTTP %d: %s", channel.id, status, message[:200])
+        if status == 429:
+            self.picker.rate_limited(channel.id, call.request.model)
+            return RateLimited(message, code="upstream_rate_limited")
+        if status >= 500:
+            self.picker.failed(channel.id)
+            return UpstreamError(message)
+        if status in (401, 403):
+            raise UpstreamError(f"the upstream refused the channel's credentials: {message}")
+        raise GatewayError(message, status_code=status, error_type="invalid_request_error",
+                           code="upstream_rejected")
+
+    @staticmethod
+    async def _checked(request: RelayRequest, channel: CachedChannel, adapter: Adapter,
+                       response: UpstreamResponse) -> _Answer:
+        """The answer once it is known to be a success: a whole converted body, or a stream
+        whose first chunk has been read; anything else under a 2xx is an UpstreamError."""
+        if request.stream and adapter.is_stream(response.content_type):
+            chunks = response.iter_chunks()
+            try:
+                first = await anext(chunks, b"")
+            except BaseException:
+                response.close()
+                raise
+            problem = adapter.stream_problem(response.content_type, first)
+            if problem is None:
+                return _Answer(adapter, response, first=first, chunks=chunks)
+            response.close()
+        else:
+            body = await response.read()
+            problem = adapter.answer_problem(request, response.content_type, body)
+            if problem is None:
+                converted = adapter.convert_response(request, body, response.content_type)
+                return _Answer(adapter, response, converted)
+        raise bad_answer(response.status, problem, channel.keys)
 
     def _choose(self, call: _Call, group: str) -> CachedChannel | None:
         pinned = call.caller.pinned_channel
@@ -202,34 +306,37 @@ class Relay:
         return channel
 
     # -- answers ----------------------------------------------------------------------
-    async def _stream(self, call: _Call, adapter: Adapter, response: UpstreamResponse, receive: Receive,
-                      send: Send) -> None:
+    async def _stream(self, call: _Call, answer: _Answer, watch: _ClientWatch, send: Send) -> None:
         """Pass the stream on as it arrives; bill before the last chunk, or in ``finally`` if it ends early.
 
-        A task waits for the client's ``http.disconnect``; when it comes, the upstream
-        connection is closed, which ends the read loop at once.
+        When the client's ``http.disconnect`` comes, the upstream connection is closed,
+        which ends the read loop at once.
         """
+        adapter, response, chunks = answer.adapter, answer.response, answer.chunks
+        assert chunks is not None
         converter = adapter.stream_converter(call.request)
         sent = False
-        watcher = asyncio.ensure_future(receive())
-        watcher.add_done_callback(lambda _: response.close())
+        watch.start().add_done_callback(lambda _: response.close())
         try:
             await start_stream(send, response.status, adapter.stream_media_type(call.request),
                                _note_headers(call.notes))
-            async for chunk in response.iter_chunks():
+            chunk = answer.first
+            while chunk:
                 out = converter.feed(chunk)
                 if out:
                     sent = True
                     await send({"type": "http.response.body", "body": out, "more_body": True})
+                chunk = await anext(chunks, b"")
             tail = converter.finish()
             self._bill_stream(call, converter, sent=sent or bool(tail))  # journaled before the last byte
             await send({"type": "http.response.body", "body": tail, "more_body": False})
         except (UpstreamTimeout, UpstreamConnectionError, OSError) as exc:
-            reason = "the client went away" if watcher.done() else getattr(exc, "message", type(exc).__name__)
+            reason = "the client went away" if watch.left else getattr(exc, "message", type(exc).__name__)
             log.info("stream from channel #%d ended early: %s", call.path[-1], reason)
         finally:
-            watcher.cancel()
+            watch.stop()
             response.close()
+            await chunks.aclose()
             self._bill_stream(call, converter, sent=sent)
 
     def _bill_stream(self, call: _Call, converter: StreamConverter, *, sent: bool) -> None:

@@ -6,6 +6,7 @@ has its own model and all tests share one gateway.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ class World:
     seed: Seed
     upstreams: dict[str, UpstreamServer]
     channels: dict[str, int] = field(default_factory=dict)
+    root_access_token: str = ""
 
     @property
     def v1(self) -> str:
@@ -42,6 +44,9 @@ class World:
         return openai.AsyncOpenAI(api_key=key or self.key(), base_url=self.v1, max_retries=0, **kwargs)  # type: ignore[arg-type]
 
 
+JUNK_MODES = ("html", "truncated", "error200")
+ECHOED_KEY = "sk-live-Zq8rT3xKp2Lm9Vn4Wb7Yc1Hd6Jf0Gs5"  # a channel key its upstream quotes back
+
 TEXT_MODELS = ["gpt-4o-mini", "text-embedding-3-small", "omni-moderation-latest", "dall-e-3", "whisper-1",
                "tts-1", "gpt-3.5-turbo-instruct"]
 
@@ -54,12 +59,15 @@ def build_world(tmp: Path) -> Iterator[World]:
         "e400": OpenAIUpstream(mode="400", name="e400"), "cut": OpenAIUpstream(mode="cut", name="cut"),
         "slow": OpenAIUpstream(name="slow", chunk_delay=0.15), "no_usage": OpenAIUpstream(mode="no_usage"),
         "hang": OpenAIUpstream(mode="hang", name="hang"), "azure": AzureUpstream(name="azure"),
+        "stall": OpenAIUpstream(mode="stall", name="stall"), "echo_key": OpenAIUpstream(mode="echo_key"),
+        **{f"junk_{mode}": OpenAIUpstream(mode=mode, name=mode) for mode in JUNK_MODES},
     }
     for server in servers.values():
         server.__enter__()
     try:
         seed = Seed(tmp / "one-api.db")
-        seed.user("root", role=Role.ROOT)
+        root_access_token = secrets.token_hex(16)
+        seed.user("root", role=Role.ROOT, access_token=root_access_token)
         ids: dict[str, int] = {}
         ok = servers["ok"].url
         ids["ok"] = seed.channel(ok, [*TEXT_MODELS, "mapped-*"], name="ok").id
@@ -77,11 +85,20 @@ def build_world(tmp: Path) -> Iterator[World]:
         seed.channel(servers["slow"].url, ["slow-stream"])
         seed.channel(servers["no_usage"].url, ["no-usage"])
         seed.channel(servers["hang"].url, ["hang"])
+        seed.channel(servers["hang"].url, ["hang-fast"], config={"first_byte_timeout": 0.3})
+        seed.channel(servers["hang"].url, ["retry-hang"], priority=10)
+        seed.channel(servers["ok2"].url, ["retry-hang"], priority=0)
+        seed.channel(servers["stall"].url, ["stall-stream"])
+        for mode in JUNK_MODES:
+            seed.channel(servers[f"junk_{mode}"].url, [f"junk-{mode}", f"retry-junk-{mode}"], priority=10)
+            seed.channel(servers["ok2"].url, [f"retry-junk-{mode}"], priority=0)
+        ids["echo_key"] = seed.channel(servers["echo_key"].url, ["echo-key"], key=ECHOED_KEY).id
         ids["azure"] = seed.channel(servers["azure"].url, ["gpt-4.1", "text-embedding-3-large"], type=3,
                                     config={"api_version": "2024-10-21"}, key="azure-secret").id
-        env = {"RELAY_TIMEOUT": "3", "SYNC_FREQUENCY": "600", "BATCH_UPDATE_INTERVAL": "0.1"}
+        env = {"RELAY_FIRST_BYTE_TIMEOUT": "2", "RELAY_IDLE_TIMEOUT": "1.5", "SYNC_FREQUENCY": "600",
+               "BATCH_UPDATE_INTERVAL": "0.1"}
         with run_gateway(tmp, env) as gateway:
-            yield World(gateway, seed, servers, ids)
+            yield World(gateway, seed, servers, ids, root_access_token)
     finally:
         for server in servers.values():
             server.__exit__(None, None, None)

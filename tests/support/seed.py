@@ -37,9 +37,9 @@ class Seed:
             return row
 
     def user(self, username: str | None = None, *, quota: int = 10**9, role: int = Role.COMMON,
-             group: str = "default", status: int = Status.ENABLED) -> User:
+             group: str = "default", status: int = Status.ENABLED, access_token: str | None = None) -> User:
         return self._add(User(username=username or f"u{secrets.token_hex(4)}", password="x", role=role,
-                              quota=quota, group=group, status=status))
+                              quota=quota, group=group, status=status, access_token=access_token))
 
     def token(self, user: User, *, remain_quota: int = 10**8, unlimited: bool = False, models: str = "",
               subnet: str = "", expired_time: int = -1, status: int = TokenStatus.ENABLED,

@@ -10,7 +10,11 @@ included. :class:`UpstreamServer` is the reusable base: subclass it, add routes 
 
 Behaviour is switched per server through ``mode`` (``"ok"``, ``"500"``, ``"429"``,
 ``"400"``, ``"cut"`` (stream dies mid-way), ``"slow"`` (slow stream), ``"no_usage"``,
-``"hang"`` (never answers)).
+``"hang"`` (never answers; ``released`` counts the calls whose connection the caller
+closed), ``"stall"`` (a stream that stops after its first events), and the junk that
+real vendors and their proxies send under a 200: ``"html"``, ``"truncated"``,
+``"error200"``; ``"echo_key"`` answers 401 quoting the caller's ``Authorization`` header,
+as OpenAI's "Incorrect API key provided" does).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class UpstreamServer:
     chunk_delay: float = 0.0
     received: list[Received] = field(default_factory=list)
     streams_cancelled: int = 0
+    released: int = 0
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -99,14 +104,40 @@ class UpstreamServer:
         body = await request.read()
         self.received.append(Received(request.method, request.path, dict(request.query),
                                       dict(request.headers), body))
-        failure = await self._failure()
+        failure = await self._failure(request)
         if failure is not None:
             return failure
         return await handler(request)
 
-    async def _failure(self) -> web.StreamResponse | None:
+    async def wait_closed(self, request: web.Request, seconds: float = 60) -> None:
+        """Hold the call until the caller closes the connection (counted in ``released``)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if request.transport is None or request.transport.is_closing():
+                self.released += 1
+                return
+            await asyncio.sleep(0.02)
+
+    async def _failure(self, request: web.Request) -> web.StreamResponse | None:
         if self.mode == "hang":
-            await asyncio.sleep(60)
+            await self.wait_closed(request)
+            return web.Response(status=504)
+        if self.mode == "html":
+            return web.Response(text="<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>",
+                                content_type="text/html")
+        if self.mode == "truncated":
+            return web.Response(body=b'{"id": "chatcmpl-mock", "choices": [{"index": 0, "mess',
+                                content_type="application/json")
+        if self.mode == "error200":
+            return web.json_response({"error": {"message": "The server had an error while processing your "
+                                                "request", "type": "server_error", "param": None,
+                                                "code": None}})
+        if self.mode == "echo_key":
+            shown = request.headers.get("Authorization", "")
+            return web.json_response({"error": {"message": f"Incorrect API key provided: {shown}. You can "
+                                                "find your API key at https://platform.openai.com/account/"
+                                                "api-keys.", "type": "invalid_request_error", "param": None,
+                                                "code": "invalid_api_key"}}, status=401)
         if self.mode in ("500", "429", "400", "401"):
             status = int(self.mode)
             kind = {500: "server_error", 429: "rate_limit_exceeded", 400: "invalid_request_error",
@@ -161,6 +192,9 @@ class OpenAIUpstream(UpstreamServer):
                 if self.mode == "cut" and index == 3:
                     assert request.transport is not None
                     request.transport.abort()
+                    return response
+                if self.mode == "stall" and index == 2:
+                    await self.wait_closed(request)
                     return response
                 data = event if isinstance(event, str) else json.dumps(event)
                 await response.write(f"data: {data}\n\n".encode())

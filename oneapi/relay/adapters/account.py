@@ -11,16 +11,17 @@ from typing import Any
 
 from oneapi.errors import UpstreamError
 from oneapi.relay.upstream import UpstreamClient
+from oneapi.security import mask_secrets
 
 __all__ = ("get_json", "number")
 
 
 async def get_json(client: UpstreamClient, url: str, headers: dict[str, str]) -> Any:
-    """GET ``url`` and decode its JSON; an HTTP error becomes the vendor's words."""
+    """GET ``url`` and decode its JSON; an HTTP error becomes the vendor's words (credentials masked)."""
     response = await client.send("GET", url, {**headers, "Accept": "application/json"}, None)
     body = await response.read()
     if response.status >= 400:
-        excerpt = body[:200].decode(errors="replace")
+        excerpt = mask_secrets(body[:200].decode(errors="replace"), headers.values())
         raise UpstreamError(f"the vendor answered HTTP {response.status}: {excerpt}")
     try:
         return json.loads(body)

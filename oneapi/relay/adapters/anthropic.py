@@ -6,7 +6,8 @@ converted by :mod:`oneapi.relay.formats.anthropic`.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -41,6 +42,7 @@ def anthropic_answer(body: bytes, content_type: str) -> ConvertedResponse:
 class AnthropicAdapter(VendorAdapter):
     vendor = "Anthropic"
     modes = frozenset({RelayMode.CHAT})
+    answer_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {RelayMode.CHAT: ("content",)}
     hosted_tools = frozenset({"web_search"})  # the web-search server tool
 
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:

@@ -8,25 +8,33 @@ To add a vendor: a module ``oneapi/relay/adapters/<api_format>.py`` exposing ``A
 an instance of a subclass of :class:`Adapter`; ``channel_types`` names the module by the
 channel type's ``api_format``. Streams are converted by a :class:`StreamConverter`,
 which is fed raw upstream bytes and returns the bytes to send to the client.
+
+A 2xx answer is checked before it is relayed or billed (:meth:`Adapter.answer_problem`,
+:meth:`Adapter.stream_problem`): vendors and the proxies in front of them answer 200 with
+an HTML page, a truncated body or an ``error`` object, and those are upstream failures,
+retried like a 5xx. The check decodes only the top level of the answer (a dict of raw
+values), a few microseconds for a chat completion.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import msgspec
 
-from oneapi.errors import InvalidRequest
+from oneapi.errors import InvalidRequest, UpstreamError
 from oneapi.relay.formats.events import TokenUsage as Usage
+from oneapi.security import mask_secrets
 
 if TYPE_CHECKING:
     from oneapi.cache import CachedChannel
     from oneapi.relay.request import RelayMode, RelayRequest
     from oneapi.relay.upstream import UpstreamClient
 
-__all__ = ("Adapter", "ConvertedResponse", "StreamConverter", "UpstreamRequest", "Usage")
+__all__ = ("Adapter", "ConvertedResponse", "StreamConverter", "UpstreamRequest", "Usage", "bad_answer")
 
 
 @dataclass(slots=True)
@@ -70,11 +78,29 @@ class _ErrorBody(msgspec.Struct):
     message: str = ""
 
 
+_top_level = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_SSE_FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":")
+
+
+def bad_answer(status: int, problem: str, keys: Iterable[str]) -> UpstreamError:
+    """The failure a 2xx answer that is no success becomes (502, retried, not billed)."""
+    message = mask_secrets(f"the upstream answered HTTP {status} with {problem}", keys)
+    return UpstreamError(message, code="bad_upstream_answer")
+
+
+def _error_object(fields: Mapping[str, msgspec.Raw]) -> bool:
+    error = fields.get("error")
+    return error is not None and bytes(error) not in (b"null", b"false", b'""')
+
+
 class Adapter(ABC):
     """One upstream wire format."""
 
     #: the relay modes this format can serve; others are answered with 400
     modes: frozenset[RelayMode]
+    #: top-level fields of which a successful JSON answer has one, per mode; a mode not named
+    #: here (audio: text, subtitles or sound) may answer with any body but HTML or an error
+    answer_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     #: hosted tools the vendor runs itself, asked for as chat's ``web_search_options`` ("web_search")
     hosted_tools: frozenset[str] = frozenset()
 
@@ -132,6 +158,48 @@ class Adapter(ABC):
             return parsed.error
         return parsed.message or f"the upstream answered HTTP {status}"
 
+    def answer_problem(self, request: RelayRequest, content_type: str, body: bytes) -> str | None:
+        """Why a 2xx whole answer is not a success, or None when it is one."""
+        if "html" in content_type:
+            return "an HTML page"
+        expected = self.answer_fields.get(request.mode)
+        if "json" not in content_type:
+            return None if expected is None else f"a {content_type or 'untyped'} body where JSON was expected"
+        try:
+            fields = _top_level.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return "a body that is not a whole JSON object"
+        if _error_object(fields):
+            return f"an error: {self.error_message(200, body)}"
+        if expected is not None and not any(name in fields for name in expected):
+            return f"an answer without {' or '.join(map(repr, expected))}"
+        return None
+
+    def stream_problem(self, content_type: str, first: bytes) -> str | None:
+        """Why a 2xx stream whose first chunk is ``first`` is not a success (None: it is one).
+
+        An event stream must start with an SSE field, and an ``error`` object as its first
+        event is a failure; other framings (AWS event streams, a whole JSON answer sent as
+        chunks) are only checked for being empty or an HTML page.
+        """
+        head = first.lstrip()
+        if not head:
+            return "an empty stream"
+        if "html" in content_type:
+            return "an HTML page"
+        if "event-stream" not in content_type:
+            return None
+        if not head.startswith(_SSE_FIELDS):
+            return "a stream that is not server-sent events"
+        start = head.find(b"data:")
+        if start < 0 or b'"error"' not in head:
+            return None
+        line = head[start + 5:].split(b"\n", 1)[0]
+        try:
+            fields = _top_level.decode(line)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None  # an event cut by the chunk boundary, or not an object: not an error object
+        return f"an error event: {self.error_message(200, line)}" if _error_object(fields) else None
     async def credential(self, channel: CachedChannel, key: str) -> str:
         """The credential :meth:`build_request` gets for the channel key ``key``.
 

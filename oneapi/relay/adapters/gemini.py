@@ -9,7 +9,8 @@ counted locally.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from oneapi.cache import CachedChannel
 from oneapi.relay.adapters.base import UpstreamRequest
@@ -38,6 +39,9 @@ def gemini_version(channel: CachedChannel) -> str:
 class GeminiAdapter(VendorAdapter):
     vendor = "Gemini"
     modes = frozenset({RelayMode.CHAT, RelayMode.EMBEDDINGS})
+    # a prompt blocked by safety settings is answered with promptFeedback and no candidates
+    answer_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        RelayMode.CHAT: ("candidates", "promptFeedback"), RelayMode.EMBEDDINGS: ("embeddings",)}
     hosted_tools = frozenset({"web_search"})  # Google Search grounding
 
     def model_url(self, channel: CachedChannel, model: str) -> str:

@@ -6,12 +6,15 @@ Bearer``. Usage comes from ``prompt_eval_count``/``eval_count``.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import msgspec
 
 from oneapi.cache import CachedChannel
 from oneapi.relay.adapters.base import UpstreamRequest
 from oneapi.relay.adapters.vendor import VendorAdapter
-from oneapi.relay.formats.events import encode_json
+from oneapi.relay.formats.events import decode_json, encode_json
 from oneapi.relay.formats.ollama import (
     OllamaChatStream,
     chat_to_ollama,
@@ -27,6 +30,8 @@ __all__ = ("ADAPTER", "OllamaAdapter")
 class OllamaAdapter(VendorAdapter):
     vendor = "Ollama"
     modes = frozenset({RelayMode.CHAT, RelayMode.EMBEDDINGS})
+    answer_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        RelayMode.CHAT: ("message",), RelayMode.EMBEDDINGS: ("embeddings",)}
 
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         path = "embed" if request.mode is RelayMode.EMBEDDINGS else "chat"
@@ -51,6 +56,17 @@ class OllamaAdapter(VendorAdapter):
 
     def is_stream(self, content_type: str) -> bool:
         return "ndjson" in content_type or "event-stream" in content_type
+
+    def stream_problem(self, content_type: str, first: bytes) -> str | None:
+        """Ollama streams NDJSON: the first line is a chunk object, or ``{"error": ...}``."""
+        line = first.lstrip().split(b"\n", 1)[0]
+        if not line.startswith(b"{"):
+            return "a stream that is not NDJSON" if line else "an empty stream"
+        try:
+            chunk = decode_json(line)
+        except msgspec.DecodeError:
+            return None  # a line cut by the chunk boundary
+        return f"an error: {chunk['error']}" if isinstance(chunk, dict) and chunk.get("error") else None
 
     def stream_converter(self, request: RelayRequest) -> OllamaChatStream:
         return OllamaChatStream(request.model, include_usage=request.client_wants_usage)

@@ -10,7 +10,8 @@ without ``/v1``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -53,6 +54,10 @@ def _rerank_usage(body: bytes) -> Usage | None:
 class OpenAIAdapter(Adapter):
     modes = frozenset(RelayMode)
     hosted_tools = frozenset({"web_search"})  # web_search_options, on the search models
+    answer_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        RelayMode.CHAT: ("choices",), RelayMode.COMPLETIONS: ("choices",), RelayMode.EMBEDDINGS: ("data",),
+        RelayMode.MODERATIONS: ("results",), RelayMode.IMAGES: ("data",), RelayMode.IMAGE_EDITS: ("data",),
+        RelayMode.RESPONSES: ("output",), RelayMode.RERANK: ("results",)}
 
     def request_url(self, channel: CachedChannel, request: RelayRequest, model: str) -> str:
         prefix = "" if channel.kind.versioned_base else "/v1"

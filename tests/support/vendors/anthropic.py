@@ -46,9 +46,9 @@ class AnthropicUpstream(UpstreamServer):
                 web.post("/v1/messages/count_tokens", self.count_tokens),
                 web.get("/v1/models", self.models)]
 
-    async def _failure(self) -> web.StreamResponse | None:
+    async def _failure(self, request: web.Request) -> web.StreamResponse | None:
         if self.mode == "hang":
-            return await super()._failure()
+            return await super()._failure(request)
         if self.mode.isdigit():
             status = int(self.mode)
             return web.json_response({"type": "error", "error": {"type": _ERRORS.get(status, "api_error"),

@@ -35,9 +35,9 @@ class GeminiUpstream(UpstreamServer):
         return [web.post("/{version}/models/{target}", self.dispatch),
                 web.get("/{version}/models", self.models)]
 
-    async def _failure(self) -> web.StreamResponse | None:
+    async def _failure(self, request: web.Request) -> web.StreamResponse | None:
         if self.mode == "hang":
-            return await super()._failure()
+            return await super()._failure(request)
         if self.mode.isdigit():
             status = int(self.mode)
             return web.json_response({"error": {"code": status, "message": f"{self.name} says {status}",

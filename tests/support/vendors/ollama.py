@@ -31,9 +31,9 @@ class OllamaUpstream(UpstreamServer):
         return [web.post("/api/chat", self.chat), web.post("/api/embed", self.embed),
                 web.get("/api/tags", self.tags)]
 
-    async def _failure(self) -> web.StreamResponse | None:
+    async def _failure(self, request: web.Request) -> web.StreamResponse | None:
         if self.mode == "hang":
-            return await super()._failure()
+            return await super()._failure(request)
         if self.mode.isdigit():
             return web.json_response({"error": f"{self.name} says {self.mode}"}, status=int(self.mode))
         return None
