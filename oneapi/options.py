@@ -32,6 +32,14 @@ DEFAULT_OPTIONS: dict[str, str] = {
     "OidcEnabled": "false",
     "WeChatAuthEnabled": "false",
     "TurnstileCheckEnabled": "false",
+    "TurnstileSiteKey": "",
+    "TurnstileSecretKey": "",
+    # Email (oneapi.api.mail): port 465 is implicit TLS, others use STARTTLS when offered
+    "SMTPServer": "",
+    "SMTPPort": "587",
+    "SMTPAccount": "",
+    "SMTPFrom": "",
+    "SMTPToken": "",
     # Channels and relay
     "AutomaticDisableChannelEnabled": "false",
     "AutomaticEnableChannelEnabled": "false",

@@ -26,6 +26,7 @@ __all__ = (
     "constant_time_equal",
     "generate_access_token",
     "generate_aff_code",
+    "generate_code",
     "generate_redemption_key",
     "generate_secret",
     "generate_token_key",
@@ -81,6 +82,11 @@ def constant_time_equal(a: str, b: str) -> bool:
 
 def _random_chars(length: int) -> str:
     return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
+
+
+def generate_code(length: int) -> str:
+    """Random letters and digits: emailed codes, reset tokens, passwords set by a reset."""
+    return _random_chars(length)
 
 
 def generate_token_key() -> str:

@@ -39,7 +39,8 @@ __all__ = ("OptionController",)
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 # Turning one of these on needs the option named beside it to be set first.
 _NEEDS = {"GitHubOAuthEnabled": "GitHubClientId", "WeChatAuthEnabled": "WeChatServerAddress",
-          "TurnstileCheckEnabled": "TurnstileSiteKey", "OidcEnabled": "OidcClientId"}
+          "TurnstileCheckEnabled": "TurnstileSiteKey", "OidcEnabled": "OidcClientId",
+          "EmailVerificationEnabled": "SMTPServer", "EmailDomainRestrictionEnabled": "EmailDomainWhitelist"}
 
 
 class OptionUpdate(msgspec.Struct):

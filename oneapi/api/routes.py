@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING
 
 from litestar import Router
 
-from oneapi.api import channels, logs, options, pricing, redemptions, system, tokens, users
+from oneapi.api import accounts, channels, logs, options, pricing, redemptions, system, tokens, users
 from oneapi.api.auth import require_role
 from oneapi.api.channel_test import ChannelTestScheduler
+from oneapi.api.codes import CodeBook
 from oneapi.api.common import refuse_nul
 from oneapi.api.login_backoff import LoginBackoff
 from oneapi.api.ratelimit import api_rate_limit
@@ -20,9 +21,11 @@ __all__ = ("install_management", "management_router")
 
 
 def install_management(runtime: Runtime) -> None:
-    """Add the scheduled channel test (CHANNEL_TEST_FREQUENCY) and the per-account login back-off."""
+    """Add the scheduled channel test (CHANNEL_TEST_FREQUENCY), the per-account login back-off and
+    the emailed codes."""
     runtime.components.append(ChannelTestScheduler())
     runtime.state["login_backoff"] = LoginBackoff(runtime.state.get("shared"))  # Redis: shared counts
+    runtime.state["email_codes"] = CodeBook(runtime.state.get("shared"))  # Redis, when configured
 
 
 def management_router() -> Router:
@@ -38,6 +41,10 @@ def management_router() -> Router:
             system.about,
             system.home_page_content,
             users.UserController,
+            accounts.send_verification,
+            accounts.send_reset_link,
+            accounts.reset_password,
+            accounts.bind_email,
             tokens.TokenController,
             channels.ChannelController,
             channels.models_per_type,

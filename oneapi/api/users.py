@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from oneapi.api import auth
+from oneapi.api.codes import EMAIL_VERIFICATION, email_codes
 from oneapi.api.common import (
     Id,
     Int32,
@@ -46,6 +47,7 @@ from oneapi.api.common import (
 from oneapi.api.login_backoff import LoginBackoff
 from oneapi.api.logs import record_log
 from oneapi.api.ratelimit import critical_rate_limit
+from oneapi.api.turnstile import turnstile_check
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Ability, Log, LogType, Role, Status, Token, TokenStatus, User
 from oneapi.errors import Forbidden, InvalidRequest, NotFound
@@ -455,16 +457,22 @@ class UserController(Controller):
                                            "page": Provide(page_params, sync_to_thread=False)}
 
     # -- public --------------------------------------------------------------------------
-    @api_post("/register", opt=auth.public, guards=[critical_rate_limit])
+    @api_post("/register", opt=auth.public, guards=[critical_rate_limit, turnstile_check])
     async def register(self, request: Request, data: JSONBody[Registration]) -> dict[str, Any]:
-        """Create a common user (RegisterEnabled and PasswordRegisterEnabled must be on)."""
+        """Create a common user (RegisterEnabled and PasswordRegisterEnabled must be on; with
+        EmailVerificationEnabled, the code mailed by ``/api/verification`` too)."""
         if not options.get_bool("RegisterEnabled"):
             raise Forbidden("registration is closed by the administrator")
         if not options.get_bool("PasswordRegisterEnabled"):
             raise Forbidden("password registration is closed; use another sign-in method")
         if options.get_bool("EmailVerificationEnabled"):
-            raise Forbidden("registration needs email verification, which this gateway cannot send yet; "
-                            "an administrator can turn EmailVerificationEnabled off")
+            email = check_email(data.email)
+            if not email or not data.verification_code:
+                raise InvalidRequest("the administrator requires email verification: enter your email "
+                                     "address and the code sent to it", param="verification_code")
+            if not await email_codes(request).consume(EMAIL_VERIFICATION, email, data.verification_code):
+                raise InvalidRequest("the verification code is wrong or has expired",
+                                     param="verification_code")
         rewards = await run_db(_register, data)
         await changed(request, "users", "tokens", users=rewards)
         return ok()

@@ -16,7 +16,7 @@ cached figures are updated either way, so a replica without Redis works as befor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,9 @@ class Ledger:
     def __init__(self, writer: BatchWriter) -> None:
         self.writer = writer
         self.counters: QuotaCounters | None = None
+        # Told (user id, quota before, quota after) of each settlement, net of running requests
+        # (oneapi.billing.reminder); it must not block.
+        self.on_settled: Callable[[int, int, int], None] | None = None
 
     def attach(self, counters: QuotaCounters) -> None:
         self.counters = counters
@@ -97,6 +100,9 @@ class Ledger:
         self._move(token, user, reservation.amount - actual, held=-reservation.amount,
                    shared=reservation.shared)
         self.writer.settle(token.id, not token.unlimited_quota, user.id, actual, channel_id, log_row)
+        if self.on_settled is not None and actual:
+            after = user.quota + self.writer.held_by_user(user.id)
+            self.on_settled(user.id, after + actual, after)
 
     def refund(self, reservation: Reservation) -> None:
         """Give the reservation back (the request failed before anything was produced)."""

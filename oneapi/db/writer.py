@@ -241,6 +241,10 @@ class BatchWriter:
         _add(self._held_users, user_id, amount)
         _add(self._held_tokens, token_id, amount)
 
+    def held_by_user(self, user_id: int) -> int:
+        """Quota reserved by this user's requests still running."""
+        return self._held_users.get(user_id, 0)
+
     def settle(self, token_id: int, limited: bool, user_id: int, used: int, channel_id: int,
                log_row: dict[str, Any] | None) -> None:
         """Charge ``used`` to the token (its remaining quota only if ``limited``), the user and the

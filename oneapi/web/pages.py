@@ -49,6 +49,8 @@ PAGES: tuple[Page, ...] = (
     Page("profile", "/profile", "Personal", icon="person"),
     Page("login", "/login", "Sign in", Role.GUEST, in_nav=False),
     Page("register", "/register", "Register", Role.GUEST, in_nav=False),
+    Page("reset", "/reset", "Reset password", Role.GUEST, in_nav=False),
+    Page("reset_confirm", "/user/reset", "Reset password", Role.GUEST, in_nav=False),  # the mailed link
 )
 NAV: tuple[Page, ...] = tuple(page for page in PAGES if page.in_nav)
 
@@ -62,6 +64,9 @@ def _site() -> dict[str, Any]:
         "register_enabled": (options.get_bool("RegisterEnabled")
                              and options.get_bool("PasswordRegisterEnabled")),
         "version": __version__,
+        "email_verification": options.get_bool("EmailVerificationEnabled"),
+        "turnstile_site_key": (options.get("TurnstileSiteKey") if options.get_bool("TurnstileCheckEnabled")
+                               else ""),
     }
 
 

@@ -1,7 +1,8 @@
 """The root settings page's form: which options it edits, grouped as one-api's UI groups them.
 
-Kept as data so both themes render the same fields from one list. Secret options (SMTP
-tokens, OAuth secrets) are left out: the options API never returns them.
+Kept as data so both themes render the same fields from one list. Secret options (the SMTP
+password, the Turnstile secret) are write-only ``password`` fields: the options API never
+returns them, so an empty field leaves the stored secret as it is.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ __all__ = ("OPTION_GROUPS", "OptionField", "OptionGroup")
 class OptionField:
     key: str
     label: str
-    kind: str = "text"  # toggle | text | number | textarea | json | theme
+    kind: str = "text"  # toggle | text | number | password | textarea | json | theme
     help: str = ""
 
 
@@ -32,6 +33,8 @@ OPTION_GROUPS: tuple[OptionGroup, ...] = (
         OptionField("RegisterEnabled", "New users may register", "toggle"),
         OptionField("PasswordRegisterEnabled", "Register with a password", "toggle"),
         OptionField("EmailVerificationEnabled", "Email verification on register", "toggle"),
+        OptionField("EmailDomainRestrictionEnabled", "Only email addresses of the whitelisted domains",
+                    "toggle", "The domains are set under Email."),
         OptionField("AutomaticDisableChannelEnabled", "Disable a channel when it fails", "toggle"),
         OptionField("AutomaticEnableChannelEnabled", "Re-enable a channel when its test passes", "toggle"),
         OptionField("ApproximateTokenEnabled", "Approximate token counting (faster)", "toggle"),
@@ -49,6 +52,20 @@ OPTION_GROUPS: tuple[OptionGroup, ...] = (
         OptionField("Notice", "Notice", "textarea", "Shown at the top of the dashboard."),
         OptionField("Footer", "Footer", "textarea"),
         OptionField("About", "About", "textarea"),
+    )),
+    OptionGroup("email", "Email", (
+        OptionField("SMTPServer", "SMTP server", help="Sends codes, reset links and quota reminders."),
+        OptionField("SMTPPort", "SMTP port", "number", "465: TLS at once; others: STARTTLS if offered."),
+        OptionField("SMTPAccount", "SMTP account"),
+        OptionField("SMTPFrom", "Sender address", help="Empty: the SMTP account."),
+        OptionField("SMTPToken", "SMTP password", "password", "Never shown; leave empty to keep it."),
+        OptionField("EmailDomainWhitelist", "Allowed email domains", help="Comma-separated: example.com"),
+    )),
+    OptionGroup("turnstile", "Turnstile", (
+        OptionField("TurnstileSiteKey", "Cloudflare Turnstile site key"),
+        OptionField("TurnstileSecretKey", "Turnstile secret key", "password",
+                    "Never shown; leave empty to keep it."),
+        OptionField("TurnstileCheckEnabled", "Check Turnstile on register, codes and reset", "toggle"),
     )),
     OptionGroup("quota", "Quota", (
         OptionField("QuotaPerUnit", "Quota per US dollar", "number", "500000 quota = $1 by default."),

@@ -280,7 +280,10 @@ def test_fuzz_every_answer_is_a_4xx(world: World, key: str, name: str, data: st.
     mutations = data.draw(st.lists(_mutations(route), min_size=1, max_size=3))
     body, raw = route.body, b""
     for mutate in mutations:  # each edits the document the last one left
-        raw = mutate(body)
+        try:
+            raw = mutate(body)
+        except RecursionError:  # the document left is too deep to encode again: send it as it is
+            break
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError):  # bad bytes or deep nesting: sent as they are

@@ -144,6 +144,24 @@ def test_settings_page_shows_the_price_table_in_dollars(client_for) -> None:
     html = client_for().get("/setting").text
     assert "gpt-4o" in html
     assert 'id="opt-DisplayInCurrencyEnabled"' in html and 'id="opt-QuotaPerUnit"' in html
+    # secrets are write-only fields; the rest of the email and Turnstile options are plain ones
+    assert re.search(r'id="opt-SMTPToken" name="SMTPToken" type="password"', html)
+    assert 'id="opt-SMTPServer"' in html and 'id="opt-TurnstileSiteKey"' in html
+
+
+def test_turnstile_widget_only_when_the_check_is_on(client_for) -> None:
+    client = client_for()
+    assert "cf-turnstile" not in client.get("/register").text
+    with session_scope() as session:
+        options.save(session, "TurnstileSiteKey", "site-key-1")
+        options.save(session, "TurnstileCheckEnabled", "true")
+    try:
+        for path in ("/register", "/reset"):
+            assert 'data-sitekey="site-key-1"' in client.get(path).text
+        assert "Reset it" in client.get("/login").text
+    finally:
+        with session_scope() as session:
+            options.save(session, "TurnstileCheckEnabled", "false")
 
 
 def test_channel_page_carries_the_type_defaults(client_for) -> None:

@@ -1,9 +1,38 @@
-/* Signing in, registering, the dashboard and the personal page. */
+/* Signing in, registering, password reset, the dashboard and the personal page. */
 import {
   $, DEFAULT_PASSWORD_FLAG, api, applyUser, asList, bindForm, dateTime, duration, el, fillForm,
-  fullKey, logRows, money, note, query, refreshSelf, renderRows, requireValid, session, setText,
+  formValues, fullKey, logRows, money, note, query, refreshSelf, renderRows, requireValid, session, setText,
   showDefaultPasswordNotice, showError,
 } from "./core.js";
+
+/* The Turnstile widget's answer in ``form`` ("" when the check is off); each answer is good once,
+   so the widget is reset for the next request. */
+const turnstile = (form) => {
+  const answer = form.elements["cf-turnstile-response"]?.value || "";
+  if (answer && window.turnstile) window.turnstile.reset();
+  return answer;
+};
+
+/* A "Send code" button in ``form``: mails a verification code to the form's email field. */
+const bindSendCode = (form) => {
+  const button = form && $("[data-action='send-code']", form);
+  if (!button) return;
+  button.addEventListener("click", async () => {
+    const errorBox = $("[data-error]", form);
+    showError(errorBox, null);
+    button.disabled = true;
+    try {
+      const {email} = formValues(form);
+      requireValid(email, "Enter your email address first.");
+      await api.get(`/api/verification${query({email, turnstile: turnstile(form)})}`);
+      note(form, "Code sent: check your mailbox.");
+    } catch (error) {
+      showError(errorBox, error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+};
 
 export const login = () => {
   const next = new URLSearchParams(location.search).get("next");
@@ -22,13 +51,36 @@ export const login = () => {
 };
 
 export const register = () => {
-  bindForm("register", async (values) => {
+  bindSendCode($('form[data-form="register"]'));
+  bindForm("register", async (values, form) => {
     requireValid(values.username, "Choose a username.");
     requireValid(values.password.length >= 8 && values.password.length <= 20, "The password must have 8 to 20 characters.");
     requireValid(values.password === values.password2, "The two passwords differ.");
-    await api.post(`/api/user/register${query({turnstile: ""})}`,
-      {username: values.username, password: values.password, aff_code: values.aff_code});
+    await api.post(`/api/user/register${query({turnstile: turnstile(form)})}`,
+      {username: values.username, password: values.password, aff_code: values.aff_code,
+       email: values.email || "", verification_code: values.verification_code || ""});
     location.assign("/login");
+  });
+};
+
+export const reset = () => {
+  bindForm("reset", async (values, form) => {
+    requireValid(values.email, "Enter the email address of your account.");
+    await api.get(`/api/reset_password${query({email: values.email, turnstile: turnstile(form)})}`);
+    note(form, "If an account has this address, a reset link is on its way to it.");
+  });
+};
+
+export const reset_confirm = () => {
+  const params = new URLSearchParams(location.search);
+  const form = $('form[data-form="reset-confirm"]');
+  form.elements.email.value = params.get("email") || "";
+  bindForm("reset-confirm", async () => {
+    requireValid(params.get("email") && params.get("token"), "This link is incomplete; ask for a new one.");
+    const password = await api.post("/api/user/reset", {email: params.get("email"), token: params.get("token")});
+    form.hidden = true;
+    document.getElementById("reset-password").value = password;
+    document.getElementById("reset-result").hidden = false;
   });
 };
 
@@ -83,6 +135,16 @@ export const profile = async () => {
     await api.put("/api/user/self", {username: values.username, display_name: values.display_name});
     applyUser(await refreshSelf());
     note(form, "Profile saved.");
+  });
+
+  setText("profile-email", user && user.email ? user.email : "none");
+  bindSendCode($('form[data-form="bind-email"]'));
+  bindForm("bind-email", async (values, form) => {
+    requireValid(values.email && values.code, "Enter the address and the code mailed to it.");
+    await api.get(`/api/oauth/email/bind${query({email: values.email, code: values.code})}`);
+    setText("profile-email", values.email);
+    form.reset();
+    note(form, "Email bound.");
   });
 
   bindForm("redeem", async (values, form) => {

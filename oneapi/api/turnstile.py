@@ -1,0 +1,50 @@
+"""Cloudflare Turnstile, checked server-side where one-api checks it.
+
+With ``TurnstileCheckEnabled`` on, registration, sending a verification code and sending
+a reset link need the widget's answer in the ``turnstile`` query parameter; the gateway
+asks Cloudflare's siteverify endpoint (form fields ``secret``, ``response``, ``remoteip``)
+and goes on only when it answers ``{"success": true}``. One-api checks nothing else with
+it (not the password login), and neither does this gateway.
+
+The verify URL lives in ``runtime.state["turnstile_verify_url"]`` so tests can point it at
+a local mock; it is not a setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from oneapi.errors import Forbidden, ServiceUnavailable
+from oneapi.options import options
+from oneapi.runtime import Runtime
+
+__all__ = ("VERIFY_URL", "turnstile_check")
+
+VERIFY_URL = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+TIMEOUT_SECONDS = 10.0
+
+
+async def turnstile_check(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """Guard: refuse the request unless Turnstile is off or Cloudflare accepts its answer."""
+    if not options.get_bool("TurnstileCheckEnabled"):
+        return
+    answer = connection.query_params.get("turnstile", "")
+    if not answer:
+        raise Forbidden("the Turnstile check is missing; reload the page and try again",
+                        code="turnstile_missing")
+    runtime: Runtime = connection.app.state.runtime
+    form = {"secret": options.get("TurnstileSecretKey"), "response": answer}
+    if connection.client:
+        form["remoteip"] = connection.client.host
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+            reply = await client.post(runtime.state.get("turnstile_verify_url", VERIFY_URL), data=form)
+        verdict = reply.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise ServiceUnavailable(f"the Turnstile check could not be verified: {exc}") from None
+    if not (isinstance(verdict, dict) and verdict.get("success") is True):
+        raise Forbidden("the Turnstile check failed; reload the page and try again", code="turnstile_failed")

@@ -1,0 +1,89 @@
+"""The quota reminder email, as one-api: sent when a user's quota falls below
+``QuotaRemindThreshold``, and when it runs out.
+
+The ledger reports each settlement's before and after figures (the user's quota net of
+requests still running, so a crossing is seen by exactly the settlement that makes it,
+however many requests overlap). :meth:`QuotaReminder.settled` runs on the relay's path,
+so it only compares two numbers and, on a crossing, queues the user id; a background task
+reads the address and sends the mail. A user is mailed once per crossing: the quota has
+to rise above the threshold again (a top-up) before the next settlement below it mails
+again. A full queue (a mail server down during a stampede) drops reminders rather than
+hold memory; they are a courtesy, not a record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from oneapi.db.engine import get_engine
+from oneapi.db.models import User
+from oneapi.mail import send_mail
+from oneapi.options import options
+from oneapi.runtime import stop_tasks
+
+if TYPE_CHECKING:
+    from oneapi.runtime import Runtime
+
+__all__ = ("QuotaReminder",)
+
+log = logging.getLogger("oneapi.billing.reminder")
+
+QUEUE_SIZE = 1000
+
+
+def _address(user_id: int) -> str:
+    with Session(get_engine()) as session:
+        user = session.get(User, user_id)
+        return user.email if user is not None and user.email else ""
+
+
+class QuotaReminder:
+    """A runtime component; the ledger calls :meth:`settled` after each settlement."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue(QUEUE_SIZE)
+        self._task: asyncio.Task[None] | None = None
+
+    def settled(self, user_id: int, before: int, after: int) -> None:
+        """Queue a reminder when ``before -> after`` crosses the threshold or reaches zero."""
+        if after >= before:
+            return
+        threshold = options.get_int("QuotaRemindThreshold")
+        crossed = before >= threshold > after if threshold > 0 else False
+        if crossed or before > 0 >= after:
+            try:
+                self._queue.put_nowait((user_id, after))
+            except asyncio.QueueFull:
+                log.warning("quota reminder for user %s dropped: the mail queue is full", user_id)
+
+    async def start(self, runtime: Runtime) -> None:
+        self._task = asyncio.create_task(self._send_all(), name="quota-reminder")
+
+    async def stop(self) -> None:
+        await stop_tasks(self._task)
+        self._task = None
+
+    async def _send_all(self) -> None:
+        while True:
+            user_id, left = await self._queue.get()
+            try:
+                await self._send(user_id, left)
+            except Exception:
+                log.exception("quota reminder for user %s was not sent", user_id)
+
+    @staticmethod
+    async def _send(user_id: int, left: int) -> None:
+        address = await asyncio.to_thread(_address, user_id)
+        if not address:
+            return
+        subject = "Your quota is used up" if left <= 0 else "Your quota is running low"
+        link = options.get("TopUpLink")
+        top_up = f'<p>Top up here: <a href="{html.escape(link)}">{html.escape(link)}</a></p>' if link else ""
+        await send_mail(f"{options.get('SystemName', 'One API')}: {subject.lower()}", address,
+                        f"<p>{subject}: {max(left, 0)} quota left. Top up to keep using the API "
+                        f"without interruption.</p>{top_up}")
