@@ -89,9 +89,8 @@ class LambdaHandler:
         if self._adapter is None:
             from mangum import Mangum  # on the first event: app.py builds this handler on every host
 
-            # Edge is an ASGI app; Mangum's protocol types the scope as a plain mutable mapping, Edge as
-            # litestar's scope TypedDicts, and a TypedDict is not a MutableMapping to mypy
-            self._adapter = Mangum(self.app, lifespan="off")  # type: ignore[arg-type]
+            # Edge is an ASGI app; Mangum types the scope as a mutable mapping, Edge as litestar's TypedDicts
+            self._adapter = Mangum(self.app, lifespan="off")  # type: ignore[arg-type]  # TypedDict scope
         return self._adapter
 
     async def _settle(self, spawned: set[asyncio.Task[Any]]) -> None:

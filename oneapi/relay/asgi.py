@@ -39,8 +39,7 @@ class Incoming:
                                         for name, value in scope["headers"]}
         client = scope.get("client")
         self.client_host: str = client[0] if client else ""
-        # litestar's WebSocketScope has no "method"; a websocket upgrade is a GET
-        self.method: str = scope.get("method", "GET")  # type: ignore[assignment]
+        self.method: str = scope.get("method", "GET")  # type: ignore[assignment]  # websocket scopes: GET
         self.request_id: str = scope.get("state", {}).get("request_id", "")
 
 
