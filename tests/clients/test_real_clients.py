@@ -12,14 +12,13 @@ mid-conversation ``system`` message.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support.clients import installed, run_claude, run_gemini
+from tests.support.clients import needs_clients, run_claude, run_gemini
 from tests.support.gateway import GatewayProcess, run_gateway
 from tests.support.seed import Seed
 from tests.support.upstreams import UpstreamServer
@@ -29,10 +28,7 @@ SECRET = "The secret word is persimmon."
 CLAUDE_MODELS = ["claude-opus-4-8", "claude-sonnet-4-5", "claude-haiku-4-5"]
 GEMINI_MODELS = ["gemini-3.5-flash-lite", "gemini-3.8-flash", "gemini-3.1-pro-preview"]
 
-# outside CI the tests wait for the clients to be installed; in CI (.ci/run installs them) they must run
-_INSTALLED = installed("claude") and installed("gemini")
-pytestmark = pytest.mark.skipif(not _INSTALLED and not os.environ.get("CI"),
-                                reason="run .ci/run (or npm ci in tests/clients) to install the clients")
+pytestmark = needs_clients("claude", "gemini")
 
 
 @dataclass

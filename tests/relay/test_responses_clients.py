@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.clients import CLIENTS, run_codex, run_node
+from tests.support.clients import CLIENTS, needs_clients, run_codex, run_node
 from tests.support.gateway import GatewayProcess, run_gateway
 from tests.support.seed import Seed
 from tests.support.upstreams import UpstreamServer
@@ -80,6 +80,7 @@ def _codex_round_trip(world: World, model: str, home: Path) -> None:
     assert "The tool said:" in done.stdout and "hello-from-tool" in done.stdout
 
 
+@needs_clients("codex")
 def test_codex_on_an_openai_responses_channel_passes_through(world: World, tmp_path: Path) -> None:
     _codex_round_trip(world, "gpt-codex", tmp_path)
     first, second = _bodies(world.servers["openai"])
@@ -89,6 +90,7 @@ def test_codex_on_an_openai_responses_channel_passes_through(world: World, tmp_p
     assert "hello-from-tool" in second["input"][-1]["output"]
 
 
+@needs_clients("codex")
 def test_codex_on_an_anthropic_channel(world: World, tmp_path: Path) -> None:
     _codex_round_trip(world, "claude-codex", tmp_path)
     first, second = _bodies(world.servers["codex"])
@@ -99,6 +101,7 @@ def test_codex_on_an_anthropic_channel(world: World, tmp_path: Path) -> None:
     assert "hello-from-tool" in json.dumps(second["messages"][-1]["content"])
 
 
+@needs_clients("ai", "@ai-sdk/openai")
 def test_ai_sdk_tool_loop_with_store_on_an_anthropic_channel(world: World) -> None:
     done = run_node(CLIENTS / "ai_sdk_tool_loop.mjs", {"ONEAPI_BASE_URL": f"{world.gateway.base_url}/v1",
                                                         "ONEAPI_KEY": world.key(), "MODEL": "claude-test"})

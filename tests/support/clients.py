@@ -11,7 +11,10 @@ import os
 import subprocess
 from pathlib import Path
 
-__all__ = ("CLIENTS", "NODE_MODULES", "installed", "run_claude", "run_codex", "run_gemini", "run_node")
+import pytest
+
+__all__ = ("CLIENTS", "NODE_MODULES", "installed", "needs_clients", "run_claude", "run_codex", "run_gemini",
+           "run_node")
 
 CLIENTS = Path(__file__).resolve().parents[1] / "clients"
 NODE_MODULES = CLIENTS / "node_modules"
@@ -21,6 +24,13 @@ _BIN = NODE_MODULES / ".bin"
 
 def installed(name: str) -> bool:
     return (_BIN / name).exists()
+
+
+def needs_clients(*names: str) -> pytest.MarkDecorator:
+    """Skip until ``names`` (programs or packages) are installed, except in CI, which must run them."""
+    missing = [name for name in names if not installed(name) and not (NODE_MODULES / name).exists()]
+    reason = f"{', '.join(missing)} missing: run .ci/run or npm ci --prefix tests/clients"
+    return pytest.mark.skipif(bool(missing) and not os.environ.get("CI"), reason=reason)
 
 
 def _codex_config(base_url: str, model: str) -> str:
