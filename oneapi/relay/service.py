@@ -276,22 +276,23 @@ class Relay:
                        response: UpstreamResponse) -> _Answer:
         """The answer once it is known to be a success: a whole converted body, or a stream
         whose first chunk has been read; anything else under a 2xx is an UpstreamError."""
-        if request.stream and adapter.is_stream(response.content_type):
+        content_type = response.content_type  # a header look-up: read once
+        if request.stream and adapter.is_stream(content_type):
             chunks = response.iter_chunks()
             try:
                 first = await anext(chunks, b"")
             except BaseException:
                 response.close()
                 raise
-            problem = adapter.stream_problem(response.content_type, first)
+            problem = adapter.stream_problem(content_type, first)
             if problem is None:
                 return _Answer(adapter, response, first=first, chunks=chunks)
             response.close()
         else:
             body = await response.read()
-            problem = adapter.answer_problem(request, response.content_type, body)
+            problem = adapter.answer_problem(request, content_type, body)
             if problem is None:
-                converted = adapter.convert_response(request, body, response.content_type)
+                converted = adapter.convert_response(request, body, content_type)
                 return _Answer(adapter, response, converted)
         raise bad_answer(response.status, problem, channel.keys)
 
