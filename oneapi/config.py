@@ -13,6 +13,8 @@ from functools import lru_cache
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from oneapi.i18n import LANGUAGES, normalise_language
+
 __all__ = ("ConfigError", "Settings", "get_settings", "load_settings", "reset_settings")
 
 VALID_THEMES = ("default", "berry")
@@ -55,6 +57,9 @@ class Settings(BaseSettings):
 
     # Web UI
     theme: str = "default"
+    # the UI's, the management API's and the emails' language when neither the visitor's choice
+    # (the header's switch) nor Accept-Language names a supported one; Chinese first, as one-api
+    default_language: str = "zh-CN"
 
     # Cache, batching, relay
     redis_conn_string: str = ""
@@ -101,6 +106,14 @@ class Settings(BaseSettings):
             )
             return "default"
         return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        tag = normalise_language(value)
+        if tag is None:
+            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return tag
 
     @field_validator("log_level")
     @classmethod

@@ -57,7 +57,8 @@ class GatewayError(Exception):
                  status_code: int | None = None, error_type: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.message = message
+        self.message = str(message)  # plain text for every dialect and the logs (English)
+        self.text = message  # an oneapi.i18n.Text when marked: /api renders it in the caller's language
         self.code = code if code is not None else self.default_code
         self.param = param
         if status_code is not None:

@@ -1,11 +1,12 @@
 """Render every error in the shape its caller expects, never with a stack trace.
 
 The relay paths answer in their client's dialect (``oneapi.errors.render_relay_error``:
-OpenAI's on ``/v1``, Anthropic's on ``/v1/messages``, Google's on ``/v1beta``); ``/api`` answers in
-One API's ``{success, message, data}`` envelope with HTTP 200, except for 401, 403 and
-429, which keep their status as one-api's middlewares do, and 500: an unexpected
-exception is a bug, so it answers HTTP 500 (monitors see it) with the request id, and is
-logged once with its stack trace under that id.
+OpenAI's on ``/v1``, Anthropic's on ``/v1/messages``, Google's on ``/v1beta``), in English;
+``/api`` answers in One API's ``{success, message, data}`` envelope, its message in the
+caller's language (:mod:`oneapi.i18n`), with HTTP 200, except for 401, 403 and 429, which
+keep their status as one-api's middlewares do, and 500: an unexpected exception is a bug,
+so it answers HTTP 500 (monitors see it) with the request id, and is logged once with its
+stack trace under that id.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
 
 from oneapi.errors import GatewayError, InternalError, render_relay_error
+from oneapi.i18n import N_, localized
 from oneapi.log import request_id_var
 
 __all__ = ("exception_handlers",)
@@ -36,8 +38,8 @@ def _is_api(request: Request) -> bool:
 def render_error(request: Request, error: GatewayError) -> Response:
     if _is_api(request):
         status = error.status_code if error.status_code in _KEEP_STATUS_ON_API else 200
-        return Response({"success": False, "message": error.message, "data": None}, status_code=status,
-                        headers=error.headers)
+        return Response({"success": False, "message": localized(request, error.text), "data": None},
+                        status_code=status, headers=error.headers)
     # a mount (the Gemini routes) sees its path without its prefix; the server's raw path has it
     raw_path = request.scope.get("raw_path")
     path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else request.url.path
@@ -54,9 +56,9 @@ def _http_exception(request: Request, exc: HTTPException) -> Response:
     if status == 404 and not _is_api(request):
         message = f"Invalid URL ({request.method} {request.url.path})"
     elif status == 405:
-        message = f"Method {request.method} is not allowed on {request.url.path}"
+        message = N_("Method {method} is not allowed on {path}", method=request.method, path=request.url.path)
     elif status == 413:
-        message = "request body is too large"
+        message = N_("request body is too large")
     else:
         message = str(exc.detail)
         extra = exc.extra
@@ -72,7 +74,8 @@ def _http_exception(request: Request, exc: HTTPException) -> Response:
 def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return render_error(request, InternalError(
-        f"internal error (request id {request_id_var.get()}); see the server log for this request id"))
+        N_("internal error (request id {request_id}); see the server log for this request id",
+           request_id=request_id_var.get())))
 
 
 exception_handlers: ExceptionHandlersMap = {

@@ -16,6 +16,7 @@ from email.message import EmailMessage
 import aiosmtplib
 
 from oneapi.errors import ServiceUnavailable
+from oneapi.i18n import N_
 from oneapi.options import options
 
 __all__ = ("SEND_TIMEOUT_SECONDS", "send_mail")
@@ -34,7 +35,7 @@ async def send_mail(subject: str, to: str, html: str) -> None:
     account = options.get("SMTPAccount").strip()
     sender = options.get("SMTPFrom").strip() or account
     if not server or not sender:
-        raise ServiceUnavailable("email is not configured: set SMTPServer and SMTPAccount or SMTPFrom")
+        raise ServiceUnavailable(N_("email is not configured: set SMTPServer and SMTPAccount or SMTPFrom"))
     port = options.get_int("SMTPPort", 587)
     message = EmailMessage()
     message["Subject"] = subject
@@ -50,4 +51,4 @@ async def send_mail(subject: str, to: str, html: str) -> None:
                               start_tls=None if port != IMPLICIT_TLS_PORT else False,
                               timeout=SEND_TIMEOUT_SECONDS)
     except (aiosmtplib.SMTPException, OSError) as exc:
-        raise ServiceUnavailable(f"the mail server did not accept the message: {exc}") from None
+        raise ServiceUnavailable(N_("the mail server did not accept the message: {exc}", exc=exc)) from None

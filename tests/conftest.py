@@ -19,7 +19,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytes
 
     for name in list(os.environ):
         if name.startswith(("SQL_", "SQLITE_", "REDIS_", "SESSION_SECRET", "INITIAL_ROOT", "THEME", "PORT",
-                             "JOURNAL_")):
+                             "JOURNAL_", "DEFAULT_LANGUAGE")):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "one-api.db"))
     reset_settings()

@@ -1,7 +1,8 @@
 """The relay process boots without what it does not need yet, and each deferred part still works.
 
 What stays unloaded until first use, and the tests that show each part working then:
-Litestar, the management API and the web UI (here, and ``tests/api``, ``tests/web``), other
+Litestar, the management API and the web UI (here, and ``tests/api``, ``tests/web``), Babel and
+the translation catalogs until a page or a translated message needs them (``tests/web/test_i18n.py``), other
 vendors' client formats and image fetching (``tests/relay``), redis without
 ``REDIS_CONN_STRING`` (``tests/scale``), mangum off Lambda (``tests/deploy/test_lambda_handler.py``),
 alembic when the schema is current (``tests/db/test_storage.py`` migrates), the tokenizer's
@@ -28,8 +29,9 @@ from oneapi.runtime import Runtime
 from oneapi.security import verify_password
 from tests.support.gateway import ROOT, gateway_env, run_gateway
 
-DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "toktok",
-            "oneapi.api", "oneapi.web", "oneapi.console", "oneapi.relay.routes", "oneapi.relay.native_routes",
+DEFERRED = ("litestar", "jinja2", "babel", "mangum", "redis", "alembic", "httpx", "toktok",
+            "oneapi.api", "oneapi.web", "oneapi.console",
+            "oneapi.i18n.catalogs", "oneapi.relay.routes", "oneapi.relay.native_routes",
             "oneapi.relay.probe", "oneapi.relay.formats.anthropic", "oneapi.relay.formats.anthropic_in",
             "oneapi.relay.formats.gemini", "oneapi.relay.formats.gemini_in", "oneapi.relay.formats.responses",
             "oneapi.relay.formats.media")
@@ -103,9 +105,9 @@ def test_a_container_host_boots_and_serves_without_the_deferred_modules(tmp_path
     # the first management call loads what it needs, once, and answers
     assert report["status"] == 200
     assert {"litestar", "oneapi.api", "oneapi.console"} <= set(report["after_console"])
-    assert not {"redis", "mangum", "alembic", "toktok", "jinja2"} & set(report["after_console"])
-    assert report["page"] == 200  # the first page loads Jinja
-    assert "jinja2" in report["after_page"]
+    assert not {"redis", "mangum", "alembic", "toktok", "jinja2", "babel"} & set(report["after_console"])
+    assert report["page"] == 200  # the first page loads Jinja, and Babel for its language
+    assert {"jinja2", "babel", "oneapi.i18n.catalogs"} <= set(report["after_page"])
     print(f"first management call, imports and build included: {report['first_console_ms']:.0f} ms")
 
 

@@ -11,7 +11,7 @@ configured (:mod:`oneapi.api.codes`). The reset routes answer the
 same whether or not an account has the address: the reset mail is sent after the answer,
 so not even the time taken tells. ``EmailDomainRestrictionEnabled`` limits addresses to
 the domains listed in ``EmailDomainWhitelist`` (comma-separated), checked where a code is
-sent, as one-api does.
+sent, as one-api does. Mails are written in the language of the request that asks for them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,6 +38,7 @@ from oneapi.api.users import USER_DELETED, check_email
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import User
 from oneapi.errors import InvalidRequest
+from oneapi.i18n import N_
 from oneapi.mail import send_mail
 from oneapi.options import options
 from oneapi.security import generate_code, hash_password
@@ -49,7 +51,7 @@ log = logging.getLogger("oneapi.api.accounts")
 CODE_LENGTH = 6  # one-api's verification code
 TOKEN_LENGTH = 32  # a reset token travels in a link, so it can be long
 PASSWORD_LENGTH = 12  # one-api's new password after a reset
-_BAD_RESET = "the reset link is invalid or has expired"
+_BAD_RESET = N_("the reset link is invalid or has expired")
 
 
 class ResetRequest(msgspec.Struct):
@@ -60,7 +62,7 @@ class ResetRequest(msgspec.Struct):
 def _address(email: str) -> str:
     email = check_email(email)
     if not email:
-        raise InvalidRequest("email is required", param="email")
+        raise InvalidRequest(N_("email is required"), param="email")
     return email
 
 
@@ -70,14 +72,22 @@ def check_email_domain(email: str) -> None:
         return
     allowed = {d.strip().lower() for d in options.get("EmailDomainWhitelist").split(",") if d.strip()}
     if email.rpartition("@")[2].lower() not in allowed:
-        raise InvalidRequest("the administrator allows only addresses of these domains: "
-                             + ", ".join(sorted(allowed)), param="email")
+        raise InvalidRequest(N_("the administrator allows only addresses of these domains: {domains}",
+                                domains=", ".join(sorted(allowed))), param="email")
 
 
 def _email_owner(email: str) -> int | None:
     with Session(get_engine()) as session:
         query = select(User.id).where(User.email == email, User.status != USER_DELETED).order_by(col(User.id))
         return session.exec(query).first()
+
+
+def _translator(request: Request) -> Callable[[str], str]:
+    """Marked text (``N_``) in the language ``request`` reads, for the mail it sends."""
+    from oneapi.i18n.catalogs import request_language, translate
+
+    language = request_language(request)
+    return lambda text: translate(text, language)
 
 
 def _site_name() -> str:
@@ -90,28 +100,31 @@ async def send_verification(request: Request, email: FromQuery[str] = "") -> dic
     email = _address(email)
     check_email_domain(email)
     if await run_db(_email_owner, email) is not None:
-        raise InvalidRequest("this email address is already in use", param="email")
+        raise InvalidRequest(N_("this email address is already in use"), param="email")
     code = await email_codes(request).issue(EMAIL_VERIFICATION, email, CODE_LENGTH)
     minutes = int(email_codes(request).valid_seconds // 60)
-    await send_mail(f"{options.get('SystemName', 'One API')} email verification", email,
-                    f"<p>Hello, you are verifying your email address with {_site_name()}.</p>"
-                    f"<p>Your verification code is: <strong>{code}</strong></p>"
-                    f"<p>It is valid for {minutes} minutes. If you did not ask for it, ignore this mail.</p>")
+    tr = _translator(request)
+    greeting = tr(N_("Hello, you are verifying your email address with {site}.", site=_site_name()))
+    validity = tr(N_("It is valid for {minutes} minutes. If you did not ask for it, ignore this mail.",
+                     minutes=minutes))
+    await send_mail(tr(N_("{site} email verification", site=options.get("SystemName", "One API"))), email,
+                    f"<p>{greeting}</p><p>{tr(N_('Your verification code is:'))} <strong>{code}</strong></p>"
+                    f"<p>{validity}</p>")
     return ok()
 
 
-async def _mail_reset_link(book: CodeBook, email: str) -> None:
+async def _mail_reset_link(book: CodeBook, email: str, tr: Callable[[str], str]) -> None:
     token = await book.issue(PASSWORD_RESET, email, TOKEN_LENGTH)
     query = urlencode({"email": email, "token": token})
-    link = f"{options.get('ServerAddress').rstrip('/')}/user/reset?{query}"
+    link = html.escape(f"{options.get('ServerAddress').rstrip('/')}/user/reset?{query}")
     minutes = int(book.valid_seconds // 60)
     try:
-        await send_mail(f"{options.get('SystemName', 'One API')} password reset", email,
-                        f"<p>Hello, you asked to reset your password on {_site_name()}.</p>"
-                        f'<p>Open <a href="{html.escape(link)}">this link</a> to reset it: '
-                        f"{html.escape(link)}</p>"
-                        f"<p>It works once, within {minutes} minutes. "
-                        "If you did not ask, ignore this mail.</p>")
+        greeting = tr(N_("Hello, you asked to reset your password on {site}.", site=_site_name()))
+        validity = tr(N_("It works once, within {minutes} minutes. If you did not ask, ignore this mail.",
+                         minutes=minutes))
+        await send_mail(tr(N_("{site} password reset", site=options.get("SystemName", "One API"))), email,
+                        f"<p>{greeting}</p><p>{tr(N_('Open this link to reset your password:'))} "
+                        f'<a href="{link}">{link}</a></p><p>{validity}</p>')
     except Exception:
         log.exception("password reset mail to an account's address failed")
 
@@ -123,10 +136,10 @@ async def send_reset_link(request: Request, email: FromQuery[str] = "") -> dict[
     if await run_db(_email_owner, email) is not None:
         runtime = request.app.state.runtime
         runtime.state.setdefault("mail_tasks", set())
-        task = asyncio.create_task(_mail_reset_link(email_codes(request), email))
+        task = asyncio.create_task(_mail_reset_link(email_codes(request), email, _translator(request)))
         runtime.state["mail_tasks"].add(task)  # held until done, so it is not collected mid-send
         task.add_done_callback(runtime.state["mail_tasks"].discard)
-    return ok(message="if an account has this address, a reset link was sent to it")
+    return ok(message=N_("if an account has this address, a reset link was sent to it"))
 
 
 def _reset(email: str, password: str) -> bool:
@@ -160,7 +173,7 @@ def _bind(user_id: int, email: str) -> None:
         owner = session.exec(select(User.id).where(User.email == email, User.id != user_id,
                                                    User.status != USER_DELETED)).first()
         if owner is not None:
-            raise InvalidRequest("this email address is already in use", param="email")
+            raise InvalidRequest(N_("this email address is already in use"), param="email")
         user = session.get(User, user_id)
         if user is not None:
             user.email = email
@@ -173,7 +186,7 @@ async def bind_email(request: Request, me: auth.Me, email: FromQuery[str] = "",
     """Bind ``email`` to the caller's account with the code mailed to it."""
     email = _address(email)
     if not code or not await email_codes(request).consume(EMAIL_VERIFICATION, email, code):
-        raise InvalidRequest("the verification code is wrong or has expired", param="code")
+        raise InvalidRequest(N_("the verification code is wrong or has expired"), param="code")
     await run_db(_bind, me.id or 0, email)
     await changed(request, "users")
     return ok()

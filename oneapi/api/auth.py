@@ -37,6 +37,7 @@ from oneapi.api.common import run_db
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Role, Status, User
 from oneapi.errors import Forbidden, Unauthorized
+from oneapi.i18n import N_
 from oneapi.runtime import Runtime
 from oneapi.security import constant_time_equal
 
@@ -150,13 +151,13 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> User:
     claims = _session_claims(connection)
     token = "" if claims is not None else _access_token(connection)
     if claims is None and (not token or token.startswith("sk-")):
-        raise Unauthorized("not logged in and no access token given", code="unauthorized")
+        raise Unauthorized(N_("not logged in and no access token given"), code="unauthorized")
     user = await run_db(_load_user, claims, token)
     if user is None:
-        raise Unauthorized("not logged in (or the session has ended), or the access token is invalid",
+        raise Unauthorized(N_("not logged in (or the session has ended), or the access token is invalid"),
                            code="unauthorized")
     if user.status != Status.ENABLED:
-        raise Forbidden("this user is disabled", code="user_disabled")
+        raise Forbidden(N_("this user is disabled"), code="user_disabled")
     connection.scope.setdefault("state", {})["caller"] = user
     return user
 
@@ -168,10 +169,10 @@ async def require_role(connection: ASGIConnection[Any, Any, Any, Any], handler: 
         if handler.opt.get(PUBLIC_OPT) is True:
             return
         log.error("route %s declares neither a role nor public; refusing it", connection.url.path)
-        raise Forbidden("permission denied: this route declares no role", code="undeclared_route")
+        raise Forbidden(N_("permission denied: this route declares no role"), code="undeclared_route")
     user = await authenticate(connection)
     if user.role < needed:
-        raise Forbidden("permission denied: this needs a higher role", code="insufficient_role")
+        raise Forbidden(N_("permission denied: this needs a higher role"), code="insufficient_role")
 
 
 async def caller(request: Request) -> User:

@@ -25,6 +25,7 @@ from oneapi.api.logs import record_log
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Channel, LogType, Status
 from oneapi.errors import NotFound
+from oneapi.i18n import N_
 from oneapi.options import options
 from oneapi.relay.probe import ProbeResult, probe_channel
 from oneapi.runtime import stop_tasks
@@ -79,7 +80,7 @@ def _load(channel_id: int) -> Channel:
     with Session(get_engine(), expire_on_commit=False) as session:
         channel = session.get(Channel, channel_id)
         if channel is None:
-            raise NotFound("channel not found")
+            raise NotFound(N_("channel not found"))
         return channel
 
 

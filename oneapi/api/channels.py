@@ -57,6 +57,7 @@ from oneapi.channel_types import CHANNEL_TYPES
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Channel, LogType, Status
 from oneapi.errors import GatewayError, InvalidRequest, NotFound
+from oneapi.i18n import N_
 from oneapi.runtime import Runtime
 from oneapi.security import mask_key
 
@@ -109,13 +110,14 @@ def _json_object(value: str | None, field: str, limit: int | None = None) -> str
     if not value:
         return ""
     if limit is not None and len(value) > limit:
-        raise InvalidRequest(f"{field} must be at most {limit} characters", param=field)
+        raise InvalidRequest(N_("{field} must be at most {limit} characters",
+                                field=field, limit=limit), param=field)
     try:
         parsed = json.loads(value)
     except ValueError:
-        raise InvalidRequest(f"{field} must be a JSON object", param=field) from None
+        raise InvalidRequest(N_("{field} must be a JSON object", field=field), param=field) from None
     if not isinstance(parsed, dict):
-        raise InvalidRequest(f"{field} must be a JSON object", param=field)
+        raise InvalidRequest(N_("{field} must be a JSON object", field=field), param=field)
     return value
 
 
@@ -125,26 +127,28 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
     for field, value in values.items():
         if field == "type":
             if value not in CHANNEL_TYPES:
-                raise InvalidRequest(f"unknown channel type {value}; see GET /api/channel/types",
+                raise InvalidRequest(N_("unknown channel type {value}; see GET /api/channel/types",
+                                        value=value),
                                      param="type")
             out[field] = value
         elif field == "name":
             name = value.strip()
             if len(name) > 191:
-                raise InvalidRequest("name must be at most 191 characters", param="name")
+                raise InvalidRequest(N_("name must be at most 191 characters"), param="name")
             out[field] = name
         elif field == "base_url":
             base_url = value.strip().rstrip("/")
             parts = urlsplit(base_url)
             if base_url and (parts.scheme not in ("http", "https") or not parts.netloc):
-                raise InvalidRequest("base_url must be an http(s) URL", param="base_url")
+                raise InvalidRequest(N_("base_url must be an http(s) URL"), param="base_url")
             out[field] = base_url
         elif field == "models":
             out[field] = ",".join(split_list(value))
         elif field == "group":
             group = ",".join(split_list(value) or ["default"])
             if len(group) > MAX_GROUP:
-                raise InvalidRequest(f"group must be at most {MAX_GROUP} characters", param="group")
+                raise InvalidRequest(N_("group must be at most {limit} characters",
+                                        limit=MAX_GROUP), param="group")
             out[field] = group
         elif field == "model_mapping":
             out[field] = _json_object(value, field, MAX_MODEL_MAPPING)
@@ -152,7 +156,7 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
             out[field] = _json_object(value, field)
         elif field == "status":
             if value not in _STATUSES:
-                raise InvalidRequest("status must be 1 (enabled), 2 (disabled) or 3 (auto-disabled)",
+                raise InvalidRequest(N_("status must be 1 (enabled), 2 (disabled) or 3 (auto-disabled)"),
                                      param="status")
             out[field] = value
         elif field == "system_prompt":
@@ -168,18 +172,19 @@ def _apply(channel: Channel, values: dict[str, Any]) -> set[str]:
     kind = CHANNEL_TYPES[channel.type]
     if not channel.models:
         if not kind.default_models:
-            raise InvalidRequest("models is required (a comma-separated list)", param="models")
+            raise InvalidRequest(N_("models is required (a comma-separated list)"), param="models")
         channel.models = ",".join(kind.default_models)
         changed_fields.add("models")
     if not channel.base_url and not kind.base_url and not kind.regional:
-        raise InvalidRequest(f"base_url is required for channel type {kind.name}", param="base_url")
+        raise InvalidRequest(N_("base_url is required for channel type {kind}",
+                                kind=kind.name), param="base_url")
     return changed_fields
 
 
 def get_channel(session: Session, channel_id: int) -> Channel:
     channel = session.get(Channel, channel_id)
     if channel is None:
-        raise NotFound("channel not found")
+        raise NotFound(N_("channel not found"))
     return channel
 
 
@@ -204,7 +209,7 @@ def _get(channel_id: int) -> dict[str, Any]:
 def _create(fields: ChannelFields) -> list[dict[str, Any]]:
     keys = [line.strip() for line in (fields.key or "").splitlines() if line.strip()]
     if not keys:
-        raise InvalidRequest("key is required (one channel is created per line)", param="key")
+        raise InvalidRequest(N_("key is required (one channel is created per line)"), param="key")
     values = _checked({**_NEW_CHANNEL, **sent(fields)})
     template = Channel(key="")
     _apply(template, values)
@@ -355,10 +360,10 @@ class ChannelController(Controller):
                        which: Annotated[str, QueryParameter(name="scope")] = "all") -> dict[str, Any]:
         """Test channels in the background: ``scope`` all (default) or disabled (auto-disabled)."""
         if which not in ("all", "disabled"):
-            raise InvalidRequest("scope must be all or disabled", param="scope")
+            raise InvalidRequest(N_("scope must be all or disabled"), param="scope")
         if not start_test_all(request.app.state.runtime, which, me.id or 0):
-            raise InvalidRequest("a channel test run is going on already")
-        return ok(message="testing channels in the background; see each channel's test time")
+            raise InvalidRequest(N_("a channel test run is going on already"))
+        return ok(message=N_("testing channels in the background; see each channel's test time"))
 
     @get("/fetch_models/{channel_id:int}")
     async def upstream_models(self, request: Request, channel_id: PathId) -> dict[str, Any]:

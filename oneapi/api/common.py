@@ -3,7 +3,9 @@ partial updates and one-api's lenient integers.
 
 Every ``/api`` answer is One API's ``{"success", "message", "data"}`` envelope; errors
 are raised as :mod:`oneapi.errors` types and rendered into the same envelope by
-:mod:`oneapi.exception_handlers`.
+:mod:`oneapi.exception_handlers`. A message is written once, in English, marked with
+``N_`` (:mod:`oneapi.i18n`), and put in the caller's language where the envelope is
+rendered: :func:`localize_message` for successes, the exception handler for errors.
 
 Updates are partial, as one-api's frontends expect: an update body is a msgspec struct
 whose fields default to ``UNSET``; :func:`sent` lists the fields the request carried, so
@@ -26,11 +28,12 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import msgspec
-from litestar import Request, delete, post
+from litestar import Request, Response, delete, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy import Select, update
@@ -38,6 +41,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from oneapi.db.models import User
 from oneapi.errors import InvalidRequest
+from oneapi.i18n import N_, Text, localized
 from oneapi.options import options
 from oneapi.runtime import Runtime
 
@@ -58,9 +62,11 @@ __all__ = (
     "api_delete",
     "api_post",
     "assign",
+    "before_api_request",
     "changed",
     "format_quota",
     "keyword_id",
+    "localize_message",
     "ok",
     "page_params",
     "query_int",
@@ -128,7 +134,7 @@ def add_user_quota(session: Session, user_id: int, delta: int) -> None:
     past the bigint column is refused (SQLite would silently store it as a float)."""
     current = session.exec(select(User.quota).where(User.id == user_id)).first() or 0
     if not -INT64_MAX - 1 <= current + delta <= INT64_MAX:
-        raise InvalidRequest("the user's quota would pass the largest number the database holds",
+        raise InvalidRequest(N_("the user's quota would pass the largest number the database holds"),
                              param="quota")
     session.exec(update(User).where(col(User.id) == user_id).values(quota=User.quota + delta))
 
@@ -147,12 +153,32 @@ def _nul_path(value: Any, path: str) -> str | None:
     return None
 
 
+_api_request: ContextVar[Request | None] = ContextVar("oneapi_api_request", default=None)
+
+
+async def before_api_request(request: Request) -> None:
+    """Every ``/api`` route's first step: keep the request for the envelope's language
+    (:func:`localize_message`), and refuse NUL text (:func:`refuse_nul`)."""
+    _api_request.set(request)
+    await refuse_nul(request)
+
+
+async def localize_message(response: Response) -> Response:
+    """A successful envelope's message in the caller's language (errors: ``oneapi.exception_handlers``)."""
+    content = response.content
+    if isinstance(content, dict) and isinstance(message := content.get("message"), Text):
+        request = _api_request.get()
+        content["message"] = localized(request, message) if request is not None else str(message)
+    return response
+
+
 async def refuse_nul(request: Request) -> None:
     """Refuse text with a NUL character, which PostgreSQL cannot store or compare (one
     before-request check for every ``/api`` route, so each database answers the same)."""
     for name, value in request.query_params.multi_items():
         if "\x00" in name or "\x00" in value:
-            raise InvalidRequest(f"query parameter {name!r} contains a NUL character", param=name)
+            raise InvalidRequest(N_("query parameter {name!r} contains a NUL character",
+                                    name=name), param=name)
     if request.method not in ("POST", "PUT", "PATCH"):
         return
     body = await request.body()
@@ -162,7 +188,7 @@ async def refuse_nul(request: Request) -> None:
         except msgspec.DecodeError:
             return  # the handler reports the malformed body
         if (where := _nul_path(decoded, "$")) is not None:
-            raise InvalidRequest(f"{where} contains a NUL character", param=where)
+            raise InvalidRequest(N_("{where} contains a NUL character", where=where), param=where)
 
 
 def sent(body: msgspec.Struct) -> dict[str, Any]:
@@ -196,7 +222,8 @@ def query_int(raw: str | None, name: str, *, default: int = 0, low: int = -INT64
             return default
         value = int(number) if math.isfinite(number) else too_big
     if not low <= value <= high:
-        raise InvalidRequest(f"{name} must be between {low} and {high}", param=name)
+        raise InvalidRequest(N_("{name} must be between {low} and {high}",
+                                name=name, low=low, high=high), param=name)
     return value
 
 

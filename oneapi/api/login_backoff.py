@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from oneapi.errors import RateLimited
+from oneapi.i18n import N_
 from oneapi.redis_state import RedisUnavailable, Script
 
 if TYPE_CHECKING:
@@ -86,7 +87,8 @@ class LoginBackoff:
         wait = await self._step("try", name)
         if wait > 0:
             seconds = math.ceil(wait)
-            raise RateLimited(f"too many failed logins for this account; try again in {seconds} s",
+            raise RateLimited(N_("too many failed logins for this account; try again in {seconds} s",
+                                 seconds=seconds),
                               retry_after=seconds, code="login_locked")
 
     async def failed(self, name: str) -> None:

@@ -35,6 +35,7 @@ from oneapi.api.common import (
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Log, LogType, User
 from oneapi.errors import InvalidRequest
+from oneapi.i18n import N_
 
 __all__ = ("LogController", "LogFilter", "log_row", "record_log")
 
@@ -210,6 +211,6 @@ class LogController(Controller):
         """Delete logs older than ``target_timestamp`` (unix seconds; a fraction is truncated)."""
         before = query_int(target_timestamp, "target_timestamp", low=0)
         if before <= 0:
-            raise InvalidRequest("target_timestamp is required (unix seconds; older logs are deleted)",
+            raise InvalidRequest(N_("target_timestamp is required (unix seconds; older logs are deleted)"),
                                  param="target_timestamp")
         return ok(await run_db(_purge, before))

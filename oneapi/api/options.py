@@ -32,6 +32,7 @@ from oneapi.bootstrap import SESSION_SECRET_OPTION
 from oneapi.config import VALID_THEMES
 from oneapi.db.engine import get_engine
 from oneapi.errors import InvalidRequest
+from oneapi.i18n import N_
 from oneapi.options import DEFAULT_OPTIONS, is_secret_option, options
 
 __all__ = ("OptionController",)
@@ -56,21 +57,23 @@ def _text(value: str | bool | int | float | None) -> str:
 
 def _check(key: str, value: str) -> str:
     if not _KEY.match(key) or key == SESSION_SECRET_OPTION:
-        raise InvalidRequest(f"option {key!r} cannot be set", param="key")
+        raise InvalidRequest(N_("option {key!r} cannot be set", key=key), param="key")
     if key.endswith("Enabled"):
         lowered = value.strip().lower()
         if lowered not in ("true", "false"):
-            raise InvalidRequest(f"{key} must be true or false", param="value")
+            raise InvalidRequest(N_("{key} must be true or false", key=key), param="value")
         if lowered == "true" and key in _NEEDS and not options.get(_NEEDS[key]).strip():
-            raise InvalidRequest(f"set {_NEEDS[key]} before turning {key} on", param="value")
+            raise InvalidRequest(N_("set {needed} before turning {key} on",
+                                    needed=_NEEDS[key], key=key), param="value")
         return lowered
     if key == "Theme" and value and value not in VALID_THEMES:
-        raise InvalidRequest(f"Theme must be one of {', '.join(VALID_THEMES)}", param="value")
+        raise InvalidRequest(N_("Theme must be one of {themes}",
+                                themes=', '.join(VALID_THEMES)), param="value")
     if key in RATIO_OPTIONS:
         return check_ratio_json(key, value)
     default = DEFAULT_OPTIONS.get(key)
     if default is not None and _is_number(default) and not _is_number(value):
-        raise InvalidRequest(f"{key} must be a number", param="value")
+        raise InvalidRequest(N_("{key} must be a number", key=key), param="value")
     return value
 
 

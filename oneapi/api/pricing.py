@@ -23,6 +23,7 @@ from oneapi.api.common import api_post, changed, ok, run_db
 from oneapi.billing.ratios import effective_table
 from oneapi.db.engine import get_engine
 from oneapi.errors import InvalidRequest
+from oneapi.i18n import N_
 from oneapi.options import DEFAULT_OPTIONS, options
 
 __all__ = ("RATIO_OPTIONS", "PricingController", "check_ratio_json", "list_groups")
@@ -40,17 +41,18 @@ class PricingUpdate(msgspec.Struct):
 
 def _check_table(key: str, table: Any) -> dict[str, float]:
     if not isinstance(table, dict):
-        raise InvalidRequest(f"{key} must be a JSON object of name to number", param=key)
+        raise InvalidRequest(N_("{key} must be a JSON object of name to number", key=key), param=key)
     checked: dict[str, float] = {}
     for name, value in table.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
                 or value < 0:
-            raise InvalidRequest(f"{key}[{name!r}] must be a number of 0 or more", param=key)
+            raise InvalidRequest(N_("{key}[{name!r}] must be a number of 0 or more",
+                                    key=key, name=name), param=key)
         if not str(name).strip():
-            raise InvalidRequest(f"{key} has an empty name", param=key)
+            raise InvalidRequest(N_("{key} has an empty name", key=key), param=key)
         checked[str(name)] = float(value)
     if key == "GroupRatio" and not checked:
-        raise InvalidRequest("GroupRatio needs at least one group", param=key)
+        raise InvalidRequest(N_("GroupRatio needs at least one group"), param=key)
     return checked
 
 
@@ -61,7 +63,7 @@ def check_ratio_json(key: str, value: str) -> str:
     try:
         table = json.loads(value)
     except ValueError:
-        raise InvalidRequest(f"{key} is not valid JSON", param=key) from None
+        raise InvalidRequest(N_("{key} is not valid JSON", key=key), param=key) from None
     return json.dumps(_check_table(key, table), ensure_ascii=False)
 
 
@@ -97,7 +99,7 @@ class PricingController(Controller):
         values = {key: json.dumps(_check_table(key, table), ensure_ascii=False)
                   for key in RATIO_OPTIONS if (table := getattr(data, key)) is not None}
         if not values:
-            raise InvalidRequest(f"give at least one of {', '.join(RATIO_OPTIONS)}")
+            raise InvalidRequest(N_("give at least one of {options}", options=', '.join(RATIO_OPTIONS)))
         await run_db(_save, values)
         await changed(request, "options")
         return ok(effective_table())

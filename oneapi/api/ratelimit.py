@@ -20,6 +20,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from oneapi.errors import RateLimited
+from oneapi.i18n import N_
 from oneapi.runtime import Runtime
 
 __all__ = ("CRITICAL_LIMIT", "api_rate_limit", "critical_rate_limit", "web_rate_limit")
@@ -49,7 +50,7 @@ def _hit(connection: ASGIConnection[Any, Any, Any, Any], item: RateLimitItem, ma
     if limiter.hit(item, mark, ip):
         return
     reset_at = limiter.get_window_stats(item, mark, ip).reset_time
-    raise RateLimited("too many requests; try again later", retry_after=int(reset_at - time.time()) + 1)
+    raise RateLimited(N_("too many requests; try again later"), retry_after=int(reset_at - time.time()) + 1)
 
 
 async def api_rate_limit(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:

@@ -45,6 +45,7 @@ from oneapi.api.logs import record_log
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import LogType, Redemption, Status, User
 from oneapi.errors import InvalidRequest, NotFound
+from oneapi.i18n import N_
 from oneapi.security import generate_redemption_key
 
 __all__ = ("RedemptionController", "admin_topup", "redeem")
@@ -82,13 +83,13 @@ class AdminTopUp(msgspec.Struct):
 def _check_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= MAX_NAME:
-        raise InvalidRequest(f"name must be 1 to {MAX_NAME} characters", param="name")
+        raise InvalidRequest(N_("name must be 1 to {limit} characters", limit=MAX_NAME), param="name")
     return name
 
 
 def _check_quota(quota: int) -> int:
     if quota <= 0:
-        raise InvalidRequest("quota must be a positive number", param="quota")
+        raise InvalidRequest(N_("quota must be a positive number"), param="quota")
     return quota
 
 
@@ -109,7 +110,7 @@ def _get(code_id: int) -> dict[str, Any]:
     with Session(get_engine()) as session:
         code = session.get(Redemption, code_id)
         if code is None:
-            raise NotFound("redemption code not found")
+            raise NotFound(N_("redemption code not found"))
         return row(code)
 
 
@@ -117,7 +118,7 @@ def _create(fields: RedemptionFields, admin_id: int) -> list[str]:
     name = _check_name(fields.name)
     quota = _check_quota(fields.quota)
     if not 1 <= fields.count <= MAX_BATCH:
-        raise InvalidRequest(f"count must be 1 to {MAX_BATCH}", param="count")
+        raise InvalidRequest(N_("count must be 1 to {limit}", limit=MAX_BATCH), param="count")
     keys = [generate_redemption_key() for _ in range(fields.count)]
     now = unix_now()
     with session_scope() as session:
@@ -139,13 +140,13 @@ def _update(fields: RedemptionUpdate, status_only: bool) -> dict[str, Any]:
     with session_scope() as session:
         code = session.get(Redemption, fields.id)
         if code is None:
-            raise NotFound("redemption code not found")
+            raise NotFound(N_("redemption code not found"))
         if values.get("status", code.status) == code.status:  # the edit form sends the status back
             values.pop("status", None)
         elif code.status == REDEMPTION_USED:
-            raise InvalidRequest("this code has been redeemed already")
+            raise InvalidRequest(N_("this code has been redeemed already"))
         elif values["status"] not in (Status.ENABLED, Status.DISABLED):
-            raise InvalidRequest("status must be 1 (enabled) or 2 (disabled)", param="status")
+            raise InvalidRequest(N_("status must be 1 (enabled) or 2 (disabled)"), param="status")
         assign(code, values)
         session.add(code)
         session.flush()
@@ -156,7 +157,7 @@ def _delete(code_id: int) -> None:
     with session_scope() as session:
         code = session.get(Redemption, code_id)
         if code is None:
-            raise NotFound("redemption code not found")
+            raise NotFound(N_("redemption code not found"))
         session.delete(code)
 
 
@@ -164,18 +165,18 @@ def redeem(user_id: int, key: str) -> int:
     """Add the code's quota to the user once; returns the quota added."""
     key = key.strip()
     if not key:
-        raise InvalidRequest("a redemption code is required", param="key")
+        raise InvalidRequest(N_("a redemption code is required"), param="key")
     with session_scope() as session:
         code = session.exec(select(Redemption).where(Redemption.key == key).with_for_update()).first()
         if code is None:
-            raise InvalidRequest("invalid redemption code")
+            raise InvalidRequest(N_("invalid redemption code"))
         if code.status != Status.ENABLED:
-            raise InvalidRequest("this redemption code has been used or disabled")
+            raise InvalidRequest(N_("this redemption code has been used or disabled"))
         claimed = session.exec(update(Redemption)
                                .where(col(Redemption.id) == code.id, col(Redemption.status) == Status.ENABLED)
                                .values(status=REDEMPTION_USED, redeemed_time=unix_now(), user_id=user_id))
         if claimed.rowcount != 1:
-            raise InvalidRequest("this redemption code has been used or disabled")
+            raise InvalidRequest(N_("this redemption code has been used or disabled"))
         add_user_quota(session, user_id, code.quota)
         record_log(session, user_id=user_id, log_type=LogType.TOPUP,
                    content=f"redeemed code {code.id}: {format_quota(code.quota)}")
@@ -184,13 +185,13 @@ def redeem(user_id: int, key: str) -> int:
 
 def _admin_topup(admin: User, body: AdminTopUp) -> None:
     if body.quota == 0:
-        raise InvalidRequest("quota must not be zero", param="quota")
+        raise InvalidRequest(N_("quota must not be zero"), param="quota")
     with session_scope() as session:
         user = session.get(User, body.user_id)
         if user is None:
-            raise NotFound("user not found")
+            raise NotFound(N_("user not found"))
         if user.quota + body.quota < 0:
-            raise InvalidRequest("the user's quota cannot go below zero", param="quota")
+            raise InvalidRequest(N_("the user's quota cannot go below zero"), param="quota")
         add_user_quota(session, user.id or 0, body.quota)
         remark = f" ({body.remark.strip()})" if body.remark.strip() else ""
         record_log(session, user_id=user.id or 0, log_type=LogType.TOPUP, username=user.username,

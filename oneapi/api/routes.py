@@ -10,7 +10,7 @@ from oneapi.api import accounts, channels, logs, options, pricing, redemptions, 
 from oneapi.api.auth import require_role
 from oneapi.api.channel_test import ChannelTestScheduler
 from oneapi.api.codes import CodeBook
-from oneapi.api.common import refuse_nul
+from oneapi.api.common import before_api_request, localize_message
 from oneapi.api.login_backoff import LoginBackoff
 from oneapi.api.ratelimit import api_rate_limit
 
@@ -34,7 +34,8 @@ def management_router() -> Router:
     return Router(
         path="/api",
         guards=[api_rate_limit, require_role],
-        before_request=refuse_nul,
+        before_request=before_api_request,
+        after_request=localize_message,
         route_handlers=[
             system.status,
             system.notice,

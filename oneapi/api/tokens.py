@@ -42,6 +42,7 @@ from oneapi.api.common import (
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Token, TokenStatus
 from oneapi.errors import InvalidRequest, NotFound
+from oneapi.i18n import N_
 from oneapi.security import generate_token_key
 
 __all__ = ("TokenController",)
@@ -79,8 +80,8 @@ def _check_subnet(subnet: str) -> str:
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
-            message = f"subnet {entry!r} is not an IP address or CIDR range"
-            raise InvalidRequest(message, param="subnet") from None
+            raise InvalidRequest(N_("subnet {entry!r} is not an IP address or CIDR range", entry=entry),
+                                 param="subnet") from None
     return ",".join(entries)
 
 
@@ -95,13 +96,16 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
         if field == "name":
             value = value.strip()
             if len(value) > MAX_NAME:
-                raise InvalidRequest(f"token name must be at most {MAX_NAME} characters", param="name")
+                raise InvalidRequest(N_("token name must be at most {limit} characters",
+                                        limit=MAX_NAME), param="name")
         elif field == "expired_time" and value != -1 and value <= 0:
-            raise InvalidRequest("expired_time must be a unix time, or -1 for never", param="expired_time")
+            raise InvalidRequest(N_("expired_time must be a unix time, or -1 for never"),
+                                 param="expired_time")
         elif field == "remain_quota" and value < 0:
-            raise InvalidRequest("remain_quota cannot be negative", param="remain_quota")
+            raise InvalidRequest(N_("remain_quota cannot be negative"), param="remain_quota")
         elif field in ("rpm_limit", "tpm_limit") and value < 0:
-            raise InvalidRequest(f"{field} cannot be negative (0 means no limit)", param=field)
+            raise InvalidRequest(N_("{field} cannot be negative (0 means no limit)",
+                                    field=field), param=field)
         elif field == "models":
             value = _check_models(value)
         elif field == "subnet":
@@ -114,7 +118,7 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
 def _own(session: Session, user_id: int, token_id: int) -> Token:
     token = session.get(Token, token_id)
     if token is None or token.user_id != user_id:
-        raise NotFound("token not found")
+        raise NotFound(N_("token not found"))
     return token
 
 
@@ -147,14 +151,14 @@ def _create(user_id: int, fields: TokenFields) -> dict[str, Any]:
 def _set_status(token: Token, status: int) -> None:
     """Enable or disable; an expired or used-up token cannot be enabled (as one-api)."""
     if status not in (TokenStatus.ENABLED, TokenStatus.DISABLED):
-        raise InvalidRequest("status must be 1 (enabled) or 2 (disabled)", param="status")
+        raise InvalidRequest(N_("status must be 1 (enabled) or 2 (disabled)"), param="status")
     if status == TokenStatus.ENABLED and token.status != TokenStatus.ENABLED:
         if token.expired_time != -1 and token.expired_time <= unix_now():
-            raise InvalidRequest("the token has expired and cannot be enabled; change its expiry "
-                                 "time or make it never expire first")
+            raise InvalidRequest(N_("the token has expired and cannot be enabled; change its expiry "
+                                 "time or make it never expire first"))
         if not token.unlimited_quota and token.remain_quota <= 0:
-            raise InvalidRequest("the token's quota is used up and it cannot be enabled; raise its "
-                                 "remaining quota or make it unlimited first")
+            raise InvalidRequest(N_("the token's quota is used up and it cannot be enabled; raise its "
+                                 "remaining quota or make it unlimited first"))
     token.status = status
 
 
@@ -162,7 +166,7 @@ def _update(user_id: int, fields: TokenUpdate, status_only: bool) -> tuple[dict[
     """The updated row and what its remaining quota gained (negative when lowered)."""
     status = fields.status if isinstance(fields.status, int) else None
     if status_only and status is None:
-        raise InvalidRequest("status is required with status_only", param="status")
+        raise InvalidRequest(N_("status is required with status_only"), param="status")
     values = {} if status_only else _checked(sent(fields))
     remain_quota = values.pop("remain_quota", None)
     delta = 0

@@ -19,6 +19,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from oneapi.errors import Forbidden, ServiceUnavailable
+from oneapi.i18n import N_
 from oneapi.options import options
 from oneapi.runtime import Runtime
 
@@ -34,7 +35,7 @@ async def turnstile_check(connection: ASGIConnection[Any, Any, Any, Any], _handl
         return
     answer = connection.query_params.get("turnstile", "")
     if not answer:
-        raise Forbidden("the Turnstile check is missing; reload the page and try again",
+        raise Forbidden(N_("the Turnstile check is missing; reload the page and try again"),
                         code="turnstile_missing")
     runtime: Runtime = connection.app.state.runtime
     form = {"secret": options.get("TurnstileSecretKey"), "response": answer}
@@ -45,6 +46,7 @@ async def turnstile_check(connection: ASGIConnection[Any, Any, Any, Any], _handl
             reply = await client.post(runtime.state.get("turnstile_verify_url", VERIFY_URL), data=form)
         verdict = reply.json()
     except (httpx.HTTPError, ValueError) as exc:
-        raise ServiceUnavailable(f"the Turnstile check could not be verified: {exc}") from None
+        raise ServiceUnavailable(N_("the Turnstile check could not be verified: {exc}", exc=exc)) from None
     if not (isinstance(verdict, dict) and verdict.get("success") is True):
-        raise Forbidden("the Turnstile check failed; reload the page and try again", code="turnstile_failed")
+        raise Forbidden(N_("the Turnstile check failed; reload the page and try again"),
+                        code="turnstile_failed")

@@ -51,6 +51,7 @@ from oneapi.api.turnstile import turnstile_check
 from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Ability, Log, LogType, Role, Status, Token, TokenStatus, User
 from oneapi.errors import Forbidden, InvalidRequest, NotFound
+from oneapi.i18n import N_
 from oneapi.options import options
 from oneapi.security import (
     generate_access_token,
@@ -123,30 +124,30 @@ def public_user(user: User) -> dict[str, Any]:
 def check_username(username: str) -> str:
     username = username.strip()
     if not username:
-        raise InvalidRequest("username is required", param="username")
+        raise InvalidRequest(N_("username is required"), param="username")
     if len(username) > 12:
-        raise InvalidRequest("username must be at most 12 characters", param="username")
+        raise InvalidRequest(N_("username must be at most 12 characters"), param="username")
     return username
 
 
 def check_password(password: str) -> str:
     if not 8 <= len(password) <= 20:
-        raise InvalidRequest("password must be 8 to 20 characters", param="password")
+        raise InvalidRequest(N_("password must be 8 to 20 characters"), param="password")
     return password
 
 
 def check_display_name(display_name: str) -> str:
     if len(display_name) > 20:
-        raise InvalidRequest("display name must be at most 20 characters", param="display_name")
+        raise InvalidRequest(N_("display name must be at most 20 characters"), param="display_name")
     return display_name
 
 
 def check_email(email: str) -> str:
     email = email.strip()
     if len(email) > 50:
-        raise InvalidRequest("email must be at most 50 characters", param="email")
+        raise InvalidRequest(N_("email must be at most 50 characters"), param="email")
     if email and not _EMAIL.match(email):
-        raise InvalidRequest("email is not a valid address", param="email")
+        raise InvalidRequest(N_("email is not a valid address"), param="email")
     return email
 
 
@@ -164,7 +165,7 @@ def _commit_user(session: Session, user: User) -> None:
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise InvalidRequest("username is already taken", param="username") from None
+        raise InvalidRequest(N_("username is already taken"), param="username") from None
 
 
 # -- registration and login -----------------------------------------------------------
@@ -176,7 +177,7 @@ def _register(body: Registration) -> dict[int, int]:
     email = check_email(body.email)
     with Session(get_engine(), expire_on_commit=False) as session:
         if _username_taken(session, username):
-            raise InvalidRequest("username is already taken", param="username")
+            raise InvalidRequest(N_("username is already taken"), param="username")
         inviter = None
         if body.aff_code:
             inviter = session.exec(select(User).where(User.aff_code == body.aff_code)).first()
@@ -228,11 +229,11 @@ def _update_self(user_id: int, body: SelfUpdate) -> User:
     with Session(get_engine(), expire_on_commit=False) as session:
         user = session.get(User, user_id)
         if user is None:
-            raise NotFound("user not found")
+            raise NotFound(N_("user not found"))
         if body.username is not None and body.username.strip() != user.username:
             username = check_username(body.username)
             if _username_taken(session, username, except_id=user_id):
-                raise InvalidRequest("username is already taken", param="username")
+                raise InvalidRequest(N_("username is already taken"), param="username")
             user.username = username
         if body.display_name is not None:
             user.display_name = check_display_name(body.display_name)
@@ -258,9 +259,9 @@ def _delete_self(user_id: int) -> None:
     with session_scope() as session:
         user = session.get(User, user_id)
         if user is None:
-            raise NotFound("user not found")
+            raise NotFound(N_("user not found"))
         if user.role == Role.ROOT:
-            raise Forbidden("the root user cannot be deleted")
+            raise Forbidden(N_("the root user cannot be deleted"))
         _soft_delete(session, user)
 
 
@@ -268,7 +269,7 @@ def _new_access_token(user_id: int) -> str:
     with session_scope() as session:
         user = session.get(User, user_id)
         if user is None:
-            raise NotFound("user not found")
+            raise NotFound(N_("user not found"))
         user.access_token = generate_access_token()
         session.add(user)
         return user.access_token
@@ -278,7 +279,7 @@ def _aff_code(user_id: int) -> str:
     with session_scope() as session:
         user = session.get(User, user_id)
         if user is None:
-            raise NotFound("user not found")
+            raise NotFound(N_("user not found"))
         if not user.aff_code:
             user.aff_code = generate_aff_code()
             session.add(user)
@@ -331,9 +332,9 @@ def _get_managed(session: Session, me: User, user_id: int) -> User:
     """A user the caller may act on: strictly lower role, or anyone but root for root."""
     user = session.get(User, user_id)
     if user is None or user.status == USER_DELETED:
-        raise NotFound("user not found")
+        raise NotFound(N_("user not found"))
     if me.role <= user.role and me.role != Role.ROOT:
-        raise Forbidden("you cannot act on a user of the same or a higher role")
+        raise Forbidden(N_("you cannot act on a user of the same or a higher role"))
     return user
 
 
@@ -348,7 +349,7 @@ def _create_user(body: NewUser) -> User:
     display_name = check_display_name(body.display_name) or username
     with Session(get_engine(), expire_on_commit=False) as session:
         if _username_taken(session, username):
-            raise InvalidRequest("username is already taken", param="username")
+            raise InvalidRequest(N_("username is already taken"), param="username")
         user = User(username=username, password=hash_password(password), display_name=display_name,
                     role=Role.COMMON, status=Status.ENABLED, aff_code=generate_aff_code())
         _commit_user(session, user)
@@ -362,17 +363,17 @@ def _update_user(me: User, body: UserUpdate) -> tuple[User, int]:
         user = _get_managed(session, me, body.id)
         if body.role is not None and body.role != user.role:
             if body.role not in (Role.COMMON, Role.ADMIN, Role.ROOT):
-                raise InvalidRequest("role must be 1 (common), 10 (admin) or 100 (root)", param="role")
+                raise InvalidRequest(N_("role must be 1 (common), 10 (admin) or 100 (root)"), param="role")
             if (body.role >= me.role and me.role != Role.ROOT) or body.role == Role.ROOT:
-                raise Forbidden("you cannot raise a user to your own role or higher")
+                raise Forbidden(N_("you cannot raise a user to your own role or higher"))
             if user.role == Role.ROOT:
-                raise Forbidden("the root user cannot be demoted")
+                raise Forbidden(N_("the root user cannot be demoted"))
             user.role = body.role
             user.end_sessions()
         if body.username is not None and body.username.strip() != user.username:
             username = check_username(body.username)
             if _username_taken(session, username, except_id=user.id):
-                raise InvalidRequest("username is already taken", param="username")
+                raise InvalidRequest(N_("username is already taken"), param="username")
             user.username = username
         if body.display_name is not None:
             user.display_name = check_display_name(body.display_name)
@@ -381,14 +382,14 @@ def _update_user(me: User, body: UserUpdate) -> tuple[User, int]:
         if body.group is not None:
             group = body.group.strip()
             if not group or len(group) > 32:
-                raise InvalidRequest("group must be 1 to 32 characters", param="group")
+                raise InvalidRequest(N_("group must be 1 to 32 characters"), param="group")
             user.group = group
         if body.password:
             user.password = hash_password(check_password(body.password))
             user.end_sessions(access_token=True)
         if body.quota is not None and body.quota != user.quota:
             if body.quota < 0:
-                raise InvalidRequest("quota cannot be negative", param="quota")
+                raise InvalidRequest(N_("quota cannot be negative"), param="quota")
             record_log(session, user_id=user.id or 0, log_type=LogType.MANAGE, username=user.username,
                        content=f"admin {me.username} changed the quota from {format_quota(user.quota)} "
                                f"to {format_quota(body.quota)}")
@@ -403,7 +404,7 @@ def _delete_user(me: User, user_id: int) -> None:
     with session_scope() as session:
         user = _get_managed(session, me, user_id)
         if user.role == Role.ROOT or me.role <= user.role:
-            raise Forbidden("you cannot delete a user of the same or a higher role")
+            raise Forbidden(N_("you cannot delete a user of the same or a higher role"))
         _soft_delete(session, user)
 
 
@@ -414,37 +415,37 @@ def _manage(me: User, body: ManageRequest) -> dict[str, int]:
         else:
             found = session.exec(select(User.id).where(User.username == body.username)).first()
             if found is None:
-                raise NotFound("user not found")
+                raise NotFound(N_("user not found"))
             target_id = found
         user = _get_managed(session, me, target_id)
         action = body.action
         if action == "disable":
             if user.role == Role.ROOT:
-                raise Forbidden("the root user cannot be disabled")
+                raise Forbidden(N_("the root user cannot be disabled"))
             user.status = Status.DISABLED
             user.end_sessions()
         elif action == "enable":
             user.status = Status.ENABLED
         elif action == "delete":
             if user.role == Role.ROOT:
-                raise Forbidden("the root user cannot be deleted")
+                raise Forbidden(N_("the root user cannot be deleted"))
             _soft_delete(session, user)
         elif action == "promote":
             if me.role != Role.ROOT:
-                raise Forbidden("only root can promote users to admin")
+                raise Forbidden(N_("only root can promote users to admin"))
             if user.role >= Role.ADMIN:
-                raise InvalidRequest("this user is already an admin")
+                raise InvalidRequest(N_("this user is already an admin"))
             user.role = Role.ADMIN
             user.end_sessions()
         elif action == "demote":
             if user.role == Role.ROOT:
-                raise Forbidden("the root user cannot be demoted")
+                raise Forbidden(N_("the root user cannot be demoted"))
             if user.role == Role.COMMON:
-                raise InvalidRequest("this user is already a common user")
+                raise InvalidRequest(N_("this user is already a common user"))
             user.role = Role.COMMON
             user.end_sessions()
         else:
-            raise InvalidRequest("action must be one of disable, enable, delete, promote, demote",
+            raise InvalidRequest(N_("action must be one of disable, enable, delete, promote, demote"),
                                  param="action")
         session.add(user)
         return {"role": user.role, "status": user.status}
@@ -462,16 +463,16 @@ class UserController(Controller):
         """Create a common user (RegisterEnabled and PasswordRegisterEnabled must be on; with
         EmailVerificationEnabled, the code mailed by ``/api/verification`` too)."""
         if not options.get_bool("RegisterEnabled"):
-            raise Forbidden("registration is closed by the administrator")
+            raise Forbidden(N_("registration is closed by the administrator"))
         if not options.get_bool("PasswordRegisterEnabled"):
-            raise Forbidden("password registration is closed; use another sign-in method")
+            raise Forbidden(N_("password registration is closed; use another sign-in method"))
         if options.get_bool("EmailVerificationEnabled"):
             email = check_email(data.email)
             if not email or not data.verification_code:
-                raise InvalidRequest("the administrator requires email verification: enter your email "
-                                     "address and the code sent to it", param="verification_code")
+                raise InvalidRequest(N_("the administrator requires email verification: enter your email "
+                                     "address and the code sent to it"), param="verification_code")
             if not await email_codes(request).consume(EMAIL_VERIFICATION, email, data.verification_code):
-                raise InvalidRequest("the verification code is wrong or has expired",
+                raise InvalidRequest(N_("the verification code is wrong or has expired"),
                                      param="verification_code")
         rewards = await run_db(_register, data)
         await changed(request, "users", "tokens", users=rewards)
@@ -485,19 +486,19 @@ class UserController(Controller):
         repeated failures is locked for a while (``oneapi.api.login_backoff``).
         """
         if not options.get_bool("PasswordLoginEnabled"):
-            raise Forbidden("password login is disabled by the administrator")
+            raise Forbidden(N_("password login is disabled by the administrator"))
         name = data.username.strip()
         if not name or not data.password:
-            raise InvalidRequest("username and password are required")
+            raise InvalidRequest(N_("username and password are required"))
         backoff: LoginBackoff = request.app.state.runtime.state["login_backoff"]
         await backoff.attempt(name)
         user = await run_db(_check_login, name, data.password)
         if user is None:
             await backoff.failed(name)
-            raise InvalidRequest("wrong username or password")
+            raise InvalidRequest(N_("wrong username or password"))
         await backoff.succeeded(name)
         if user.status != Status.ENABLED:
-            raise Forbidden("this user is disabled")
+            raise Forbidden(N_("this user is disabled"))
         response = Response(ok({"id": user.id, "username": user.username, "display_name": user.display_name,
                                 "role": user.role, "status": user.status, "group": user.group}))
         auth.open_session(request, response, user)

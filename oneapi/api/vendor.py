@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from oneapi.cache import CachedChannel
 from oneapi.channel_types import CHANNEL_TYPES
 from oneapi.errors import InvalidRequest
+from oneapi.i18n import N_
 from oneapi.relay.adapters import adapter_for
 from oneapi.relay.adapters.account import get_json
 from oneapi.relay.upstream import UpstreamClient
@@ -61,7 +62,8 @@ async def fetch_models(runtime: Runtime, channel: CachedChannel) -> list[str]:
     adapter = adapter_for(channel.kind.api_format)
     request = adapter.models_request(channel, channel.keys[0] if channel.keys else "") if adapter else None
     if request is None:
-        raise InvalidRequest(f"channel type {channel.kind.name} has no model list this gateway can read")
+        raise InvalidRequest(N_("channel type {kind} has no model list this gateway can read",
+                                kind=channel.kind.name))
     async with upstream_client(runtime) as client:
         return _model_ids(await get_json(client, request.url, request.headers))
 
@@ -70,6 +72,6 @@ async def query_balance(runtime: Runtime, channel: CachedChannel) -> float:
     """The account's remaining balance (USD, or the vendor's own currency), as its adapter reads it."""
     adapter = adapter_for(channel.kind.api_format)
     if not channel.kind.balance or adapter is None:
-        raise InvalidRequest(f"channel type {channel.kind.name} does not report a balance")
+        raise InvalidRequest(N_("channel type {kind} does not report a balance", kind=channel.kind.name))
     async with upstream_client(runtime) as client:
         return await adapter.balance(client, channel, channel.keys[0] if channel.keys else "")

@@ -8,7 +8,8 @@ so it only compares two numbers and, on a crossing, queues the user id; a backgr
 reads the address and sends the mail. A user is mailed once per crossing: the quota has
 to rise above the threshold again (a top-up) before the next settlement below it mails
 again. A full queue (a mail server down during a stampede) drops reminders rather than
-hold memory; they are a courtesy, not a record.
+hold memory; they are a courtesy, not a record. No request asks for them, so they are
+written in ``DEFAULT_LANGUAGE``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlmodel import Session
 
 from oneapi.db.engine import get_engine
 from oneapi.db.models import User
+from oneapi.i18n import N_
 from oneapi.mail import send_mail
 from oneapi.options import options
 from oneapi.runtime import stop_tasks
@@ -48,6 +50,7 @@ class QuotaReminder:
     def __init__(self) -> None:
         self._queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue(QUEUE_SIZE)
         self._task: asyncio.Task[None] | None = None
+        self._language = "zh-CN"
 
     def settled(self, user_id: int, before: int, after: int) -> None:
         """Queue a reminder when ``before -> after`` crosses the threshold or reaches zero."""
@@ -62,6 +65,7 @@ class QuotaReminder:
                 log.warning("quota reminder for user %s dropped: the mail queue is full", user_id)
 
     async def start(self, runtime: Runtime) -> None:
+        self._language = runtime.settings.default_language
         self._task = asyncio.create_task(self._send_all(), name="quota-reminder")
 
     async def stop(self) -> None:
@@ -76,14 +80,19 @@ class QuotaReminder:
             except Exception:
                 log.exception("quota reminder for user %s was not sent", user_id)
 
-    @staticmethod
-    async def _send(user_id: int, left: int) -> None:
+    async def _send(self, user_id: int, left: int) -> None:
+        from oneapi.i18n.catalogs import translate  # Babel: only once a reminder is due
+
         address = await asyncio.to_thread(_address, user_id)
         if not address:
             return
-        subject = "Your quota is used up" if left <= 0 else "Your quota is running low"
-        link = options.get("TopUpLink")
-        top_up = f'<p>Top up here: <a href="{html.escape(link)}">{html.escape(link)}</a></p>' if link else ""
-        await send_mail(f"{options.get('SystemName', 'One API')}: {subject.lower()}", address,
-                        f"<p>{subject}: {max(left, 0)} quota left. Top up to keep using the API "
-                        f"without interruption.</p>{top_up}")
+        language = self._language
+        subject = translate(N_("Your quota is used up") if left <= 0 else N_("Your quota is running low"),
+                            language)
+        link = html.escape(options.get("TopUpLink"))
+        top_up = (f'<p>{translate(N_("Top up here:"), language)} <a href="{link}">{link}</a></p>'
+                  if link else "")
+        site = options.get("SystemName", "One API")
+        body = translate(N_("{quota} quota left. Top up to keep using the API without interruption.",
+                            quota=max(left, 0)), language)
+        await send_mail(f"{site}: {subject}", address, f"<p>{subject}. {body}</p>{top_up}")

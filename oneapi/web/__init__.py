@@ -3,9 +3,10 @@
 ``WebUI`` is a Litestar init plugin so the app factory adds the whole UI with one entry in
 ``plugins`` and the route list stays the management API's and the relay's.
 
-Jinja is loaded by the first page rendered, not when the app is built: the app is built on
-the first request the relay's lanes do not answer (:mod:`oneapi.console`), often an ``/api``
-call, and Jinja was the largest part of what that request paid for (``bench/README.md``).
+Jinja (and Babel, for the pages' language) is loaded by the first page rendered, not when the
+app is built: the app is built on the first request the relay's lanes do not answer
+(:mod:`oneapi.console`), often an ``/api`` call, and Jinja was the largest part of what that
+request paid for (``bench/README.md``).
 """
 
 from __future__ import annotations
@@ -32,33 +33,41 @@ STATIC_DIR = _HERE / "static"
 
 
 class LazyJinja(TemplateEngineProtocol[Any, Mapping[str, Any]]):
-    """Litestar's Jinja engine, created (and Jinja imported) when the first template is wanted."""
+    """Litestar's Jinja engine, one per language, each created (and Jinja and Babel imported) when
+    the first template in its language is wanted. A template name carries its language
+    (:func:`oneapi.web.language.template_name`)."""
 
     def __init__(self, directory: Path | list[Path] | None, engine_instance: Any | None = None) -> None:
-        self._directory = directory
-        self._engine: TemplateEngineProtocol[Any, Mapping[str, Any]] | None = None
+        self._directory = directory or TEMPLATES_DIR
+        self._engines: dict[str, TemplateEngineProtocol[Any, Mapping[str, Any]]] = {}
         self._callables: dict[str, Any] = {}
 
-    def _jinja(self) -> TemplateEngineProtocol[Any, Mapping[str, Any]]:
-        if self._engine is None:
+    def _jinja(self, language: str) -> TemplateEngineProtocol[Any, Mapping[str, Any]]:
+        engine = self._engines.get(language)
+        if engine is None:
             from litestar.plugins.jinja import JinjaTemplateEngine
 
-            self._engine = JinjaTemplateEngine(directory=self._directory)
+            from oneapi.web.language import jinja_environment
+
+            engine = JinjaTemplateEngine(engine_instance=jinja_environment(self._directory, language))
             for key, template_callable in self._callables.items():
-                self._engine.register_template_callable(key, template_callable)
-        return self._engine
+                engine.register_template_callable(key, template_callable)
+            self._engines[language] = engine
+        return engine
 
     def get_template(self, template_name: str) -> Any:
-        return self._jinja().get_template(template_name)
+        from oneapi.web.language import split_template_name
+
+        language, path = split_template_name(template_name)
+        return self._jinja(language).get_template(path)
 
     def render_string(self, template_string: str, context: Mapping[str, Any]) -> str:
-        return self._jinja().render_string(template_string, context)
+        return self._jinja(context["language"]).render_string(template_string, context)
 
     def register_template_callable(self, key: str, template_callable: Any) -> None:
-        if self._engine is None:
-            self._callables[key] = template_callable
-        else:
-            self._engine.register_template_callable(key, template_callable)
+        self._callables[key] = template_callable
+        for engine in self._engines.values():
+            engine.register_template_callable(key, template_callable)
 
 
 class WebUI(InitPluginProtocol):

@@ -2,7 +2,8 @@
 
 Pages carry no user data: the browser fetches it from the management API with its own
 session, so a page never shows more than the API would give the same user. The server
-adds only what is public or static: site name, money display, channel types, the theme.
+adds only what is public or static: site name, money display, channel types, the theme, and
+renders each page in its reader's language (:mod:`oneapi.web.language`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from oneapi.api.vendor import BALANCE_TYPES
 from oneapi.billing.ratios import cache_ratios, completion_ratio, effective_table
 from oneapi.channel_types import CHANNEL_TYPES
 from oneapi.db.models import Role
+from oneapi.i18n import N_
 from oneapi.options import options
 from oneapi.runtime import Runtime
 from oneapi.web.settings_form import OPTION_GROUPS
 from oneapi.web.theme import VALID_THEMES, active_theme
 
-__all__ = ("NAV", "PAGES", "Page", "page_handlers")
+__all__ = ("NAV", "PAGES", "Page", "page_context", "page_handlers")
 
 
 @dataclass(frozen=True)
@@ -39,18 +41,18 @@ class Page:
 
 
 PAGES: tuple[Page, ...] = (
-    Page("dashboard", "/dashboard", "Dashboard", icon="chart"),
-    Page("channel", "/channel", "Channels", Role.ADMIN, icon="plug"),
-    Page("token", "/token", "Tokens", icon="key"),
-    Page("log", "/log", "Logs", icon="list"),
-    Page("user", "/user", "Users", Role.ADMIN, icon="users"),
-    Page("redemption", "/redemption", "Redemptions", Role.ADMIN, icon="gift"),
-    Page("setting", "/setting", "Settings", Role.ROOT, icon="gear"),
-    Page("profile", "/profile", "Personal", icon="person"),
-    Page("login", "/login", "Sign in", Role.GUEST, in_nav=False),
-    Page("register", "/register", "Register", Role.GUEST, in_nav=False),
-    Page("reset", "/reset", "Reset password", Role.GUEST, in_nav=False),
-    Page("reset_confirm", "/user/reset", "Reset password", Role.GUEST, in_nav=False),  # the mailed link
+    Page("dashboard", "/dashboard", N_("Dashboard"), icon="chart"),
+    Page("channel", "/channel", N_("Channels"), Role.ADMIN, icon="plug"),
+    Page("token", "/token", N_("Tokens"), icon="key"),
+    Page("log", "/log", N_("Logs"), icon="list"),
+    Page("user", "/user", N_("Users"), Role.ADMIN, icon="users"),
+    Page("redemption", "/redemption", N_("Redemptions"), Role.ADMIN, icon="gift"),
+    Page("setting", "/setting", N_("Settings"), Role.ROOT, icon="gear"),
+    Page("profile", "/profile", N_("Personal"), icon="person"),
+    Page("login", "/login", N_("Sign in"), Role.GUEST, in_nav=False),
+    Page("register", "/register", N_("Register"), Role.GUEST, in_nav=False),
+    Page("reset", "/reset", N_("Reset password"), Role.GUEST, in_nav=False),
+    Page("reset_confirm", "/user/reset", N_("Reset password"), Role.GUEST, in_nav=False),  # the mailed link
 )
 NAV: tuple[Page, ...] = tuple(page for page in PAGES if page.in_nav)
 
@@ -70,10 +72,11 @@ def _site() -> dict[str, Any]:
     }
 
 
-def _client_config(page: Page) -> dict[str, Any]:
+def _client_config(page: Page, language: str) -> dict[str, Any]:
     """What the page scripts need before its first API call (all of it is public in /api/status)."""
     return {
         "page": page.name,
+        "language": language,
         "minRole": page.min_role,
         "quotaPerUnit": options.get_float("QuotaPerUnit", 500000.0) or 500000.0,
         "displayInCurrency": options.get_bool("DisplayInCurrencyEnabled"),
@@ -95,12 +98,24 @@ def _page_extras(page: Page) -> dict[str, Any]:
     return {}
 
 
+def page_context(page: Page, theme: str, language: str) -> dict[str, Any]:
+    """Everything ``page``'s template reads."""
+    from oneapi.web.language import language_context
+
+    return {"theme": theme, "page": page, "nav": NAV, "site": _site(),
+            "client_config": _client_config(page, language), **language_context(language),
+            **_page_extras(page)}
+
+
 def render_page(request: Request, page: Page) -> Template:
+    from oneapi.i18n.catalogs import request_language
+    from oneapi.web.language import template_name
+
     runtime: Runtime = request.app.state.runtime
-    theme = active_theme(runtime.settings)
-    context = {"theme": theme, "page": page, "nav": NAV, "site": _site(),
-               "client_config": _client_config(page), **_page_extras(page)}
-    return Template(template_name=f"pages/{page.name}.html", context=context)
+    language = request_language(request)
+    return Template(template_name=template_name(language, f"pages/{page.name}.html"),
+                    context=page_context(page, active_theme(runtime.settings), language),
+                    headers={"Vary": "Accept-Language, Cookie"})
 
 
 def _handler(page: Page) -> Any:

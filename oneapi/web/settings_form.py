@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from oneapi.i18n import N_
+
 __all__ = ("OPTION_GROUPS", "OptionField", "OptionGroup")
 
 
@@ -28,71 +30,76 @@ class OptionGroup:
 
 
 OPTION_GROUPS: tuple[OptionGroup, ...] = (
-    OptionGroup("features", "Feature toggles", (
-        OptionField("PasswordLoginEnabled", "Password login", "toggle"),
-        OptionField("RegisterEnabled", "New users may register", "toggle"),
-        OptionField("PasswordRegisterEnabled", "Register with a password", "toggle"),
-        OptionField("EmailVerificationEnabled", "Email verification on register", "toggle"),
-        OptionField("EmailDomainRestrictionEnabled", "Only email addresses of the whitelisted domains",
-                    "toggle", "The domains are set under Email."),
-        OptionField("AutomaticDisableChannelEnabled", "Disable a channel when it fails", "toggle"),
-        OptionField("AutomaticEnableChannelEnabled", "Re-enable a channel when its test passes", "toggle"),
-        OptionField("ApproximateTokenEnabled", "Approximate token counting (faster)", "toggle"),
-        OptionField("LogConsumeEnabled", "Log every request", "toggle"),
-        OptionField("DisplayInCurrencyEnabled", "Show money in USD instead of quota", "toggle"),
-        OptionField("DisplayTokenStatEnabled", "Show token usage to users", "toggle"),
+    OptionGroup("features", N_("Feature toggles"), (
+        OptionField("PasswordLoginEnabled", N_("Password login"), "toggle"),
+        OptionField("RegisterEnabled", N_("New users may register"), "toggle"),
+        OptionField("PasswordRegisterEnabled", N_("Register with a password"), "toggle"),
+        OptionField("EmailVerificationEnabled", N_("Email verification on register"), "toggle"),
+        OptionField("EmailDomainRestrictionEnabled", N_("Only email addresses of the whitelisted domains"),
+                    "toggle", N_("The domains are set under Email.")),
+        OptionField("AutomaticDisableChannelEnabled", N_("Disable a channel when it fails"), "toggle"),
+        OptionField("AutomaticEnableChannelEnabled",
+                    N_("Re-enable a channel when its test passes"), "toggle"),
+        OptionField("ApproximateTokenEnabled", N_("Approximate token counting (faster)"), "toggle"),
+        OptionField("LogConsumeEnabled", N_("Log every request"), "toggle"),
+        OptionField("DisplayInCurrencyEnabled", N_("Show money in USD instead of quota"), "toggle"),
+        OptionField("DisplayTokenStatEnabled", N_("Show token usage to users"), "toggle"),
     )),
-    OptionGroup("site", "Site", (
-        OptionField("SystemName", "System name"),
-        OptionField("Theme", "Theme", "theme", "Overrides the THEME environment variable."),
-        OptionField("ServerAddress", "Server address", help="Public URL users reach this gateway at."),
-        OptionField("Logo", "Logo URL"),
-        OptionField("TopUpLink", "Top-up link"),
-        OptionField("ChatLink", "Chat link"),
-        OptionField("Notice", "Notice", "textarea", "Shown at the top of the dashboard."),
-        OptionField("Footer", "Footer", "textarea"),
-        OptionField("About", "About", "textarea"),
+    OptionGroup("site", N_("Site"), (
+        OptionField("SystemName", N_("System name")),
+        OptionField("Theme", N_("Theme"), "theme", N_("Overrides the THEME environment variable.")),
+        OptionField("ServerAddress", N_("Server address"),
+                    help=N_("Public URL users reach this gateway at.")),
+        OptionField("Logo", N_("Logo URL")),
+        OptionField("TopUpLink", N_("Top-up link")),
+        OptionField("ChatLink", N_("Chat link")),
+        OptionField("Notice", N_("Notice"), "textarea", N_("Shown at the top of the dashboard.")),
+        OptionField("Footer", N_("Footer"), "textarea"),
+        OptionField("About", N_("About"), "textarea"),
     )),
-    OptionGroup("email", "Email", (
-        OptionField("SMTPServer", "SMTP server", help="Sends codes, reset links and quota reminders."),
-        OptionField("SMTPPort", "SMTP port", "number", "465: TLS at once; others: STARTTLS if offered."),
-        OptionField("SMTPAccount", "SMTP account"),
-        OptionField("SMTPFrom", "Sender address", help="Empty: the SMTP account."),
-        OptionField("SMTPToken", "SMTP password", "password", "Never shown; leave empty to keep it."),
-        OptionField("EmailDomainWhitelist", "Allowed email domains", help="Comma-separated: example.com"),
+    OptionGroup("email", N_("Email"), (
+        OptionField("SMTPServer", N_("SMTP server"),
+                    help=N_("Sends codes, reset links and quota reminders.")),
+        OptionField("SMTPPort", N_("SMTP port"), "number",
+                    N_("465: TLS at once; others: STARTTLS if offered.")),
+        OptionField("SMTPAccount", N_("SMTP account")),
+        OptionField("SMTPFrom", N_("Sender address"), help=N_("Empty: the SMTP account.")),
+        OptionField("SMTPToken", N_("SMTP password"), "password", N_("Never shown; leave empty to keep it.")),
+        OptionField("EmailDomainWhitelist", N_("Allowed email domains"),
+                    help=N_("Comma-separated: example.com")),
     )),
-    OptionGroup("turnstile", "Turnstile", (
-        OptionField("TurnstileSiteKey", "Cloudflare Turnstile site key"),
-        OptionField("TurnstileSecretKey", "Turnstile secret key", "password",
-                    "Never shown; leave empty to keep it."),
-        OptionField("TurnstileCheckEnabled", "Check Turnstile on register, codes and reset", "toggle"),
+    OptionGroup("turnstile", N_("Turnstile"), (
+        OptionField("TurnstileSiteKey", N_("Cloudflare Turnstile site key")),
+        OptionField("TurnstileSecretKey", N_("Turnstile secret key"), "password",
+                    N_("Never shown; leave empty to keep it.")),
+        OptionField("TurnstileCheckEnabled", N_("Check Turnstile on register, codes and reset"), "toggle"),
     )),
-    OptionGroup("quota", "Quota", (
-        OptionField("QuotaPerUnit", "Quota per US dollar", "number", "500000 quota = $1 by default."),
-        OptionField("QuotaForNewUser", "Quota for a new user", "number"),
-        OptionField("QuotaForInviter", "Quota for the inviter", "number"),
-        OptionField("QuotaForInvitee", "Quota for the invitee", "number"),
-        OptionField("PreConsumedQuota", "Quota held before a request", "number"),
-        OptionField("QuotaRemindThreshold", "Low-quota reminder threshold", "number"),
+    OptionGroup("quota", N_("Quota"), (
+        OptionField("QuotaPerUnit", N_("Quota per US dollar"), "number", N_("500000 quota = $1 by default.")),
+        OptionField("QuotaForNewUser", N_("Quota for a new user"), "number"),
+        OptionField("QuotaForInviter", N_("Quota for the inviter"), "number"),
+        OptionField("QuotaForInvitee", N_("Quota for the invitee"), "number"),
+        OptionField("PreConsumedQuota", N_("Quota held before a request"), "number"),
+        OptionField("QuotaRemindThreshold", N_("Low-quota reminder threshold"), "number"),
     )),
-    OptionGroup("relay", "Relay", (
-        OptionField("RetryTimes", "Retries on another channel", "number"),
-        OptionField("ChannelDisableThreshold", "Slowest test before disabling (seconds)", "number"),
-        OptionField("LogRetentionDays", "Keep logs for days (0: forever)", "number"),
-        OptionField("ResponseRetentionDays", "Keep stored /v1/responses answers for days (0: forever)",
-                    "number", "Answers made through non-OpenAI channels, for previous_response_id."),
-        OptionField("ResponseStoreUserLimitMB", "Stored /v1/responses answers per user (MB)", "number",
-                    "The oldest go first when a user's answers pass this size."),
+    OptionGroup("relay", N_("Relay"), (
+        OptionField("RetryTimes", N_("Retries on another channel"), "number"),
+        OptionField("ChannelDisableThreshold", N_("Slowest test before disabling (seconds)"), "number"),
+        OptionField("LogRetentionDays", N_("Keep logs for days (0: forever)"), "number"),
+        OptionField("ResponseRetentionDays", N_("Keep stored /v1/responses answers for days (0: forever)"),
+                    "number", N_("Answers made through non-OpenAI channels, for previous_response_id.")),
+        OptionField("ResponseStoreUserLimitMB", N_("Stored /v1/responses answers per user (MB)"), "number",
+                    N_("The oldest go first when a user's answers pass this size.")),
     )),
-    OptionGroup("ratios", "Ratios", (
-        OptionField("ModelRatio", "Model ratios (JSON)", "json",
-                    "The built-in table with your overrides laid over it; edit any entry. "
-                    "Ratio 1 = $2 per 1M tokens."),
-        OptionField("CompletionRatio", "Completion ratios (JSON)", "json", 'e.g. {"gpt-4o": 4}'),
-        OptionField("CacheRatio", "Cache read ratios (JSON)", "json",
-                    'Cached prompt tokens, of the input price, e.g. {"claude": 0.1, "gpt-4o": 0.5}'),
-        OptionField("CreateCacheRatio", "Cache write ratios (JSON)", "json",
-                    'Prompt tokens written to the cache, of the input price, e.g. {"claude": 1.25}'),
-        OptionField("GroupRatio", "Group ratios (JSON)", "json", 'e.g. {"default": 1, "vip": 1}'),
+    OptionGroup("ratios", N_("Ratios"), (
+        OptionField("ModelRatio", N_("Model ratios (JSON)"), "json",
+                    N_("The built-in table with your overrides laid over it; edit any entry. "
+                    "Ratio 1 = $2 per 1M tokens.")),
+        OptionField("CompletionRatio", N_("Completion ratios (JSON)"), "json", N_('e.g. {"gpt-4o": 4}')),
+        OptionField("CacheRatio", N_("Cache read ratios (JSON)"), "json",
+                    N_('Cached prompt tokens, of the input price, e.g. {"claude": 0.1, "gpt-4o": 0.5}')),
+        OptionField("CreateCacheRatio", N_("Cache write ratios (JSON)"), "json",
+                    N_('Prompt tokens written to the cache, of the input price, e.g. {"claude": 1.25}')),
+        OptionField("GroupRatio", N_("Group ratios (JSON)"), "json", N_('e.g. {"default": 1, "vip": 1}')),
     )),
 )

@@ -88,6 +88,8 @@ def _build(monkeypatch: pytest.MonkeyPatch, password_hash: str) -> Iterator[Api]
     root_token = generate_access_token()
     monkeypatch.setenv("INITIAL_ROOT_ACCESS_TOKEN", root_token)
     monkeypatch.setenv("GLOBAL_API_RATE_LIMIT", "0")
+    # the messages these tests compare are the English ones; tests/api/test_i18n.py asks for Chinese
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "en")
     reset_settings()
     dispose_engine()
     app = create_app()

@@ -43,7 +43,7 @@ def test_register_reset_and_bind_by_email(browser: object, site: tuple[str, Gate
     theme, gateway, inbox = site
     base = gateway.base_url
     shots = Shots(f"{theme}-accounts")
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()  # type: ignore[attr-defined]
+    page = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}).new_page()  # type: ignore[attr-defined]
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
 

@@ -95,7 +95,7 @@ def test_console_end_to_end(browser: object, themed: tuple[str, GatewayProcess],
     theme, gateway = themed
     base = gateway.base_url
     shots = Shots(theme)
-    context = browser.new_context(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
+    context = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
     console_errors: list[str] = []
     page.on("pageerror", lambda error: console_errors.append(str(error)))
@@ -253,7 +253,7 @@ def test_console_end_to_end(browser: object, themed: tuple[str, GatewayProcess],
     expect(page.get_by_text("Maintenance on Sunday.")).to_be_visible()
 
     # On a phone.
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,  # type: ignore[attr-defined]
+    phone = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True,  # type: ignore[attr-defined]
                                 reduced_motion="reduce")
     phone_page = phone.new_page()
     phone_page.context.add_cookies(context.cookies())
@@ -270,7 +270,7 @@ def test_console_end_to_end(browser: object, themed: tuple[str, GatewayProcess],
     phone.close()
 
     # A common user sees only their own pages.
-    visitor = browser.new_context(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
+    visitor = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
     alice = visitor.new_page()
     alice.goto(f"{base}/login")
     _sign_in(alice, "alice", "alice-password")
@@ -284,7 +284,7 @@ def test_console_end_to_end(browser: object, themed: tuple[str, GatewayProcess],
     visitor.close()
 
     # Anyone may register while registration is open, then sign in.
-    newcomer = browser.new_context(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
+    newcomer = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
     bob = newcomer.new_page()
     bob.goto(f"{base}/login")
     bob.get_by_role("link", name="Register").click()

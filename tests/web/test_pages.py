@@ -57,6 +57,7 @@ def client_for(clean_env: pytest.MonkeyPatch) -> Iterator[object]:
             clean_env.setenv("THEME", theme)
         reset_settings()
         client = TestClient(create_app())
+        client.headers["Accept-Language"] = "en"  # the checks below read English; test_i18n.py reads both
         client.__enter__()
         clients.append(client)
         return client

@@ -1,9 +1,11 @@
 /* Usage charts drawn as inline SVG: quota per day stacked by model, and totals per model.
    The theme picks the style (body[data-chart-style] = "bars" or "area") and the colours
-   (CSS custom properties --chart-1 … --chart-6). */
+   (CSS custom properties --chart-1 … --chart-6). Text goes through core.js's t(), which core.js
+   lends to classic scripts as window.OneApiI18n; charts are drawn after it has run. */
 (() => {
   "use strict";
   const SVG = "http://www.w3.org/2000/svg";
+  const t = (text, params) => window.OneApiI18n.t(text, params);
 
   function node(name, attrs, text) {
     const element = document.createElementNS(SVG, name);
@@ -49,7 +51,7 @@
 
   /* rows: [{day, model, quota, requests}] ; format: quota -> label */
   function daily(element, rows, format) {
-    if (!rows.length) return empty(element, "No usage in the last 7 days yet.");
+    if (!rows.length) return empty(element, t("No usage in the last 7 days yet."));
     const style = document.body.dataset.chartStyle || "bars";
     const days = [...new Set([...lastDays(7), ...rows.map((row) => row.day)])].sort().slice(-7);
     const models = [...new Set(rows.map((row) => row.model))].sort();
@@ -101,12 +103,12 @@
       });
     }
     element.replaceChildren(svg, legend(models, colours));
-    element.setAttribute("aria-label", `Quota per day for ${models.join(", ")}`);
+    element.setAttribute("aria-label", t("Quota per day for {models}", {models: models.join(", ")}));
   }
 
   /* rows: [{model, quota, requests}] summed per model, drawn as horizontal bars. */
   function perModel(element, rows, format) {
-    if (!rows.length) return empty(element, "No model has been used yet.");
+    if (!rows.length) return empty(element, t("No model has been used yet."));
     const totals = new Map();
     for (const row of rows) {
       const entry = totals.get(row.model) || {quota: 0, requests: 0};
@@ -126,7 +128,7 @@
       label.textContent = model;
       const figures = document.createElement("span");
       figures.className = "model-figures";
-      figures.textContent = `${entry.requests} request${entry.requests === 1 ? "" : "s"} · ${format(entry.quota)}`;
+      figures.textContent = `${entry.requests === 1 ? t("1 request") : t("{count} requests", {count: entry.requests.toLocaleString(window.OneApiI18n.locale)})} · ${format(entry.quota)}`;
       const bar = document.createElement("span");
       bar.className = "model-bar";
       const fill = document.createElement("span");
@@ -137,7 +139,7 @@
       list.append(item);
     });
     element.replaceChildren(list);
-    element.setAttribute("aria-label", `Requests per model: ${entries.map(([model]) => model).join(", ")}`);
+    element.setAttribute("aria-label", t("Requests per model: {models}", {models: entries.map(([model]) => model).join(", ")}));
   }
 
   window.OneApiChart = {daily, perModel};

@@ -1,8 +1,8 @@
 /* Signing in, registering, password reset, the dashboard and the personal page. */
 import {
-  $, DEFAULT_PASSWORD_FLAG, api, applyUser, asList, bindForm, dateTime, duration, el, fillForm,
-  formValues, fullKey, logRows, money, note, query, refreshSelf, renderRows, requireValid, session, setText,
-  showDefaultPasswordNotice, showError,
+  $, api, applyUser, asList, bindForm, dateTime, DEFAULT_PASSWORD_FLAG, duration, el, fillForm, formValues,
+  fullKey, locale, logRows, money, note, query, refreshSelf, renderRows, requireValid, session, setText,
+  showDefaultPasswordNotice, showError, t,
 } from "./core.js";
 
 /* The Turnstile widget's answer in ``form`` ("" when the check is off); each answer is good once,
@@ -23,9 +23,9 @@ const bindSendCode = (form) => {
     button.disabled = true;
     try {
       const {email} = formValues(form);
-      requireValid(email, "Enter your email address first.");
+      requireValid(email, t("Enter your email address first."));
       await api.get(`/api/verification${query({email, turnstile: turnstile(form)})}`);
-      note(form, "Code sent: check your mailbox.");
+      note(form, t("Code sent: check your mailbox."));
     } catch (error) {
       showError(errorBox, error);
     } finally {
@@ -38,7 +38,7 @@ export const login = () => {
   const next = new URLSearchParams(location.search).get("next");
   api.get("/api/user/self").then(() => location.replace("/dashboard")).catch(() => {});  // signed in already
   bindForm("login", async (values) => {
-    requireValid(values.username && values.password, "Enter your username and password.");
+    requireValid(values.username && values.password, t("Enter your username and password."));
     await api.post("/api/user/login", {username: values.username, password: values.password});
     if (values.username === "root" && values.password === "123456") {
       localStorage.setItem(DEFAULT_PASSWORD_FLAG, "1");
@@ -53,9 +53,9 @@ export const login = () => {
 export const register = () => {
   bindSendCode($('form[data-form="register"]'));
   bindForm("register", async (values, form) => {
-    requireValid(values.username, "Choose a username.");
-    requireValid(values.password.length >= 8 && values.password.length <= 20, "The password must have 8 to 20 characters.");
-    requireValid(values.password === values.password2, "The two passwords differ.");
+    requireValid(values.username, t("Choose a username."));
+    requireValid(values.password.length >= 8 && values.password.length <= 20, t("The password must have 8 to 20 characters."));
+    requireValid(values.password === values.password2, t("The two passwords differ."));
     await api.post(`/api/user/register${query({turnstile: turnstile(form)})}`,
       {username: values.username, password: values.password, aff_code: values.aff_code,
        email: values.email || "", verification_code: values.verification_code || ""});
@@ -65,9 +65,9 @@ export const register = () => {
 
 export const reset = () => {
   bindForm("reset", async (values, form) => {
-    requireValid(values.email, "Enter the email address of your account.");
+    requireValid(values.email, t("Enter the email address of your account."));
     await api.get(`/api/reset_password${query({email: values.email, turnstile: turnstile(form)})}`);
-    note(form, "If an account has this address, a reset link is on its way to it.");
+    note(form, t("If an account has this address, a reset link is on its way to it."));
   });
 };
 
@@ -76,7 +76,7 @@ export const reset_confirm = () => {
   const form = $('form[data-form="reset-confirm"]');
   form.elements.email.value = params.get("email") || "";
   bindForm("reset-confirm", async () => {
-    requireValid(params.get("email") && params.get("token"), "This link is incomplete; ask for a new one.");
+    requireValid(params.get("email") && params.get("token"), t("This link is incomplete; ask for a new one."));
     const password = await api.post("/api/user/reset", {email: params.get("email"), token: params.get("token")});
     form.hidden = true;
     document.getElementById("reset-password").value = password;
@@ -88,11 +88,11 @@ export const dashboard = async () => {
   refreshSelf().catch((error) => setText("stat-quota", error.message));
   try {
     const rows = asList(await api.get("/api/user/dashboard")).map((row) => ({
-      day: row.Day, model: row.ModelName || "unknown", quota: Number(row.Quota || 0),
+      day: row.Day, model: row.ModelName || t("unknown"), quota: Number(row.Quota || 0),
       requests: Number(row.RequestCount || 0),
       tokens: Number(row.PromptTokens || 0) + Number(row.CompletionTokens || 0),
     }));
-    setText("stat-tokens", rows.reduce((sum, row) => sum + row.tokens, 0).toLocaleString("en-US"));
+    setText("stat-tokens", rows.reduce((sum, row) => sum + row.tokens, 0).toLocaleString(locale));
     window.OneApiChart.daily(document.getElementById("chart-daily"), rows, money);
     window.OneApiChart.perModel(document.getElementById("chart-models"), rows, money);
   } catch (error) {
@@ -101,7 +101,7 @@ export const dashboard = async () => {
   try {
     const logs = asList(await api.get(`/api/log/self${query({p: 0, type: 2})}`));
     renderRows("recent-logs", logRows(logs, ["time", "model", "token", "prompt", "completion", "cost", "duration"]),
-      "No requests yet. Create a token and point an OpenAI client at /v1.");
+      t("No requests yet. Create a token and point an OpenAI client at /v1."));
   } catch (error) {
     renderRows("recent-logs", [], error.message);
   }
@@ -119,40 +119,40 @@ export const profile = async () => {
   }
 
   bindForm("password", async (values, form) => {
-    requireValid(values.password.length >= 8 && values.password.length <= 20, "The new password must have 8 to 20 characters.");
-    requireValid(values.password === values.password2, "The two passwords differ.");
-    requireValid(values.password !== "123456", "Choose a password other than the default one.");
+    requireValid(values.password.length >= 8 && values.password.length <= 20, t("The new password must have 8 to 20 characters."));
+    requireValid(values.password === values.password2, t("The two passwords differ."));
+    requireValid(values.password !== "123456", t("Choose a password other than the default one."));
     await api.put("/api/user/self", {username: session.user.username, display_name: session.user.display_name, password: values.password});
     localStorage.removeItem(DEFAULT_PASSWORD_FLAG);
     showDefaultPasswordNotice();
     form.reset();
     form.elements.username.value = session.user.username;
-    note(form, "Password changed.");
+    note(form, t("Password changed."));
   });
 
   bindForm("profile", async (values, form) => {
-    requireValid(values.username, "The username cannot be empty.");
+    requireValid(values.username, t("The username cannot be empty."));
     await api.put("/api/user/self", {username: values.username, display_name: values.display_name});
     applyUser(await refreshSelf());
-    note(form, "Profile saved.");
+    note(form, t("Profile saved."));
   });
 
-  setText("profile-email", user && user.email ? user.email : "none");
+  setText("profile-email", user && user.email ? user.email : t("none"));
   bindSendCode($('form[data-form="bind-email"]'));
   bindForm("bind-email", async (values, form) => {
-    requireValid(values.email && values.code, "Enter the address and the code mailed to it.");
+    requireValid(values.email && values.code, t("Enter the address and the code mailed to it."));
     await api.get(`/api/oauth/email/bind${query({email: values.email, code: values.code})}`);
     setText("profile-email", values.email);
     form.reset();
-    note(form, "Email bound.");
+    note(form, t("Email bound."));
   });
 
   bindForm("redeem", async (values, form) => {
-    requireValid(values.key, "Enter a redemption code.");
+    requireValid(values.key, t("Enter a redemption code."));
     const added = await api.post("/api/user/topup", {key: values.key});
     await refreshSelf();
     form.reset();
-    note(form, `Redeemed: ${money(added)} added to your balance.`);
+    note(form, t("Redeemed: {amount} added to your balance.", {amount: money(added)}));
   });
 
   document.addEventListener("click", async (event) => {
@@ -164,14 +164,14 @@ export const profile = async () => {
     } catch (error) { showError("profile-access-error", error); }
   });
 
-  const STATUS = {1: "Enabled", 2: "Disabled", 3: "Expired", 4: "Exhausted"};
+  const STATUS = {1: t("Enabled"), 2: t("Disabled"), 3: t("Expired"), 4: t("Exhausted")};
   api.get(`/api/token/${query({p: 0})}`).then((tokens) => renderRows("profile-tokens", asList(tokens).map((token) => [
-    token.name, el("code", {class: "token-key"}, fullKey(token.key)), STATUS[token.status] || "Unknown",
-    money(token.used_quota), token.unlimited_quota ? "Unlimited" : money(token.remain_quota),
-    token.expired_time === -1 ? "Never" : dateTime(token.expired_time),
-  ]), "No tokens yet.")).catch((error) => renderRows("profile-tokens", [], error.message));
+    token.name, el("code", {class: "token-key"}, fullKey(token.key)), STATUS[token.status] || t("Unknown"),
+    money(token.used_quota), token.unlimited_quota ? t("Unlimited") : money(token.remain_quota),
+    token.expired_time === -1 ? t("Never") : dateTime(token.expired_time),
+  ]), t("No tokens yet."))).catch((error) => renderRows("profile-tokens", [], error.message));
   api.get(`/api/log/self${query({p: 0, type: 2})}`).then((logs) => renderRows("profile-logs",
-    logRows(asList(logs), ["time", "model", "token", "prompt", "completion", "cost", "duration"]), "No requests yet."))
+    logRows(asList(logs), ["time", "model", "token", "prompt", "completion", "cost", "duration"]), t("No requests yet.")))
     .catch((error) => renderRows("profile-logs", [], error.message));
   api.get("/api/log/self/stat").then((stat) => setText("profile-log-total", money(stat.quota))).catch(() => {});
 };

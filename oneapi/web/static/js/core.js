@@ -1,14 +1,47 @@
 /* The admin UI's shared behaviour, used by every theme: the management API client
    ({success, message, data} envelope), formatting, forms, dialogs, paged tables, the
-   signed-in user and the page-wide wiring (copy buttons, tabs, sign-out, money hints).
+   signed-in user and the page-wide wiring (copy buttons, tabs, sign-out, money hints, the
+   language switch). Every string a person reads goes through t(): the server puts the page's
+   language's translations of the scripts' strings in #js-messages (from the same gettext
+   catalogs as the templates), and numbers, money and dates are formatted by Intl in that
+   language.
    Themes change only markup and CSS; every element used here is found by an id or a
    data- attribute that both themes render. */
 
 const config = JSON.parse(document.getElementById("client-config").textContent);
+const messages = JSON.parse(document.getElementById("js-messages").textContent);
+const locale = config.language;
+const LANGUAGE_COOKIE = "lang";
+const LANGUAGE_KEY = "oneapi.language";
 const PAGE_SIZE = 10;
 const DEFAULT_PASSWORD_FLAG = "oneapi.defaultPassword";
 const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+/* ---------- language ---------- */
+
+/* ``text`` in the page's language; {name} placeholders are filled from ``params``. */
+function t(text, params) {
+  const translated = messages[text] || text;
+  if (!params) return translated;
+  return translated.replace(/\{(\w+)\}/g, (whole, key) => (key in params ? String(params[key]) : whole));
+}
+window.OneApiI18n = {t, locale};  // for the classic scripts (chart.js)
+
+/* The switch's choice: a cookie the server reads on the next page, and localStorage, which
+   puts the cookie back when it was cleared or has expired. */
+function chooseLanguage(tag) {
+  document.cookie = `${LANGUAGE_COOKIE}=${encodeURIComponent(tag)}; path=/; max-age=31536000; samesite=lax`;
+  localStorage.setItem(LANGUAGE_KEY, tag);
+  location.reload();
+}
+
+const hasLanguageCookie = () => document.cookie.split(";").some((part) => part.trim().startsWith(`${LANGUAGE_COOKIE}=`));
+const rememberedLanguage = localStorage.getItem(LANGUAGE_KEY);
+if (rememberedLanguage && rememberedLanguage !== locale && !hasLanguageCookie()) chooseLanguage(rememberedLanguage);
+for (const select of document.querySelectorAll("[data-language-switch]")) {
+  select.addEventListener("change", () => chooseLanguage(select.value));
+}
 
 /* ---------- API ---------- */
 
@@ -24,20 +57,20 @@ async function request(method, path, body) {
   try {
     response = await fetch(path, init);
   } catch (error) {
-    throw new ApiError("The server cannot be reached. Check your connection and try again.");
+    throw new ApiError(t("The server cannot be reached. Check your connection and try again."));
   }
   if (response.status === 401 && config.minRole > 0) {
     goToLogin();
-    throw new ApiError("Your session has ended. Please sign in again.");
+    throw new ApiError(t("Your session has ended. Please sign in again."));
   }
   let payload;
   try {
     payload = await response.json();
   } catch (error) {
-    throw new ApiError(`The server answered ${response.status} ${response.statusText} without a readable body.`);
+    throw new ApiError(t("The server answered {status} {reason} without a readable body.", {status: response.status, reason: response.statusText}));
   }
   if (!payload || payload.success !== true) {
-    throw new ApiError((payload && payload.message) || `The request failed (HTTP ${response.status}).`);
+    throw new ApiError((payload && payload.message) || t("The request failed (HTTP {status}).", {status: response.status}));
   }
   return payload;
 }
@@ -68,10 +101,16 @@ function goToLogin() {
 
 function money(quota) {
   const value = Number(quota) || 0;
-  if (!config.displayInCurrency) return Math.round(value).toLocaleString("en-US");
+  if (!config.displayInCurrency) return Math.round(value).toLocaleString(locale);
   const dollars = value / config.quotaPerUnit;
   const digits = dollars !== 0 && Math.abs(dollars) < 0.01 ? 6 : 2;
-  return `$${dollars.toLocaleString("en-US", {minimumFractionDigits: digits, maximumFractionDigits: digits})}`;
+  return dollarFormat(digits).format(dollars);
+}
+
+/* US dollars in the page's language, written with "$" as one-api's pages write them */
+function dollarFormat(digits, extra = {}) {
+  return new Intl.NumberFormat(locale, {style: "currency", currency: "USD", currencyDisplay: "narrowSymbol",
+    minimumFractionDigits: digits, maximumFractionDigits: digits, ...extra});
 }
 
 /* For statistic cards: large amounts in compact form ($1.2B); the exact figure is the title. */
@@ -79,22 +118,21 @@ function moneyShort(quota) {
   const value = Number(quota) || 0;
   const amount = config.displayInCurrency ? value / config.quotaPerUnit : value;
   if (Math.abs(amount) < 1e6) return money(quota);
-  const text = new Intl.NumberFormat("en-US", {notation: "compact", maximumFractionDigits: 2}).format(amount);
-  return config.displayInCurrency ? `$${text}` : text;
+  if (config.displayInCurrency) return dollarFormat(0, {notation: "compact", maximumFractionDigits: 2}).format(amount);
+  return new Intl.NumberFormat(locale, {notation: "compact", maximumFractionDigits: 2}).format(amount);
 }
 
 function moneyHint(quota) {
   const value = Number(quota) || 0;
-  return `= $${(value / config.quotaPerUnit).toFixed(4)} (${config.quotaPerUnit.toLocaleString("en-US")} quota = $1)`;
+  return t("= {amount} ({quota} quota = $1)", {amount: dollarFormat(4).format(value / config.quotaPerUnit),
+    quota: config.quotaPerUnit.toLocaleString(locale)});
 }
 
 const pad = (n) => String(n).padStart(2, "0");
 
-function dateTime(seconds) {
-  if (!seconds || seconds <= 0) return "–";
-  const d = new Date(seconds * 1000);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
+const dateTimeFormat = new Intl.DateTimeFormat(locale, {year: "numeric", month: "2-digit", day: "2-digit",
+  hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23"});
+const dateTime = (seconds) => (!seconds || seconds <= 0 ? "–" : dateTimeFormat.format(new Date(seconds * 1000)));
 
 function toLocalInput(seconds) {
   if (!seconds || seconds <= 0) return "";
@@ -103,7 +141,8 @@ function toLocalInput(seconds) {
 }
 
 const fromLocalInput = (text) => (text ? Math.floor(new Date(text).getTime() / 1000) : 0);
-const duration = (ms) => (!ms ? "–" : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`);
+const duration = (ms) => (!ms ? "–" : ms < 1000 ? `${Math.round(ms).toLocaleString(locale)} ms`
+  : `${(ms / 1000).toLocaleString(locale, {minimumFractionDigits: 2, maximumFractionDigits: 2})} s`);
 const fullKey = (key) => (!key ? "" : key.startsWith("sk-") ? key : `sk-${key}`);
 const splitList = (text) => [...new Set(String(text || "").split(/[,\n]/).map((s) => s.trim()).filter(Boolean))];
 
@@ -171,7 +210,7 @@ async function copyText(text, button) {
   }
   if (button) {
     const label = button.textContent;
-    button.textContent = "Copied!";
+    button.textContent = t("Copied!");
     setTimeout(() => { button.textContent = label; }, 1500);
   }
 }
@@ -252,7 +291,7 @@ function parseJsonField(text, label) {
   try {
     JSON.parse(text);
   } catch (error) {
-    throw new ApiError(`${label} is not valid JSON: ${error.message}`);
+    throw new ApiError(t("{label} is not valid JSON: {error}", {label, error: error.message}));
   }
 }
 
@@ -265,7 +304,7 @@ function pager(id, load) {
   const [previous, next] = $$("[data-page-step]", nav);
   const label = $(".pager-label", nav);
   state.update = (count) => {
-    label.textContent = `Page ${state.page + 1}`;
+    label.textContent = t("Page {number}", {number: state.page + 1});
     previous.disabled = state.page === 0;
     next.disabled = count < PAGE_SIZE;
   };
@@ -299,10 +338,10 @@ function managedList({table, search, errorId, base, empty, render}) {
     try {
       list.items = asList(await api.get(listPath(base, state)));
       state.update(list.items.length);
-      renderRows(table, list.items.map(render), state.keyword ? "Nothing matches the search." : empty);
+      renderRows(table, list.items.map(render), state.keyword ? t("Nothing matches the search.") : empty);
     } catch (error) {
       showError(errorId, error);
-      renderRows(table, [], "The list could not be loaded.");
+      renderRows(table, [], t("The list could not be loaded."));
     }
     return list.items;
   };
@@ -352,7 +391,7 @@ async function refreshSelf() {
   session.user = user;
   setStat("stat-quota", user.quota);
   setStat("stat-used", user.used_quota);
-  setText("stat-requests", (user.request_count || 0).toLocaleString("en-US"));
+  setText("stat-requests", (user.request_count || 0).toLocaleString(locale));
   return user;
 }
 
@@ -395,22 +434,22 @@ function logFacts(log) {
 function detailText(log) {
   const omitted = logFacts(log)["omitted-tools"];
   const content = log.content || "";
-  return omitted ? `${content} (tools left out: ${omitted.replaceAll(",", ", ")})` : content;
+  return omitted ? t("{content} (tools left out: {tools})", {content, tools: omitted.replaceAll(",", ", ")}) : content;
 }
 
 /* prompt tokens, with the prompt-cache reads and writes billed at their own ratios */
 function promptTokens(log) {
   const facts = logFacts(log);
   const parts = [];
-  if (facts.cache_read_tokens) parts.push(`${facts.cache_read_tokens} cache read`);
-  if (facts.cache_write_tokens) parts.push(`${facts.cache_write_tokens} cache write`);
+  if (facts.cache_read_tokens) parts.push(t("{count} cache read", {count: facts.cache_read_tokens}));
+  if (facts.cache_write_tokens) parts.push(t("{count} cache write", {count: facts.cache_write_tokens}));
   const total = String(log.prompt_tokens ?? 0);
   return parts.length ? `${total} (${parts.join(", ")})` : total;
 }
 
-const LOG_TYPES = {1: ["Top-up", "blue"], 2: ["Consume", "green"], 3: ["Manage", "orange"], 4: ["System", "purple"], 5: ["Test", "violet"]};
+const LOG_TYPES = {1: [t("Top-up"), "blue"], 2: [t("Consume"), "green"], 3: [t("Manage"), "orange"], 4: [t("System"), "purple"], 5: [t("Test"), "violet"]};
 function logTypeBadge(type) {
-  const [label, colour] = LOG_TYPES[type] || ["Unknown", "grey"];
+  const [label, colour] = LOG_TYPES[type] || [t("Unknown"), "grey"];
   return badge(label, colour);
 }
 
@@ -462,7 +501,7 @@ document.addEventListener("input", (event) => {
 export {
   $, $$, DEFAULT_PASSWORD_FLAG, PAGE_SIZE, actionButton, api, applyUser, asList, badge, bindForm,
   closeDialog, config, copyText, dateTime, duration, el, fillForm, formValues, fromLocalInput,
-  fullKey, goToLogin, logRows, managedList, money, note, openDialog, pager, parseJsonField, query,
+  fullKey, goToLogin, locale, logRows, managedList, money, note, openDialog, pager, parseJsonField, query,
   refreshSelf, renderRows, requireValid, resetForm, session, setText, showDefaultPasswordNotice,
-  showError, splitList, toLocalInput,
+  showError, splitList, t, toLocalInput,
 };

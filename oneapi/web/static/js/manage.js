@@ -1,35 +1,35 @@
 /* Tokens, logs, users, redemption codes and the root settings. */
 import {
   $, $$, actionButton, api, asList, badge, bindForm, closeDialog, config, copyText, dateTime, duration, el,
-  fillForm, formValues, fromLocalInput, fullKey, logRows, managedList, money, note, openDialog,
-  pager, parseJsonField, query, renderRows, requireValid, resetForm, session, setText, showError,
-  splitList, toLocalInput,
+  fillForm, formValues, fromLocalInput, fullKey, logRows, managedList, money, note, openDialog, pager,
+  parseJsonField, query, renderRows, requireValid, resetForm, session, setText, showError, splitList, t,
+  toLocalInput,
 } from "./core.js";
 
 export const token = () => {
   const form = $('form[data-form="token"]');
-  const STATUS = {1: ["Enabled", "green"], 2: ["Disabled", "grey"], 3: ["Expired", "orange"], 4: ["Exhausted", "red"]};
+  const STATUS = {1: [t("Enabled"), "green"], 2: [t("Disabled"), "grey"], 3: [t("Expired"), "orange"], 4: [t("Exhausted"), "red"]};
   for (const slot of $$("[data-base-url]")) slot.textContent = `${location.origin}/v1`;
 
   function keyCell(token) {
     const key = fullKey(token.key);
     return el("span", {class: "key-cell"}, el("code", {class: "token-key", "data-token-name": token.name}, key),
-      actionButton("Copy", (event) => copyText(key, event.currentTarget)));
+      actionButton(t("Copy"), (event) => copyText(key, event.currentTarget)));
   }
 
   const list = managedList({
     table: "tokens", search: "token-search", errorId: "token-list-error", base: "/api/token/",
-    empty: "No tokens yet. Create one to call the API.",
+    empty: t("No tokens yet. Create one to call the API."),
     render: (token) => [
-      token.name, keyCell(token), badge(...(STATUS[token.status] || ["Unknown", "grey"])), money(token.used_quota),
-      token.unlimited_quota ? "Unlimited" : money(token.remain_quota), dateTime(token.created_time),
-      token.expired_time === -1 ? "Never" : dateTime(token.expired_time),
+      token.name, keyCell(token), badge(...(STATUS[token.status] || [t("Unknown"), "grey"])), money(token.used_quota),
+      token.unlimited_quota ? t("Unlimited") : money(token.remain_quota), dateTime(token.created_time),
+      token.expired_time === -1 ? t("Never") : dateTime(token.expired_time),
       el("span", {class: "row-actions"},
-        actionButton(token.status === 1 ? "Disable" : "Enable", () => list.act(() => api.put(
+        actionButton(token.status === 1 ? t("Disable") : t("Enable"), () => list.act(() => api.put(
           `/api/token/${query({status_only: "true"})}`, {id: token.id, status: token.status === 1 ? 2 : 1}))),
-        actionButton("Edit", () => edit(token.id)),
-        actionButton("Delete", () => list.act(() => api.del(`/api/token/${token.id}`),
-          `Delete token "${token.name}"? Clients using it stop working.`), "danger")),
+        actionButton(t("Edit"), () => edit(token.id)),
+        actionButton(t("Delete"), () => list.act(() => api.del(`/api/token/${token.id}`),
+          t("Delete token \"{name}\"? Clients using it stop working.", {name: token.name})), "danger")),
     ],
   });
 
@@ -45,16 +45,16 @@ export const token = () => {
       resetForm(form);
       fillForm(form, {...token, expired_time: toLocalInput(token.expired_time)});
       syncUnlimited();
-      $("h2", document.getElementById("token-dialog")).textContent = `Edit token ${token.name}`;
+      $("h2", document.getElementById("token-dialog")).textContent = t("Edit token {name}", {name: token.name});
       openDialog("token-dialog");
     } catch (error) { showError("token-list-error", error); }
   }
 
   form.elements.unlimited_quota.addEventListener("change", syncUnlimited);
   bindForm("token", async (values) => {
-    requireValid(values.name, "Give the token a name.");
+    requireValid(values.name, t("Give the token a name."));
     const expires = fromLocalInput(values.expired_time);
-    requireValid(!expires || expires > Date.now() / 1000, "The expiry time is in the past.");
+    requireValid(!expires || expires > Date.now() / 1000, t("The expiry time is in the past."));
     const body = {name: values.name, expired_time: expires || -1, unlimited_quota: values.unlimited_quota,
       remain_quota: Number(values.remain_quota ?? form.elements.remain_quota.value ?? 0) || 0,
       models: splitList(values.models).join(","), subnet: splitList(values.subnet).join(",")};
@@ -83,7 +83,7 @@ export const token = () => {
     form.elements.id.value = "";
     form.elements.unlimited_quota.checked = false;
     syncUnlimited();
-    $("h2", document.getElementById("token-dialog")).textContent = "Create token";
+    $("h2", document.getElementById("token-dialog")).textContent = t("Create token");
     openDialog("token-dialog");
   });
   list.load();
@@ -109,7 +109,7 @@ export const log = () => {
     state.update(rows.length);
     setText("log-total", stat ? money(stat.quota) : "–");
     renderRows("logs", logRows(rows, ["time", "channel", "user", "token", "type", "model", "prompt", "completion", "cost", "duration", "detail"]),
-      "No logs match these filters.");
+      t("No logs match these filters."));
   }
 
   bindForm("log-filter", async (values) => {
@@ -118,10 +118,10 @@ export const log = () => {
   });
   bindForm("log-purge", async (values, purgeForm) => {
     const before = fromLocalInput(values.target_timestamp);
-    requireValid(before, "Pick the date before which logs are deleted.");
-    if (!confirm(`Delete every log before ${dateTime(before)}?`)) return;
+    requireValid(before, t("Pick the date before which logs are deleted."));
+    if (!confirm(t("Delete every log before {time}?", {time: dateTime(before)}))) return;
     const count = await api.del(`/api/log/${query({target_timestamp: before})}`);
-    note(purgeForm, `Deleted ${count} log${count === 1 ? "" : "s"}.`);
+    note(purgeForm, count === 1 ? t("Deleted 1 log.") : t("Deleted {count} logs.", {count}));
     await load(formValues(form));
   });
   load(formValues(form)).catch((error) => showError($("[data-error]", form), error));
@@ -129,25 +129,25 @@ export const log = () => {
 
 export const user = () => {
   const form = $('form[data-form="user"]');
-  const ROLES = {1: ["Common", "grey"], 10: ["Admin", "blue"], 100: ["Root", "purple"]};
-  const STATUS = {1: ["Enabled", "green"], 2: ["Disabled", "red"], 3: ["Deleted", "grey"]};
+  const ROLES = {1: [t("Common"), "grey"], 10: [t("Admin"), "blue"], 100: [t("Root"), "purple"]};
+  const STATUS = {1: [t("Enabled"), "green"], 2: [t("Disabled"), "red"], 3: [t("Deleted"), "grey"]};
 
   const manage = (user, action) => list.act(() => api.post("/api/user/manage", {username: user.username, action}),
-    action === "delete" ? `Delete user "${user.username}"?` : null);
+    action === "delete" ? t("Delete user \"{name}\"?", {name: user.username}) : null);
   const list = managedList({
-    table: "users", search: "user-search", errorId: "user-list-error", base: "/api/user/", empty: "No users.",
+    table: "users", search: "user-search", errorId: "user-list-error", base: "/api/user/", empty: t("No users."),
     render: (user) => [
       String(user.id), el("span", {}, user.username, user.display_name && user.display_name !== user.username
         ? el("small", {class: "muted"}, ` ${user.display_name}`) : null),
-      user.group || "default", badge(...(ROLES[user.role] || ["Guest", "grey"])),
-      badge(...(STATUS[user.status] || ["Unknown", "grey"])),
+      user.group || "default", badge(...(ROLES[user.role] || [t("Guest"), "grey"])),
+      badge(...(STATUS[user.status] || [t("Unknown"), "grey"])),
       money(user.quota), money(user.used_quota), String(user.request_count || 0),
       el("span", {class: "row-actions"},
-        actionButton("Edit", () => edit(user.id)),
-        actionButton(user.status === 1 ? "Disable" : "Enable", () => manage(user, user.status === 1 ? "disable" : "enable")),
-        user.role < config.roles.admin ? actionButton("Promote", () => manage(user, "promote")) : null,
-        user.role === config.roles.admin ? actionButton("Demote", () => manage(user, "demote")) : null,
-        user.role < config.roles.root ? actionButton("Delete", () => manage(user, "delete"), "danger") : null),
+        actionButton(t("Edit"), () => edit(user.id)),
+        actionButton(user.status === 1 ? t("Disable") : t("Enable"), () => manage(user, user.status === 1 ? "disable" : "enable")),
+        user.role < config.roles.admin ? actionButton(t("Promote"), () => manage(user, "promote")) : null,
+        user.role === config.roles.admin ? actionButton(t("Demote"), () => manage(user, "demote")) : null,
+        user.role < config.roles.root ? actionButton(t("Delete"), () => manage(user, "delete"), "danger") : null),
     ],
   });
 
@@ -157,7 +157,7 @@ export const user = () => {
       resetForm(form);
       fillForm(form, {...user, password: ""});
       $("[data-edit-only]", form).hidden = false;
-      $("h2", document.getElementById("user-dialog")).textContent = `Edit user ${user.username}`;
+      $("h2", document.getElementById("user-dialog")).textContent = t("Edit user {name}", {name: user.username});
       openDialog("user-dialog");
     } catch (error) { showError("user-list-error", error); }
   }
@@ -167,16 +167,16 @@ export const user = () => {
   }).catch(() => {});
 
   bindForm("user", async (values) => {
-    requireValid(values.username, "Enter a username.");
+    requireValid(values.username, t("Enter a username."));
     requireValid(!values.password || (values.password.length >= 8 && values.password.length <= 20),
-      "The password must have 8 to 20 characters.");
+      t("The password must have 8 to 20 characters."));
     if (values.id) {
       const body = {id: Number(values.id), username: values.username, display_name: values.display_name,
         group: values.group || "default", quota: Number(values.quota || 0)};
       if (values.password) body.password = values.password;
       await api.put("/api/user/", body);
     } else {
-      requireValid(values.password, "Set a password for the new user.");
+      requireValid(values.password, t("Set a password for the new user."));
       await api.post("/api/user/", {username: values.username, display_name: values.display_name, password: values.password});
     }
     closeDialog(form);
@@ -188,7 +188,7 @@ export const user = () => {
     resetForm(form);
     form.elements.id.value = "";
     $("[data-edit-only]", form).hidden = true;
-    $("h2", document.getElementById("user-dialog")).textContent = "Add user";
+    $("h2", document.getElementById("user-dialog")).textContent = t("Add user");
     openDialog("user-dialog");
   });
   list.load();
@@ -196,28 +196,28 @@ export const user = () => {
 
 export const redemption = () => {
   const form = $('form[data-form="redemption"]');
-  const STATUS = {1: ["Unused", "green"], 2: ["Disabled", "grey"], 3: ["Used", "blue"]};
+  const STATUS = {1: [t("Unused"), "green"], 2: [t("Disabled"), "grey"], 3: [t("Used"), "blue"]};
 
   const list = managedList({
     table: "redemptions", search: "redemption-search", errorId: "redemption-list-error", base: "/api/redemption/",
-    empty: "No redemption codes yet.",
+    empty: t("No redemption codes yet."),
     render: (code) => [
-      String(code.id), code.name, badge(...(STATUS[code.status] || ["Unknown", "grey"])), money(code.quota),
+      String(code.id), code.name, badge(...(STATUS[code.status] || [t("Unknown"), "grey"])), money(code.quota),
       dateTime(code.created_time), dateTime(code.redeemed_time),
       el("span", {class: "row-actions"},
-        actionButton("Copy", (event) => copyText(code.key, event.currentTarget)),
-        code.status !== 3 ? actionButton(code.status === 1 ? "Disable" : "Enable", () => list.act(() => api.put(
+        actionButton(t("Copy"), (event) => copyText(code.key, event.currentTarget)),
+        code.status !== 3 ? actionButton(code.status === 1 ? t("Disable") : t("Enable"), () => list.act(() => api.put(
           `/api/redemption/${query({status_only: "true"})}`, {id: code.id, status: code.status === 1 ? 2 : 1}))) : null,
-        actionButton("Delete", () => list.act(() => api.del(`/api/redemption/${code.id}`),
-          `Delete code "${code.name}"?`), "danger")),
+        actionButton(t("Delete"), () => list.act(() => api.del(`/api/redemption/${code.id}`),
+          t("Delete code \"{name}\"?", {name: code.name})), "danger")),
     ],
   });
 
   bindForm("redemption", async (values) => {
-    requireValid(values.name, "Name the batch of codes.");
+    requireValid(values.name, t("Name the batch of codes."));
     const count = Number(values.count);
-    requireValid(count >= 1 && count <= 100, "Create between 1 and 100 codes at a time.");
-    requireValid(Number(values.quota) > 0, "Each code must carry some quota.");
+    requireValid(count >= 1 && count <= 100, t("Create between 1 and 100 codes at a time."));
+    requireValid(Number(values.quota) > 0, t("Each code must carry some quota."));
     const keys = asList(await api.post("/api/redemption/", {name: values.name, quota: Number(values.quota), count}));
     closeDialog(form);
     await list.load();
@@ -257,7 +257,7 @@ export const setting = async () => {
       await api.put("/api/option/", {key, value});
       loaded[key] = value;
     }
-    note(form, changed.length ? `Saved ${changed.length} setting${changed.length === 1 ? "" : "s"}.` : "Nothing changed.");
+    note(form, changed.length === 1 ? t("Saved 1 setting.") : changed.length ? t("Saved {count} settings.", {count: changed.length}) : t("Nothing changed."));
     if (changed.some(([key]) => ["Theme", "DisplayInCurrencyEnabled", "QuotaPerUnit", "SystemName"].includes(key))) {
       setTimeout(() => location.reload(), 600);
     }
