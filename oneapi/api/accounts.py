@@ -105,10 +105,11 @@ async def send_verification(request: Request, email: FromQuery[str] = "") -> dic
     minutes = int(email_codes(request).valid_seconds // 60)
     tr = _translator(request)
     greeting = tr(N_("Hello, you are verifying your email address with {site}.", site=_site_name()))
+    code_is = tr(N_("Your verification code is:"))
     validity = tr(N_("It is valid for {minutes} minutes. If you did not ask for it, ignore this mail.",
                      minutes=minutes))
     await send_mail(tr(N_("{site} email verification", site=options.get("SystemName", "One API"))), email,
-                    f"<p>{greeting}</p><p>{tr(N_('Your verification code is:'))} <strong>{code}</strong></p>"
+                    f"<p>{greeting}</p><p>{code_is} <strong>{code}</strong></p>"
                     f"<p>{validity}</p>")
     return ok()
 
@@ -120,11 +121,11 @@ async def _mail_reset_link(book: CodeBook, email: str, tr: Callable[[str], str])
     minutes = int(book.valid_seconds // 60)
     try:
         greeting = tr(N_("Hello, you asked to reset your password on {site}.", site=_site_name()))
+        open_link = tr(N_("Open this link to reset your password:"))
         validity = tr(N_("It works once, within {minutes} minutes. If you did not ask, ignore this mail.",
                          minutes=minutes))
         await send_mail(tr(N_("{site} password reset", site=options.get("SystemName", "One API"))), email,
-                        f"<p>{greeting}</p><p>{tr(N_('Open this link to reset your password:'))} "
-                        f'<a href="{link}">{link}</a></p><p>{validity}</p>')
+                        f'<p>{greeting}</p><p>{open_link} <a href="{link}">{link}</a></p><p>{validity}</p>')
     except Exception:
         log.exception("password reset mail to an account's address failed")
 

@@ -90,8 +90,8 @@ class QuotaReminder:
         subject = translate(N_("Your quota is used up") if left <= 0 else N_("Your quota is running low"),
                             language)
         link = html.escape(options.get("TopUpLink"))
-        top_up = (f'<p>{translate(N_("Top up here:"), language)} <a href="{link}">{link}</a></p>'
-                  if link else "")
+        top_up_here = translate(N_("Top up here:"), language)
+        top_up = f'<p>{top_up_here} <a href="{link}">{link}</a></p>' if link else ""
         site = options.get("SystemName", "One API")
         body = translate(N_("{quota} quota left. Top up to keep using the API without interruption.",
                             quota=max(left, 0)), language)

@@ -11,6 +11,7 @@ unwrapped; in the scripts, string literals that read as prose and are not ``t()`
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Iterator
@@ -75,6 +76,18 @@ def test_every_chinese_entry_is_translated_with_the_same_placeholders() -> None:
             assert sorted(PLACEHOLDER.findall(message.id)) == sorted(PLACEHOLDER.findall(message.string)), \
                 message.id
     assert len(catalog) > 400  # the extraction found the UI, not an empty tree
+
+
+def test_every_marked_python_string_is_one_the_extractor_sees(extracted: dict[str, set[str]]) -> None:
+    """Babel's extractor does not look inside f-strings: N_("...") there would never be translated."""
+    marked = set()
+    for path in (ROOT / "oneapi").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "N_"
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                marked.add(str(node.args[0].value))
+    assert len(marked) > 100
+    assert not sorted(marked - set(extracted)), "marked but not extracted (inside an f-string?)"
 
 
 def test_the_extraction_reads_python_templates_and_scripts(extracted: dict[str, set[str]]) -> None:
