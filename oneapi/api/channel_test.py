@@ -90,15 +90,17 @@ def _decide(channel: Channel, result: ProbeResult, batch: bool) -> tuple[int, st
     if not result.success:
         if (channel.status == Status.ENABLED and options.get_bool("AutomaticDisableChannelEnabled")
                 and should_disable(result.status, message)):
-            return Status.AUTO_DISABLED, f"{message} (the channel was disabled automatically)"
+            return Status.AUTO_DISABLED, N_("{message} (the channel was disabled automatically)",
+                                            message=message)
         return channel.status, message
     threshold = options.get_float("ChannelDisableThreshold", 5.0)
     if batch and threshold > 0 and result.elapsed > threshold and channel.status == Status.ENABLED \
             and options.get_bool("AutomaticDisableChannelEnabled"):
-        return Status.AUTO_DISABLED, (f"response time {result.elapsed:.2f}s is over the threshold "
-                                      f"{threshold:.2f}s; the channel was disabled automatically")
+        return Status.AUTO_DISABLED, N_(
+            "response time {elapsed:.2f}s is over the threshold {threshold:.2f}s; the channel was disabled "
+            "automatically", elapsed=result.elapsed, threshold=threshold)
     if channel.status == Status.AUTO_DISABLED and options.get_bool("AutomaticEnableChannelEnabled"):
-        return Status.ENABLED, "the channel passed and was enabled again"
+        return Status.ENABLED, N_("the channel passed and was enabled again")
     return channel.status, message
 
 

@@ -2,7 +2,8 @@
 
 Kept as data so both themes render the same fields from one list. Secret options (the SMTP
 password, the Turnstile secret) are write-only ``password`` fields: the options API never
-returns them, so an empty field leaves the stored secret as it is.
+returns them, so an empty field leaves the stored secret as it is. Labels and help are English
+marked for the catalogs (``N_``); the template shows them in the reader's language.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ WRONG = "wrong-password"
 
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[GatewayProcess]:
-    with run_gateway(tmp_path, {"INITIAL_ROOT_PASSWORD": ROOT_PASSWORD}) as running:
+    # DEFAULT_LANGUAGE: the messages compared below are the English ones
+    with run_gateway(tmp_path, {"INITIAL_ROOT_PASSWORD": ROOT_PASSWORD, "DEFAULT_LANGUAGE": "en"}) as running:
         yield running
 
 

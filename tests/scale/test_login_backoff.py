@@ -12,7 +12,7 @@ from tests.scale.conftest import cluster, new_seed
 
 def _login(base_url: str, name: str) -> httpx.Response:
     return httpx.post(f"{base_url}/api/user/login", json={"username": name, "password": "wrong-password"},
-                      timeout=10)
+                      headers={"Accept-Language": "en"}, timeout=10)  # the messages compared are English
 
 
 def test_failures_on_any_replica_lock_the_name_on_all(tmp_path: Path, pg_dsn: str, redis_url: str) -> None:

@@ -34,7 +34,7 @@ from oneapi.web.language import SWITCH, jinja_environment
 from oneapi.web.pages import PAGES, page_context
 from tests.support.gateway import ROOT
 
-PLACEHOLDER = re.compile(r"\{\w+(?:![rsa])?\}|%\(\w+\)s")
+PLACEHOLDER = re.compile(r"\{\w+(?:![rsa])?(?::[^}]*)?\}|%\(\w+\)s")
 
 
 def _extracted() -> dict[str, set[str]]:
