@@ -1,7 +1,7 @@
 """Chinese and English: the catalogs hold every string the code, the templates and the scripts
 show, translated; no text a person reads escapes them; a page speaks the language asked for.
 
-The strings are extracted here as ``pybabel extract -F babel.cfg -k t`` does (Babel's
+The strings are extracted here as ``pybabel extract -F babel.cfg -k t ... oneapi`` does (Babel's
 extractor run in-process). Text a person reads but nobody wrapped for translation is found
 by rendering every page with a marker language (each translated string comes back between
 ``⟦ ⟧``) and reading the HTML: a text node or a user-facing attribute with letters outside
@@ -43,10 +43,10 @@ def _extracted() -> dict[str, set[str]]:
         method_map, options_map = parse_mapping_cfg(config)
     found: dict[str, set[str]] = {}
     for filename, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords={**DEFAULT_KEYWORDS, "t": None}):
+            str(ROOT / "oneapi"), method_map, options_map, keywords={**DEFAULT_KEYWORDS, "t": None}):
         for text in message if isinstance(message, tuple) else (message,):
             if text:
-                found.setdefault(text, set()).add(filename)
+                found.setdefault(text, set()).add(f"oneapi/{filename}")
     return found
 
 
