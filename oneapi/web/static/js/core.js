@@ -461,8 +461,8 @@ document.addEventListener("input", (event) => {
 
 export {
   $, $$, DEFAULT_PASSWORD_FLAG, PAGE_SIZE, actionButton, api, applyUser, asList, badge, bindForm,
-  closeDialog, config, copyText, dateTime, duration, el, fillForm, formValues, fromLocalInput,
-  fullKey, goToLogin, logRows, managedList, money, note, openDialog, pager, parseJsonField, query,
+  closeDialog, config, copyText, dateTime, detailText, duration, el, fillForm, formValues, fromLocalInput,
+  fullKey, goToLogin, logFacts, logRows, logTypeBadge, managedList, money, note, openDialog, pager, parseJsonField, query,
   refreshSelf, renderRows, requireValid, resetForm, session, setText, showDefaultPasswordNotice,
   showError, splitList, toLocalInput,
 };
