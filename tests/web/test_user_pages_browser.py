@@ -86,7 +86,8 @@ def test_models_playground_log_detail_and_dashboard(browser: object,
     expect(rows.nth(0)).to_contain_text("gpt-4o")
     expect(rows.nth(0)).to_contain_text("OpenAI")
     prices = rows.nth(0).inner_text()
-    assert re.search(r"\$1\.25\s+\$5\.00\s+\$0\.63\s+\$1\.25", prices), prices  # in, out, cache r/w
+    assert re.search(r"\$1\.25\s+\$5\.00\s+\$0\.625\s+\$1\.25", prices), prices  # in, out, cache r/w
+    expect(rows.nth(1)).to_contain_text("$0.075")  # gpt-4o-mini's $0.15, halved: not rounded to cents
     page.get_by_label("Search models").fill("mini")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("gpt-4o-mini")

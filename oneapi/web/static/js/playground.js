@@ -4,6 +4,7 @@
    from the management API (/api/pricing/self, /api/pricing/quote); nothing here prices. */
 import {
   $, $$, api, asList, bindForm, duration, el, fullKey, money, query, renderRows, requireValid, showError,
+  unitPrice,
 } from "./core.js";
 
 /* Calls onData(text) for each server-sent event's data in a fetch response body, as it arrives. */
@@ -172,8 +173,8 @@ export const models = async () => {
     document.getElementById("models-count").textContent = `${shown.length} of ${priced.models.length} models`;
     renderRows("models", shown.map((model) => [
       el("code", {class: "model-id"}, model.model), model.channel_types.join(", "),
-      money(model.per_million.input), money(model.per_million.output), money(model.per_million.cache_read),
-      money(model.per_million.cache_write),
+      unitPrice(model.per_million.input), unitPrice(model.per_million.output),
+      unitPrice(model.per_million.cache_read), unitPrice(model.per_million.cache_write),
       el("a", {href: `/playground${query({model: model.model})}`, "aria-label": `Try ${model.model}`}, "Try"),
     ]), priced.models.length ? "No model matches." : "Your group cannot call any model yet.");
   }
