@@ -183,8 +183,8 @@ def test_models_playground_log_detail_and_dashboard(browser: object,
     _sign_in(root_page, "root", "123456")
     root_page.wait_for_url(re.compile(r".*/(dashboard|profile#password)$"))
     _open(root_page, base, "/log")
-    root_row = root_page.locator("#logs tbody tr", has_text="gpt-4o-mini").last
-    root_row.get_by_role("button", name="Details").click()
+    # a click anywhere on the row opens it too
+    root_page.locator("#logs tbody tr", has_text="gpt-4o-mini").last.locator("td").first.click()
     root_detail = root_page.locator("#log-detail-dialog")
     expect(root_detail.locator('[data-detail="Channels tried"]')).to_have_text("#1")
     expect(root_detail.locator('[data-detail="Upstream model"]')).to_have_text("gpt-4o-mini")

@@ -143,6 +143,14 @@ export const log = () => {
     const cells = logRows(rows, ["time", "channel", "user", "token", "type", "model", "prompt", "completion", "cost", "duration", "detail"]);
     renderRows("logs", cells.map((row, index) => [...row, actionButton("Details", () => showLogDetail(rows[index]))]),
       "No logs match these filters.");
+    if (rows.length) {  // the whole row opens too; the button is there for the keyboard
+      $$("#logs tbody tr").forEach((line, index) => {
+        line.classList.add("opens-detail");
+        line.addEventListener("click", (event) => {
+          if (!event.target.closest("button, a")) showLogDetail(rows[index]);
+        });
+      });
+    }
   }
 
   bindForm("log-filter", async (values) => {
