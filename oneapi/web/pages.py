@@ -42,6 +42,8 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     Page("dashboard", "/dashboard", N_("Dashboard"), icon="chart"),
+    Page("playground", "/playground", N_("Playground"), icon="chat"),
+    Page("models", "/models", N_("Models"), icon="cube"),
     Page("channel", "/channel", N_("Channels"), Role.ADMIN, icon="plug"),
     Page("token", "/token", N_("Tokens"), icon="key"),
     Page("log", "/log", N_("Logs"), icon="list"),

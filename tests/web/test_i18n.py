@@ -186,7 +186,8 @@ def test_the_marker_check_finds_unwrapped_text() -> None:
 
 # literals the scripts use that are not prose: header and option names, DOM tokens
 _NOT_PROSE = {"Content-Type", "Theme", "DisplayInCurrencyEnabled", "QuotaPerUnit", "SystemName", "Escape",
-              "use strict", "xMidYMid meet", "thead th"}
+              "use strict", "xMidYMid meet", "thead th", "Bearer ${fullKey(token.key)}", "AbortError",
+              "Enter"}
 
 
 def _literals(source: str) -> Iterator[tuple[int, str, int]]:
@@ -223,12 +224,38 @@ def _literals(source: str) -> Iterator[tuple[int, str, int]]:
         index += 1
 
 
+def _without_values(text: str) -> str:
+    """A template literal's text with each ``${...}`` (nested braces and all) as one NUL."""
+    out, depth = [], 0
+    index = 0
+    while index < len(text):
+        if text.startswith("${", index):
+            if depth == 0:
+                out.append("\x00")
+            depth += 1
+            index += 2
+            continue
+        if depth and text[index] == "{":
+            depth += 1
+        elif depth and text[index] == "}":
+            depth -= 1
+        elif not depth:
+            out.append(text[index])
+        index += 1
+    return "".join(out)
+
+
 def _reads_as_prose(text: str) -> bool:
-    bare = re.sub(r"\$\{[^}]*\}", "", text)
-    return bool(re.match(r"[A-Z][a-z]", bare)
-                or (re.search(r"[…?!.]$", bare) and re.search("[A-Za-z]", bare)
-                    and not bare.startswith(("/", ".")))
-                or (re.search(r"[A-Za-z]{2,} [A-Za-z]{2,}", bare) and not re.search(r"[-\[\]=/#_]", bare)))
+    """Capitalised, or a sentence's end, or words apart (not a selector, path or class list); in a
+    template literal also a word that stands apart from the values put in (``${n} requests``)."""
+    bare = _without_values(text)
+    words = bare.replace("\x00", "")
+    return bool(re.match(r"[A-Z][a-z]", words)
+                or (re.search(r"[…?!.]$", words) and re.search("[A-Za-z]", words)
+                    and not words.startswith(("/", ".")))
+                or (re.search(r"[A-Za-z]{2,}\s+[A-Za-z]{2,}", words) and not re.search(r"[-\[\]=/#_]", words))
+                or ("\x00" in bare and re.search(r"(?:^|\s)[A-Za-z]{3,}|[A-Za-z]{3,}(?:\s|$)", bare)
+                    and not re.search(r"[-\[\]=/#_]", words)))
 
 
 def _unwrapped_in_script(source: str) -> list[str]:
@@ -248,6 +275,8 @@ def test_the_script_check_finds_unwrapped_strings() -> None:
         ["1: Deleted ${n} rows"]
     assert _unwrapped_in_script('badge("Enabled", "green"); get("next"); // "Not this."') == ["1: Enabled"]
     assert _unwrapped_in_script('button.textContent = "Testing…"; x = y / 2; z = "a/b"') == ["1: Testing…"]
+    script = 'a = `${n} cached`; b = `${base}search${q}`; c = `${ms} ms`; d = `cost ${x}`'
+    assert _unwrapped_in_script(script) == ["1: ${n} cached", "1: cost ${x}"]
 
 
 @pytest.mark.parametrize(("choice", "header", "default", "expected"), [

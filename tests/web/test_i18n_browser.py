@@ -22,7 +22,8 @@ SIGNED_IN = [page for page in PAGES if page.min_role > 0]
 # each page's title as the browser tab shows it, in each language (from the catalogs)
 CHINESE_TITLES = {"dashboard": "总览", "channel": "渠道", "token": "令牌", "log": "日志", "user": "用户",
                   "redemption": "兑换码", "setting": "设置", "profile": "个人设置", "login": "登录",
-                  "register": "注册", "reset": "重置密码", "reset_confirm": "重置密码"}
+                  "register": "注册", "reset": "重置密码", "reset_confirm": "重置密码",
+                  "playground": "操练场", "models": "模型"}
 
 
 @pytest.fixture(params=["default", "berry"])

@@ -113,6 +113,13 @@ function dollarFormat(digits, extra = {}) {
     minimumFractionDigits: digits, maximumFractionDigits: digits, ...extra});
 }
 
+/* For prices: every digit up to a millionth of a dollar ($0.075, not $0.08). */
+function unitPrice(quota) {
+  const value = Number(quota) || 0;
+  if (!config.displayInCurrency) return Math.round(value).toLocaleString(locale);
+  return dollarFormat(2, {maximumFractionDigits: 6}).format(value / config.quotaPerUnit);
+}
+
 /* For statistic cards: large amounts in compact form ($1.2B); the exact figure is the title. */
 function moneyShort(quota) {
   const value = Number(quota) || 0;
@@ -500,8 +507,8 @@ document.addEventListener("input", (event) => {
 
 export {
   $, $$, DEFAULT_PASSWORD_FLAG, PAGE_SIZE, actionButton, api, applyUser, asList, badge, bindForm,
-  closeDialog, config, copyText, dateTime, duration, el, fillForm, formValues, fromLocalInput,
-  fullKey, goToLogin, locale, logRows, managedList, money, note, openDialog, pager, parseJsonField, query,
-  refreshSelf, renderRows, requireValid, resetForm, session, setText, showDefaultPasswordNotice,
-  showError, splitList, t, toLocalInput,
+  closeDialog, config, copyText, dateTime, detailText, duration, el, fillForm, formValues, fromLocalInput,
+  fullKey, goToLogin, locale, logFacts, logRows, logTypeBadge, managedList, money, note, openDialog, pager,
+  parseJsonField, query, refreshSelf, renderRows, requireValid, resetForm, session, setText,
+  showDefaultPasswordNotice, showError, splitList, t, toLocalInput, unitPrice,
 };

@@ -1,9 +1,9 @@
 /* Tokens, logs, users, redemption codes and the root settings. */
 import {
-  $, $$, actionButton, api, asList, badge, bindForm, closeDialog, config, copyText, dateTime, duration, el,
-  fillForm, formValues, fromLocalInput, fullKey, logRows, managedList, money, note, openDialog, pager,
-  parseJsonField, query, renderRows, requireValid, resetForm, session, setText, showError, splitList, t,
-  toLocalInput,
+  $, $$, actionButton, api, asList, badge, bindForm, closeDialog, config, copyText, dateTime, detailText,
+  duration, el, fillForm, formValues, fromLocalInput, fullKey, logFacts, logRows, logTypeBadge,
+  managedList, money, note, openDialog, pager, parseJsonField, query, renderRows, requireValid, resetForm,
+  session, setText, showError, splitList, t, toLocalInput,
 } from "./core.js";
 
 export const token = () => {
@@ -89,6 +89,44 @@ export const token = () => {
   list.load();
 };
 
+const RATIOS = [["model_ratio", t("Model ratio")], ["completion_ratio", t("Completion ratio")],
+  ["group_ratio", t("Group ratio")], ["cache_ratio", t("Cache read ratio")], ["create_cache_ratio", t("Cache write ratio")]];
+
+/* The channels a request went through: "#3 → #5 (1 retried)". */
+function retryPath(path) {
+  const channels = path.map((id) => `#${id}`).join(" → ");
+  return path.length > 1 ? t("{channels} ({count} retried)", {channels, count: path.length - 1}) : channels;
+}
+
+/* Everything one log row holds, in the detail dialog (a drawer in berry). An owner's row
+   carries no channel facts, so those lines are left out for them. */
+function showLogDetail(log) {
+  const facts = logFacts(log);
+  const path = Array.isArray(facts.channel_path) ? facts.channel_path : [];
+  const lines = [
+    [t("Time"), dateTime(log.created_at)],
+    [t("Request ID"), log.request_id ? el("code", {}, log.request_id) : "–"],
+    [t("Type"), logTypeBadge(log.type)],
+    [t("Model"), log.model_name],
+    [t("Upstream model"), facts.upstream_model],
+    [t("Channel"), log.channel || null],
+    [t("Channels tried"), path.length ? retryPath(path) : null],
+    [t("Token"), log.token_name],
+    [t("Stream"), log.type === 2 ? (log.is_stream ? t("Yes") : t("No")) : null],
+    [t("Prompt tokens"), log.type === 2 ? log.prompt_tokens : null],
+    [t("Completion tokens"), log.type === 2 ? log.completion_tokens : null],
+    [t("Cache read tokens"), facts.cache_read_tokens],
+    [t("Cache write tokens"), facts.cache_write_tokens],
+    ...RATIOS.map(([key, label]) => [label, facts[key]]),
+    [t("Cost"), money(log.quota)],
+    [t("Elapsed time"), duration(log.elapsed_time)],
+    [t("Detail"), detailText(log)],
+  ].filter(([, value]) => value !== undefined && value !== null && value !== "");
+  document.getElementById("log-detail").replaceChildren(...lines.flatMap(([label, value]) => [
+    el("dt", {}, label), el("dd", {"data-detail": label}, typeof value === "number" ? String(value) : value)]));
+  openDialog("log-detail-dialog");
+}
+
 export const log = () => {
   const form = $('form[data-form="log-filter"]');
   const state = pager("logs-pager", () => load(formValues(form)));
@@ -108,8 +146,17 @@ export const log = () => {
     const rows = asList(logs);
     state.update(rows.length);
     setText("log-total", stat ? money(stat.quota) : "–");
-    renderRows("logs", logRows(rows, ["time", "channel", "user", "token", "type", "model", "prompt", "completion", "cost", "duration", "detail"]),
+    const cells = logRows(rows, ["time", "channel", "user", "token", "type", "model", "prompt", "completion", "cost", "duration", "detail"]);
+    renderRows("logs", cells.map((row, index) => [...row, actionButton(t("Details"), () => showLogDetail(rows[index]))]),
       t("No logs match these filters."));
+    if (rows.length) {  // the whole row opens too; the button is there for the keyboard
+      $$("#logs tbody tr").forEach((line, index) => {
+        line.classList.add("opens-detail");
+        line.addEventListener("click", (event) => {
+          if (!event.target.closest("button, a")) showLogDetail(rows[index]);
+        });
+      });
+    }
   }
 
   bindForm("log-filter", async (values) => {
