@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from babel import negotiate_locale
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from oneapi.config import Settings
 from oneapi.i18n import COOKIE, LANGUAGES, Text, normalise_language
 
 if TYPE_CHECKING:
@@ -29,12 +31,11 @@ __all__ = ("LOCALE_DIR", "accepted", "js_messages", "negotiate", "read_catalog",
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
-DEFAULT_FALLBACK = "zh-CN"  # Settings.default_language's own default
 # language-only and script tags browsers send for Simplified Chinese (Babel's own aliases have no "zh")
 _ALIASES = {"zh": "zh_CN", "zh-hans": "zh_CN", "zh-hans-cn": "zh_CN", "zh-sg": "zh_CN", "zh-hans-sg": "zh_CN"}
 
 
-def read_catalog(tag: str) -> Any:
+def read_catalog(tag: str) -> Catalog:
     """The ``.po`` catalog of ``tag`` as Babel reads it."""
     locale = LANGUAGES[tag]
     with (LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as source:
@@ -54,7 +55,7 @@ def translations(tag: str) -> Translations:
 def js_messages(tag: str) -> dict[str, str]:
     """The translated strings the scripts under ``static/`` use, for ``t()`` in ``core.js``."""
     return {message.id: message.string for message in read_catalog(tag)
-            if message.id and message.string and isinstance(message.id, str)
+            if isinstance(message.id, str) and isinstance(message.string, str) and message.string
             and any(path.endswith(".js") for path, _line in message.locations)}
 
 
@@ -91,7 +92,8 @@ def request_language(request: Request[Any, Any, Any]) -> str:
     if isinstance(cached, str):
         return cached
     runtime = getattr(request.app.state, "runtime", None)  # absent only in an app a test builds bare
-    default: str = runtime.settings.default_language if runtime is not None else DEFAULT_FALLBACK
+    default: str = (runtime.settings.default_language if runtime is not None
+                    else Settings.model_fields["default_language"].default)
     language = negotiate(request.cookies.get(COOKIE), request.headers.get("accept-language", ""), default)
     request.scope["oneapi_language"] = language  # type: ignore[typeddict-unknown-key]
     return language

@@ -7,6 +7,8 @@ call says which language it wants, and one app runs with the shipped default, Ch
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from litestar.testing import TestClient
 
@@ -99,3 +101,29 @@ def test_the_shipped_default_is_chinese(clean_env: pytest.MonkeyPatch) -> None:
         english = client.post("/api/user/login", json={"username": "root", "password": "wrong"},
                               headers={"Accept-Language": "en"}).json()
         assert english["message"] == "wrong username or password"
+
+
+async def test_the_quota_reminder_is_in_the_default_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No request asks for a reminder, so it is written in DEFAULT_LANGUAGE."""
+    from types import SimpleNamespace
+
+    from oneapi.billing import reminder as module
+    from oneapi.config import Settings
+
+    sent: list[tuple[str, str, str]] = []
+
+    async def send_mail(subject: str, to: str, html: str) -> None:
+        sent.append((subject, to, html))
+
+    monkeypatch.setattr(module, "send_mail", send_mail)
+    monkeypatch.setattr(module, "_address", lambda user_id: "li@example.org")
+    for language, words in (("zh-CN", "您的额度已用尽"), ("en", "Your quota is used up")):
+        reminder = module.QuotaReminder()
+        await reminder.start(SimpleNamespace(settings=Settings(default_language=language)))  # type: ignore[arg-type]
+        reminder.settled(1, 100, 0)
+        for _ in range(100):
+            if len(sent) and words in sent[-1][0]:
+                break
+            await asyncio.sleep(0.01)
+        await reminder.stop()
+        assert words in sent[-1][0] and words in sent[-1][2]

@@ -38,7 +38,12 @@ function chooseLanguage(tag) {
 
 const hasLanguageCookie = () => document.cookie.split(";").some((part) => part.trim().startsWith(`${LANGUAGE_COOKIE}=`));
 const rememberedLanguage = localStorage.getItem(LANGUAGE_KEY);
-if (rememberedLanguage && rememberedLanguage !== locale && !hasLanguageCookie()) chooseLanguage(rememberedLanguage);
+/* once per tab: a browser that refuses cookies would otherwise reload for ever */
+if (rememberedLanguage && rememberedLanguage !== locale && !hasLanguageCookie()
+    && !sessionStorage.getItem(LANGUAGE_KEY)) {
+  sessionStorage.setItem(LANGUAGE_KEY, "restored");
+  chooseLanguage(rememberedLanguage);
+}
 for (const select of document.querySelectorAll("[data-language-switch]")) {
   select.addEventListener("change", () => chooseLanguage(select.value));
 }
