@@ -89,9 +89,6 @@ class RateLimits:
         self._group_limits: dict[str, tuple[int, int]] = {}
         self._unsent: CoalescedSums[tuple[str, int]] = CoalescedSums(self._add)  # (TPM window, second)
 
-    def attach(self, shared: SharedState) -> None:
-        self.shared = shared
-
     def _group(self, group: str) -> tuple[int, int]:
         if self._group_version != options.version:
             self._group_version = options.version

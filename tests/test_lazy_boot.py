@@ -21,11 +21,12 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from oneapi.config import get_settings
-from oneapi.db.engine import get_engine
+from oneapi.config import load_settings
 from oneapi.db.models import Role, User
 from oneapi.runtime import Runtime
 from oneapi.security import verify_password
+from oneapi.services import build_services
+from tests.support.db import get_engine
 from tests.support.gateway import ROOT, gateway_env, run_gateway
 
 DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "toktok",
@@ -123,7 +124,7 @@ def test_first_boot_serves_before_root_is_hashed_and_login_waits_for_it(
         return real_hash(password)
 
     clean_env.setattr(runtime_module, "hash_password", slow_hash)
-    runtime = Runtime(get_settings())
+    runtime = Runtime(build_services(load_settings()))
     started = time.monotonic()
     runtime.prepare_database()
     assert time.monotonic() - started < 5

@@ -16,12 +16,11 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get, put
 from litestar.params import JSONBody
-from sqlmodel import Session
 
 from oneapi.api import auth
 from oneapi.api.common import api_post, changed, ok, run_db
+from oneapi.api.context import db_session
 from oneapi.billing.ratios import effective_table
-from oneapi.db.engine import get_engine
 from oneapi.errors import InvalidRequest
 from oneapi.options import DEFAULT_OPTIONS, options
 
@@ -71,7 +70,7 @@ def list_groups() -> list[str]:
 
 
 def _save(values: dict[str, str]) -> None:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         for key, value in values.items():
             options.save(session, key, value)
 

@@ -19,21 +19,19 @@ from limits.strategies import MovingWindowRateLimiter
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from oneapi.api.context import management
 from oneapi.errors import RateLimited
 from oneapi.runtime import Runtime
 
-__all__ = ("CRITICAL_LIMIT", "api_rate_limit", "critical_rate_limit", "web_rate_limit")
+__all__ = ("CRITICAL_LIMIT", "api_rate_limit", "critical_rate_limit", "ip_limiter", "web_rate_limit")
 
 GLOBAL_WINDOW_SECONDS = 180  # one-api's window for both global limits
 CRITICAL_LIMIT = RateLimitItemPerMinute(20, 20)  # 20 requests per 20 minutes
 
 
-def _limiter(runtime: Runtime) -> MovingWindowRateLimiter:
-    limiter = runtime.state.get("api_rate_limiter")
-    if limiter is None:
-        limiter = MovingWindowRateLimiter(MemoryStorage())
-        runtime.state["api_rate_limiter"] = limiter
-    return limiter
+def ip_limiter() -> MovingWindowRateLimiter:
+    """The windows of one app (``oneapi.api.context.Management.ip_limits``)."""
+    return MovingWindowRateLimiter(MemoryStorage())
 
 
 def _client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -44,7 +42,7 @@ def _hit(connection: ASGIConnection[Any, Any, Any, Any], item: RateLimitItem, ma
     runtime: Runtime = connection.app.state.runtime
     if runtime.settings.debug:
         return
-    limiter = _limiter(runtime)
+    limiter = management(connection).ip_limits
     ip = _client_ip(connection)
     if limiter.hit(item, mark, ip):
         return

@@ -207,8 +207,8 @@ class _ViaChat(Adapter):
     def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
         return self.inner.convert_request(channel, self.chat, model)
 
-    async def prepare(self, request: RelayRequest) -> None:
-        await self.inner.prepare(self.chat)
+    async def prepare(self, request: RelayRequest, *, allow_private_images: bool) -> None:
+        await self.inner.prepare(self.chat, allow_private_images=allow_private_images)
 
     async def credential(self, channel: CachedChannel, key: str) -> str:
         return await self.inner.credential(channel, key)
@@ -449,7 +449,7 @@ class _ResponsesViaChat(_ViaChat):
 
     client: _ResponsesClient
 
-    async def prepare(self, request: RelayRequest) -> None:
+    async def prepare(self, request: RelayRequest, *, allow_private_images: bool) -> None:
         from oneapi.relay.formats.responses import responses_to_chat, stored_context
 
         client = self.client
@@ -459,7 +459,7 @@ class _ResponsesViaChat(_ViaChat):
                                        hosted=self.inner.hosted_tools)
         client.conversion = conversion
         self.chat = parse_request(RelayMode.CHAT, encode_json(conversion.chat), "application/json")
-        await self.inner.prepare(self.chat)
+        await self.inner.prepare(self.chat, allow_private_images=allow_private_images)
 
     @property
     def notes(self) -> dict[str, str]:

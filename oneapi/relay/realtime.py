@@ -202,4 +202,4 @@ class _Session:
 @websocket("/v1/realtime", name="relay:realtime")
 async def realtime_route(socket: WebSocket[Any, Any, Any]) -> None:
     """Relay a Realtime API session to a channel serving the model (see the module docstring)."""
-    await _Session(socket.app.state.runtime.state["relay"], socket).run()
+    await _Session(socket.app.state.runtime.services.relay, socket).run()

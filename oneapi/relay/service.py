@@ -32,7 +32,6 @@ from oneapi.billing.ledger import Ledger, Reservation
 from oneapi.billing.pricing import Price, price_for
 from oneapi.cache import CachedChannel, RelayCache
 from oneapi.db.models import LogType, Status
-from oneapi.db.writer import BatchWriter
 from oneapi.errors import (
     GatewayError,
     NoAvailableChannel,
@@ -155,17 +154,19 @@ class _ClientWatch:
 
 
 class Relay:
-    def __init__(self, cache: RelayCache, writer: BatchWriter, upstream: UpstreamClient,
-                 max_body_bytes: int = 32 * 1024 * 1024, responses: ResponseStore | None = None) -> None:
+    def __init__(self, cache: RelayCache, upstream: UpstreamClient, ledger: Ledger, limits: RateLimits,
+                 metrics: Metrics, responses: ResponseStore, *, max_body_bytes: int = 32 * 1024 * 1024,
+                 allow_private_images: bool = False) -> None:
         self.max_body_bytes = max_body_bytes
+        self.allow_private_images = allow_private_images  # ALLOW_PRIVATE_IMAGE_URLS
         self.cache = cache
         self.upstream = upstream
-        self.responses = responses or ResponseStore()
-        self.ledger = Ledger(writer)
+        self.responses = responses
+        self.ledger = ledger
         self.picker = ChannelPicker(cache)
-        self.limits = RateLimits()  # shared across replicas once oneapi.scale attaches Redis
+        self.limits = limits  # in Redis, shared across replicas, when REDIS_CONN_STRING is set
         self.admission = Admission(self.limits, self.ledger)
-        self.metrics = Metrics()
+        self.metrics = metrics
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, mode: RelayMode,
                      parse: Callable[[bytes, Incoming], RelayRequest] | None = None) -> None:
@@ -241,7 +242,7 @@ class Relay:
 
         Upstream text is masked (:func:`~oneapi.security.mask_secrets`) before it is logged or kept.
         """
-        await adapter.prepare(call.request)
+        await adapter.prepare(call.request, allow_private_images=self.allow_private_images)
         call.notes = adapter.notes
         key = await adapter.credential(channel, channel.next_key())
         outgoing = adapter.build_request(channel, key, call.request, call.upstream_model)

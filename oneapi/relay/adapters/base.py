@@ -226,8 +226,9 @@ class Adapter(ABC):
         """
         raise InvalidRequest(f"channel type {channel.kind.name} does not report a balance")
 
-    async def prepare(self, request: RelayRequest) -> None:
-        """Asynchronous work before :meth:`build_request` (fetching remote images); idempotent."""
+    async def prepare(self, request: RelayRequest, *, allow_private_images: bool) -> None:
+        """Asynchronous work before :meth:`build_request` (fetching remote images, from private
+        addresses too when ``ALLOW_PRIVATE_IMAGE_URLS`` allows it); idempotent."""
         return None
 
     @property
