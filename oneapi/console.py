@@ -24,7 +24,7 @@ from oneapi.api.context import run_bound
 from oneapi.api.routes import install_management, management_router
 from oneapi.errors import Unauthorized
 from oneapi.exception_handlers import exception_handlers
-from oneapi.relay.native_routes import native_routes
+from oneapi.relay.client_format_routes import native_routes
 from oneapi.relay.proxy import proxy_route
 from oneapi.relay.realtime import realtime_route
 from oneapi.relay.responses_routes import responses_routes

@@ -23,9 +23,9 @@ from oneapi.config import Settings
 from oneapi.db.engine import Database
 from oneapi.db.writer import BatchWriter
 from oneapi.metrics import Metrics
-from oneapi.ratelimit import RateLimits
 from oneapi.relay.responses_store import ResponseStore
 from oneapi.relay.service import Relay
+from oneapi.relay.token_limits import RateLimits
 from oneapi.relay.upstream import UpstreamClient
 from oneapi.retention import LogRetention
 

@@ -30,10 +30,11 @@ from tests.support.db import get_engine
 from tests.support.gateway import ROOT, gateway_env, run_gateway
 
 DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "toktok",
-            "oneapi.api", "oneapi.web", "oneapi.console", "oneapi.relay.routes", "oneapi.relay.native_routes",
-            "oneapi.relay.probe", "oneapi.relay.formats.anthropic", "oneapi.relay.formats.anthropic_in",
-            "oneapi.relay.formats.gemini", "oneapi.relay.formats.gemini_in", "oneapi.relay.formats.responses",
-            "oneapi.relay.formats.media")
+            "oneapi.api", "oneapi.web", "oneapi.console", "oneapi.relay.routes",
+            "oneapi.relay.client_format_routes", "oneapi.relay.probe",
+            "oneapi.relay.formats.anthropic_upstream", "oneapi.relay.formats.anthropic_client",
+            "oneapi.relay.formats.gemini_upstream", "oneapi.relay.formats.gemini_client",
+            "oneapi.relay.formats.responses", "oneapi.relay.formats.media")
 
 # Imports app, starts its runtime and serves GET /healthz through the ASGI app, then prints the
 # deferred modules loaded by then; then one GET /api/status and one page, and what each loaded.

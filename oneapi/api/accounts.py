@@ -32,7 +32,7 @@ from oneapi.api import auth
 from oneapi.api.codes import EMAIL_VERIFICATION, PASSWORD_RESET, CodeBook, email_codes
 from oneapi.api.common import api_post, changed, ok, run_db
 from oneapi.api.context import db_session, management, session_scope
-from oneapi.api.ratelimit import critical_rate_limit
+from oneapi.api.ip_limits import critical_rate_limit
 from oneapi.api.turnstile import turnstile_check
 from oneapi.api.users import USER_DELETED, check_email
 from oneapi.db.models import User

@@ -23,7 +23,7 @@ from oneapi.api.abilities import set_channel_status
 from oneapi.api.common import run_db, unix_now
 from oneapi.api.context import bound_to, db_session, session_scope, using
 from oneapi.api.logs import record_log
-from oneapi.api.vendor import upstream_client
+from oneapi.api.vendor_account import upstream_client
 from oneapi.db.models import Channel, LogType, Status
 from oneapi.errors import NotFound
 from oneapi.options import options

@@ -52,7 +52,7 @@ from oneapi.api.common import (
 )
 from oneapi.api.context import db_session, management, session_scope
 from oneapi.api.logs import record_log
-from oneapi.api.vendor import BALANCE_TYPES, fetch_models, query_balance
+from oneapi.api.vendor_account import BALANCE_TYPES, fetch_models, query_balance
 from oneapi.cache import CachedChannel, cached_channel
 from oneapi.channel_types import CHANNEL_TYPES
 from oneapi.db.models import Channel, LogType, Status

@@ -12,8 +12,8 @@ from oneapi.api.channel_test import ChannelTestScheduler
 from oneapi.api.codes import CodeBook
 from oneapi.api.common import refuse_nul
 from oneapi.api.context import Management
+from oneapi.api.ip_limits import api_rate_limit, ip_limiter
 from oneapi.api.login_backoff import LoginBackoff
-from oneapi.api.ratelimit import api_rate_limit, ip_limiter
 
 if TYPE_CHECKING:
     from oneapi.runtime import Runtime

@@ -45,8 +45,8 @@ from oneapi.api.common import (
     unix_now,
 )
 from oneapi.api.context import db_session, management, session_scope
+from oneapi.api.ip_limits import critical_rate_limit
 from oneapi.api.logs import record_log
-from oneapi.api.ratelimit import critical_rate_limit
 from oneapi.api.turnstile import turnstile_check
 from oneapi.db.models import Ability, Log, LogType, Role, Status, Token, TokenStatus, User
 from oneapi.errors import Forbidden, InvalidRequest, NotFound

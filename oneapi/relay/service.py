@@ -42,16 +42,16 @@ from oneapi.errors import (
 )
 from oneapi.metrics import Metrics
 from oneapi.options import options
-from oneapi.ratelimit import RateLimits
 from oneapi.relay.adapters import Adapter, adapter_for
 from oneapi.relay.adapters.base import ConvertedResponse, StreamConverter, Usage, bad_answer
 from oneapi.relay.asgi import ClientDisconnected, Incoming, read_body, send_bytes, start_stream
 from oneapi.relay.auth import Caller, authenticate
+from oneapi.relay.client_formats import serving_adapter
 from oneapi.relay.counting import count_prompt, count_usage
-from oneapi.relay.entry import serving_adapter
 from oneapi.relay.picker import ChannelPicker
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 from oneapi.relay.responses_store import ResponseStore
+from oneapi.relay.token_limits import RateLimits
 from oneapi.relay.tokenizer import count_text
 from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError, UpstreamResponse
 from oneapi.security import mask_secrets
@@ -172,7 +172,7 @@ class Relay:
                      parse: Callable[[bytes, Incoming], RelayRequest] | None = None) -> None:
         """Answer one relay request on the raw ASGI interface (errors raise GatewayError).
 
-        ``parse`` reads a body in a client format other than OpenAI's (``oneapi.relay.entry``).
+        ``parse`` reads a body in a client format other than OpenAI's (``oneapi.relay.client_formats``).
         """
         started = time.monotonic()
         incoming = Incoming(scope)

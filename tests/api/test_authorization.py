@@ -15,7 +15,7 @@ from litestar import Litestar, Router, get
 from litestar.testing import TestClient
 
 from oneapi.api import auth
-from oneapi.api.ratelimit import ip_limiter
+from oneapi.api.ip_limits import ip_limiter
 from oneapi.exception_handlers import exception_handlers
 from oneapi.server import create_app
 from tests.api.conftest import CALLERS, Api

@@ -16,8 +16,8 @@ from oneapi.cache import CachedToken, CachedUser
 from oneapi.config import load_settings
 from oneapi.db.writer import BatchWriter
 from oneapi.errors import QuotaExhausted, RateLimited
-from oneapi.ratelimit import RateLimits
 from oneapi.redis_state import SharedState
+from oneapi.relay.token_limits import RateLimits
 from oneapi.runtime import Runtime
 from oneapi.services import build_services
 from tests.scale.conftest import redis_prefix

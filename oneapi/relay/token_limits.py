@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ("WINDOW_SECONDS", "RateLimits", "Window")
 
-log = logging.getLogger("oneapi.ratelimit")
+log = logging.getLogger("oneapi.relay.token_limits")
 
 WINDOW_SECONDS = 60
 

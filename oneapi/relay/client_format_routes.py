@@ -5,7 +5,7 @@
 ``POST /v1beta/models/{model}:generateContent`` / ``:streamGenerateContent`` (key in
 ``x-goog-api-key`` or ``?key=``) with ``:countTokens``, ``GET /v1beta/models`` and
 ``GET /v1beta/models/{model}``. Token counts are local (no channel is called or charged).
-See :mod:`oneapi.relay.entry` for how each channel serves the rest; errors answer in each
+See :mod:`oneapi.relay.client_formats` for how each channel serves the rest; errors answer in each
 client's dialect (``oneapi.errors.render_relay_error``).
 """
 
@@ -20,7 +20,7 @@ from litestar.types import HTTPScope, Receive, Send
 from oneapi.errors import NotFound
 from oneapi.relay.asgi import Incoming, method_not_allowed, read_body, send_bytes
 from oneapi.relay.auth import authenticate
-from oneapi.relay.entry import ANTHROPIC_MESSAGES, GEMINI_NATIVE, decode_body
+from oneapi.relay.client_formats import ANTHROPIC_MESSAGES, GEMINI_NATIVE, decode_body
 from oneapi.relay.formats.events import encode_json
 from oneapi.relay.request import RelayMode
 from oneapi.relay.routes import ANTHROPIC_MESSAGES_PATH, _relay, _visible_models, parse_anthropic_messages
