@@ -24,7 +24,7 @@ from oneapi.api.context import run_bound
 from oneapi.api.routes import install_management, management_router
 from oneapi.errors import Unauthorized
 from oneapi.exception_handlers import exception_handlers
-from oneapi.relay.client_format_routes import native_routes
+from oneapi.relay.client_format_routes import client_format_routes
 from oneapi.relay.proxy import proxy_route
 from oneapi.relay.realtime import realtime_route
 from oneapi.relay.responses_routes import responses_routes
@@ -58,7 +58,7 @@ def build_console(runtime: Runtime) -> tuple[Litestar, list[Component]]:
     runtime.wait_for_root()
     management = install_management(runtime)
     app = Litestar(
-        route_handlers=[system.healthz, *relay_routes, *native_routes, *responses_routes, proxy_route,
+        route_handlers=[system.healthz, *relay_routes, *client_format_routes, *responses_routes, proxy_route,
                         realtime_route, management_router(), metrics_endpoint],
         exception_handlers=exception_handlers,
         state=State({"runtime": runtime, "management": management}),

@@ -3,9 +3,10 @@
 ``GLOBAL_API_RATE_LIMIT`` requests per 3 minutes on every management route,
 ``GLOBAL_WEB_RATE_LIMIT`` per 3 minutes on the web UI's pages and static files (a budget of its
 own, as one-api keeps them apart), and 20 per 20 minutes on the critical routes (login,
-register). ``0`` or ``DEBUG=true`` turns a limit off, as in one-api. Counters live in memory
-per process (the ``limits`` library's moving-window strategy); a Redis-backed store can replace
-the storage later.
+register). ``0`` or ``DEBUG=true`` turns a limit off, as in one-api. Counters live in memory,
+one set per app (``Management.ip_limits``, the ``limits`` library's moving-window strategy); a
+Redis-backed store can replace the storage later. A token's own limits on the relay are
+:mod:`oneapi.relay.token_limits`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Asking a channel's vendor about the account: its model list and its balance.
 
-Both go through the relay's upstream client (the process's shared one when it runs).
+Both go through the app's upstream client (a short-lived one when the runtime has not started it).
 Balances are read by the channel's adapter where the vendor exposes them, as one-api does
 (``ChannelType.balance``): OpenAI-style dashboards (OpenAI, custom OpenAI-compatible),
 DeepSeek, OpenRouter and SiliconFlow.

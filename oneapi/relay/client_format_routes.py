@@ -26,7 +26,7 @@ from oneapi.relay.request import RelayMode
 from oneapi.relay.routes import ANTHROPIC_MESSAGES_PATH, _relay, _visible_models, parse_anthropic_messages
 from oneapi.relay.tokenizer import count_messages, count_text
 
-__all__ = ("native_routes",)
+__all__ = ("client_format_routes",)
 
 
 def _post_only(scope: HTTPScope, path: str) -> None:
@@ -113,4 +113,4 @@ async def _gemini_count_tokens(scope: HTTPScope, receive: Receive, send: Send, m
                      encode_json({"totalTokens": _chat_tokens(chat.document(), model)}))
 
 
-native_routes: list[Any] = [anthropic_messages, anthropic_count_tokens, gemini_native]
+client_format_routes: list[Any] = [anthropic_messages, anthropic_count_tokens, gemini_native]

@@ -18,7 +18,8 @@ from oneapi.cache import CachedChannel, cached_channel
 from oneapi.db.models import Channel
 from oneapi.errors import GatewayError
 from oneapi.relay.adapters import adapter_for
-from oneapi.relay.adapters.base import Usage, bad_answer
+from oneapi.relay.adapters.base import bad_answer
+from oneapi.relay.formats.events import TokenUsage
 from oneapi.relay.request import RelayMode, parse_request
 from oneapi.relay.upstream import UpstreamClient
 from oneapi.security import mask_secrets
@@ -34,7 +35,7 @@ class ProbeResult:
     success: bool
     elapsed: float  # seconds
     message: str
-    usage: Usage | None
+    usage: TokenUsage | None
     model: str
     status: int = 0  # the upstream's HTTP status when it answered with an error
 

@@ -43,11 +43,12 @@ from oneapi.errors import (
 from oneapi.metrics import Metrics
 from oneapi.options import options
 from oneapi.relay.adapters import Adapter, adapter_for
-from oneapi.relay.adapters.base import ConvertedResponse, StreamConverter, Usage, bad_answer
+from oneapi.relay.adapters.base import ConvertedResponse, StreamConverter, bad_answer
 from oneapi.relay.asgi import ClientDisconnected, Incoming, read_body, send_bytes, start_stream
 from oneapi.relay.auth import Caller, authenticate
 from oneapi.relay.client_formats import serving_adapter
 from oneapi.relay.counting import count_prompt, count_usage
+from oneapi.relay.formats.events import TokenUsage
 from oneapi.relay.picker import ChannelPicker
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 from oneapi.relay.responses_store import ResponseStore
@@ -349,14 +350,14 @@ class Relay:
         usage = converter.usage
         if usage is None:
             produced = converter.produced_text()
-            usage = Usage(count_prompt(call.request), count_text(produced, call.request.model))
+            usage = TokenUsage(count_prompt(call.request), count_text(produced, call.request.model))
             sent = sent or bool(produced)
         if sent or usage.completion_tokens:
             self._finish(call, usage, is_stream=True)
         else:
             self.ledger.refund(call.reservation)
 
-    def _finish(self, call: _Call, usage: Usage, *, is_stream: bool) -> None:
+    def _finish(self, call: _Call, usage: TokenUsage, *, is_stream: bool) -> None:
         request, channel = call.request, call.channel
         channel_type = channel.type if channel is not None else None
         price = call.price if channel_type is None else price_for(request.model, call.caller.user.group,
@@ -373,7 +374,7 @@ class Relay:
         self.limits.used(call.caller.token, call.caller.user, usage.prompt_tokens + usage.completion_tokens)
 
 
-def _log_row(call: _Call, price: Price, quota: int, usage: Usage, *,
+def _log_row(call: _Call, price: Price, quota: int, usage: TokenUsage, *,
              is_stream: bool) -> dict[str, Any] | None:
     """The consume log row (None when the ``LogConsumeEnabled`` option is off)."""
     if not options.get_bool("LogConsumeEnabled"):

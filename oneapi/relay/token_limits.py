@@ -11,7 +11,8 @@ script as the quota reservation), else in this process's own windows. Tokens are
 to the TPM windows when a request is billed. A refusal is a 429 with ``Retry-After``
 (when the oldest counted second leaves the window).
 
-A request on a token with no limits, in a group with none, costs one dict lookup.
+A request on a token with no limits, in a group with none, costs one dict lookup. (The
+management API's per-IP limits are :mod:`oneapi.api.ip_limits`.)
 """
 
 from __future__ import annotations
