@@ -91,8 +91,8 @@ def _pool(_tmp: Path, _monkeypatch: pytest.MonkeyPatch) -> Any:
     return pool.size(), pool._max_overflow, pool._recycle, pool._timeout  # type: ignore[attr-defined]
 
 
-def _statuses(path: str, times: int) -> Callable[[Edge, TestClient[Any]], list[int]]:
-    return lambda _app, client: [client.get(path).status_code for _ in range(times)]
+def _statuses(*paths: str) -> Callable[[Edge, TestClient[Any]], list[int]]:
+    return lambda _app, client: [client.get(path).status_code for path in paths]
 
 
 def _root_login(_app: Edge, client: TestClient[Any]) -> bool:
@@ -175,8 +175,8 @@ CASES: dict[str, tuple[str, Callable[[Path, pytest.MonkeyPatch], Any], dict[str,
     "RELAY_IDLE_TIMEOUT": ("20", _upstream(lambda c: c.limits.idle), {}),
     "RELAY_MAX_CONNECTIONS": ("7", _upstream(lambda c: c._session.connector.limit), {}),
     "CHANNEL_TEST_FREQUENCY": ("5", lambda _t, _m: _app()._litestar is not None, {}),
-    "GLOBAL_API_RATE_LIMIT": ("2", _started(_statuses("/api/status", 3)), {}),
-    "GLOBAL_WEB_RATE_LIMIT": ("2", _started(_statuses("/login", 3)), {}),
+    "GLOBAL_API_RATE_LIMIT": ("2", _started(_statuses("/api/status", "/api/status", "/api/status")), {}),
+    "GLOBAL_WEB_RATE_LIMIT": ("2", _started(_statuses("/login", "/static/js/core.js", "/login")), {}),
     "ALLOW_PRIVATE_IMAGE_URLS": ("true", _built(lambda s: s.relay.allow_private_images), {}),
     "MAX_REQUEST_BODY_MB": ("1", _built(lambda s: s.relay.max_body_bytes), {}),
     "DEBUG": ("true", _log_level, {}),
