@@ -3,10 +3,11 @@
 The management API is built per app (:func:`oneapi.console.build_console`), so its state is
 one :class:`Management` per app, reached as ``connection.app.state.management`` through
 :func:`management`. The database work of a route runs in a worker thread through
-:func:`oneapi.api.common.run_db`; :func:`bound_to` makes the app's database the one that
-:func:`db_session` and :func:`session_scope` open while the app answers a request (a
-context variable, which ``asyncio.to_thread`` carries into the thread), so two apps in one
-process each read their own.
+:func:`oneapi.api.common.run_db` and opens :func:`db_session` or :func:`session_scope`: the
+database of the app answering the request, which :func:`run_bound` (a middleware of the
+console's) binds in a context variable that ``asyncio.to_thread`` carries into the thread,
+so two apps in one process each read their own. Work outside a request binds it with
+:func:`using` or runs in a :func:`bound_to` context (the channel test runs).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from oneapi.api.channel_test import ChannelTestScheduler
     from oneapi.api.codes import CodeBook
     from oneapi.api.login_backoff import LoginBackoff
-    from oneapi.runtime import Runtime
 
 __all__ = ("Management", "bound_to", "db_session", "management", "run_bound", "session_scope", "using")
 
@@ -40,17 +40,12 @@ _database: contextvars.ContextVar[Database] = contextvars.ContextVar("management
 class Management:
     """The management API's state for one app (made by ``oneapi.api.routes.install_management``)."""
 
-    runtime: Runtime
     login_backoff: LoginBackoff  # in Redis, shared by replicas, when configured
     email_codes: CodeBook  # likewise
     ip_limits: MovingWindowRateLimiter  # the per-IP windows of oneapi.api.ip_limits
     channel_tests: ChannelTestScheduler
     turnstile_verify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"  # tests: a mock
     mail_tasks: set[asyncio.Task[None]] = field(default_factory=set)  # held until sent
-
-    @property
-    def database(self) -> Database:
-        return self.runtime.services.database
 
 
 def management(connection: ASGIConnection[Any, Any, Any, Any]) -> Management:

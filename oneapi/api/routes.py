@@ -25,7 +25,7 @@ def install_management(runtime: Runtime) -> Management:
     """The management API's state: the channel tests (CHANNEL_TEST_FREQUENCY; its runtime
     component), the per-account login back-off, the emailed codes and the per-IP windows."""
     shared = runtime.services.shared  # Redis: counts and codes shared by the replicas
-    return Management(runtime, login_backoff=LoginBackoff(shared), email_codes=CodeBook(shared),
+    return Management(login_backoff=LoginBackoff(shared), email_codes=CodeBook(shared),
                       ip_limits=ip_limiter(), channel_tests=ChannelTestScheduler(runtime))
 
 
