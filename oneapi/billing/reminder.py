@@ -19,9 +19,7 @@ import html
 import logging
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
-
-from oneapi.db.engine import get_engine
+from oneapi.db.engine import Database
 from oneapi.db.models import User
 from oneapi.i18n import N_
 from oneapi.mail import send_mail
@@ -38,8 +36,8 @@ log = logging.getLogger("oneapi.billing.reminder")
 QUEUE_SIZE = 1000
 
 
-def _address(user_id: int) -> str:
-    with Session(get_engine()) as session:
+def _address(database: Database, user_id: int) -> str:
+    with database.session() as session:
         user = session.get(User, user_id)
         return user.email if user is not None and user.email else ""
 
@@ -47,7 +45,8 @@ def _address(user_id: int) -> str:
 class QuotaReminder:
     """A runtime component; the ledger calls :meth:`settled` after each settlement."""
 
-    def __init__(self) -> None:
+    def __init__(self, database: Database) -> None:
+        self.database = database
         self._queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue(QUEUE_SIZE)
         self._task: asyncio.Task[None] | None = None
         self._language = "zh-CN"
@@ -83,7 +82,7 @@ class QuotaReminder:
     async def _send(self, user_id: int, left: int) -> None:
         from oneapi.i18n.catalogs import translate  # Babel: only once a reminder is due
 
-        address = await asyncio.to_thread(_address, user_id)
+        address = await asyncio.to_thread(_address, self.database, user_id)
         if not address:
             return
         language = self._language

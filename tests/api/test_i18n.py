@@ -12,7 +12,6 @@ import asyncio
 import pytest
 from litestar.testing import TestClient
 
-from oneapi.config import reset_settings
 from oneapi.server import create_app
 from tests.api.conftest import Api
 from tests.support.mailbox import mailbox
@@ -94,7 +93,6 @@ def test_the_verification_mail_is_in_the_callers_language(api_lite: Api) -> None
 
 
 def test_the_shipped_default_is_chinese(clean_env: pytest.MonkeyPatch) -> None:
-    reset_settings()
     with TestClient(create_app()) as client:
         answer = client.post("/api/user/login", json={"username": "root", "password": "wrong"}).json()
         assert answer == {"success": False, "message": "用户名或密码错误", "data": None}
@@ -116,9 +114,9 @@ async def test_the_quota_reminder_is_in_the_default_language(monkeypatch: pytest
         sent.append((subject, to, html))
 
     monkeypatch.setattr(module, "send_mail", send_mail)
-    monkeypatch.setattr(module, "_address", lambda user_id: "li@example.org")
+    monkeypatch.setattr(module, "_address", lambda database, user_id: "li@example.org")
     for language, words in (("zh-CN", "您的额度已用尽"), ("en", "Your quota is used up")):
-        reminder = module.QuotaReminder()
+        reminder = module.QuotaReminder(None)  # type: ignore[arg-type]  # _address is replaced
         await reminder.start(SimpleNamespace(settings=Settings(default_language=language)))  # type: ignore[arg-type]
         reminder.settled(1, 100, 0)
         for _ in range(100):

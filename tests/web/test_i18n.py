@@ -25,7 +25,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from litestar.testing import TestClient
 
 from oneapi.channel_types import CHANNEL_TYPES
-from oneapi.config import VALID_THEMES, reset_settings
+from oneapi.config import VALID_THEMES
 from oneapi.i18n import LANGUAGES, Text
 from oneapi.i18n.catalogs import negotiate, read_catalog, translate
 from oneapi.server import create_app
@@ -154,7 +154,6 @@ def _unwrapped(html: str, data: set[str]) -> list[str]:
 
 @pytest.fixture
 def app_client(clean_env: pytest.MonkeyPatch) -> Iterator[TestClient[Any]]:
-    reset_settings()
     with TestClient(create_app()) as client:
         yield client
 
@@ -327,7 +326,6 @@ def test_a_page_speaks_the_visitors_language(app_client: TestClient[Any]) -> Non
 
 def test_default_language_comes_from_the_environment(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("DEFAULT_LANGUAGE", "en")
-    reset_settings()
     with TestClient(create_app()) as client:
         assert "Forgot your password?" in client.get("/login").text
         assert "忘记密码" in client.get("/login", headers={"Accept-Language": "zh-CN"}).text
