@@ -24,11 +24,11 @@ def install_relay(runtime: Runtime) -> None:
     from oneapi.db.writer import BatchWriter
     from oneapi.relay.responses_store import ResponseStore
     from oneapi.relay.service import Relay
-    from oneapi.relay.upstream import UpstreamClient
+    from oneapi.relay.upstream import AiohttpTransport
 
     writer = BatchWriter(runtime.settings.batch_update_interval)
     cache = RelayCache(writer)
-    upstream = UpstreamClient()
+    upstream = AiohttpTransport()
     runtime.components.insert(0, writer)
     responses = ResponseStore()
     reminder = QuotaReminder()

@@ -21,7 +21,7 @@ from oneapi.errors import GatewayError
 from oneapi.relay.adapters import adapter_for
 from oneapi.relay.adapters.base import Usage, bad_answer
 from oneapi.relay.request import RelayMode, parse_request
-from oneapi.relay.upstream import UpstreamClient
+from oneapi.relay.upstream import AiohttpTransport, UpstreamTransport
 from oneapi.security import mask_secrets
 
 if TYPE_CHECKING:
@@ -89,12 +89,12 @@ async def probe_channel(runtime: Runtime | None, channel: Channel | CachedChanne
         return ProbeResult(False, 0.0, exc.message, None, name)
     outgoing = adapter.build_request(cached, key, request, cached.upstream_model(name))
     shared = runtime.state.get("upstream") if runtime is not None else None
-    client = shared if isinstance(shared, UpstreamClient) and shared.started else None
+    client = shared if isinstance(shared, UpstreamTransport) and shared.started else None
     own = None
     if client is None:
         from oneapi.config import get_settings
 
-        own = client = UpstreamClient()
+        own = client = AiohttpTransport()
         own.open(runtime.settings if runtime is not None else get_settings())
     started = time.monotonic()
     try:

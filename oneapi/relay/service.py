@@ -39,6 +39,7 @@ from oneapi.errors import (
     RateLimited,
     UnsupportedFeature,
     UpstreamError,
+    UpstreamProtocolError,
     UpstreamTimeout,
 )
 from oneapi.metrics import Metrics
@@ -54,7 +55,7 @@ from oneapi.relay.picker import ChannelPicker
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 from oneapi.relay.responses_store import ResponseStore
 from oneapi.relay.tokenizer import count_text
-from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError, UpstreamResponse
+from oneapi.relay.upstream import UpstreamResponse, UpstreamTransport
 from oneapi.security import mask_secrets
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ class _ClientWatch:
 
 
 class Relay:
-    def __init__(self, cache: RelayCache, writer: BatchWriter, upstream: UpstreamClient,
+    def __init__(self, cache: RelayCache, writer: BatchWriter, upstream: UpstreamTransport,
                  max_body_bytes: int = 32 * 1024 * 1024, responses: ResponseStore | None = None) -> None:
         self.max_body_bytes = max_body_bytes
         self.cache = cache
@@ -332,7 +333,7 @@ class Relay:
             tail = converter.finish()
             self._bill_stream(call, converter, sent=sent or bool(tail))  # journaled before the last byte
             await send({"type": "http.response.body", "body": tail, "more_body": False})
-        except (UpstreamTimeout, UpstreamConnectionError, OSError) as exc:
+        except (UpstreamTimeout, UpstreamProtocolError, OSError) as exc:
             reason = "the client went away" if watch.left else getattr(exc, "message", type(exc).__name__)
             log.info("stream from channel #%d ended early: %s", call.path[-1], reason)
         finally:
@@ -357,9 +358,9 @@ class Relay:
 
     def _finish(self, call: _Call, usage: Usage, *, is_stream: bool) -> None:
         request, channel = call.request, call.channel
-        channel_type = channel.type if channel is not None else None
-        price = call.price if channel_type is None else price_for(request.model, call.caller.user.group,
-                                                                   channel_type)
+        price = call.price
+        if channel is not None:
+            price = price.for_channel(request.model, call.caller.user.group, channel.type)
         if request.mode in _IMAGE_MODES:
             quota = price.image_quota(request.model, request.size, request.quality, request.n)
         else:
