@@ -103,7 +103,8 @@ class Gateway:
         channel = CachedChannel(id=len(self.cache.channels) + 1, type=kind, name=f"ch{kind}",
                                 status=Status.ENABLED, keys=(key,), base_url=VENDOR_URL,
                                 weight=1, priority=priority, models=tuple(models), groups=("default",),
-                                model_mapping={}, config=config or {}, other="", system_prompt="", kind=channel_type(kind))
+                                model_mapping={}, config=config or {}, other="", system_prompt="",
+                                kind=channel_type(kind))
         self.cache.channels[channel.id] = channel
         for model in models:
             tiers = self.cache.abilities.setdefault(("default", model), [])
