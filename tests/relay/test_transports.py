@@ -124,6 +124,10 @@ async def test_aiohttp_time_limits(aiohttp_transport: tuple[AiohttpTransport, st
         await asyncio.wait_for(_timed(transport, f"{base}/stall"), 3)
     with pytest.raises(UpstreamIdleTimeout):
         await asyncio.wait_for(_timed(transport, f"{base}/stall", stream=True), 3)
+    unread = await transport.send("GET", f"{base}/whole", {}, None)
+    await asyncio.sleep(LIMITS.idle + 0.1)  # an answer nobody reads is closed at the idle limit
+    with pytest.raises(UpstreamIdleTimeout):
+        await unread.read()
     longer = TimeLimits(connect=1, first_byte=1, idle=1)
     started = asyncio.get_running_loop().time()
     with pytest.raises(UpstreamFirstByteTimeout, match="within 1 s"):

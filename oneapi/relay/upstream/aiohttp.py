@@ -67,7 +67,7 @@ class _Watch:
         self.loop, self._task, self.limits = loop, task, limits
         self._cancelling = task.cancelling()
         self.response: aiohttp.ClientResponse | None = None  # set when the head is in
-        self.waiting_since: float | None = None  # set while a body read waits for the upstream
+        self.waiting_since: float | None = None  # from the head to the first read's end; while a read waits
         self.expired = False
         self._sent_at = now = loop.time()
         # never later than either deadline; an early expiry just moves the timer on
@@ -111,12 +111,14 @@ class AiohttpResponse(UpstreamResponse):
         self._response = response
         self._watch = watch
         watch.response = response
+        # the idle limit runs from the head's arrival until the body is read: an answer nobody
+        # reads is closed then, and the timer ends with it
+        watch.waiting_since = watch.loop.time()
         self.status = response.status
         self.headers = response.headers
 
     async def read(self) -> bytes:
         watch = self._watch
-        watch.waiting_since = watch.loop.time()
         try:
             return await self._response.read()
         except aiohttp.ClientError as exc:
