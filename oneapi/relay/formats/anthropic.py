@@ -351,34 +351,41 @@ class AnthropicChatStream(VendorChatTranslator):
         except msgspec.DecodeError:
             return b""
         kind = data.get("type") if isinstance(data, dict) else None
-        writer = self._writer
         if kind == "message_start":
-            message = data.get("message") or {}
-            writer.id = f"chatcmpl-{message.get('id', '')}"
-            writer.model = message.get("model") or writer.model
-            self.usage = anthropic_event_usage(data, self.usage)
-            return writer.delta({"content": ""})
+            return self._message_start(data)
         if kind == "content_block_start":
             return self._start_block(int(data.get("index") or 0), data.get("content_block") or {})
         if kind == "content_block_delta":
             return self._delta(int(data.get("index") or 0), data.get("delta") or {})
         if kind == "message_delta":
-            self.usage = anthropic_event_usage(data, self.usage)
-            reason = anthropic_finish_reason((data.get("delta") or {}).get("stop_reason"))
-            if reason is None:
-                return b""
-            if self._json_tool and reason == "tool_calls":
-                reason = "stop"
-            self._finished = True
-            return writer.finish(reason)
+            return self._message_delta(data)
         if kind == "message_stop":
-            prefix = b"" if self._finished else writer.finish("stop")
+            prefix = b"" if self._finished else self._writer.finish("stop")
             return prefix + self._end()
         if kind == "error":
             error = data.get("error") or {}
             return self._fail(str(error.get("message") or "the upstream stream failed"),
                               str(error.get("type") or "upstream_error"))
         return b""  # ping, content_block_stop and event types added later
+
+    def _message_start(self, data: Mapping[str, Any]) -> bytes:
+        message = data.get("message") or {}
+        writer = self._writer
+        writer.id = f"chatcmpl-{message.get('id', '')}"
+        writer.model = message.get("model") or writer.model
+        self.usage = anthropic_event_usage(data, self.usage)
+        return writer.delta({"content": ""})
+
+    def _message_delta(self, data: Mapping[str, Any]) -> bytes:
+        """The usage so far, and the finish reason once the message has one."""
+        self.usage = anthropic_event_usage(data, self.usage)
+        reason = anthropic_finish_reason((data.get("delta") or {}).get("stop_reason"))
+        if reason is None:
+            return b""
+        if self._json_tool and reason == "tool_calls":
+            reason = "stop"
+        self._finished = True
+        return self._writer.finish(reason)
 
     def _start_block(self, index: int, block: Mapping[str, Any]) -> bytes:
         kind = str(block.get("type") or "")
