@@ -99,28 +99,67 @@ class _Answer:
     chunks: AsyncGenerator[bytes, None] | None = None
 
 
+class _WatchTicker:
+    """Starts the disconnect watchers of requests that have run for a while: one timer for all.
+
+    Requests are kept in two generations, moved on every ``interval`` seconds; a request's
+    watcher starts when its generation leaves, so between one and two intervals after it
+    began. Registering is a set insertion, where a timer per request (created and nearly
+    always cancelled) cost a measurable share of a short request's CPU. The timer runs only
+    while requests are waiting.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._young: set[_ClientWatch] = set()
+        self._old: set[_ClientWatch] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, watch: _ClientWatch) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # another event loop (tests): what the last one left is gone
+            self._loop, self._young, self._old, self._timer = loop, set(), set(), None
+        self._young.add(watch)
+        if self._timer is None:
+            self._timer = loop.call_later(self.interval, self._tick)
+
+    def discard(self, watch: _ClientWatch) -> None:
+        self._young.discard(watch)
+        self._old.discard(watch)
+
+    def _tick(self) -> None:
+        due, self._old, self._young = self._old, self._young, set()
+        for watch in due:
+            watch.start()
+        loop = self._loop
+        self._timer = loop.call_later(self.interval, self._tick) if self._old and loop is not None else None
+
+
 class _ClientWatch:
     """Notices the client's ``http.disconnect`` while its request is served.
 
-    Only ``receive()`` tells, so a task must wait on it. That task starts after
-    ``WATCH_AFTER`` seconds, or when a stream starts, not with every request: a task costs
-    a turn of the event loop, most short answers are done before the delay, and a client
-    that left earlier is noticed the moment the task starts.
+    Only ``receive()`` tells, so a task must wait on it. That task starts once the request
+    has run for ``WATCH_AFTER / 2`` to ``WATCH_AFTER`` seconds (:class:`_WatchTicker`), or
+    when a stream starts, not with every request: a task costs a turn of the event loop,
+    most short answers are done before then, and a client that left earlier is noticed the
+    moment the task starts.
     """
 
     WATCH_AFTER = 0.25
 
-    def __init__(self, receive: Receive) -> None:
+    def __init__(self, receive: Receive, ticker: _WatchTicker) -> None:
         self._receive = receive
         self._task = asyncio.current_task()
         self._guarding = False
+        self._ticker = ticker
         self.watcher: asyncio.Future[Any] | None = None
-        self._timer = asyncio.get_running_loop().call_later(self.WATCH_AFTER, self.start)
+        ticker.add(self)
 
     def start(self) -> asyncio.Future[Any]:
         watcher = self.watcher
         if watcher is None:
-            self._timer.cancel()
+            self._ticker.discard(self)
             watcher = self.watcher = asyncio.ensure_future(self._receive())
             watcher.add_done_callback(self._on_leave)
         return watcher
@@ -150,7 +189,7 @@ class _ClientWatch:
             self._guarding = False
 
     def stop(self) -> None:
-        self._timer.cancel()
+        self._ticker.discard(self)
         if self.watcher is not None:
             self.watcher.cancel()
 
@@ -167,6 +206,7 @@ class Relay:
         self.limits = RateLimits()  # shared across replicas once oneapi.scale attaches Redis
         self.admission = Admission(self.limits, self.ledger)
         self.metrics = Metrics()
+        self._watches = _WatchTicker(_ClientWatch.WATCH_AFTER / 2)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, mode: RelayMode,
                      parse: Callable[[bytes, Incoming], RelayRequest] | None = None) -> None:
@@ -185,7 +225,7 @@ class Relay:
         price = price_for(request.model, caller.user.group)
         reservation = await self.admission.admit(caller.token, caller.user, self._reservation(request, price))
         call = _Call(caller, request, price, reservation, incoming.request_id, started)
-        watch = _ClientWatch(receive)
+        watch = _ClientWatch(receive, self._watches)
         try:
             answer = await watch.guard(self._send(call))
         except BaseException:

@@ -121,8 +121,11 @@ class Gateway:
     def charges(self) -> list[Charge]:
         return self.writer.charges
 
-    async def call(self, path: str, payload: dict[str, Any]) -> Answer:
-        """POST ``payload`` to ``path``: ``/v1/...``, ``/v1/messages``, ``/v1beta/models/<m>:<action>``."""
+    async def call(self, path: str, payload: dict[str, Any], *, leave_after: float | None = None) -> Answer:
+        """POST ``payload`` to ``path``: ``/v1/...``, ``/v1/messages``, ``/v1beta/models/<m>:<action>``.
+
+        ``leave_after``: the client disconnects that many seconds after sending its body.
+        """
         body = json.dumps(payload).encode()
         raw_headers = [(b"content-type", b"application/json"),
                        (b"authorization", f"Bearer {self.key}".encode())]
@@ -131,14 +134,13 @@ class Gateway:
                                  "query_string": query.encode(), "headers": raw_headers,
                                  "client": ("127.0.0.1", 50000), "state": {}}
         delivered = False
-        stays = asyncio.Event()
 
         async def receive() -> dict[str, Any]:
             nonlocal delivered
             if not delivered:
                 delivered = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            await stays.wait()  # the client never leaves
+            await (asyncio.sleep(leave_after) if leave_after is not None else asyncio.Event().wait())
             return {"type": "http.disconnect"}
 
         answer = Answer(0, {}, b"")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 import pytest
 
 from oneapi.billing.pricing import price_for
 from oneapi.options import options
+from oneapi.relay.asgi import ClientDisconnected
 from oneapi.relay.upstream import MemoryAnswer, UpstreamRequest
 from tests.relay.unit import vendors
 from tests.relay.unit.conftest import Gateway
@@ -83,3 +86,24 @@ async def test_a_stream_that_is_junk_from_its_first_byte_is_not_charged() -> Non
     answer = await gateway.call("/v1/chat/completions", {**ASK, "stream": True})
     assert answer.status == 502 and gateway.charges == []
     assert gateway.user.quota == Gateway.QUOTA
+
+
+async def test_a_client_that_leaves_while_the_upstream_thinks_cancels_the_call_and_is_refunded() -> None:
+    cancelled = asyncio.Event()
+
+    async def thinking(_request: UpstreamRequest) -> MemoryAnswer:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        raise AssertionError("the call outlived its client")
+
+    gateway = Gateway(thinking)
+    gateway.channel(OPENAI, [MODEL])
+    started = time.monotonic()
+    with pytest.raises(ClientDisconnected):
+        await gateway.call("/v1/chat/completions", ASK, leave_after=0.05)
+    assert time.monotonic() - started < 1  # noticed once the watcher starts (at most 0.25 s in)
+    assert cancelled.is_set() and gateway.charges == []
+    assert gateway.user.quota == gateway.token.remain_quota == Gateway.QUOTA
