@@ -29,9 +29,10 @@ OpenAI's ``{"error": {"message", "type", "param", "code"}}`` on ``/v1``; Anthrop
 ``{"error": {"code", "message", "status"}}`` on ``/v1beta``; One API's
 ``{"success": false, "message": ...}`` envelope on ``/api`` (``oneapi.exception_handlers``).
 
-The upstream transports (:mod:`oneapi.relay.upstream`) raise only the five upstream
-subclasses, whatever HTTP library is underneath: the relay retries on any of them, and a
-stream that breaks with one of them after it started is billed for what it produced.
+The upstream transports (:mod:`oneapi.relay.upstream`) raise only ``UpstreamError``,
+``UpstreamTimeout`` and their subclasses above, whatever HTTP library is underneath: the
+relay retries on any of them, and a stream that breaks with one of them after it started
+is billed for what it produced.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The flow touches only memory, the upstream and the settlement journal (one local
 ``write``, :mod:`oneapi.db.journal`). Every answer is settled before its last byte is sent,
 so a crash cannot lose a charge whose answer arrived. Retries replay the same body to another
-channel on connection errors, timeouts (the upstream client's time limits), 429, 5xx and
+channel on connection errors, timeouts (the upstream transport's time limits), 429, 5xx and
 2xx answers that fail the adapter's success check (an HTML page, truncated JSON, an
 ``error`` object; never on other 4xx), same priority tier first, up to the ``RetryTimes``
 option; a pinned channel is never retried. Nothing is billed before an answer passes that
