@@ -77,11 +77,12 @@ def connection_cap(configured: int) -> int:
 class _Hygiene:
     """Mixed into uvicorn's HTTP protocol (httptools or h11); attributes below are uvicorn's.
 
-    The work is done once per read, not per header: the head's bytes are counted as they
-    are received (before the parser sees them, so an oversized head never reaches the
-    app), and the head deadline is armed only while a head is incomplete after a read. A
-    head that arrives whole in one read, as nearly all do, costs no timer; per-header
-    parser callbacks and a timer per request cost about 8 % of a relayed request's CPU.
+    The work is done per read and per request, not per header: the head's bytes are
+    counted as they are received (before the parser sees them, so an oversized head never
+    reaches the app), from the end of one message to the next one's headers, and the head
+    deadline is armed only while a head is incomplete after a read. A head that arrives
+    whole in one read, as nearly all do, costs no timer; per-header parser callbacks and a
+    timer per request cost about 8 % of a relayed request's CPU.
     """
 
     header_timeout: float
@@ -98,29 +99,39 @@ class _Hygiene:
         super().connection_made(transport)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
         self._head_deadline: TimerHandle | None = None
         self._head_bytes = 0  # of the head being received
+        self._reading_head = True  # the next bytes start or continue a request's head
         if len(self.connections) > self.max_connections:
             self.app = _over_capacity(self.app)
         self._start_head_deadline()
 
     def data_received(self, data: bytes) -> None:
-        cycle = self.cycle
-        if (cycle is None or cycle.response_complete) and self.head_limit:  # these bytes are (part of) a head
+        counting = self._reading_head and self.head_limit
+        if counting:
             room = self.head_limit - self._head_bytes
             if len(data) > room and not _head_ends(data, room, self._head_bytes > 0):
                 self._refuse_head()
                 return
             self._head_bytes += len(data)
         super().data_received(data)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
+        if counting and self._reading_head and self._head_bytes > self.head_limit:
+            self._refuse_head()  # still incomplete, and over the bound
+            return
         cycle = self.cycle
         if cycle is None or cycle.response_complete:  # the head is still incomplete
             if self._head_deadline is None and not self.transport.is_closing():
                 self._start_head_deadline()
-            if self.head_limit and self._head_bytes > self.head_limit:
-                self._refuse_head()
-        else:  # the head is in: the app has the request
-            self._head_bytes = 0
-            if self._head_deadline is not None:
-                self._stop_head_deadline()
+        elif self._head_deadline is not None:
+            self._stop_head_deadline()
+
+    # httptools' callbacks, once a request each: the head is counted from a message's end
+    # to the next message's headers, so a body is never counted
+    def on_headers_complete(self) -> None:
+        self._reading_head, self._head_bytes = False, 0
+        super().on_headers_complete()  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
+
+    def on_message_complete(self) -> None:
+        self._reading_head = True
+        super().on_message_complete()  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_deadline()

@@ -195,6 +195,15 @@ def _heads_counted_across_reads(gateway: GatewayProcess) -> None:
     with _sockets(_address(gateway), 1) as (sock,):
         sock.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
         assert not sock.recv(4096).startswith(b"HTTP/1.1 431 ")
+    with _sockets(_address(gateway), 1) as (sock,):  # answered before its body is in
+        sock.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n")
+        answer = sock.recv(4096)
+        _send_in_pieces(sock, b"y" * 100_000, 20_000)  # the rest of that body, not a head
+        time.sleep(0.2)
+        sock.settimeout(0.5)
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            answer += sock.recv(4096)
+        assert answer and b" 431 " not in answer
 
 
 def test_the_cap_stays_below_the_open_file_limit() -> None:
