@@ -44,6 +44,8 @@ class TimeLimits:
 
     def for_channel(self, config: Mapping[str, Any]) -> TimeLimits:
         """These limits with a channel config's positive numbers in their place."""
+        if not config or config.keys().isdisjoint(_CONFIG_KEYS):  # most channels: once per request
+            return self
         overrides = {field: value for key, field in _CONFIG_KEYS.items()
                      if isinstance(value := config.get(key), int | float) and value > 0}
         return replace(self, **overrides) if overrides else self
