@@ -19,13 +19,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from oneapi.config import get_settings
+from oneapi.bootstrap import ROOT_BCRYPT_ROUNDS
+from oneapi.config import Settings, get_settings
 from oneapi.db.engine import get_engine
 from oneapi.db.models import Role, User
 from oneapi.runtime import Runtime
-from oneapi.security import verify_password
+from oneapi.security import BCRYPT_ROUNDS, verify_password
 from tests.support.gateway import ROOT, gateway_env, run_gateway
 
 DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "toktok",
@@ -119,13 +121,13 @@ def test_first_boot_serves_before_root_is_hashed_and_login_waits_for_it(
     release = threading.Event()
     import oneapi.runtime as runtime_module
 
-    real_hash = runtime_module.hash_password
+    real_hash = runtime_module.root_password_hash
 
-    def slow_hash(password: str) -> str:
+    def slow_hash(settings: Settings) -> str:
         release.wait(10)
-        return real_hash(password)
+        return real_hash(settings)
 
-    clean_env.setattr(runtime_module, "hash_password", slow_hash)
+    clean_env.setattr(runtime_module, "root_password_hash", slow_hash)
     runtime = Runtime(get_settings())
     started = time.monotonic()
     runtime.prepare_database()
@@ -138,12 +140,18 @@ def test_first_boot_serves_before_root_is_hashed_and_login_waits_for_it(
         root = session.exec(select(User)).one()
     assert root.role == Role.ROOT
     assert verify_password("first-boot-pw", root.password)
-    assert root.password.startswith("$2b$12$")  # the KDF's cost is unchanged
+    assert root.password.startswith(f"$2b${ROOT_BCRYPT_ROUNDS}$")
 
 
-def test_a_login_right_after_first_boot_succeeds(tmp_path: Path) -> None:
+def test_a_login_right_after_first_boot_succeeds_and_rehashes_root_at_full_cost(tmp_path: Path) -> None:
     with run_gateway(tmp_path, {"INITIAL_ROOT_PASSWORD": "right-away-pw"}) as gateway:
         answer = httpx.post(f"{gateway.base_url}/api/user/login",
                             json={"username": "root", "password": "right-away-pw"}, timeout=30)
     assert answer.status_code == 200
     assert answer.json()["success"] is True
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'one-api.db'}")
+    with engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT password FROM users WHERE username = 'root'")).scalar()
+    engine.dispose()
+    assert stored.startswith(f"$2b${BCRYPT_ROUNDS}$") and BCRYPT_ROUNDS > ROOT_BCRYPT_ROUNDS
+    assert verify_password("right-away-pw", stored)
