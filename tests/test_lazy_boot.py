@@ -2,7 +2,9 @@
 
 What stays unloaded until first use, and the tests that show each part working then:
 Litestar, the management API and the web UI (here, and ``tests/api``, ``tests/web``), other
-vendors' client formats and image fetching (``tests/relay``), redis without
+vendors' client formats and image fetching (``tests/relay``), prometheus_client until
+``/metrics`` is scraped (``tests/test_edge.py``), aiosmtplib until a mail is sent
+(``tests/api/test_mail.py``), redis without
 ``REDIS_CONN_STRING`` (``tests/scale``), mangum off Lambda (``tests/deploy/test_lambda_handler.py``),
 alembic on a new database and on one at head (``tests/db/test_schema.py`` migrates an older
 one), the tokenizer's encodings (``tests/relay``).
@@ -30,7 +32,8 @@ from oneapi.runtime import Runtime
 from oneapi.security import BCRYPT_ROUNDS, verify_password
 from tests.support.gateway import ROOT, gateway_env, run_gateway
 
-DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "toktok",
+DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "toktok", "prometheus_client",
+            "aiosmtplib",
             "oneapi.api", "oneapi.web", "oneapi.console", "oneapi.relay.routes", "oneapi.relay.native_routes",
             "oneapi.relay.probe", "oneapi.relay.formats.anthropic", "oneapi.relay.formats.anthropic_in",
             "oneapi.relay.formats.gemini", "oneapi.relay.formats.gemini_in", "oneapi.relay.formats.responses",
@@ -108,7 +111,8 @@ def test_a_container_host_boots_and_serves_without_the_deferred_modules(
     # the first management call loads what it needs, once, and answers
     assert report["status"] == 200
     assert {"litestar", "oneapi.api", "oneapi.console"} <= set(report["after_console"])
-    assert not {"redis", "mangum", "alembic", "toktok", "jinja2"} & set(report["after_console"])
+    assert not {"redis", "mangum", "alembic", "toktok", "jinja2", "prometheus_client", "aiosmtplib"} & set(
+        report["after_console"])
     assert report["page"] == 200  # the first page loads Jinja
     assert "jinja2" in report["after_page"]
     print(f"first management call, imports and build included: {report['first_console_ms']:.0f} ms")
