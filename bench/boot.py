@@ -13,7 +13,9 @@ beside them: on a machine other work shares, the CPU time is the steadier figure
 
 * boot to the first 200 on ``/healthz`` with a new SQLite file (migrations, root account) and
   on a restart (schema at head, a channel and a token seeded), medians of ``--runs``, and the
-  idle RSS one second later; on restarts also how long the first relayed chat then takes;
+  idle RSS one second later; on restarts also how long the first relayed chat then takes,
+  and the server's CPU time for the first management call after it (``GET /api/status``,
+  which builds the management API);
 * the RSS after ``--requests`` relayed chats (to ``mock_upstream.py``);
 * the first visitor of a sleeping instance at each CPU share in ``--quotas``: the process
   starts inside a cgroup capped by ``cpu.max`` (cgroup v2) or ``cpu.cfs_quota_us`` (v1) and
@@ -211,6 +213,7 @@ class Boot:
     cpu_s: float = 0.0  # the server's CPU time until then: steadier than wall time on a shared machine
     rss_mb: float = 0.0
     chat_ms: float = 0.0  # the first relayed chat, asked once /healthz has answered
+    console_cpu_s: float = 0.0  # the server's CPU time for the first GET /api/status after that
 
 
 def _first_answer(
@@ -267,6 +270,10 @@ def boot(
                         assert chat(client).status_code == 200
             time.sleep(1.0)
             result.rss_mb = rss_mb(process.pid)
+            if seeded and target.checkout is not None:  # the management API, built by its first call
+                before = cpu_seconds(process.pid)
+                _first_answer(process, lambda client: client.get(f"{base}/api/status"), time.perf_counter())
+                result.console_cpu_s = cpu_seconds(process.pid) - before
             return result
         finally:
             _stop(process)
@@ -454,6 +461,9 @@ def _median_boot(target: Target, seeded: bool, runs: int) -> str:
     )
     if seeded and target.key:
         text += f", first chat {statistics.median(b.chat_ms for b in boots):.0f} ms"
+    if seeded and target.checkout is not None:
+        console_ms = statistics.median(b.console_cpu_s for b in boots) * 1000
+        text += f", then first /api/status CPU {console_ms:.0f} ms"
     return text
 
 
