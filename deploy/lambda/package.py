@@ -6,7 +6,8 @@ Run it from the repository with a Python 3.11 on Linux x86_64 that has ``require
 installed, so that the binary wheels are Lambda's; Lambda's own image is one:
 
     docker run --rm --entrypoint sh -v "$PWD":/src -w /src public.ecr.aws/lambda/python:3.11 -c \\
-      'pip install --require-hashes --no-deps -r requirements.lock && python deploy/lambda/package.py'
+      'yum install -y -q binutils && pip install --require-hashes --no-deps -r requirements.lock \\
+          && python deploy/lambda/package.py'
 
 then ``aws lambda create-function --runtime python3.11 --handler app.handler --zip-file
 fileb://dist/one-api-lambda.zip ...`` (or update-function-code). A zip deploy is capped at
@@ -101,8 +102,9 @@ def gather(target: Path) -> None:
 def shrink(target: Path) -> None:
     """Strip shared libraries' symbols and compile every module's bytecode."""
     libraries = [str(path) for path in target.rglob("*.so*") if path.is_file()]
-    if libraries:
-        subprocess.run(["strip", "--strip-unneeded", *libraries], check=True)
+    if shutil.which("strip") is None:
+        raise SystemExit("strip is needed to shrink the shared libraries: install binutils")
+    subprocess.run(["strip", "--strip-unneeded", *libraries], check=True)
     compileall.compile_dir(target, quiet=2, workers=0,
                            invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH)
 
