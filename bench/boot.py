@@ -12,7 +12,8 @@ Times are medians of ``--runs`` with the server's CPU time (user + system, from 
 beside them: on a machine other work shares, the CPU time is the steadier figure.
 
 * boot to the first 200 on ``/healthz`` with a new SQLite file (migrations, root account) and
-  on a restart (schema at head, a channel and a token seeded), medians of ``--runs``, and the
+  on a restart (schema at head, a channel and a token seeded), medians of ``--runs`` taken
+  with the targets taking turns, and the
   idle RSS one second later; on restarts also how long the first relayed chat then takes,
   and the server's CPU time for the first management call after it (``GET /api/status``,
   which builds the management API);
@@ -452,8 +453,18 @@ def _median(boots: list[Boot]) -> str:
     )
 
 
-def _median_boot(target: Target, seeded: bool, runs: int) -> str:
-    boots = [boot(target, seeded) for _ in range(runs)]
+def _interleaved_boots(targets: list[Target], runs: int) -> dict[tuple[str, bool], list[Boot]]:
+    """``runs`` boots per target and kind (new file: gateways only; restart), the targets taking
+    turns, so that a change in the machine's load falls on every column alike."""
+    boots: dict[tuple[str, bool], list[Boot]] = {}
+    for _ in range(runs):
+        for target in targets:
+            for seeded in (False, True) if target.checkout is not None else (True,):
+                boots.setdefault((target.name, seeded), []).append(boot(target, seeded))
+    return boots
+
+
+def _median_boot(target: Target, seeded: bool, boots: list[Boot]) -> str:
     text = (
         f"{statistics.median(b.seconds for b in boots):.2f} s "
         f"(CPU {statistics.median(b.cpu_s for b in boots):.2f} s), "
@@ -491,14 +502,16 @@ def main() -> int:
             )
         if LITELLM_BIN.exists() and not args.no_litellm:
             targets.append(litellm_target(upstream, work))
+        print("measuring boots, the targets taking turns", flush=True)
+        boots = _interleaved_boots(targets, args.runs)
         for target in targets:
             print(f"measuring {target.name}", flush=True)
             if target.checkout is not None:
                 target.rows["boot to /healthz 200, new SQLite: time (CPU), idle RSS"] = _median_boot(
-                    target, False, args.runs
+                    target, False, boots[target.name, False]
                 )
             target.rows["boot to /healthz 200, restart: time (CPU), idle RSS"] = _median_boot(
-                target, True, args.runs
+                target, True, boots[target.name, True]
             )
             loaded = boot(target, True, load=args.requests)
             target.rows[f"RSS after {args.requests} relayed chats"] = f"{loaded.rss_mb:.0f} MB"
