@@ -15,6 +15,11 @@ a tenth of a CPU and on a Lambda cold start:
   in one transaction (MySQL commits each ``CREATE TABLE`` by itself; the lock still keeps
   other replicas out). ``tests/db/test_schema.py`` checks that this schema is the one the
   migrations build, table by table, on SQLite, PostgreSQL and MySQL.
+
+After an upgrade from an older revision Alembic stays loaded until the process restarts,
+once per release: dropping its 69 modules from ``sys.modules`` was measured to give back no
+memory at all (66.5 MB before and after), and running it in a child process would need the
+settings the app factory was given, which a child does not have.
 """
 
 from __future__ import annotations
