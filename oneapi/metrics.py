@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-    from oneapi.runtime import Runtime
+    from oneapi.cache import RelayCache
+    from oneapi.db.writer import BatchWriter
+    from oneapi.redis_state import SharedState
 
 __all__ = ("LATENCY_BUCKETS", "Metrics", "RequestLabels")
 
@@ -49,7 +51,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self._registry: CollectorRegistry | None = None
-        self._watched: Runtime | None = None
+        self._watched: tuple[RelayCache, BatchWriter, SharedState | None] | None = None
         self.in_flight = 0
         self.streams_open = 0
         self.streams = 0
@@ -59,9 +61,9 @@ class Metrics:
         self.tokens: dict[tuple[str, str], int] = {}  # (model, "prompt" | "completion")
         self.latency: dict[int, list[float]] = {}  # channel -> count per bucket (+Inf last), then the sum
 
-    def watch(self, runtime: Runtime) -> None:
-        """Add the health figures read at scrape time from the runtime's components."""
-        self._watched = runtime
+    def watch(self, cache: RelayCache, writer: BatchWriter, shared: SharedState | None) -> None:
+        """Add the health figures read at scrape time from these components."""
+        self._watched = (cache, writer, shared)
         self._registry = None
 
     @property

@@ -17,17 +17,20 @@ from prometheus_client.registry import Collector
 from oneapi.metrics import LATENCY_BUCKETS, Metrics
 
 if TYPE_CHECKING:
-    from oneapi.runtime import Runtime
+    from oneapi.cache import RelayCache
+    from oneapi.db.writer import BatchWriter
+    from oneapi.redis_state import SharedState
 
 __all__ = ("build_registry",)
 
 
-def build_registry(metrics: Metrics, runtime: Runtime | None) -> CollectorRegistry:
-    """A registry reading ``metrics`` and, given the runtime, its components' health."""
+def build_registry(metrics: Metrics,
+                   health: tuple[RelayCache, BatchWriter, SharedState | None] | None) -> CollectorRegistry:
+    """A registry reading ``metrics`` and, given them, the cache's, writer's and Redis's health."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_RelayCollector(metrics))
-    if runtime is not None:
-        registry.register(_HealthCollector(runtime))
+    if health is not None:
+        registry.register(_HealthCollector(*health))
     return registry
 
 
@@ -75,28 +78,27 @@ def _counter(name: str, documentation: str, labels: tuple[str, ...],
 class _HealthCollector(Collector):
     """Cache, batch writer and Redis figures, computed when scraped."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, cache: RelayCache, writer: BatchWriter, shared: SharedState | None) -> None:
+        self.cache = cache
+        self.writer = writer
+        self.shared = shared
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         import time
 
-        state = self.runtime.state
-        cache, writer, shared = state.get("cache"), state.get("writer"), state.get("shared")
-        if cache is not None:
-            age = time.time() - cache.loaded_at if cache.loaded_at else -1
-            yield GaugeMetricFamily("oneapi_cache_age_seconds", "Seconds since the cache last loaded the "
-                                    "database", value=age)
-            size = GaugeMetricFamily("oneapi_cache_entries", "Rows held by the relay cache", labels=("kind",))
-            for kind in ("tokens", "users", "channels"):
-                size.add_metric((kind,), len(getattr(cache, kind)))
-            yield size
-        if writer is not None:
-            yield GaugeMetricFamily("oneapi_writer_pending_logs", "Log rows waiting for the batch writer",
-                                    value=writer.pending_logs)
-            yield GaugeMetricFamily("oneapi_writer_pending_quota_rows", "Tokens and users with quota changes "
-                                    "not written yet", value=sum(len(d) for d in writer.pending_quota()))
-            yield GaugeMetricFamily("oneapi_writer_last_flush_ok", "1 if the last batch write succeeded",
-                                    value=0 if getattr(writer, "failing", False) else 1)
+        cache, writer, shared = self.cache, self.writer, self.shared
+        age = time.time() - cache.loaded_at if cache.loaded_at else -1
+        yield GaugeMetricFamily("oneapi_cache_age_seconds", "Seconds since the cache last loaded the "
+                                "database", value=age)
+        size = GaugeMetricFamily("oneapi_cache_entries", "Rows held by the relay cache", labels=("kind",))
+        for kind in ("tokens", "users", "channels"):
+            size.add_metric((kind,), len(getattr(cache, kind)))
+        yield size
+        yield GaugeMetricFamily("oneapi_writer_pending_logs", "Log rows waiting for the batch writer",
+                                value=writer.pending_logs)
+        yield GaugeMetricFamily("oneapi_writer_pending_quota_rows", "Tokens and users with quota changes "
+                                "not written yet", value=sum(len(d) for d in writer.pending_quota()))
+        yield GaugeMetricFamily("oneapi_writer_last_flush_ok", "1 if the last batch write succeeded",
+                                value=0 if writer.failing else 1)
         yield GaugeMetricFamily("oneapi_redis_up", "1 when Redis is configured and answering",
                                 value=1 if shared is not None and shared.available else 0)

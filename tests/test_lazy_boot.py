@@ -25,19 +25,21 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from oneapi.bootstrap import ROOT_BCRYPT_ROUNDS
-from oneapi.config import Settings, get_settings
-from oneapi.db.engine import get_engine
+from oneapi.config import Settings, load_settings
 from oneapi.db.models import Role, User
 from oneapi.runtime import Runtime
 from oneapi.security import BCRYPT_ROUNDS, verify_password
+from oneapi.services import build_services
+from tests.support.db import get_engine
 from tests.support.gateway import ROOT, gateway_env, run_gateway
 
 DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "toktok", "prometheus_client",
             "aiosmtplib",
-            "oneapi.api", "oneapi.web", "oneapi.console", "oneapi.relay.routes", "oneapi.relay.native_routes",
-            "oneapi.relay.probe", "oneapi.relay.formats.anthropic", "oneapi.relay.formats.anthropic_in",
-            "oneapi.relay.formats.gemini", "oneapi.relay.formats.gemini_in", "oneapi.relay.formats.responses",
-            "oneapi.relay.formats.media")
+            "oneapi.api", "oneapi.web", "oneapi.console", "oneapi.relay.routes",
+            "oneapi.relay.client_format_routes", "oneapi.relay.probe",
+            "oneapi.relay.formats.anthropic_upstream", "oneapi.relay.formats.anthropic_client",
+            "oneapi.relay.formats.gemini_upstream", "oneapi.relay.formats.gemini_client",
+            "oneapi.relay.formats.responses", "oneapi.relay.formats.media")
 
 # Imports app, starts its runtime and serves GET /healthz through the ASGI app, then prints the
 # deferred modules loaded by then; then one GET /api/status and one page, and what each loaded.
@@ -132,7 +134,7 @@ def test_first_boot_serves_before_root_is_hashed_and_login_waits_for_it(
         return real_hash(settings)
 
     clean_env.setattr(runtime_module, "root_password_hash", slow_hash)
-    runtime = Runtime(get_settings())
+    runtime = Runtime(build_services(load_settings()))
     started = time.monotonic()
     runtime.prepare_database()
     assert time.monotonic() - started < 5

@@ -32,7 +32,7 @@ from oneapi.api.common import (
     run_db,
     unix_now,
 )
-from oneapi.db.engine import get_engine, session_scope
+from oneapi.api.context import db_session, session_scope
 from oneapi.db.models import Log, LogType, User
 from oneapi.errors import InvalidRequest
 
@@ -51,14 +51,17 @@ def record_log(session: Session, *, user_id: int, log_type: int, content: str, u
                     username=username, **fields))
 
 
-_OWNER_FACTS = ("cache_read_tokens", "cache_write_tokens", "omitted-tools")
+# what the log detail shows an owner: their price (the content says it in words too) and
+# their request's own facts; the channel path and the upstream model are the admin's
+_OWNER_FACTS = ("model_ratio", "completion_ratio", "group_ratio", "cache_ratio", "create_cache_ratio",
+                "cache_read_tokens", "cache_write_tokens", "omitted-tools")
 
 
 def log_row(log: Log, *, owner_view: bool = False) -> dict[str, Any]:
     """A log as one-api's front ends read it (``channel`` holds the channel id).
 
-    An owner sees of ``other`` only the facts about their own request (cache tokens,
-    omitted tools), not the channel path or ratios.
+    An owner sees of ``other`` only the facts about their own request (ratios, cache tokens,
+    omitted tools), not the channel path or the upstream model.
     """
     data = row(log, exclude=_HIDDEN_FROM_OWNER if owner_view else frozenset())
     if not owner_view:
@@ -132,14 +135,14 @@ def _filter_params(
 
 
 def _list(where: list[ColumnElement[bool]], page: Page, owner_view: bool) -> list[dict[str, Any]]:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         query = select(Log).where(*where).order_by(col(Log.id).desc())
         return [log_row(log, owner_view=owner_view) for log in session.exec(page.apply(query)).all()]
 
 
 def _stat(where: list[ColumnElement[bool]]) -> dict[str, int]:
     """Quota and tokens spent by consume rows (one-api's ``SumUsedQuota``)."""
-    with Session(get_engine()) as session:
+    with db_session() as session:
         query = select(func.coalesce(func.sum(Log.quota), 0),
                        func.coalesce(func.sum(Log.prompt_tokens + Log.completion_tokens), 0),
                        func.count()).where(Log.type == LogType.CONSUME, *where)

@@ -40,15 +40,15 @@ from oneapi.api.common import (
     keyword_id,
     ok,
     page_params,
+    query_int,
     row,
     run_db,
     unix_now,
 )
-from oneapi.api.login_backoff import LoginBackoff
+from oneapi.api.context import db_session, management, session_scope
+from oneapi.api.ip_limits import critical_rate_limit
 from oneapi.api.logs import record_log
-from oneapi.api.ratelimit import critical_rate_limit
 from oneapi.api.turnstile import turnstile_check
-from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Ability, Log, LogType, Role, Status, Token, TokenStatus, User
 from oneapi.errors import Forbidden, InvalidRequest, NotFound
 from oneapi.options import options
@@ -67,6 +67,8 @@ USER_DELETED = 3  # one-api's UserStatusDeleted
 _HIDDEN = frozenset({"password", "access_token", "session_version"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DASHBOARD_DAYS = 7
+DASHBOARD_MAX_DAYS = 366
+DASHBOARD_TOP_TOKENS = 10
 
 
 class Credentials(msgspec.Struct):
@@ -174,7 +176,7 @@ def _register(body: Registration) -> dict[int, int]:
     password = check_password(body.password)
     display_name = check_display_name(body.display_name) or username
     email = check_email(body.email)
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         if _username_taken(session, username):
             raise InvalidRequest("username is already taken", param="username")
         inviter = None
@@ -210,7 +212,7 @@ def _check_login(name: str, password: str) -> User | None:
 
     A matching hash cheaper than ours (one-api's cost 10) is replaced by one of our cost.
     """
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         query = select(User).where(or_(col(User.username) == name, col(User.email) == name),
                                    User.status != USER_DELETED)
         user = session.exec(query.order_by(col(User.id))).first()
@@ -225,7 +227,7 @@ def _check_login(name: str, password: str) -> User | None:
 
 # -- the caller's own account ---------------------------------------------------------------
 def _update_self(user_id: int, body: SelfUpdate) -> User:
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         user = session.get(User, user_id)
         if user is None:
             raise NotFound("user not found")
@@ -285,7 +287,26 @@ def _aff_code(user_id: int) -> str:
         return user.aff_code
 
 
-def _dashboard(user_id: int, since: int) -> list[dict[str, Any]]:
+def _dashboard_range(start_timestamp: str, end_timestamp: str) -> tuple[int, int]:
+    """The dashboard's period in unix seconds: by default the last ``DASHBOARD_DAYS`` UTC days,
+    at most ``DASHBOARD_MAX_DAYS`` long."""
+    now = unix_now()
+    end = query_int(end_timestamp, "end_timestamp", low=0) or now
+    start = query_int(start_timestamp, "start_timestamp", low=0) or (
+        (min(end, now) // 86400 - (DASHBOARD_DAYS - 1)) * 86400)
+    if start > end:
+        raise InvalidRequest("start_timestamp is after end_timestamp", param="start_timestamp")
+    if end - start > DASHBOARD_MAX_DAYS * 86400:
+        raise InvalidRequest(f"the period is longer than {DASHBOARD_MAX_DAYS} days", param="start_timestamp")
+    return start, end
+
+
+def _consumed(user_id: int, start: int, end: int) -> list[sa.ColumnElement[bool]]:
+    return [col(Log.user_id) == user_id, col(Log.type) == LogType.CONSUME, col(Log.created_at) >= start,
+            col(Log.created_at) <= end]
+
+
+def _dashboard(user_id: int, start: int, end: int) -> list[dict[str, Any]]:
     """Per-day (UTC), per-model consumption of one user, with one-api's field names
     (its ``LogStatistic``: ``Day`` as YYYY-MM-DD, ``ModelName``, ``RequestCount``, ``Quota``,
     ``PromptTokens``, ``CompletionTokens``), which one-api's dashboards read."""
@@ -294,18 +315,31 @@ def _dashboard(user_id: int, since: int) -> list[dict[str, Any]]:
     query = (sa.select(day, model_name, func.count(), func.coalesce(func.sum(Log.quota), 0),
                        func.coalesce(func.sum(Log.prompt_tokens), 0),
                        func.coalesce(func.sum(Log.completion_tokens), 0))
-             .where(col(Log.user_id) == user_id, col(Log.type) == LogType.CONSUME,
-                    col(Log.created_at) >= since)
+             .where(*_consumed(user_id, start, end))
              .group_by(day, model_name).order_by(day, model_name))
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return [{"Day": dt.datetime.fromtimestamp(int(d) * 86400, dt.UTC).strftime("%Y-%m-%d"),
                  "ModelName": model, "RequestCount": int(count), "Quota": int(quota),
                  "PromptTokens": int(prompt), "CompletionTokens": int(completion)}
                 for d, model, count, quota, prompt, completion in session.execute(query).all()]
 
 
+def _top_tokens(user_id: int, start: int, end: int) -> list[dict[str, Any]]:
+    """The user's ``DASHBOARD_TOP_TOKENS`` tokens that spent the most quota in the period."""
+    quota = func.coalesce(func.sum(Log.quota), 0)
+    query = (sa.select(col(Log.token_id), col(Log.token_name), func.count(), quota,
+                       func.coalesce(func.sum(Log.prompt_tokens + Log.completion_tokens), 0))
+             .where(*_consumed(user_id, start, end))
+             .group_by(col(Log.token_id), col(Log.token_name))
+             .order_by(quota.desc(), col(Log.token_name)).limit(DASHBOARD_TOP_TOKENS))
+    with db_session() as session:
+        return [{"token_id": int(token_id or 0), "token_name": name or "", "requests": int(count),
+                 "quota": int(spent), "tokens": int(tokens)}
+                for token_id, name, count, spent, tokens in session.execute(query).all()]
+
+
 def _available_models(group: str) -> list[str]:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         query = select(Ability.model).where(Ability.group == group,
                                             Ability.enabled == True).distinct()  # noqa: E712
         return sorted(session.exec(query).all())
@@ -323,7 +357,7 @@ def _list_users(page: Page, keyword: str | None) -> list[dict[str, Any]]:
             matches.append(col(User.id) == user_id)
         query = query.where(or_(*matches))
     query = query.order_by(col(User.id).desc())
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return [public_user(user) for user in session.exec(page.apply(query)).all()]
 
 
@@ -338,7 +372,7 @@ def _get_managed(session: Session, me: User, user_id: int) -> User:
 
 
 def _get_user(me: User, user_id: int) -> dict[str, Any]:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return public_user(_get_managed(session, me, user_id))
 
 
@@ -346,7 +380,7 @@ def _create_user(body: NewUser) -> User:
     username = check_username(body.username)
     password = check_password(body.password)
     display_name = check_display_name(body.display_name) or username
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         if _username_taken(session, username):
             raise InvalidRequest("username is already taken", param="username")
         user = User(username=username, password=hash_password(password), display_name=display_name,
@@ -358,7 +392,7 @@ def _create_user(body: NewUser) -> User:
 def _update_user(me: User, body: UserUpdate) -> tuple[User, int]:
     """The updated user and what their quota gained (negative when lowered)."""
     delta = 0
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         user = _get_managed(session, me, body.id)
         if body.role is not None and body.role != user.role:
             if body.role not in (Role.COMMON, Role.ADMIN, Role.ROOT):
@@ -489,7 +523,7 @@ class UserController(Controller):
         name = data.username.strip()
         if not name or not data.password:
             raise InvalidRequest("username and password are required")
-        backoff: LoginBackoff = request.app.state.runtime.state["login_backoff"]
+        backoff = management(request).login_backoff
         await backoff.attempt(name)
         user = await run_db(_check_login, name, data.password)
         if user is None:
@@ -544,10 +578,17 @@ class UserController(Controller):
         return ok(await run_db(_aff_code, me.id or 0))
 
     @get("/dashboard", opt=auth.common)
-    async def dashboard(self, me: auth.Me) -> dict[str, Any]:
-        """The caller's usage per day and model over the last week."""
-        since = (unix_now() // 86400 - (DASHBOARD_DAYS - 1)) * 86400
-        return ok(await run_db(_dashboard, me.id or 0, since))
+    async def dashboard(self, me: auth.Me, start_timestamp: FromQuery[str] = "",
+                        end_timestamp: FromQuery[str] = "") -> dict[str, Any]:
+        """The caller's usage per day and model, over the last week unless a period (unix
+        seconds) is given."""
+        return ok(await run_db(_dashboard, me.id or 0, *_dashboard_range(start_timestamp, end_timestamp)))
+
+    @get("/dashboard/tokens", opt=auth.common)
+    async def dashboard_tokens(self, me: auth.Me, start_timestamp: FromQuery[str] = "",
+                               end_timestamp: FromQuery[str] = "") -> dict[str, Any]:
+        """The caller's tokens that spent the most in the period, most first."""
+        return ok(await run_db(_top_tokens, me.id or 0, *_dashboard_range(start_timestamp, end_timestamp)))
 
     @get("/available_models", opt=auth.common)
     async def available_models(self, me: auth.Me) -> dict[str, Any]:

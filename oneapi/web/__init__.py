@@ -21,7 +21,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateEngineProtocol
 from litestar.template.config import TemplateConfig
 
-from oneapi.api.ratelimit import web_rate_limit
+from oneapi.api.ip_limits import web_rate_limit
 from oneapi.web.pages import page_handlers
 
 __all__ = ("STATIC_DIR", "TEMPLATES_DIR", "WebUI")
@@ -43,7 +43,10 @@ class LazyJinja(TemplateEngineProtocol[Any, Mapping[str, Any]]):
         if self._engine is None:
             from litestar.plugins.jinja import JinjaTemplateEngine
 
-            self._engine = JinjaTemplateEngine(directory=self._directory)
+            engine = JinjaTemplateEngine(directory=self._directory)
+            engine.engine.add_extension("jinja2.ext.i18n")  # templates mark their text with _()
+            engine.engine.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # the extension adds it
+            self._engine = engine
             for key, template_callable in self._callables.items():
                 self._engine.register_template_callable(key, template_callable)
         return self._engine

@@ -15,6 +15,7 @@ from litestar import Litestar, Router, get
 from litestar.testing import TestClient
 
 from oneapi.api import auth
+from oneapi.api.ip_limits import ip_limiter
 from oneapi.exception_handlers import exception_handlers
 from oneapi.server import create_app
 from tests.api.conftest import CALLERS, Api
@@ -56,10 +57,13 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/user/self"): Case("/api/user/self", COMMON),
     ("PUT", "/api/user/self"): Case("/api/user/self", COMMON, {"display_name": "Me"}),
     ("GET", "/api/user/dashboard"): Case("/api/user/dashboard", COMMON),
+    ("GET", "/api/user/dashboard/tokens"): Case("/api/user/dashboard/tokens", COMMON),
     ("GET", "/api/user/aff"): Case("/api/user/aff", COMMON),
     ("GET", "/api/user/available_models"): Case("/api/user/available_models", COMMON),
     ("GET", "/api/models"): Case("/api/models", COMMON),
     ("GET", "/api/pricing"): Case("/api/pricing/", COMMON),
+    ("GET", "/api/pricing/self"): Case("/api/pricing/self", COMMON),
+    ("POST", "/api/pricing/quote"): Case("/api/pricing/quote", COMMON, {"model": "gpt-4o"}),
     ("GET", "/api/token"): Case("/api/token/", COMMON),
     ("GET", "/api/token/search"): Case("/api/token/search?keyword=x", COMMON),
     ("POST", "/api/token"): Case("/api/token/", COMMON, {"name": "matrix"}),
@@ -161,7 +165,7 @@ def test_every_route_by_role(api_sp: Api) -> None:
         assert code["key"] == code_key
         counter = 0
         for (method, _route), case in MATRIX.items():
-            api.runtime.state.pop("api_rate_limiter", None)  # the public routes share one per-IP limit
+            api.management.ip_limits = ip_limiter()  # the public routes share one per-IP limit
             for who in CALLERS:
                 counter += 1
                 ids = {"alice": api.ids["alice"], "channel": channel["id"], "code": code["id"], "n": counter}

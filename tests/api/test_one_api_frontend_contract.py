@@ -24,10 +24,10 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import select, text
 from sqlmodel import Session
 
-from oneapi.db.engine import get_engine
 from oneapi.db.models import Ability, Channel, Log, LogType, Option, Redemption, Token, User
 from oneapi.security import mask_key
 from tests.api.conftest import Api
+from tests.support.db import get_engine
 from tests.support.mailbox import mailbox
 from tests.support.upstreams import OpenAIUpstream
 

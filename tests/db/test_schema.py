@@ -16,9 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from oneapi.db.dsn import parse_dsn
-from oneapi.db.engine import get_engine
 from oneapi.db.migrate import HEAD_REVISION, _alembic_config, current_revision, run_migrations, upgrade
 from tests.support.databases import temporary_database
+from tests.support.db import get_engine
 
 pytestmark = pytest.mark.usefixtures("db_env")
 

@@ -4,8 +4,9 @@ import * as account from "./account.js";
 import * as channels from "./channels.js";
 import {api, applyUser, config, goToLogin, session} from "./core.js";
 import * as manage from "./manage.js";
+import * as playground from "./playground.js";
 
-const pages = {...account, ...channels, ...manage};
+const pages = {...account, ...channels, ...manage, ...playground};
 
 async function boot() {
   if (config.minRole > 0) {
