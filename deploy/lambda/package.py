@@ -26,7 +26,7 @@ zip is kept under 100 MB (``tests/deploy/test_lambda_package.py``) by leaving ou
 
 Every module is compiled to bytecode, checked by hash rather than by modification time
 (the zip does not keep those exactly), because ``/var/task`` is read-only: without it each
-cold start would compile the gateway and its dependencies anew (`import app` took 1.2 s of
+cold start would compile the gateway and its dependencies anew (``import app`` took 1.2 s of
 CPU instead of 0.45 s).
 """
 
