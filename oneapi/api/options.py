@@ -37,10 +37,15 @@ from oneapi.options import DEFAULT_OPTIONS, is_secret_option, options
 __all__ = ("OptionController",)
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-# Turning one of these on needs the option named beside it to be set first.
-_NEEDS = {"GitHubOAuthEnabled": "GitHubClientId", "WeChatAuthEnabled": "WeChatServerAddress",
-          "TurnstileCheckEnabled": "TurnstileSiteKey", "OidcEnabled": "OidcClientId",
-          "EmailVerificationEnabled": "SMTPServer", "EmailDomainRestrictionEnabled": "EmailDomainWhitelist"}
+# Turning one of these on needs the options named beside it to be set first; for OIDC, its
+# endpoints too: the discovery document, or the three explicit ones.
+_NEEDS = {"GitHubOAuthEnabled": ("GitHubClientId", "GitHubClientSecret"),
+          "WeChatAuthEnabled": ("WeChatServerAddress",),
+          "TurnstileCheckEnabled": ("TurnstileSiteKey",), "OidcEnabled": ("OidcClientId", "OidcClientSecret"),
+          "EmailVerificationEnabled": ("SMTPServer",),
+          "EmailDomainRestrictionEnabled": ("EmailDomainWhitelist",)}
+_OIDC_ENDPOINTS = ("OidcAuthorizationEndpoint", "OidcTokenEndpoint", "OidcUserinfoEndpoint")
+_BOOLEANS = frozenset({"TwoFactorRequiredForAdmins"})  # true/false options not named ...Enabled
 
 
 class OptionUpdate(msgspec.Struct):
@@ -57,12 +62,12 @@ def _text(value: str | bool | int | float | None) -> str:
 def _check(key: str, value: str) -> str:
     if not _KEY.match(key) or key == SESSION_SECRET_OPTION:
         raise InvalidRequest(f"option {key!r} cannot be set", param="key")
-    if key.endswith("Enabled"):
+    if key.endswith("Enabled") or key in _BOOLEANS:
         lowered = value.strip().lower()
         if lowered not in ("true", "false"):
             raise InvalidRequest(f"{key} must be true or false", param="value")
-        if lowered == "true" and key in _NEEDS and not options.get(_NEEDS[key]).strip():
-            raise InvalidRequest(f"set {_NEEDS[key]} before turning {key} on", param="value")
+        if lowered == "true":
+            _check_needs(key)
         return lowered
     if key == "Theme" and value and value not in VALID_THEMES:
         raise InvalidRequest(f"Theme must be one of {', '.join(VALID_THEMES)}", param="value")
@@ -72,6 +77,16 @@ def _check(key: str, value: str) -> str:
     if default is not None and _is_number(default) and not _is_number(value):
         raise InvalidRequest(f"{key} must be a number", param="value")
     return value
+
+
+def _check_needs(key: str) -> None:
+    """Refuse turning ``key`` on while the options it works with are empty."""
+    missing = [name for name in _NEEDS.get(key, ()) if not options.get(name).strip()]
+    if (key == "OidcEnabled" and not options.get("OidcWellKnown").strip()
+            and not all(options.get(name).strip() for name in _OIDC_ENDPOINTS)):
+        missing.append(f"OidcWellKnown (or {', '.join(_OIDC_ENDPOINTS)})")
+    if missing:
+        raise InvalidRequest(f"set {', '.join(missing)} before turning {key} on", param="value")
 
 
 def _is_number(text: str) -> bool:

@@ -6,12 +6,25 @@ from typing import TYPE_CHECKING
 
 from litestar import Router
 
-from oneapi.api import accounts, channels, logs, options, pricing, redemptions, system, tokens, users
+from oneapi.api import (
+    accounts,
+    channels,
+    logs,
+    oauth,
+    options,
+    pricing,
+    redemptions,
+    system,
+    tokens,
+    two_factor,
+    users,
+)
 from oneapi.api.auth import require_role
 from oneapi.api.channel_test import ChannelTestScheduler
 from oneapi.api.codes import CodeBook
 from oneapi.api.common import refuse_nul
 from oneapi.api.login_backoff import LoginBackoff
+from oneapi.api.oauth_clients import OidcDiscovery
 from oneapi.api.ratelimit import api_rate_limit
 
 if TYPE_CHECKING:
@@ -21,11 +34,12 @@ __all__ = ("install_management", "management_router")
 
 
 def install_management(runtime: Runtime) -> None:
-    """Add the scheduled channel test (CHANNEL_TEST_FREQUENCY), the per-account login back-off and
-    the emailed codes."""
+    """Add the scheduled channel test (CHANNEL_TEST_FREQUENCY), the per-account login back-off,
+    the emailed codes (and sign-in states) and the OIDC provider's cached discovery."""
     runtime.components.append(ChannelTestScheduler())
     runtime.state["login_backoff"] = LoginBackoff(runtime.state.get("shared"))  # Redis: shared counts
     runtime.state["email_codes"] = CodeBook(runtime.state.get("shared"))  # Redis, when configured
+    runtime.state["oidc_discovery"] = OidcDiscovery()
 
 
 def management_router() -> Router:
@@ -45,6 +59,16 @@ def management_router() -> Router:
             accounts.send_reset_link,
             accounts.reset_password,
             accounts.bind_email,
+            oauth.oauth_state,
+            oauth.github,
+            oauth.oidc,
+            oauth.lark,
+            oauth.wechat,
+            oauth.wechat_bind,
+            two_factor.login_second_factor,
+            two_factor.setup,
+            two_factor.enable,
+            two_factor.disable,
             tokens.TokenController,
             channels.ChannelController,
             channels.models_per_type,

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ("HEAD_REVISION", "current_revision", "head_revision", "migration_lock", "upgrade")
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 log = logging.getLogger("oneapi.db.migrate")
 
