@@ -36,6 +36,11 @@ class Page:
     min_role: int = Role.COMMON
     icon: str = ""
     in_nav: bool = True
+    template: str = ""  # pages/<template>.html; empty: the page's name
+
+    @property
+    def template_name(self) -> str:
+        return f"pages/{self.template or self.name}.html"
 
 
 PAGES: tuple[Page, ...] = (
@@ -51,6 +56,10 @@ PAGES: tuple[Page, ...] = (
     Page("register", "/register", "Register", Role.GUEST, in_nav=False),
     Page("reset", "/reset", "Reset password", Role.GUEST, in_nav=False),
     Page("reset_confirm", "/user/reset", "Reset password", Role.GUEST, in_nav=False),  # the mailed link
+    # where GitHub, OIDC and Lark send the browser back (one-api's paths): finish signing in or binding
+    Page("oauth_github", "/oauth/github", "Sign in with GitHub", Role.GUEST, in_nav=False, template="oauth"),
+    Page("oauth_oidc", "/oauth/oidc", "Sign in with OIDC", Role.GUEST, in_nav=False, template="oauth"),
+    Page("oauth_lark", "/oauth/lark", "Sign in with Lark", Role.GUEST, in_nav=False, template="oauth"),
 )
 NAV: tuple[Page, ...] = tuple(page for page in PAGES if page.in_nav)
 
@@ -67,6 +76,9 @@ def _site() -> dict[str, Any]:
         "email_verification": options.get_bool("EmailVerificationEnabled"),
         "turnstile_site_key": (options.get("TurnstileSiteKey") if options.get_bool("TurnstileCheckEnabled")
                                else ""),
+        "password_login": options.get_bool("PasswordLoginEnabled"),
+        "oauth": {"github": options.get_bool("GitHubOAuthEnabled"), "oidc": options.get_bool("OidcEnabled"),
+                  "lark": bool(options.get("LarkClientId").strip())},
     }
 
 
@@ -78,6 +90,7 @@ def _client_config(page: Page) -> dict[str, Any]:
         "quotaPerUnit": options.get_float("QuotaPerUnit", 500000.0) or 500000.0,
         "displayInCurrency": options.get_bool("DisplayInCurrencyEnabled"),
         "roles": {"common": Role.COMMON, "admin": Role.ADMIN, "root": Role.ROOT},
+        "twoFactorForAdmins": options.get_bool("TwoFactorRequiredForAdmins"),
     }
 
 
@@ -100,7 +113,7 @@ def render_page(request: Request, page: Page) -> Template:
     theme = active_theme(runtime.settings)
     context = {"theme": theme, "page": page, "nav": NAV, "site": _site(),
                "client_config": _client_config(page), **_page_extras(page)}
-    return Template(template_name=f"pages/{page.name}.html", context=context)
+    return Template(template_name=page.template_name, context=context)
 
 
 def _handler(page: Page) -> Any:

@@ -1,8 +1,8 @@
 """The root settings page's form: which options it edits, grouped as one-api's UI groups them.
 
 Kept as data so both themes render the same fields from one list. Secret options (the SMTP
-password, the Turnstile secret) are write-only ``password`` fields: the options API never
-returns them, so an empty field leaves the stored secret as it is.
+password, the Turnstile and sign-in providers' secrets) are write-only ``password`` fields: the
+options API never returns them, so an empty field leaves the stored secret as it is.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ class OptionGroup:
     fields: tuple[OptionField, ...]
 
 
+_KEEP = "Never shown; leave empty to keep it."
+_DISCOVERED = "Empty: from the discovery URL."
 OPTION_GROUPS: tuple[OptionGroup, ...] = (
     OptionGroup("features", "Feature toggles", (
         OptionField("PasswordLoginEnabled", "Password login", "toggle"),
@@ -66,6 +68,26 @@ OPTION_GROUPS: tuple[OptionGroup, ...] = (
         OptionField("TurnstileSecretKey", "Turnstile secret key", "password",
                     "Never shown; leave empty to keep it."),
         OptionField("TurnstileCheckEnabled", "Check Turnstile on register, codes and reset", "toggle"),
+    )),
+    OptionGroup("signin", "Sign-in", (
+        OptionField("GitHubClientId", "GitHub client ID",
+                    help="A GitHub OAuth app whose callback URL is <server address>/oauth/github."),
+        OptionField("GitHubClientSecret", "GitHub client secret", "password", _KEEP),
+        OptionField("GitHubOAuthEnabled", "Sign in and register with GitHub", "toggle"),
+        OptionField("OidcClientId", "OIDC client ID", help="Redirect URI: <server address>/oauth/oidc."),
+        OptionField("OidcClientSecret", "OIDC client secret", "password", _KEEP),
+        OptionField("OidcWellKnown", "OIDC discovery URL",
+                    help="…/.well-known/openid-configuration: endpoints, issuer and the keys ID tokens are "
+                         "checked against."),
+        OptionField("OidcAuthorizationEndpoint", "OIDC authorization endpoint", help=_DISCOVERED),
+        OptionField("OidcTokenEndpoint", "OIDC token endpoint", help=_DISCOVERED),
+        OptionField("OidcUserinfoEndpoint", "OIDC userinfo endpoint", help=_DISCOVERED),
+        OptionField("OidcEnabled", "Sign in and register with OpenID Connect", "toggle"),
+        OptionField("LarkClientId", "Lark (Feishu) app ID",
+                    help="Lark sign-in is on while this is set; redirect URL: <server address>/oauth/lark."),
+        OptionField("LarkClientSecret", "Lark app secret", "password", _KEEP),
+        OptionField("TwoFactorRequiredForAdmins", "Admins must use two-factor sign-in", "toggle",
+                    "An admin without it can only set it up after signing in."),
     )),
     OptionGroup("quota", "Quota", (
         OptionField("QuotaPerUnit", "Quota per US dollar", "number", "500000 quota = $1 by default."),

@@ -37,7 +37,9 @@ async function request(method, path, body) {
     throw new ApiError(`The server answered ${response.status} ${response.statusText} without a readable body.`);
   }
   if (!payload || payload.success !== true) {
-    throw new ApiError((payload && payload.message) || `The request failed (HTTP ${response.status}).`);
+    const error = new ApiError((payload && payload.message) || `The request failed (HTTP ${response.status}).`);
+    error.data = payload && payload.data;  // e.g. {require_2fa: true} from a sign-in
+    throw error;
   }
   return payload;
 }
