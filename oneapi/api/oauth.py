@@ -27,7 +27,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import Cookie
-from litestar.params import FromQuery, Parameter
+from litestar.params import FromQuery, QueryParameter
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -55,7 +55,7 @@ from oneapi.security import generate_code
 __all__ = ("github", "lark", "oauth_state", "oidc", "wechat", "wechat_bind")
 
 Answer = Response[dict[str, Any]]
-StateParam = Annotated[str, Parameter(query="state")]  # "state" is a name Litestar keeps for itself
+StateParam = Annotated[str, QueryParameter(name="state")]  # "state" is a name Litestar keeps for itself
 
 BROWSER_COOKIE = "oauth_browser"
 _BROWSER_ID = re.compile(r"^[A-Za-z0-9]{32}$")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -76,7 +77,8 @@ def endpoint(test_origin: str, url: str) -> str:
     return f"{test_origin.rstrip('/')}/{parts.netloc}{parts.path}"
 
 
-def _client(client_id: str, client_secret: str, auth_method: str = "client_secret_post") -> AsyncOAuth2Client:
+def _client(client_id: str, client_secret: str, auth_method: str | Callable[..., Any] = "client_secret_post"
+            ) -> AsyncOAuth2Client:
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
     return AsyncOAuth2Client(client_id=client_id, client_secret=client_secret,
@@ -140,17 +142,21 @@ async def github_identity(code: str, test_origin: str) -> Identity:
 
 
 # -- Lark -------------------------------------------------------------------------------------
-def _json_body(url: str, headers: dict[str, str], body: str) -> tuple[str, dict[str, str], str]:
-    """Authlib hook: Lark's v2 token endpoint wants the form's fields as a JSON object."""
+def _lark_client_auth(client: Any, _method: str, uri: str, headers: Any,
+                      body: bytes | str) -> tuple[str, Any, bytes]:
+    """Authlib client authentication for Lark's v2 token endpoint: the form's fields and the
+    client's id and secret, as one JSON object (it takes no form)."""
     from urllib.parse import parse_qsl
 
-    headers = {**headers, "Content-Type": "application/json; charset=utf-8"}
-    return url, headers, json.dumps(dict(parse_qsl(body)))
+    text = body.decode() if isinstance(body, bytes) else body
+    fields = {**dict(parse_qsl(text)), "client_id": client.client_id, "client_secret": client.client_secret}
+    headers["Content-Type"] = "application/json; charset=utf-8"
+    return uri, headers, json.dumps(fields).encode()
 
 
 async def lark_identity(code: str, redirect_uri: str, test_origin: str) -> Identity:
-    async with _client(options.get("LarkClientId"), options.get("LarkClientSecret")) as client:
-        client.register_compliance_hook("access_token_request", _json_body)
+    client_id, secret = options.get("LarkClientId"), options.get("LarkClientSecret")
+    async with _client(client_id, secret, _lark_client_auth) as client:
         await _exchange(client, "Lark", endpoint(test_origin, LARK_TOKEN), code, redirect_uri)
         user = await _get_json(client, "Lark", endpoint(test_origin, LARK_USERINFO))
     if not isinstance(user, dict) or not _text(user.get("open_id")):
