@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pyotp
 import pytest
 from joserfc.jwk import RSAKey
 from sqlmodel import Session, select
@@ -246,6 +247,24 @@ def test_closed_registration_disabled_users_and_disabled_providers(idp: tuple[Ap
     status = api.ok("GET", "/api/status", "anonymous")
     assert status["github_oauth"] is False and status["oidc"] is False and status["lark_client_id"] == ""
     assert len(providers.token_requests) == exchanges  # nothing was sent to a provider that is off
+
+
+def test_two_factor_applies_to_provider_sign_in(idp: tuple[Api, Providers]) -> None:
+    api, _providers = idp
+    user_id = sign_in(api, "github").json()["data"]["id"]
+    secret = pyotp.random_base32()
+    with Session(get_engine()) as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        user.totp_secret, user.totp_enabled = secret, True
+        session.add(user)
+        session.commit()
+    asked = sign_in(api, "github").json()
+    assert asked["success"] is False and asked["data"] == {"require_2fa": True}
+    assert api.client.get("/api/user/self").status_code == 401
+    done = api.client.post("/api/user/login/2fa", json={"code": pyotp.TOTP(secret).now()}).json()
+    assert done["success"] is True and done["data"]["id"] == user_id
+    assert api.client.get("/api/user/self").json()["data"]["id"] == user_id
 
 
 def test_enabling_a_provider_needs_its_credentials(api_lite: Api) -> None:
