@@ -232,11 +232,15 @@ def _new_secret(user_id: int) -> tuple[str, str]:
 @get("/user/2fa/setup", opt=auth.two_factor_setup, dependencies={"me": Provide(auth.caller)})
 async def setup(me: auth.Me) -> dict[str, Any]:
     """A new secret for the caller's app: ``secret``, ``uri`` (otpauth://) and ``qr_svg``; not yet on."""
+    import io
+
     import segno
 
     secret, uri = await run_db(_new_secret, me.id or 0)
-    qr = segno.make(uri, error="m").svg_inline(scale=4, border=2, title="QR code for your authenticator app")
-    return ok({"secret": secret, "uri": uri, "qr_svg": qr})
+    svg = io.BytesIO()  # a whole SVG document (with its namespace), usable as an <img> source too
+    segno.make(uri, error="m").save(svg, kind="svg", xmldecl=False, scale=4, border=2,
+                                    title="QR code for your authenticator app")
+    return ok({"secret": secret, "uri": uri, "qr_svg": svg.getvalue().decode()})
 
 
 def _enable(user_id: int, code: str, now: float) -> tuple[User, list[str]] | None:
