@@ -54,6 +54,7 @@ LARK_TOKEN = "https://open.feishu.cn/open-apis/authen/v2/oauth/token"
 LARK_USERINFO = "https://passport.feishu.cn/suite/passport/oauth/userinfo"
 TIMEOUT_SECONDS = 10.0
 DISCOVERY_TTL_SECONDS = 600.0
+RETRY_AFTER_FAILURE_SECONDS = 30.0
 CLOCK_LEEWAY_SECONDS = 60
 
 
@@ -130,15 +131,22 @@ async def github_identity(code: str, test_origin: str) -> Identity:
         user = await _get_json(client, "GitHub", endpoint(test_origin, GITHUB_USER))
         if not isinstance(user, dict) or not isinstance(user.get("id"), int) or not _text(user.get("login")):
             raise ServiceUnavailable("GitHub's user answer has no id or login")
-        email = _text(user.get("email"))
-        if not email:
-            addresses = await _get_json(client, "GitHub", endpoint(test_origin, GITHUB_EMAILS))
-            email = next((_text(item.get("email")) for item in addresses if isinstance(item, dict)
-                          and item.get("primary") and item.get("verified")), "") if isinstance(
-                addresses, list) else ""
+        email = _text(user.get("email")) or await _github_primary_email(client, test_origin)
     login = _text(user.get("login"))
     return Identity("github", str(user["id"]), login, _text(user.get("name")) or "GitHub User", email,
                     legacy_subject=login)
+
+
+async def _github_primary_email(client: AsyncOAuth2Client, test_origin: str) -> str:
+    """The primary, verified address of a user who keeps theirs private ("" when not allowed to see it)."""
+    try:
+        addresses = await _get_json(client, "GitHub", endpoint(test_origin, GITHUB_EMAILS))
+    except ServiceUnavailable:  # the app was not granted user:email: sign in without an address
+        return ""
+    if not isinstance(addresses, list):
+        return ""
+    return next((_text(item.get("email")) for item in addresses
+                 if isinstance(item, dict) and item.get("primary") and item.get("verified")), "")
 
 
 # -- Lark -------------------------------------------------------------------------------------
@@ -185,23 +193,29 @@ class OidcDiscovery:
     def __init__(self) -> None:
         self._documents: dict[str, tuple[float, dict[str, Any]]] = {}
         self._keys: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._failed: dict[str, float] = {}  # url -> when it last failed: not asked again for a while
 
     async def _fetch(self, cache: dict[str, tuple[float, dict[str, Any]]], url: str, what: str,
                      refresh: bool = False) -> dict[str, Any]:
+        now = time.monotonic()
         cached = cache.get(url)
-        if cached is not None and not refresh and time.monotonic() - cached[0] < DISCOVERY_TTL_SECONDS:
+        if cached is not None and not refresh and now - cached[0] < DISCOVERY_TTL_SECONDS:
             return cached[1]
+        if now - self._failed.get(url, -RETRY_AFTER_FAILURE_SECONDS) < RETRY_AFTER_FAILURE_SECONDS:
+            raise ServiceUnavailable(f"the OIDC provider's {what} could not be read a moment ago")
         try:
             async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
                 reply = await client.get(url, headers={"Accept": "application/json"})
             reply.raise_for_status()
             document = reply.json()
+            if not isinstance(document, dict):
+                raise ValueError("not a JSON object")
         except (httpx.HTTPError, ValueError) as exc:
+            self._failed[url] = now  # /api/status asks on every page load: a down provider must not slow it
             raise ServiceUnavailable(f"the OIDC provider's {what} could not be read: {type(exc).__name__}"
                                      ) from None
-        if not isinstance(document, dict):
-            raise ServiceUnavailable(f"the OIDC provider's {what} is not a JSON object")
-        cache[url] = (time.monotonic(), document)
+        self._failed.pop(url, None)
+        cache[url] = (now, document)
         return document
 
     async def provider(self) -> OidcProvider:

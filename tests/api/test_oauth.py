@@ -189,6 +189,15 @@ def test_oidc_sign_in_checks_the_id_token(idp: tuple[Api, Providers]) -> None:
     assert created["data"]["username"] == f"oidc_{created['data']['id']}"  # "olivia" is taken
 
 
+def test_an_unreachable_oidc_provider(idp: tuple[Api, Providers]) -> None:
+    api, _providers = idp
+    set_options(api, OidcWellKnown="http://127.0.0.1:9/.well-known/openid-configuration")
+    assert api.ok("GET", "/api/status", "anonymous")["oidc_authorization_endpoint"] == ""
+    api.client.cookies.clear()
+    answer = api.client.get("/api/oauth/oidc", params={"code": "c", "state": new_state(api)})
+    assert answer.json()["success"] is False and "could not be read" in answer.json()["message"]
+
+
 def test_binding_and_double_binding(idp: tuple[Api, Providers]) -> None:
     api, _providers = idp
     api.client.cookies.clear()
