@@ -2,7 +2,8 @@
 
 What stays unloaded until first use, and the tests that show each part working then:
 Litestar, the management API and the web UI (here, and ``tests/api``, ``tests/web``), other
-vendors' client formats and image fetching (``tests/relay``), redis without
+vendors' client formats and image fetching (``tests/relay``), the sign-in libraries (Authlib,
+joserfc, pyotp, segno: ``tests/api/test_oauth.py``, ``test_two_factor.py``), redis without
 ``REDIS_CONN_STRING`` (``tests/scale``), mangum off Lambda (``tests/deploy/test_lambda_handler.py``),
 alembic when the schema is current (``tests/db/test_storage.py`` migrates), the tokenizer's
 encodings (``tests/relay``).
@@ -32,7 +33,7 @@ DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "toktok
             "oneapi.api", "oneapi.web", "oneapi.console", "oneapi.relay.routes", "oneapi.relay.native_routes",
             "oneapi.relay.probe", "oneapi.relay.formats.anthropic", "oneapi.relay.formats.anthropic_in",
             "oneapi.relay.formats.gemini", "oneapi.relay.formats.gemini_in", "oneapi.relay.formats.responses",
-            "oneapi.relay.formats.media")
+            "oneapi.relay.formats.media", "authlib", "httpx2", "joserfc", "pyotp", "segno")
 
 # Imports app, starts its runtime and serves GET /healthz through the ASGI app, then prints the
 # deferred modules loaded by then; then one GET /api/status and one page, and what each loaded.
@@ -106,6 +107,8 @@ def test_a_container_host_boots_and_serves_without_the_deferred_modules(tmp_path
     assert not {"redis", "mangum", "alembic", "toktok", "jinja2"} & set(report["after_console"])
     assert report["page"] == 200  # the first page loads Jinja
     assert "jinja2" in report["after_page"]
+    # sign-in through a provider and two-factor codes load their libraries when first used
+    assert not {"authlib", "httpx2", "joserfc", "pyotp", "segno"} & set(report["after_page"])
     print(f"first management call, imports and build included: {report['first_console_ms']:.0f} ms")
 
 
