@@ -51,14 +51,17 @@ def record_log(session: Session, *, user_id: int, log_type: int, content: str, u
                     username=username, **fields))
 
 
-_OWNER_FACTS = ("cache_read_tokens", "cache_write_tokens", "omitted-tools")
+# what the log detail shows an owner: their price (the content says it in words too) and
+# their request's own facts; the channel path and the upstream model are the admin's
+_OWNER_FACTS = ("model_ratio", "completion_ratio", "group_ratio", "cache_ratio", "create_cache_ratio",
+                "cache_read_tokens", "cache_write_tokens", "omitted-tools")
 
 
 def log_row(log: Log, *, owner_view: bool = False) -> dict[str, Any]:
     """A log as one-api's front ends read it (``channel`` holds the channel id).
 
-    An owner sees of ``other`` only the facts about their own request (cache tokens,
-    omitted tools), not the channel path or ratios.
+    An owner sees of ``other`` only the facts about their own request (ratios, cache tokens,
+    omitted tools), not the channel path or the upstream model.
     """
     data = row(log, exclude=_HIDDEN_FROM_OWNER if owner_view else frozenset())
     if not owner_view:

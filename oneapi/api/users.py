@@ -40,6 +40,7 @@ from oneapi.api.common import (
     keyword_id,
     ok,
     page_params,
+    query_int,
     row,
     run_db,
     unix_now,
@@ -69,6 +70,8 @@ _HIDDEN = frozenset({"password", "access_token", "session_version", "totp_secret
                      "totp_recovery"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DASHBOARD_DAYS = 7
+DASHBOARD_MAX_DAYS = 366
+DASHBOARD_TOP_TOKENS = 10
 
 
 class Credentials(msgspec.Struct):
@@ -302,7 +305,26 @@ def _aff_code(user_id: int) -> str:
         return user.aff_code
 
 
-def _dashboard(user_id: int, since: int) -> list[dict[str, Any]]:
+def _dashboard_range(start_timestamp: str, end_timestamp: str) -> tuple[int, int]:
+    """The dashboard's period in unix seconds: by default the last ``DASHBOARD_DAYS`` UTC days,
+    at most ``DASHBOARD_MAX_DAYS`` long."""
+    now = unix_now()
+    end = query_int(end_timestamp, "end_timestamp", low=0) or now
+    start = query_int(start_timestamp, "start_timestamp", low=0) or (
+        (min(end, now) // 86400 - (DASHBOARD_DAYS - 1)) * 86400)
+    if start > end:
+        raise InvalidRequest("start_timestamp is after end_timestamp", param="start_timestamp")
+    if end - start > DASHBOARD_MAX_DAYS * 86400:
+        raise InvalidRequest(f"the period is longer than {DASHBOARD_MAX_DAYS} days", param="start_timestamp")
+    return start, end
+
+
+def _consumed(user_id: int, start: int, end: int) -> list[sa.ColumnElement[bool]]:
+    return [col(Log.user_id) == user_id, col(Log.type) == LogType.CONSUME, col(Log.created_at) >= start,
+            col(Log.created_at) <= end]
+
+
+def _dashboard(user_id: int, start: int, end: int) -> list[dict[str, Any]]:
     """Per-day (UTC), per-model consumption of one user, with one-api's field names
     (its ``LogStatistic``: ``Day`` as YYYY-MM-DD, ``ModelName``, ``RequestCount``, ``Quota``,
     ``PromptTokens``, ``CompletionTokens``), which one-api's dashboards read."""
@@ -311,14 +333,27 @@ def _dashboard(user_id: int, since: int) -> list[dict[str, Any]]:
     query = (sa.select(day, model_name, func.count(), func.coalesce(func.sum(Log.quota), 0),
                        func.coalesce(func.sum(Log.prompt_tokens), 0),
                        func.coalesce(func.sum(Log.completion_tokens), 0))
-             .where(col(Log.user_id) == user_id, col(Log.type) == LogType.CONSUME,
-                    col(Log.created_at) >= since)
+             .where(*_consumed(user_id, start, end))
              .group_by(day, model_name).order_by(day, model_name))
     with Session(get_engine()) as session:
         return [{"Day": dt.datetime.fromtimestamp(int(d) * 86400, dt.UTC).strftime("%Y-%m-%d"),
                  "ModelName": model, "RequestCount": int(count), "Quota": int(quota),
                  "PromptTokens": int(prompt), "CompletionTokens": int(completion)}
                 for d, model, count, quota, prompt, completion in session.execute(query).all()]
+
+
+def _top_tokens(user_id: int, start: int, end: int) -> list[dict[str, Any]]:
+    """The user's ``DASHBOARD_TOP_TOKENS`` tokens that spent the most quota in the period."""
+    quota = func.coalesce(func.sum(Log.quota), 0)
+    query = (sa.select(col(Log.token_id), col(Log.token_name), func.count(), quota,
+                       func.coalesce(func.sum(Log.prompt_tokens + Log.completion_tokens), 0))
+             .where(*_consumed(user_id, start, end))
+             .group_by(col(Log.token_id), col(Log.token_name))
+             .order_by(quota.desc(), col(Log.token_name)).limit(DASHBOARD_TOP_TOKENS))
+    with Session(get_engine()) as session:
+        return [{"token_id": int(token_id or 0), "token_name": name or "", "requests": int(count),
+                 "quota": int(spent), "tokens": int(tokens)}
+                for token_id, name, count, spent, tokens in session.execute(query).all()]
 
 
 def _available_models(group: str) -> list[str]:
@@ -559,10 +594,17 @@ class UserController(Controller):
         return ok(await run_db(_aff_code, me.id or 0))
 
     @get("/dashboard", opt=auth.common)
-    async def dashboard(self, me: auth.Me) -> dict[str, Any]:
-        """The caller's usage per day and model over the last week."""
-        since = (unix_now() // 86400 - (DASHBOARD_DAYS - 1)) * 86400
-        return ok(await run_db(_dashboard, me.id or 0, since))
+    async def dashboard(self, me: auth.Me, start_timestamp: FromQuery[str] = "",
+                        end_timestamp: FromQuery[str] = "") -> dict[str, Any]:
+        """The caller's usage per day and model, over the last week unless a period (unix
+        seconds) is given."""
+        return ok(await run_db(_dashboard, me.id or 0, *_dashboard_range(start_timestamp, end_timestamp)))
+
+    @get("/dashboard/tokens", opt=auth.common)
+    async def dashboard_tokens(self, me: auth.Me, start_timestamp: FromQuery[str] = "",
+                               end_timestamp: FromQuery[str] = "") -> dict[str, Any]:
+        """The caller's tokens that spent the most in the period, most first."""
+        return ok(await run_db(_top_tokens, me.id or 0, *_dashboard_range(start_timestamp, end_timestamp)))
 
     @get("/available_models", opt=auth.common)
     async def available_models(self, me: auth.Me) -> dict[str, Any]:

@@ -43,9 +43,10 @@ class LazyJinja(TemplateEngineProtocol[Any, Mapping[str, Any]]):
         if self._engine is None:
             from litestar.plugins.jinja import JinjaTemplateEngine
 
-            self._engine = JinjaTemplateEngine(directory=self._directory)
-            self._engine.engine.add_extension("jinja2.ext.i18n")  # templates say _("text")
-            self._engine.engine.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+            engine = JinjaTemplateEngine(directory=self._directory)
+            engine.engine.add_extension("jinja2.ext.i18n")  # templates mark their text with _()
+            engine.engine.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # the extension adds it
+            self._engine = engine
             for key, template_callable in self._callables.items():
                 self._engine.register_template_callable(key, template_callable)
         return self._engine

@@ -45,6 +45,8 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     Page("dashboard", "/dashboard", "Dashboard", icon="chart"),
+    Page("playground", "/playground", "Playground", icon="chat"),
+    Page("models", "/models", "Models", icon="cube"),
     Page("channel", "/channel", "Channels", Role.ADMIN, icon="plug"),
     Page("token", "/token", "Tokens", icon="key"),
     Page("log", "/log", "Logs", icon="list"),

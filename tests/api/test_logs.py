@@ -65,11 +65,12 @@ def test_search_pagination_and_purge(api: Api) -> None:
     assert len(api.ok("GET", "/api/log/?page_size=100")) == 11
 
 
-def test_owner_sees_cache_tokens_and_omitted_tools_but_not_the_channel_path(api: Api) -> None:
-    other = ('{"channel_path": [3, 1], "model_ratio": 1.5, "cache_read_tokens": 900, '
-             '"cache_write_tokens": 50, "omitted-tools": "code_execution_20250522"}')
+def test_owner_sees_ratios_cache_tokens_and_omitted_tools_but_not_the_channel_path(api: Api) -> None:
+    other = ('{"channel_path": [3, 1], "upstream_model": "claude-x", "model_ratio": 1.5, '
+             '"cache_read_tokens": 900, "cache_write_tokens": 50, '
+             '"omitted-tools": "code_execution_20250522"}')
     api.add_log("alice", created_at=T0, model_name="claude-opus-4-8", prompt_tokens=1000, other=other)
     (mine,) = api.ok("GET", "/api/log/self", "alice")
-    assert mine["other"] == ('{"cache_read_tokens": 900, "cache_write_tokens": 50, '
+    assert mine["other"] == ('{"model_ratio": 1.5, "cache_read_tokens": 900, "cache_write_tokens": 50, '
                              '"omitted-tools": "code_execution_20250522"}')
     assert api.ok("GET", "/api/log/")[0]["other"] == other

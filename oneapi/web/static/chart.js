@@ -1,4 +1,5 @@
-/* Usage charts drawn as inline SVG: quota per day stacked by model, and totals per model.
+/* Usage charts drawn as inline SVG: quota per day of a period stacked by model, and totals
+   per model.
    The theme picks the style (body[data-chart-style] = "bars" or "area") and the colours
    (CSS custom properties --chart-1 … --chart-6). */
 (() => {
@@ -47,11 +48,12 @@
     return Array.from({length: n}, (_, i) => new Date(today - i * 86400000).toISOString().slice(0, 10));
   }
 
-  /* rows: [{day, model, quota, requests}] ; format: quota -> label */
-  function daily(element, rows, format) {
-    if (!rows.length) return empty(element, "No usage in the last 7 days yet.");
+  /* rows: [{day, model, quota, requests}] ; format: quota -> label ; period: the days to draw
+     (YYYY-MM-DD, oldest first), the last 7 when not given */
+  function daily(element, rows, format, period) {
+    if (!rows.length) return empty(element, "No usage in this period.");
     const style = document.body.dataset.chartStyle || "bars";
-    const days = [...new Set([...lastDays(7), ...rows.map((row) => row.day)])].sort().slice(-7);
+    const days = period && period.length ? period : lastDays(7).sort();
     const models = [...new Set(rows.map((row) => row.model))].sort();
     const colours = palette();
     const value = (day, model) => rows.filter((row) => row.day === day && row.model === model)
@@ -68,7 +70,9 @@
       svg.append(node("text", {x: left - 6, y: y + 4, "text-anchor": "end", class: "axis"}, format((max * i) / 4)));
     }
     const step = plotW / days.length;
+    const every = Math.ceil(days.length / 10);  // at most ten day labels
     days.forEach((day, index) => {
+      if ((days.length - 1 - index) % every) return;  // counted back from the last day, always shown
       svg.append(node("text", {x: left + step * index + step / 2, y: height - 10, "text-anchor": "middle",
         class: "axis"}, day.slice(5)));
     });

@@ -1,6 +1,6 @@
 /* Signing in, registering, password reset, the dashboard and the personal page. */
 import {
-  $, DEFAULT_PASSWORD_FLAG, api, applyUser, asList, bindForm, dateTime, duration, el, fillForm,
+  $, $$, DEFAULT_PASSWORD_FLAG, api, applyUser, asList, bindForm, dateTime, duration, el, fillForm,
   formValues, fullKey, logRows, money, note, query, refreshSelf, renderRows, requireValid, session, setText,
   showDefaultPasswordNotice, showError,
 } from "./core.js";
@@ -95,19 +95,58 @@ export const reset_confirm = () => {
   });
 };
 
+const DAY_MS = 86400000;
+const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
+const dayStart = (day) => Date.parse(`${day}T00:00:00Z`) / 1000;
+
+/* Every UTC day from ``first`` to ``last`` (YYYY-MM-DD), the days the dashboard API reports. */
+function periodDays(first, last) {
+  const days = [];
+  for (let t = dayStart(first) * 1000; t <= dayStart(last) * 1000; t += DAY_MS) days.push(isoDay(t));
+  return days;
+}
+
 export const dashboard = async () => {
   refreshSelf().catch((error) => setText("stat-quota", error.message));
-  try {
-    const rows = asList(await api.get("/api/user/dashboard")).map((row) => ({
+  const form = $('form[data-form="dashboard-range"]');
+  const setRange = (days) => {
+    form.elements.end.value = isoDay(Date.now());
+    form.elements.start.value = isoDay(Date.now() - (days - 1) * DAY_MS);
+  };
+
+  async function load({start, end}) {
+    requireValid(start && end, "Pick the first and the last day.");
+    requireValid(start <= end, "The first day is after the last one.");
+    const period = {start_timestamp: dayStart(start), end_timestamp: dayStart(end) + 86399};
+    const [usage, top] = await Promise.all([api.get(`/api/user/dashboard${query(period)}`),
+      api.get(`/api/user/dashboard/tokens${query(period)}`)]);
+    const rows = asList(usage).map((row) => ({
       day: row.Day, model: row.ModelName || "unknown", quota: Number(row.Quota || 0),
       requests: Number(row.RequestCount || 0),
       tokens: Number(row.PromptTokens || 0) + Number(row.CompletionTokens || 0),
     }));
     setText("stat-tokens", rows.reduce((sum, row) => sum + row.tokens, 0).toLocaleString("en-US"));
-    window.OneApiChart.daily(document.getElementById("chart-daily"), rows, money);
+    window.OneApiChart.daily(document.getElementById("chart-daily"), rows, money, periodDays(start, end));
     window.OneApiChart.perModel(document.getElementById("chart-models"), rows, money);
+    const spent = rows.reduce((sum, row) => sum + row.quota, 0) || 1;
+    renderRows("top-tokens", asList(top).map((token) => [
+      token.token_name || "–", token.requests.toLocaleString("en-US"), token.tokens.toLocaleString("en-US"),
+      money(token.quota), `${((100 * token.quota) / spent).toFixed(1)}%`,
+    ]), "No token spent anything in this period.");
+  }
+
+  bindForm("dashboard-range", load);
+  for (const button of $$("[data-range-days]", form)) {
+    button.addEventListener("click", () => {
+      setRange(Number(button.dataset.rangeDays));
+      form.requestSubmit();
+    });
+  }
+  setRange(7);
+  try {
+    await load(formValues(form));
   } catch (error) {
-    for (const id of ["chart-daily", "chart-models"]) setText(id, error.message);
+    showError($("[data-error]", form), error);
   }
   try {
     const logs = asList(await api.get(`/api/log/self${query({p: 0, type: 2})}`));

@@ -76,6 +76,13 @@ function money(quota) {
   return `$${dollars.toLocaleString("en-US", {minimumFractionDigits: digits, maximumFractionDigits: digits})}`;
 }
 
+/* For prices: every digit up to a millionth of a dollar ($0.075, not $0.08). */
+function unitPrice(quota) {
+  const value = Number(quota) || 0;
+  if (!config.displayInCurrency) return Math.round(value).toLocaleString("en-US");
+  return `$${(value / config.quotaPerUnit).toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 6})}`;
+}
+
 /* For statistic cards: large amounts in compact form ($1.2B); the exact figure is the title. */
 function moneyShort(quota) {
   const value = Number(quota) || 0;
@@ -463,8 +470,8 @@ document.addEventListener("input", (event) => {
 
 export {
   $, $$, DEFAULT_PASSWORD_FLAG, PAGE_SIZE, actionButton, api, applyUser, asList, badge, bindForm,
-  closeDialog, config, copyText, dateTime, duration, el, fillForm, formValues, fromLocalInput,
-  fullKey, goToLogin, logRows, managedList, money, note, openDialog, pager, parseJsonField, query,
+  closeDialog, config, copyText, dateTime, detailText, duration, el, fillForm, formValues, fromLocalInput,
+  fullKey, goToLogin, logFacts, logRows, logTypeBadge, managedList, money, note, openDialog, pager, parseJsonField, query,
   refreshSelf, renderRows, requireValid, resetForm, session, setText, showDefaultPasswordNotice,
-  showError, splitList, toLocalInput,
+  showError, splitList, toLocalInput, unitPrice,
 };

@@ -4,9 +4,10 @@ import * as account from "./account.js";
 import * as channels from "./channels.js";
 import {api, applyUser, config, goToLogin, session} from "./core.js";
 import * as manage from "./manage.js";
+import * as playground from "./playground.js";
 import * as signin from "./signin.js";
 
-const pages = {...account, ...channels, ...manage, ...signin};
+const pages = {...account, ...channels, ...manage, ...playground, ...signin};
 
 async function boot() {
   if (config.minRole > 0) {

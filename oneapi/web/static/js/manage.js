@@ -1,7 +1,7 @@
 /* Tokens, logs, users, redemption codes and the root settings. */
 import {
-  $, $$, actionButton, api, asList, badge, bindForm, closeDialog, config, copyText, dateTime, duration, el,
-  fillForm, formValues, fromLocalInput, fullKey, logRows, managedList, money, note, openDialog,
+  $, $$, actionButton, api, asList, badge, bindForm, closeDialog, config, copyText, dateTime, detailText, duration, el,
+  fillForm, formValues, fromLocalInput, fullKey, logFacts, logRows, logTypeBadge, managedList, money, note, openDialog,
   pager, parseJsonField, query, renderRows, requireValid, resetForm, session, setText, showError,
   splitList, toLocalInput,
 } from "./core.js";
@@ -89,6 +89,38 @@ export const token = () => {
   list.load();
 };
 
+const RATIOS = [["model_ratio", "Model ratio"], ["completion_ratio", "Completion ratio"],
+  ["group_ratio", "Group ratio"], ["cache_ratio", "Cache read ratio"], ["create_cache_ratio", "Cache write ratio"]];
+
+/* Everything one log row holds, in the detail dialog (a drawer in berry). An owner's row
+   carries no channel facts, so those lines are left out for them. */
+function showLogDetail(log) {
+  const facts = logFacts(log);
+  const path = Array.isArray(facts.channel_path) ? facts.channel_path : [];
+  const lines = [
+    ["Time", dateTime(log.created_at)],
+    ["Request ID", log.request_id ? el("code", {}, log.request_id) : "–"],
+    ["Type", logTypeBadge(log.type)],
+    ["Model", log.model_name],
+    ["Upstream model", facts.upstream_model],
+    ["Channel", log.channel || null],
+    ["Channels tried", path.length ? `${path.map((id) => `#${id}`).join(" → ")}${path.length > 1 ? ` (${path.length - 1} retried)` : ""}` : null],
+    ["Token", log.token_name],
+    ["Stream", log.type === 2 ? (log.is_stream ? "Yes" : "No") : null],
+    ["Prompt tokens", log.type === 2 ? log.prompt_tokens : null],
+    ["Completion tokens", log.type === 2 ? log.completion_tokens : null],
+    ["Cache read tokens", facts.cache_read_tokens],
+    ["Cache write tokens", facts.cache_write_tokens],
+    ...RATIOS.map(([key, label]) => [label, facts[key]]),
+    ["Cost", money(log.quota)],
+    ["Elapsed time", duration(log.elapsed_time)],
+    ["Detail", detailText(log)],
+  ].filter(([, value]) => value !== undefined && value !== null && value !== "");
+  document.getElementById("log-detail").replaceChildren(...lines.flatMap(([label, value]) => [
+    el("dt", {}, label), el("dd", {"data-detail": label}, typeof value === "number" ? String(value) : value)]));
+  openDialog("log-detail-dialog");
+}
+
 export const log = () => {
   const form = $('form[data-form="log-filter"]');
   const state = pager("logs-pager", () => load(formValues(form)));
@@ -108,8 +140,17 @@ export const log = () => {
     const rows = asList(logs);
     state.update(rows.length);
     setText("log-total", stat ? money(stat.quota) : "–");
-    renderRows("logs", logRows(rows, ["time", "channel", "user", "token", "type", "model", "prompt", "completion", "cost", "duration", "detail"]),
+    const cells = logRows(rows, ["time", "channel", "user", "token", "type", "model", "prompt", "completion", "cost", "duration", "detail"]);
+    renderRows("logs", cells.map((row, index) => [...row, actionButton("Details", () => showLogDetail(rows[index]))]),
       "No logs match these filters.");
+    if (rows.length) {  // the whole row opens too; the button is there for the keyboard
+      $$("#logs tbody tr").forEach((line, index) => {
+        line.classList.add("opens-detail");
+        line.addEventListener("click", (event) => {
+          if (!event.target.closest("button, a")) showLogDetail(rows[index]);
+        });
+      });
+    }
   }
 
   bindForm("log-filter", async (values) => {
