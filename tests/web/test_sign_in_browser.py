@@ -40,6 +40,10 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, 
                                "OidcClientSecret": CLIENT_SECRET, "OidcWellKnown": providers.well_known,
                                "OidcEnabled": "true"}.items():
                 assert root.put("/api/option/", json={"key": key, "value": value}).json()["success"]
+            # an admin without two-factor sign-in, for when it becomes compulsory
+            for path, body in (("/api/user/", {"username": "keeper", "password": "keeper-pass1"}),
+                               ("/api/user/manage", {"username": "keeper", "action": "promote"})):
+                assert root.post(path, json=body).json()["success"]
         yield theme, gateway, providers
 
 
@@ -135,4 +139,22 @@ def test_provider_and_two_factor_sign_in(browser: object, site: Site) -> None:
     expect(page.locator('form[data-group="signin"] .saved-note')).to_contain_text("Saved 1 setting")
     expect(page.locator("#opt-TwoFactorRequiredForAdmins")).to_be_checked()
     shots.take(page, "settings-sign-in")
+
+    # now an admin without it is held on the personal page until they set it up
+    _sign_out(page, theme)
+    _sign_in(page, "keeper", "keeper-pass1")
+    page.wait_for_url("**/profile#two-factor")
+    _ready(page)
+    expect(page.locator("#two-factor-status")).to_contain_text("requires two-factor sign-in")
+    page.goto(f"{base}/channel")
+    page.wait_for_url("**/profile#two-factor")
+    _ready(page)
+    page.get_by_role("button", name="Set up two-factor sign-in").click()
+    expect(page.locator("#two-factor-secret")).not_to_have_value("")
+    keeper_secret = page.locator("#two-factor-secret").input_value()
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(keeper_secret).now())
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.locator("#two-factor-recovery")).to_be_visible()
+    _open(page, base, "/channel")  # let through now
+    assert page.url.endswith("/channel")
     assert errors == []
