@@ -488,6 +488,9 @@ def _manage(me: User, body: ManageRequest) -> dict[str, int]:
                 raise InvalidRequest("this user is already an admin")
             user.role = Role.ADMIN
             user.end_sessions()
+        elif action == "disable_2fa":  # (added) for a user who lost their authenticator and recovery codes
+            user.totp_enabled, user.totp_secret, user.totp_recovery = False, "", None
+            user.end_sessions()
         elif action == "demote":
             if user.role == Role.ROOT:
                 raise Forbidden("the root user cannot be demoted")
@@ -496,8 +499,8 @@ def _manage(me: User, body: ManageRequest) -> dict[str, int]:
             user.role = Role.COMMON
             user.end_sessions()
         else:
-            raise InvalidRequest("action must be one of disable, enable, delete, promote, demote",
-                                 param="action")
+            raise InvalidRequest("action must be one of disable, enable, delete, promote, demote, "
+                                 "disable_2fa", param="action")
         session.add(user)
         return {"role": user.role, "status": user.status}
 
@@ -644,7 +647,8 @@ class UserController(Controller):
 
     @api_post("/manage", opt=auth.admin)
     async def manage(self, request: Request, me: auth.Me, data: JSONBody[ManageRequest]) -> dict[str, Any]:
-        """disable, enable, delete, promote (root only) or demote a user."""
+        """disable, enable, delete, promote (root only) or demote a user, or turn off their two-factor
+        sign-in (disable_2fa)."""
         result = await run_db(_manage, me, data)
         await changed(request, "users", "tokens")
         return ok(result)

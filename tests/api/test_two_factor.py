@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from oneapi.api import two_factor
 from oneapi.api.login_backoff import LoginBackoff
+from oneapi.bootstrap import reset_root_password
 from oneapi.db.engine import get_engine
 from oneapi.db.models import User
 from tests.api.conftest import PASSWORD, Api
@@ -159,3 +160,19 @@ def test_admins_can_be_required_to_use_it(api_lite: Api, clock: list[float]) -> 
     assert api.call("GET", "/api/option/", "root").status_code == 403  # root is an admin too
     turn_on(api, "root")
     api.ok("PUT", "/api/option/", json={"key": "TwoFactorRequiredForAdmins", "value": "false"})
+
+
+def test_a_locked_out_user_is_let_back_in(api_lite: Api, clock: list[float]) -> None:
+    api = api_lite
+    turn_on(api, "alice")
+    assert "same or a higher role" in api.fails("POST", "/api/user/manage", "admin",
+                                                json={"id": api.ids["root"], "action": "disable_2fa"})
+    api.ok("POST", "/api/user/manage", "admin", json={"id": api.ids["alice"], "action": "disable_2fa"})
+    assert api.ok("GET", "/api/user/self", "alice")["totp_enabled"] is False
+    assert password_login(api, "alice")["success"] is True
+
+    clock[0] = T0 + 300
+    turn_on(api, "root", T0 + 300)
+    with Session(get_engine()) as session:  # the server's CLI: oneapi reset-root-password
+        reset_root_password(session, "root-password-2")
+    assert password_login(api, "root", "root-password-2")["success"] is True  # no code asked
