@@ -70,7 +70,6 @@ async def status(request: Request) -> dict[str, Any]:
             "oidc_userinfo_endpoint": opts.get("OidcUserinfoEndpoint", ""),
             "register_enabled": options.get_bool("RegisterEnabled"),
             "password_register_enabled": options.get_bool("PasswordRegisterEnabled"),
-            "password_login_enabled": options.get_bool("PasswordLoginEnabled"),
             "theme": theme,
         },
     }

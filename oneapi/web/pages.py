@@ -78,7 +78,6 @@ def _site() -> dict[str, Any]:
         "email_verification": options.get_bool("EmailVerificationEnabled"),
         "turnstile_site_key": (options.get("TurnstileSiteKey") if options.get_bool("TurnstileCheckEnabled")
                                else ""),
-        "password_login": options.get_bool("PasswordLoginEnabled"),
         "oauth": {"github": options.get_bool("GitHubOAuthEnabled"), "oidc": options.get_bool("OidcEnabled"),
                   "lark": bool(options.get("LarkClientId").strip())},
     }

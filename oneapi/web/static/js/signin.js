@@ -3,7 +3,7 @@
    /api/oauth/state and send the browser to the provider, which sends it back to
    /oauth/<provider>; that page hands code and state to /api/oauth/<provider>, as one-api's
    pages do. */
-import {$, $$, api, bindForm, config, note, query, setText, showError} from "./core.js";
+import {$, $$, api, bindForm, config, query, setText, showError} from "./core.js";
 
 /* Every text this file shows, in one place. */
 const TEXT = {
@@ -155,7 +155,6 @@ function twoFactorPanel(user) {
     form.reset();
     showStep("off");
     setText("two-factor-status", TEXT.turnedOff);
-    note(form, "");
     if (user) user.totp_enabled = false;
   });
 }
