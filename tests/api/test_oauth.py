@@ -26,9 +26,19 @@ SERVER = "https://gw.example.org"
 @pytest.fixture
 def idp(clean_env: pytest.MonkeyPatch, password_hash: str) -> Iterator[tuple[Api, Providers]]:
     """The API (SQLite) with GitHub's and Lark's fixed endpoints pointed at the local providers."""
+    yield from _with_providers(clean_env, password_hash)
+
+
+@pytest.fixture
+def idp_any_db(db_env: pytest.MonkeyPatch, password_hash: str) -> Iterator[tuple[Api, Providers]]:
+    """The same on SQLite, PostgreSQL and MySQL."""
+    yield from _with_providers(db_env, password_hash)
+
+
+def _with_providers(env: pytest.MonkeyPatch, password_hash: str) -> Iterator[tuple[Api, Providers]]:
     with oauth_providers() as providers:
-        clean_env.setenv("OAUTH_TEST_ORIGIN", providers.origin)
-        for api in _build(clean_env, password_hash):
+        env.setenv("OAUTH_TEST_ORIGIN", providers.origin)
+        for api in _build(env, password_hash):
             set_options(api, ServerAddress=SERVER, GitHubClientId=CLIENT_ID, GitHubClientSecret=CLIENT_SECRET,
                         GitHubOAuthEnabled=True, OidcClientId=CLIENT_ID, OidcClientSecret=CLIENT_SECRET,
                         OidcWellKnown=providers.well_known, OidcEnabled=True, LarkClientId=CLIENT_ID,
@@ -105,6 +115,18 @@ def test_github_first_sign_in_creates_the_account_and_the_second_signs_in(idp: t
     second = sign_in(api, "github").json()
     assert second["success"] is True and second["data"]["id"] == created.id
     assert count_users() == before + 1
+
+
+def test_accounts_and_bindings_on_every_database(idp_any_db: tuple[Api, Providers]) -> None:
+    api, _providers = idp_any_db
+    created = sign_in(api, "lark").json()["data"]
+    assert created["username"] == f"lark_{created['id']}"
+    assert sign_in(api, "lark").json()["data"]["id"] == created["id"]
+    refused = sign_in(api, "lark", Authorization=api.tokens["bob"]).json()
+    assert "already bound to another user" in refused["message"]
+    assert sign_in(api, "github", Authorization=api.tokens["bob"]).json()["message"] == "bind"
+    bob = user_row(id=api.ids["bob"])
+    assert bob is not None and (bob.github_id, bob.lark_id) == ("1001", "")
 
 
 def test_one_api_github_binding_by_login_still_signs_in(idp: tuple[Api, Providers]) -> None:
