@@ -21,6 +21,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, put
+from litestar.di import Provide
 from litestar.params import JSONBody
 from sqlmodel import Session
 
@@ -131,9 +132,14 @@ class OptionController(Controller):
         """Every option as ``{key, value}``, without secrets; ratios as their effective JSON."""
         return ok([{"key": key, "value": value} for key, value in sorted(_shown().items())])
 
-    @put("/")
-    async def update_option(self, request: Request, data: JSONBody[OptionUpdate]) -> dict[str, Any]:
+    @put("/", dependencies={"me": Provide(auth.caller)})
+    async def update_option(self, request: Request, me: auth.Me,
+                            data: JSONBody[OptionUpdate]) -> dict[str, Any]:
         value = _check(data.key, _text(data.value))
+        if data.key == "TwoFactorRequiredForAdmins" and value == "true" and not me.totp_enabled:
+            # root without it would be held at once, settings page and all
+            raise InvalidRequest("turn on your own two-factor sign-in (personal page) before requiring it",
+                                 param="value")
         if not _unchanged(data.key, value):
             await run_db(_save, data.key, value)
             await changed(request, "options")
