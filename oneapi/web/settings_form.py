@@ -87,7 +87,7 @@ OPTION_GROUPS: tuple[OptionGroup, ...] = (
                     help="Lark sign-in is on while this is set; redirect URL: <server address>/oauth/lark."),
         OptionField("LarkClientSecret", "Lark app secret", "password", _KEEP),
         OptionField("TwoFactorRequiredForAdmins", "Admins must use two-factor sign-in", "toggle",
-                    "An admin without it can only set it up after signing in."),
+                    "An admin without it can only set it up after signing in. Turn on yours first."),
     )),
     OptionGroup("quota", "Quota", (
         OptionField("QuotaPerUnit", "Quota per US dollar", "number", "500000 quota = $1 by default."),

@@ -157,4 +157,11 @@ def test_provider_and_two_factor_sign_in(browser: object, site: Site) -> None:
     expect(page.locator("#two-factor-recovery")).to_be_visible()
     _open(page, base, "/channel")  # let through now
     assert page.url.endswith("/channel")
+
+    # an admin turns off two-factor sign-in for a user who lost the authenticator and the codes
+    _open(page, base, "/user")
+    row = page.locator("#users tbody tr", has_text="The Octocat")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Turn off 2FA").click()
+    expect(row.get_by_role("button", name="Turn off 2FA")).to_have_count(0)
     assert errors == []

@@ -173,8 +173,12 @@ export const user = () => {
   const ROLES = {1: ["Common", "grey"], 10: ["Admin", "blue"], 100: ["Root", "purple"]};
   const STATUS = {1: ["Enabled", "green"], 2: ["Disabled", "red"], 3: ["Deleted", "grey"]};
 
+  const QUESTIONS = {
+    delete: (user) => `Delete user "${user.username}"?`,
+    disable_2fa: (user) => `Turn off two-factor sign-in for "${user.username}" (lost authenticator and recovery codes)?`,
+  };
   const manage = (user, action) => list.act(() => api.post("/api/user/manage", {username: user.username, action}),
-    action === "delete" ? `Delete user "${user.username}"?` : null);
+    QUESTIONS[action] ? QUESTIONS[action](user) : null);
   const list = managedList({
     table: "users", search: "user-search", errorId: "user-list-error", base: "/api/user/", empty: "No users.",
     render: (user) => [
@@ -188,6 +192,7 @@ export const user = () => {
         actionButton(user.status === 1 ? "Disable" : "Enable", () => manage(user, user.status === 1 ? "disable" : "enable")),
         user.role < config.roles.admin ? actionButton("Promote", () => manage(user, "promote")) : null,
         user.role === config.roles.admin ? actionButton("Demote", () => manage(user, "demote")) : null,
+        user.totp_enabled ? actionButton("Turn off 2FA", () => manage(user, "disable_2fa")) : null,
         user.role < config.roles.root ? actionButton("Delete", () => manage(user, "delete"), "danger") : null),
     ],
   });
