@@ -14,10 +14,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from oneapi.relay.formats.anthropic import AnthropicChatStream, chat_to_anthropic, read_anthropic_event
-from oneapi.relay.formats.anthropic_in import ChatToAnthropicStream
+from oneapi.relay.formats.anthropic_client import ChatToAnthropicStream
+from oneapi.relay.formats.anthropic_upstream import (
+    AnthropicChatStream,
+    chat_to_anthropic,
+    read_anthropic_event,
+)
 from oneapi.relay.formats.events import UsageSniffer, decode_json
-from oneapi.relay.formats.gemini import GeminiChatStream, chat_to_gemini
+from oneapi.relay.formats.gemini_upstream import GeminiChatStream, chat_to_gemini
 from oneapi.relay.formats.responses import responses_to_chat
 
 CODEX = (Path(__file__).resolve().parents[1] / "tests/relay/fixtures/responses/codex_2.json").read_bytes()

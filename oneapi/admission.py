@@ -1,7 +1,7 @@
 """Admitting a relayed request: its rate-limit windows and its quota reservation as one step.
 
 With Redis up, one Lua script does both for all replicas at once: it checks every sliding
-window (:mod:`oneapi.ratelimit`) and every shared quota counter (:mod:`oneapi.billing.counters`,
+window (:mod:`oneapi.relay.token_limits`) and every shared quota counter (:mod:`oneapi.billing.counters`,
 seeded from this replica's cache when absent), and only when all have room counts the
 request in its RPM windows and takes the reservation from the counters (so, with Redis, a
 request refused for quota does not use up a request per minute). The ledger then records the
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from oneapi.billing.ledger import Ledger, Reservation
 from oneapi.cache import CachedToken, CachedUser
-from oneapi.ratelimit import WINDOW_SECONDS, RateLimits
 from oneapi.redis_state import RedisUnavailable, Script
+from oneapi.relay.token_limits import WINDOW_SECONDS, RateLimits
 
 __all__ = ("Admission",)
 

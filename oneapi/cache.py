@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from oneapi.channel_types import ChannelType, channel_type
 from oneapi.db.background import run_in_background
-from oneapi.db.engine import DatabaseUnavailable, get_engine
+from oneapi.db.engine import Database, DatabaseUnavailable
 from oneapi.db.models import Ability, Channel, Option, Status, Token, User
 from oneapi.errors import ServiceUnavailable
 from oneapi.options import options
@@ -184,9 +184,9 @@ class _Loaded:
     options: dict[str, str] | None = None
 
 
-def _load(tables: frozenset[str]) -> _Loaded:
+def _load(database: Database, tables: frozenset[str]) -> _Loaded:
     loaded = _Loaded()
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with database.session(expire_on_commit=False) as session:
         if "tokens" in tables:
             loaded.tokens = list(session.scalars(select(Token)))
         if "users" in tables:
@@ -215,8 +215,8 @@ def tables_for(kinds: Iterable[str]) -> frozenset[str]:
     return frozenset(tables)
 
 
-def _load_token(key: str) -> tuple[Token, User] | None:
-    with Session(get_engine(), expire_on_commit=False) as session:
+def _load_token(database: Database, key: str) -> tuple[Token, User] | None:
+    with database.session(expire_on_commit=False) as session:
         token = session.scalars(select(Token).where(col(Token.key) == key)).first()
         if token is None:
             return None
@@ -227,7 +227,8 @@ def _load_token(key: str) -> tuple[Token, User] | None:
 class RelayCache:
     """A runtime component holding the snapshot and reloading it."""
 
-    def __init__(self, writer: BatchWriter) -> None:
+    def __init__(self, database: Database, writer: BatchWriter) -> None:
+        self.database = database
         self.writer = writer
         self.tokens: dict[str, CachedToken] = {}
         self.tokens_by_id: dict[int, CachedToken] = {}
@@ -268,7 +269,7 @@ class RelayCache:
     async def reload(self, tables: frozenset[str] = TABLES) -> None:
         """Read ``tables`` and apply them together with the deltas not yet flushed."""
         async with self.writer.io_lock:
-            loaded = await run_in_background(_load, tables)
+            loaded = await run_in_background(_load, self.database, tables)
             self._apply(loaded)
 
     def _apply(self, loaded: _Loaded) -> None:
@@ -342,7 +343,7 @@ class RelayCache:
 
     async def _look_up(self, key: str) -> CachedToken | None:
         try:
-            found = await asyncio.to_thread(_load_token, key)
+            found = await asyncio.to_thread(_load_token, self.database, key)
         except (SQLAlchemyError, DatabaseUnavailable) as exc:
             log.warning("looking up a key not in the cache failed: %s", type(exc).__name__)
             raise ServiceUnavailable("the database is unavailable, so this API key cannot be checked "

@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from oneapi.config import ConfigError, get_settings
+from oneapi.config import ConfigError, load_settings
 
 if TYPE_CHECKING:
     from oneapi.edge import Edge
@@ -33,9 +33,9 @@ def serve(app: Edge | None = None) -> int:
     from oneapi.db.engine import DatabaseUnavailable
     from oneapi.server import create_app
 
-    settings = get_settings()
-    app = app or create_app(settings)
+    app = app or create_app(load_settings())
     runtime = app.state.runtime
+    settings = runtime.settings
     try:
         runtime.prepare_database()
     except (DatabaseUnavailable, DSNError) as exc:
@@ -51,12 +51,13 @@ def serve(app: Edge | None = None) -> int:
 
 
 def migrate() -> int:
-    from oneapi.db.engine import get_engine
+    from oneapi.db.engine import Database
     from oneapi.db.migrate import upgrade
     from oneapi.log import configure_logging
 
-    configure_logging(get_settings().log_level)
-    revision = upgrade(get_engine())
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    revision = upgrade(Database(settings).engine)
     print(f"database schema at revision {revision}")
     return 0
 
@@ -65,14 +66,14 @@ def reset_root_password(password: str | None) -> int:
     from sqlmodel import Session
 
     from oneapi.bootstrap import reset_root_password as reset
-    from oneapi.db.engine import get_engine
+    from oneapi.db.engine import Database
     from oneapi.db.migrate import upgrade
 
     if password is None:
         password = getpass.getpass("new root password: ")
     if len(password) < 8:
         return _fail("the password must be at least 8 characters")
-    engine = get_engine()
+    engine = Database(load_settings()).engine
     upgrade(engine)
     with Session(engine) as session:
         try:

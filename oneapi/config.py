@@ -1,4 +1,6 @@
-"""Settings, read once from environment variables only.
+"""Settings, read once from environment variables only, by the entry points (``app.py``, ``oneapi``).
+
+The app factory is given them and everything below it is given what it needs (``oneapi.services``).
 
 The names and meanings follow One API's (see the README's "Configure" table), so an
 existing deployment's environment carries over unchanged. A bad value stops the boot
@@ -8,12 +10,11 @@ with a message that names the variable, never with a traceback.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ("ConfigError", "Settings", "get_settings", "load_settings", "reset_settings")
+__all__ = ("ConfigError", "Settings", "load_settings")
 
 VALID_THEMES = ("default", "berry")
 
@@ -147,13 +148,3 @@ def load_settings() -> Settings:
 def _is_secret(name: str) -> bool:
     return any(word in name for word in ("DSN", "SECRET", "TOKEN", "PASSWORD", "CONN_STRING"))
 
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read on first use."""
-    return load_settings()
-
-
-def reset_settings() -> None:
-    """Forget the cached settings (tests change the environment between apps)."""
-    get_settings.cache_clear()

@@ -20,10 +20,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from oneapi import __version__
 from oneapi.api import system
 from oneapi.api.auth import check_declared
+from oneapi.api.context import run_bound
 from oneapi.api.routes import install_management, management_router
 from oneapi.errors import Unauthorized
 from oneapi.exception_handlers import exception_handlers
-from oneapi.relay.native_routes import native_routes
+from oneapi.relay.client_format_routes import client_format_routes
 from oneapi.relay.proxy import proxy_route
 from oneapi.relay.realtime import realtime_route
 from oneapi.relay.responses_routes import responses_routes
@@ -45,7 +46,7 @@ def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
         given = given[7:].strip() if given[:7].lower() == "bearer " else ""
         if not given or not constant_time_equal(given, expected):
             raise Unauthorized("a valid metrics token is required", code="invalid_metrics_token")
-    body = generate_latest(runtime.state["metrics"].registry)
+    body = generate_latest(runtime.services.metrics.registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
@@ -55,15 +56,13 @@ def build_console(runtime: Runtime) -> tuple[Litestar, list[Component]]:
     On a first boot it waits until root exists, so no login is served before it can succeed.
     """
     runtime.wait_for_root()
-    before = list(runtime.components)
-    install_management(runtime)
-    added = [component for component in runtime.components if component not in before]
-    runtime.components[:] = before  # the caller attaches them, started if the runtime runs
+    management = install_management(runtime)
     app = Litestar(
-        route_handlers=[system.healthz, *relay_routes, *native_routes, *responses_routes, proxy_route,
+        route_handlers=[system.healthz, *relay_routes, *client_format_routes, *responses_routes, proxy_route,
                         realtime_route, management_router(), metrics_endpoint],
         exception_handlers=exception_handlers,
-        state=State({"runtime": runtime}),
+        state=State({"runtime": runtime, "management": management}),
+        middleware=[run_bound(runtime.services.database)],
         request_max_body_size=runtime.settings.max_request_body_mb * 1024 * 1024,
         openapi_config=OpenAPIConfig(title="One API", version=__version__, path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
@@ -72,4 +71,4 @@ def build_console(runtime: Runtime) -> tuple[Litestar, list[Component]]:
         debug=False,
     )
     check_declared(app)
-    return app, added
+    return app, [management.channel_tests]  # the caller attaches it, started if the runtime runs

@@ -22,7 +22,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from oneapi.runtime import Runtime
+    from oneapi.cache import RelayCache
+    from oneapi.db.writer import BatchWriter
+    from oneapi.redis_state import SharedState
 
 __all__ = ("Metrics", "RequestLabels")
 
@@ -62,9 +64,9 @@ class Metrics:
         self.latency: dict[int, list[float]] = {}  # channel -> count per bucket (+Inf last), then the sum
         self.registry.register(_RelayCollector(self))
 
-    def watch(self, runtime: Runtime) -> None:
-        """Add the health figures read at scrape time from the runtime's components."""
-        self.registry.register(_HealthCollector(runtime))
+    def watch(self, cache: RelayCache, writer: BatchWriter, shared: SharedState | None) -> None:
+        """Add the health figures read at scrape time from these components."""
+        self.registry.register(_HealthCollector(cache, writer, shared))
 
     # -- one HTTP request (oneapi.edge) ---------------------------------------------------
     def request_started(self) -> tuple[RequestLabels, contextvars.Token[RequestLabels | None]]:
@@ -159,28 +161,27 @@ def _counter(name: str, documentation: str, labels: tuple[str, ...],
 class _HealthCollector(Collector):
     """Cache, batch writer and Redis figures, computed when scraped."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, cache: RelayCache, writer: BatchWriter, shared: SharedState | None) -> None:
+        self.cache = cache
+        self.writer = writer
+        self.shared = shared
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         import time
 
-        state = self.runtime.state
-        cache, writer, shared = state.get("cache"), state.get("writer"), state.get("shared")
-        if cache is not None:
-            age = time.time() - cache.loaded_at if cache.loaded_at else -1
-            yield GaugeMetricFamily("oneapi_cache_age_seconds", "Seconds since the cache last loaded the "
-                                    "database", value=age)
-            size = GaugeMetricFamily("oneapi_cache_entries", "Rows held by the relay cache", labels=("kind",))
-            for kind in ("tokens", "users", "channels"):
-                size.add_metric((kind,), len(getattr(cache, kind)))
-            yield size
-        if writer is not None:
-            yield GaugeMetricFamily("oneapi_writer_pending_logs", "Log rows waiting for the batch writer",
-                                    value=writer.pending_logs)
-            yield GaugeMetricFamily("oneapi_writer_pending_quota_rows", "Tokens and users with quota changes "
-                                    "not written yet", value=sum(len(d) for d in writer.pending_quota()))
-            yield GaugeMetricFamily("oneapi_writer_last_flush_ok", "1 if the last batch write succeeded",
-                                    value=0 if getattr(writer, "failing", False) else 1)
+        cache, writer, shared = self.cache, self.writer, self.shared
+        age = time.time() - cache.loaded_at if cache.loaded_at else -1
+        yield GaugeMetricFamily("oneapi_cache_age_seconds", "Seconds since the cache last loaded the "
+                                "database", value=age)
+        size = GaugeMetricFamily("oneapi_cache_entries", "Rows held by the relay cache", labels=("kind",))
+        for kind in ("tokens", "users", "channels"):
+            size.add_metric((kind,), len(getattr(cache, kind)))
+        yield size
+        yield GaugeMetricFamily("oneapi_writer_pending_logs", "Log rows waiting for the batch writer",
+                                value=writer.pending_logs)
+        yield GaugeMetricFamily("oneapi_writer_pending_quota_rows", "Tokens and users with quota changes "
+                                "not written yet", value=sum(len(d) for d in writer.pending_quota()))
+        yield GaugeMetricFamily("oneapi_writer_last_flush_ok", "1 if the last batch write succeeded",
+                                value=0 if writer.failing else 1)
         yield GaugeMetricFamily("oneapi_redis_up", "1 when Redis is configured and answering",
                                 value=1 if shared is not None and shared.available else 0)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, TextClause, text
 
 from oneapi.db.background import run_in_background
-from oneapi.db.engine import get_engine
+from oneapi.db.engine import Database
 from oneapi.options import options
 from oneapi.redis_state import RedisUnavailable
 from oneapi.runtime import stop_tasks
@@ -63,9 +63,10 @@ def _delete_expired(connection: Connection, days: dict[str, int]) -> dict[str, i
     return {table: _delete_batches(connection, table, now - kept * 86400) for table, kept in days.items()}
 
 
-def delete_old_rows(days: dict[str, int], *, database_lock: bool) -> dict[str, int] | None:
+def delete_old_rows(database: Database, days: dict[str, int], *,
+                    database_lock: bool) -> dict[str, int] | None:
     """Delete each table's rows older than its ``days``; None when another replica holds the lock."""
-    with get_engine().connect() as connection:
+    with database.engine.connect() as connection:
         dialect = connection.dialect.name
         if not database_lock or dialect == "sqlite":
             return _delete_expired(connection, days)
@@ -90,8 +91,9 @@ def delete_old_rows(days: dict[str, int], *, database_lock: bool) -> dict[str, i
 class LogRetention:
     """A runtime component running :func:`delete_old_logs` on one replica per interval."""
 
-    def __init__(self, shared: SharedState | None = None, interval: float = INTERVAL_SECONDS,
-                 first_delay: float = FIRST_RUN_DELAY) -> None:
+    def __init__(self, database: Database, shared: SharedState | None = None,
+                 interval: float = INTERVAL_SECONDS, first_delay: float = FIRST_RUN_DELAY) -> None:
+        self.database = database
         self.shared = shared
         self.interval = interval
         self.first_delay = first_delay
@@ -133,7 +135,8 @@ class LogRetention:
                 if not won:
                     return None
                 database_lock = False
-        deleted = await run_in_background(partial(delete_old_rows, days, database_lock=database_lock))
+        deleted = await run_in_background(partial(delete_old_rows, self.database, days,
+                                                  database_lock=database_lock))
         for table, count in (deleted or {}).items():
             if table == "logs" or count:
                 log.info("log retention: deleted %d %s row(s) older than %d day(s)", count, table.rstrip("s"),

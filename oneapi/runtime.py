@@ -4,9 +4,11 @@ One :class:`Runtime` per app. ``start()`` is idempotent so that every way of run
 app (``python app.py``, ``uvicorn app:app``, Mangum on Lambda, tests) can call it without
 repeating work: Mangum, for one, runs the ASGI lifespan on every event.
 
-Components are objects with ``async start(runtime)`` and ``async stop()``; they start
-in list order after the database is ready and stop in reverse order, so the batch
-writer (registered early) is flushed after everything that feeds it has stopped.
+Components are objects with ``async start(runtime)`` and ``async stop()``. Each starts
+after the components it holds as attributes (what it was built with, see
+:mod:`oneapi.services`) and stops before them, so the batch writer is flushed after
+everything that feeds it has stopped and the database closes last; components that hold
+none of each other keep the order they were given in (:func:`start_order`).
 """
 
 from __future__ import annotations
@@ -15,22 +17,24 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from oneapi.bootstrap import ensure_root, ensure_session_secret, root_missing
-from oneapi.config import Settings
 from oneapi.db.background import submit_in_background
-from oneapi.db.engine import DatabaseUnavailable, get_engine, get_target
+from oneapi.db.engine import DatabaseUnavailable
 from oneapi.db.migrate import upgrade
 from oneapi.options import options
 from oneapi.security import hash_password
 
-__all__ = ("Component", "Runtime", "stop_tasks")
+if TYPE_CHECKING:
+    from oneapi.services import Services
+
+__all__ = ("Component", "Runtime", "start_order", "stop_tasks")
 
 log = logging.getLogger("oneapi.runtime")
 _YOUNG_GENERATION_THRESHOLD = 5_000
@@ -46,18 +50,18 @@ class Component(Protocol):
 
 
 class Runtime:
-    """Settings, the session secret, started components and change listeners."""
+    """The app's services and settings, the session secret, started components and change listeners."""
 
-    def __init__(self, settings: Settings, components: list[Component] | None = None) -> None:
-        self.settings = settings
-        self.components: list[Component] = list(components or [])
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.components: list[Component] = services.components
         self.session_secret = ""
         self.started_at = int(time.time())
         self._started = False
         self._start_lock = asyncio.Lock()
         self._listeners: list[ChangeListener] = []
         self._quota_listeners: list[QuotaListener] = []
-        self.state: dict[str, Any] = {}
         self._root_created: Future[None] | None = None
 
     # -- database -------------------------------------------------------------------
@@ -71,7 +75,8 @@ class Runtime:
         ``INITIAL_ROOT_TOKEN`` (a relay key of root's) or a Lambda sandbox, which may freeze
         the thread, keeps the hash on the boot path.
         """
-        engine = get_engine()
+        database = self.services.database
+        engine = database.engine
         try:
             upgrade(engine)
             with Session(engine, expire_on_commit=False) as session:
@@ -83,11 +88,11 @@ class Runtime:
                 self.session_secret = ensure_session_secret(session, settings)
                 options.load(session)
         except OperationalError as exc:
-            raise DatabaseUnavailable(_describe_unreachable(exc)) from None
+            raise DatabaseUnavailable(database.describe_unreachable(exc)) from None
 
     def _create_root(self) -> None:
         password_hash = hash_password(self.settings.initial_root_password)
-        with Session(get_engine(), expire_on_commit=False) as session:
+        with self.services.database.session(expire_on_commit=False) as session:
             ensure_root(session, self.settings, password_hash)
 
     def wait_for_root(self) -> None:
@@ -105,6 +110,7 @@ class Runtime:
                 return
             if not self.session_secret:
                 await asyncio.to_thread(self.prepare_database)
+            self.components = start_order(self.components)
             for component in self.components:
                 await component.start(self)
             self._started = True
@@ -158,15 +164,34 @@ class Runtime:
             await listener(tokens, users)
 
 
-def _describe_unreachable(exc: OperationalError) -> str:
-    target = get_target()
-    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
-    password = target.url.password
-    if password:
-        reason = reason.replace(str(password), "***")
-    where = target.url.host or target.url.query.get("unix_socket") or target.url.database
-    port = f":{target.url.port}" if target.url.port else ""
-    return f"cannot reach the {target.backend} database at {where}{port}: {reason}"
+def start_order(components: Sequence[Component]) -> list[Component]:
+    """``components`` ordered so that each comes after those of them it holds as attributes.
+
+    Otherwise the given order is kept. Raises ValueError when two hold each other (directly
+    or through others), as neither could start first.
+    """
+    pending = list(components)
+    needs = {id(component): {id(held) for held in _held(component, pending)} for component in pending}
+    ordered: list[Component] = []
+    placed: set[int] = set()
+    while pending:
+        ready = next((component for component in pending if needs[id(component)] <= placed), None)
+        if ready is None:
+            names = ", ".join(type(component).__name__ for component in pending)
+            raise ValueError(f"components that need each other cannot start: {names}")
+        pending.remove(ready)
+        ordered.append(ready)
+        placed.add(id(ready))
+    return ordered
+
+
+def _held(component: Component, among: Sequence[Component]) -> Iterator[Component]:
+    """Those of ``among`` that ``component`` holds as an attribute."""
+    names = getattr(component, "__dict__", {}).values()
+    slots = (getattr(component, slot, None) for slot in getattr(type(component), "__slots__", ()))
+    for value in (*names, *slots):
+        if value is not component and any(value is other for other in among):
+            yield value
 
 
 def _settle_garbage_collector() -> None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from oneapi.config import Settings, get_settings
+from oneapi.config import Settings, load_settings
 from oneapi.edge import Edge
 from oneapi.log import configure_logging
-from oneapi.relay import install_relay
 from oneapi.relay.lanes import relay_lanes
 from oneapi.runtime import Runtime
-from oneapi.scale import install_scale
+from oneapi.services import build_services
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -24,20 +23,23 @@ __all__ = ("create_app",)
 
 
 def create_app(settings: Settings | None = None) -> Edge:
-    """Build the ASGI app; nothing touches the database until the runtime starts."""
-    settings = settings or get_settings()
+    """Build the ASGI app on ``settings`` (the environment's when None); nothing touches the
+    database until the runtime starts.
+
+    Raises:
+        ConfigError: the environment holds an unusable value (only when ``settings`` is None).
+    """
+    settings = settings or load_settings()
     configure_logging("DEBUG" if settings.debug else settings.log_level)
-    runtime = Runtime(settings)
-    install_relay(runtime)
-    install_scale(runtime)
+    services = build_services(settings)
+    runtime = Runtime(services)
 
     def build() -> tuple[Litestar, list[Any]]:
         from oneapi.console import build_console
 
         return build_console(runtime)
 
-    relay = runtime.state["relay"]
-    edge = Edge(None, relay.metrics, relay_lanes(relay), runtime=runtime, build=build)
+    edge = Edge(None, services.metrics, relay_lanes(services.relay), runtime=runtime, build=build)
     if settings.channel_test_frequency > 0 and not settings.on_lambda:
         edge.litestar  # noqa: B018 - scheduled channel tests live in the management API: load it now
     return edge

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from oneapi.config import reset_settings
-from oneapi.db.engine import dispose_engine
 from tests.support.databases import BACKENDS, temporary_database
+from tests.support.db import dispose_engine
 
 
 @pytest.fixture
@@ -22,11 +21,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytes
                              "JOURNAL_")):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "one-api.db"))
-    reset_settings()
     dispose_engine()
     yield monkeypatch
     dispose_engine()
-    reset_settings()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -46,6 +43,5 @@ def db_env(clean_env: pytest.MonkeyPatch, sql_dsn: str) -> pytest.MonkeyPatch:
     """clean_env pointed at a fresh database of each backend."""
     if sql_dsn:
         clean_env.setenv("SQL_DSN", sql_dsn)
-    reset_settings()
     dispose_engine()
     return clean_env

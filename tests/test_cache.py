@@ -9,17 +9,18 @@ import pytest
 from oneapi import cache as cache_module
 from oneapi.cache import RelayCache
 from oneapi.db.writer import BatchWriter
+from tests.support.db import env_database
 from tests.support.seed import Seed
 
 
 async def test_unknown_keys_are_looked_up_a_bounded_number_of_times(monkeypatch: pytest.MonkeyPatch) -> None:
     looked_up: list[str] = []
 
-    def load(key: str) -> None:
+    def load(_database: object, key: str) -> None:
         looked_up.append(key)
 
     monkeypatch.setattr(cache_module, "_load_token", load)
-    cache = RelayCache(BatchWriter())
+    cache = RelayCache(env_database(), BatchWriter(env_database()))
     assert await cache.token_for_key("guess-1") is None
     assert await cache.token_for_key("guess-1") is None  # remembered as unknown
     assert looked_up == ["guess-1"]
@@ -34,12 +35,12 @@ async def test_concurrent_requests_with_one_new_key_share_one_lookup(monkeypatch
 
     calls: list[str] = []
 
-    def load(key: str) -> None:
+    def load(_database: object, key: str) -> None:
         calls.append(key)
         time.sleep(0.05)
 
     monkeypatch.setattr(cache_module, "_load_token", load)
-    cache = RelayCache(BatchWriter())
+    cache = RelayCache(env_database(), BatchWriter(env_database()))
     results = await asyncio.gather(*(cache.token_for_key("new-key") for _ in range(100)))
     assert results == [None] * 100 and calls == ["new-key"]
 
@@ -57,7 +58,7 @@ async def test_a_partial_reload_leaves_the_other_tables_as_they_were(clean_env: 
                                                                     tmp_path: Path) -> None:
     seed = Seed(tmp_path / "one-api.db")
     first = seed.token(seed.user())
-    cache = RelayCache(BatchWriter())
+    cache = RelayCache(env_database(), BatchWriter(env_database()))
     await cache.reload()
     assert set(cache.tokens) == {first[3:]}
     second = seed.token(seed.user())

@@ -22,18 +22,21 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from oneapi.config import get_settings
-from oneapi.db.engine import get_engine
+from oneapi.config import load_settings
 from oneapi.db.models import Role, User
 from oneapi.runtime import Runtime
 from oneapi.security import verify_password
+from oneapi.services import build_services
+from tests.support.db import get_engine
 from tests.support.gateway import ROOT, gateway_env, run_gateway
 
 DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "toktok",
-            "oneapi.api", "oneapi.web", "oneapi.console", "oneapi.relay.routes", "oneapi.relay.native_routes",
-            "oneapi.relay.probe", "oneapi.relay.formats.anthropic", "oneapi.relay.formats.anthropic_in",
-            "oneapi.relay.formats.gemini", "oneapi.relay.formats.gemini_in", "oneapi.relay.formats.responses",
-            "oneapi.relay.formats.media", "authlib", "httpx2", "joserfc", "pyotp", "segno")
+            "oneapi.api", "oneapi.web", "oneapi.console", "oneapi.relay.routes",
+            "oneapi.relay.client_format_routes", "oneapi.relay.probe",
+            "oneapi.relay.formats.anthropic_upstream", "oneapi.relay.formats.anthropic_client",
+            "oneapi.relay.formats.gemini_upstream", "oneapi.relay.formats.gemini_client",
+            "oneapi.relay.formats.responses", "oneapi.relay.formats.media", "authlib", "httpx2", "joserfc",
+            "pyotp", "segno")
 
 # Imports app, starts its runtime and serves GET /healthz through the ASGI app, then prints the
 # deferred modules loaded by then; then one GET /api/status and one page, and what each loaded.
@@ -126,7 +129,7 @@ def test_first_boot_serves_before_root_is_hashed_and_login_waits_for_it(
         return real_hash(password)
 
     clean_env.setattr(runtime_module, "hash_password", slow_hash)
-    runtime = Runtime(get_settings())
+    runtime = Runtime(build_services(load_settings()))
     started = time.monotonic()
     runtime.prepare_database()
     assert time.monotonic() - started < 5

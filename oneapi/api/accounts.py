@@ -26,15 +26,15 @@ import msgspec
 from litestar import Request, get
 from litestar.di import Provide
 from litestar.params import FromQuery, JSONBody
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from oneapi.api import auth
 from oneapi.api.codes import EMAIL_VERIFICATION, PASSWORD_RESET, CodeBook, email_codes
 from oneapi.api.common import api_post, changed, ok, run_db
-from oneapi.api.ratelimit import critical_rate_limit
+from oneapi.api.context import db_session, management, session_scope
+from oneapi.api.ip_limits import critical_rate_limit
 from oneapi.api.turnstile import turnstile_check
 from oneapi.api.users import USER_DELETED, check_email
-from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import User
 from oneapi.errors import InvalidRequest
 from oneapi.mail import send_mail
@@ -75,7 +75,7 @@ def check_email_domain(email: str) -> None:
 
 
 def _email_owner(email: str) -> int | None:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         query = select(User.id).where(User.email == email, User.status != USER_DELETED).order_by(col(User.id))
         return session.exec(query).first()
 
@@ -121,11 +121,10 @@ async def send_reset_link(request: Request, email: FromQuery[str] = "") -> dict[
     """Mail a reset link if an account has ``email``; the answer is the same either way."""
     email = _address(email)
     if await run_db(_email_owner, email) is not None:
-        runtime = request.app.state.runtime
-        runtime.state.setdefault("mail_tasks", set())
+        tasks = management(request).mail_tasks
         task = asyncio.create_task(_mail_reset_link(email_codes(request), email))
-        runtime.state["mail_tasks"].add(task)  # held until done, so it is not collected mid-send
-        task.add_done_callback(runtime.state["mail_tasks"].discard)
+        tasks.add(task)  # held until done, so it is not collected mid-send
+        task.add_done_callback(tasks.discard)
     return ok(message="if an account has this address, a reset link was sent to it")
 
 

@@ -36,7 +36,7 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlmodel import Session, select
 
 from oneapi.api.common import run_db
-from oneapi.db.engine import get_engine, session_scope
+from oneapi.api.context import db_session, session_scope
 from oneapi.db.models import Role, Status, User
 from oneapi.errors import Forbidden, Unauthorized
 from oneapi.options import options
@@ -138,7 +138,7 @@ def _access_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 
 
 def _load_user(claims: tuple[int, int] | None, token: str) -> User | None:
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         if claims is not None:
             return _current_session_user(session, claims)
         user = session.exec(select(User).where(User.access_token == token)).first()

@@ -17,12 +17,13 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from oneapi.api.abilities import set_channel_status
 from oneapi.api.common import run_db, unix_now
+from oneapi.api.context import bound_to, db_session, session_scope, using
 from oneapi.api.logs import record_log
-from oneapi.db.engine import get_engine, session_scope
+from oneapi.api.vendor_account import upstream_client
 from oneapi.db.models import Channel, LogType, Status
 from oneapi.errors import NotFound
 from oneapi.options import options
@@ -37,7 +38,6 @@ __all__ = (
     "ChannelTestScheduler",
     "run_channel_test",
     "should_disable",
-    "start_test_all",
 )
 
 log = logging.getLogger("oneapi.api.channel_test")
@@ -49,7 +49,6 @@ _FATAL_WORDS = (
     "incorrect api key", "invalid_api_key", "account_deactivated", "deactivated", "access was terminated",
     "authentication_error", "forbidden", "已欠费",
 )
-_TASK_KEY = "channel_test_all"
 
 
 def should_disable(status: int, message: str) -> bool:
@@ -76,7 +75,7 @@ class ChannelTestOutcome:
 
 
 def _load(channel_id: int) -> Channel:
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         channel = session.get(Channel, channel_id)
         if channel is None:
             raise NotFound("channel not found")
@@ -123,17 +122,19 @@ def _record(channel_id: int, result: ProbeResult, status: int, message: str, tes
 async def run_channel_test(runtime: Runtime, channel_id: int, model: str | None = None, *, tester_id: int = 0,
                        batch: bool = False) -> ChannelTestOutcome:
     """Test one channel, store the result, and apply the automatic disable/enable rules."""
-    channel = await run_db(_load, channel_id)
-    result = await probe_channel(runtime, channel, model or None)
-    status, message = _decide(channel, result, batch)
-    await run_db(_record, channel_id, result, status, message, tester_id)
-    if status != channel.status:
-        log.warning("channel #%d %s: %s", channel_id, "enabled" if status == Status.ENABLED else "disabled",
-                    message)
-        await runtime.data_changed("channels", "abilities")
-    just_disabled = status == Status.AUTO_DISABLED and channel.status != Status.AUTO_DISABLED
-    success = result.success and not just_disabled
-    return ChannelTestOutcome(channel_id, success, result.elapsed, message, result.model, status)
+    with using(runtime.services.database):
+        channel = await run_db(_load, channel_id)
+        async with upstream_client(runtime) as client:
+            result = await probe_channel(client, channel, model or None)
+        status, message = _decide(channel, result, batch)
+        await run_db(_record, channel_id, result, status, message, tester_id)
+        if status != channel.status:
+            verb = "enabled" if status == Status.ENABLED else "disabled"
+            log.warning("channel #%d %s: %s", channel_id, verb, message)
+            await runtime.data_changed("channels", "abilities")
+        just_disabled = status == Status.AUTO_DISABLED and channel.status != Status.AUTO_DISABLED
+        success = result.success and not just_disabled
+        return ChannelTestOutcome(channel_id, success, result.elapsed, message, result.model, status)
 
 
 def _channel_ids(scope: str) -> list[int]:
@@ -142,7 +143,7 @@ def _channel_ids(scope: str) -> list[int]:
         query = query.where(Channel.status == Status.AUTO_DISABLED)
     else:
         query = query.where(col(Channel.status).in_((Status.ENABLED, Status.AUTO_DISABLED)))
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return [channel_id for channel_id in session.exec(query.order_by(col(Channel.id))).all()
                 if channel_id]
 
@@ -158,44 +159,45 @@ async def _test_all(runtime: Runtime, scope: str, tester_id: int) -> None:
     log.info("tested every %s channel", "auto-disabled" if scope == "disabled" else "enabled")
 
 
-def start_test_all(runtime: Runtime, scope: str = "all", tester_id: int = 0) -> bool:
-    """Start testing channels in the background; False when a run is going on already.
-
-    ``scope`` "all" tests enabled and auto-disabled channels (manually disabled ones stay
-    untouched), "disabled" only the auto-disabled ones.
-    """
-    running = runtime.state.get(_TASK_KEY)
-    if isinstance(running, asyncio.Task) and not running.done():
-        return False
-    runtime.state[_TASK_KEY] = asyncio.create_task(_test_all(runtime, scope, tester_id),
-                                                   name="channel-test-all")
-    return True
-
-
 class ChannelTestScheduler:
-    """A runtime component: test every channel every ``CHANNEL_TEST_FREQUENCY`` minutes,
-    and cancel any background test run when the process stops."""
+    """A runtime component: test every channel every ``CHANNEL_TEST_FREQUENCY`` minutes, run the
+    background test runs the API starts, and cancel them when the process stops."""
 
-    def __init__(self, interval: float | None = None) -> None:
+    def __init__(self, runtime: Runtime, interval: float | None = None) -> None:
+        self.runtime = runtime
         self._interval = interval  # seconds; None means CHANNEL_TEST_FREQUENCY minutes
         self._task: asyncio.Task[None] | None = None
-        self._runtime: Runtime | None = None
+        self._run: asyncio.Task[None] | None = None  # the test run going on, if any
+
+    def start_all(self, scope: str = "all", tester_id: int = 0) -> bool:
+        """Start testing channels in the background; False when a run is going on already.
+
+        ``scope`` "all" tests enabled and auto-disabled channels (manually disabled ones stay
+        untouched), "disabled" only the auto-disabled ones.
+        """
+        if self._run is not None and not self._run.done():
+            return False
+        self._run = asyncio.create_task(_test_all(self.runtime, scope, tester_id), name="channel-test-all",
+                                        context=bound_to(self.runtime.services.database))
+        return True
+
+    @property
+    def running(self) -> asyncio.Task[None] | None:
+        return self._run
 
     async def start(self, runtime: Runtime) -> None:
-        self._runtime = runtime
         seconds = self._interval
         if seconds is None:
             seconds = runtime.settings.channel_test_frequency * 60.0
         if seconds > 0 and not runtime.settings.on_lambda:
-            self._task = asyncio.create_task(self._every(runtime, seconds), name="channel-test-schedule")
+            self._task = asyncio.create_task(self._every(seconds), name="channel-test-schedule")
 
-    async def _every(self, runtime: Runtime, seconds: float) -> None:
+    async def _every(self, seconds: float) -> None:
         while True:
             await asyncio.sleep(seconds)
-            if start_test_all(runtime):
-                await asyncio.gather(runtime.state[_TASK_KEY], return_exceptions=True)
+            if self.start_all() and self._run is not None:
+                await asyncio.gather(self._run, return_exceptions=True)
 
     async def stop(self) -> None:
-        running = self._runtime.state.get(_TASK_KEY) if self._runtime is not None else None
-        await stop_tasks(self._task, running if isinstance(running, asyncio.Task) else None)
-        self._task = None
+        await stop_tasks(self._task, self._run)
+        self._task = self._run = None

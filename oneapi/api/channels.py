@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 
 from oneapi.api import auth
 from oneapi.api.abilities import delete_abilities, rebuild_abilities, split_list
-from oneapi.api.channel_test import run_channel_test, start_test_all
+from oneapi.api.channel_test import run_channel_test
 from oneapi.api.common import (
     UNSET,
     Id,
@@ -50,11 +50,11 @@ from oneapi.api.common import (
     sent,
     unix_now,
 )
+from oneapi.api.context import db_session, management, session_scope
 from oneapi.api.logs import record_log
-from oneapi.api.vendor import BALANCE_TYPES, fetch_models, query_balance
+from oneapi.api.vendor_account import BALANCE_TYPES, fetch_models, query_balance
 from oneapi.cache import CachedChannel, cached_channel
 from oneapi.channel_types import CHANNEL_TYPES
-from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Channel, LogType, Status
 from oneapi.errors import GatewayError, InvalidRequest, NotFound
 from oneapi.runtime import Runtime
@@ -192,12 +192,12 @@ def _list(page: Page, keyword: str | None) -> list[dict[str, Any]]:
             matches.append(col(Channel.id) == channel_id)
         query = query.where(or_(*matches))
     query = query.order_by(col(Channel.id).desc())
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return [channel_row(channel) for channel in session.exec(page.apply(query)).all()]
 
 
 def _get(channel_id: int) -> dict[str, Any]:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return channel_row(get_channel(session, channel_id))
 
 
@@ -273,7 +273,7 @@ def _delete_disabled() -> int:
 
 
 def _cached(channel_id: int) -> CachedChannel:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return cached_channel(get_channel(session, channel_id))
 
 
@@ -288,7 +288,7 @@ def _store_balance(channel_id: int, balance: float) -> None:
 def _balance_channel_ids() -> list[int]:
     query = select(Channel.id).where(Channel.status == Status.ENABLED,
                                      col(Channel.type).in_(BALANCE_TYPES))
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return [channel_id for channel_id in session.exec(query.order_by(col(Channel.id))).all()
                 if channel_id]
 
@@ -356,7 +356,7 @@ class ChannelController(Controller):
         """Test channels in the background: ``scope`` all (default) or disabled (auto-disabled)."""
         if which not in ("all", "disabled"):
             raise InvalidRequest("scope must be all or disabled", param="scope")
-        if not start_test_all(request.app.state.runtime, which, me.id or 0):
+        if not management(request).channel_tests.start_all(which, me.id or 0):
             raise InvalidRequest("a channel test run is going on already")
         return ok(message="testing channels in the background; see each channel's test time")
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from litestar.connection import ASGIConnection
 
+from oneapi.api.context import management
 from oneapi.redis_state import RedisUnavailable, Script
 from oneapi.security import constant_time_equal, generate_code
 
@@ -131,5 +132,5 @@ class CodeBook:
 
 
 def email_codes(connection: ASGIConnection[Any, Any, Any, Any]) -> CodeBook:
-    """The runtime's code book (made by ``oneapi.api.routes.install_management``)."""
-    return connection.app.state.runtime.state["email_codes"]
+    """The app's code book (made by ``oneapi.api.routes.install_management``)."""
+    return management(connection).email_codes

@@ -32,7 +32,7 @@ from oneapi.api.common import (
     run_db,
     unix_now,
 )
-from oneapi.db.engine import get_engine, session_scope
+from oneapi.api.context import db_session, session_scope
 from oneapi.db.models import Log, LogType, User
 from oneapi.errors import InvalidRequest
 
@@ -135,14 +135,14 @@ def _filter_params(
 
 
 def _list(where: list[ColumnElement[bool]], page: Page, owner_view: bool) -> list[dict[str, Any]]:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         query = select(Log).where(*where).order_by(col(Log.id).desc())
         return [log_row(log, owner_view=owner_view) for log in session.exec(page.apply(query)).all()]
 
 
 def _stat(where: list[ColumnElement[bool]]) -> dict[str, int]:
     """Quota and tokens spent by consume rows (one-api's ``SumUsedQuota``)."""
-    with Session(get_engine()) as session:
+    with db_session() as session:
         query = select(func.coalesce(func.sum(Log.quota), 0),
                        func.coalesce(func.sum(Log.prompt_tokens + Log.completion_tokens), 0),
                        func.count()).where(Log.type == LogType.CONSUME, *where)

@@ -35,17 +35,16 @@ from sqlmodel import Session, col, select
 from oneapi.api import auth
 from oneapi.api.codes import OAUTH_STATE, VALID_SECONDS, email_codes
 from oneapi.api.common import changed, ok, run_db
+from oneapi.api.context import db_session, management, session_scope
+from oneapi.api.ip_limits import critical_rate_limit
 from oneapi.api.oauth_clients import (
     Identity,
-    OidcDiscovery,
     github_identity,
     lark_identity,
     oidc_identity,
 )
-from oneapi.api.ratelimit import critical_rate_limit
 from oneapi.api.two_factor import complete_login
 from oneapi.api.users import USER_DELETED, check_email, create_account
-from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Status, User
 from oneapi.errors import Forbidden, GatewayError, InvalidRequest, UnsupportedFeature
 from oneapi.options import options
@@ -159,7 +158,7 @@ def _sign_in_or_register(identity: Identity) -> tuple[User, bool]:
     """The account to sign in, and whether it was just made."""
     column = PROVIDERS[identity.provider][1]
     for _ in range(USERNAME_TRIES):
-        with Session(get_engine(), expire_on_commit=False) as session:
+        with db_session(expire_on_commit=False) as session:
             user = _find(session, identity)
             if user is not None:
                 if user.status != Status.ENABLED:
@@ -200,8 +199,8 @@ async def _identity(request: Request, provider: str, code: str, state: str) -> I
         return await github_identity(code, test_origin)
     if provider == "lark":
         return await lark_identity(code, _redirect_uri(request, provider), test_origin)
-    discovery: OidcDiscovery = runtime.state["oidc_discovery"]
-    return await oidc_identity(discovery, code, _redirect_uri(request, provider), nonce=state)
+    return await oidc_identity(management(request).oidc_discovery, code, _redirect_uri(request, provider),
+                               nonce=state)
 
 
 async def _callback(request: Request, provider: str, code: str, state: str) -> Response[dict[str, Any]]:

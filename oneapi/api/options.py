@@ -23,15 +23,14 @@ import msgspec
 from litestar import Controller, Request, get, put
 from litestar.di import Provide
 from litestar.params import JSONBody
-from sqlmodel import Session
 
 from oneapi.api import auth
 from oneapi.api.common import changed, ok, run_db
+from oneapi.api.context import db_session
 from oneapi.api.pricing import RATIO_OPTIONS, check_ratio_json
 from oneapi.billing.ratios import effective_table
 from oneapi.bootstrap import SESSION_SECRET_OPTION
 from oneapi.config import VALID_THEMES
-from oneapi.db.engine import get_engine
 from oneapi.errors import InvalidRequest
 from oneapi.options import DEFAULT_OPTIONS, is_secret_option, options
 
@@ -118,7 +117,7 @@ def _unchanged(key: str, value: str) -> bool:
 
 
 def _save(key: str, value: str) -> None:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         options.save(session, key, value)
 
 

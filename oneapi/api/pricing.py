@@ -24,14 +24,14 @@ import msgspec
 from litestar import Controller, Request, get, put
 from litestar.di import Provide
 from litestar.params import JSONBody
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from oneapi.api import auth
 from oneapi.api.common import Int64, api_post, changed, ok, run_db
+from oneapi.api.context import db_session
 from oneapi.billing.pricing import Price, price_for
 from oneapi.billing.ratios import effective_table, group_ratio
 from oneapi.channel_types import CHANNEL_TYPES
-from oneapi.db.engine import get_engine
 from oneapi.db.models import Ability, Channel
 from oneapi.errors import InvalidRequest
 from oneapi.options import DEFAULT_OPTIONS, options
@@ -114,7 +114,7 @@ def _group_models(group: str) -> dict[str, Any]:
     query = (select(Ability.model, Channel.type).join(Channel, col(Channel.id) == col(Ability.channel_id))
              .where(col(Ability.group) == group, col(Ability.enabled) == True).distinct())  # noqa: E712
     served: dict[str, set[str]] = {}
-    with Session(get_engine()) as session:
+    with db_session() as session:
         for model, type_id in session.exec(query).all():
             kind = CHANNEL_TYPES.get(type_id)
             served.setdefault(model, set()).add(kind.name if kind else f"type {type_id}")
@@ -127,7 +127,7 @@ def _group_models(group: str) -> dict[str, Any]:
 
 
 def _save(values: dict[str, str]) -> None:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         for key, value in values.items():
             options.save(session, key, value)
 

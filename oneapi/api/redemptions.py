@@ -15,7 +15,7 @@ from litestar import Controller, Request, get, put
 from litestar.di import Provide
 from litestar.params import FromQuery, JSONBody
 from sqlalchemy import or_, update
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from oneapi.api import auth
 from oneapi.api.common import (
@@ -41,8 +41,8 @@ from oneapi.api.common import (
     sent,
     unix_now,
 )
+from oneapi.api.context import db_session, session_scope
 from oneapi.api.logs import record_log
-from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import LogType, Redemption, Status, User
 from oneapi.errors import InvalidRequest, NotFound
 from oneapi.security import generate_redemption_key
@@ -101,12 +101,12 @@ def _list(page: Page, keyword: str | None) -> list[dict[str, Any]]:
             matches.append(col(Redemption.id) == code_id)
         query = query.where(or_(*matches))
     query = query.order_by(col(Redemption.id).desc())
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return [row(code) for code in session.exec(page.apply(query)).all()]
 
 
 def _get(code_id: int) -> dict[str, Any]:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         code = session.get(Redemption, code_id)
         if code is None:
             raise NotFound("redemption code not found")

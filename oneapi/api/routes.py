@@ -23,9 +23,10 @@ from oneapi.api.auth import require_role
 from oneapi.api.channel_test import ChannelTestScheduler
 from oneapi.api.codes import CodeBook
 from oneapi.api.common import refuse_nul
+from oneapi.api.context import Management
+from oneapi.api.ip_limits import api_rate_limit, ip_limiter
 from oneapi.api.login_backoff import LoginBackoff
 from oneapi.api.oauth_clients import OidcDiscovery
-from oneapi.api.ratelimit import api_rate_limit
 
 if TYPE_CHECKING:
     from oneapi.runtime import Runtime
@@ -33,13 +34,14 @@ if TYPE_CHECKING:
 __all__ = ("install_management", "management_router")
 
 
-def install_management(runtime: Runtime) -> None:
-    """Add the scheduled channel test (CHANNEL_TEST_FREQUENCY), the per-account login back-off,
-    the emailed codes (and sign-in states) and the OIDC provider's cached discovery."""
-    runtime.components.append(ChannelTestScheduler())
-    runtime.state["login_backoff"] = LoginBackoff(runtime.state.get("shared"))  # Redis: shared counts
-    runtime.state["email_codes"] = CodeBook(runtime.state.get("shared"))  # Redis, when configured
-    runtime.state["oidc_discovery"] = OidcDiscovery()
+def install_management(runtime: Runtime) -> Management:
+    """The management API's state: the channel tests (CHANNEL_TEST_FREQUENCY; its runtime
+    component), the per-account login back-off, the emailed codes (and sign-in states), the
+    per-IP windows and the OIDC provider's cached discovery."""
+    shared = runtime.services.shared  # Redis: counts and codes shared by the replicas
+    return Management(login_backoff=LoginBackoff(shared), email_codes=CodeBook(shared),
+                      ip_limits=ip_limiter(), channel_tests=ChannelTestScheduler(runtime),
+                      oidc_discovery=OidcDiscovery())
 
 
 def management_router() -> Router:

@@ -12,7 +12,8 @@ from litestar import Request, get
 
 from oneapi import __version__
 from oneapi.api import auth
-from oneapi.api.oauth_clients import GITHUB_AUTHORIZE, LARK_AUTHORIZE, OidcDiscovery, endpoint
+from oneapi.api.context import management
+from oneapi.api.oauth_clients import GITHUB_AUTHORIZE, LARK_AUTHORIZE, endpoint
 from oneapi.options import options
 from oneapi.runtime import Runtime
 
@@ -34,8 +35,7 @@ async def status(request: Request) -> dict[str, Any]:
     oidc_enabled = options.get_bool("OidcEnabled")
     oidc_authorize = opts.get("OidcAuthorizationEndpoint", "")
     if oidc_enabled and not oidc_authorize:  # from discovery, as one-api's settings page fills it in
-        discovery: OidcDiscovery = runtime.state["oidc_discovery"]
-        oidc_authorize = await discovery.authorization_endpoint()
+        oidc_authorize = await management(request).oidc_discovery.authorization_endpoint()
     test_origin = runtime.settings.oauth_test_origin
     return {
         "success": True,

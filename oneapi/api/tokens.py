@@ -39,7 +39,7 @@ from oneapi.api.common import (
     sent,
     unix_now,
 )
-from oneapi.db.engine import get_engine, session_scope
+from oneapi.api.context import db_session, session_scope
 from oneapi.db.models import Token, TokenStatus
 from oneapi.errors import InvalidRequest, NotFound
 from oneapi.security import generate_token_key
@@ -124,12 +124,12 @@ def _list(user_id: int, page: Page, keyword: str | None) -> list[dict[str, Any]]
         query = query.where(col(Token.name).startswith(keyword.strip(),
                                                   autoescape=True))
     query = query.order_by(col(Token.id).desc())
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return [row(token) for token in session.exec(page.apply(query)).all()]
 
 
 def _get(user_id: int, token_id: int) -> dict[str, Any]:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return row(_own(session, user_id, token_id))
 
 

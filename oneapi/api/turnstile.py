@@ -6,8 +6,8 @@ asks Cloudflare's siteverify endpoint (form fields ``secret``, ``response``, ``r
 and goes on only when it answers ``{"success": true}``. One-api checks nothing else with
 it (not the password login), and neither does this gateway.
 
-The verify URL lives in ``runtime.state["turnstile_verify_url"]`` so tests can point it at
-a local mock; it is not a setting.
+The verify URL is ``oneapi.api.context.Management.turnstile_verify_url`` (Cloudflare's) so
+tests can point it at a local mock; it is not a setting.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ import httpx
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from oneapi.api.context import management
 from oneapi.errors import Forbidden, ServiceUnavailable
 from oneapi.options import options
-from oneapi.runtime import Runtime
 
-__all__ = ("VERIFY_URL", "turnstile_check")
+__all__ = ("turnstile_check",)
 
-VERIFY_URL = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
 TIMEOUT_SECONDS = 10.0
 
 
@@ -36,13 +35,12 @@ async def turnstile_check(connection: ASGIConnection[Any, Any, Any, Any], _handl
     if not answer:
         raise Forbidden("the Turnstile check is missing; reload the page and try again",
                         code="turnstile_missing")
-    runtime: Runtime = connection.app.state.runtime
     form = {"secret": options.get("TurnstileSecretKey"), "response": answer}
     if connection.client:
         form["remoteip"] = connection.client.host
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
-            reply = await client.post(runtime.state.get("turnstile_verify_url", VERIFY_URL), data=form)
+            reply = await client.post(management(connection).turnstile_verify_url, data=form)
         verdict = reply.json()
     except (httpx.HTTPError, ValueError) as exc:
         raise ServiceUnavailable(f"the Turnstile check could not be verified: {exc}") from None

@@ -40,9 +40,9 @@ from sqlmodel import Session, col
 
 from oneapi.api import auth
 from oneapi.api.common import api_post, changed, ok, run_db
+from oneapi.api.context import db_session, management, session_scope
+from oneapi.api.ip_limits import critical_rate_limit
 from oneapi.api.login_backoff import LoginBackoff
-from oneapi.api.ratelimit import critical_rate_limit
-from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Status, User
 from oneapi.errors import InvalidRequest, NotFound
 from oneapi.options import options
@@ -177,7 +177,7 @@ def _pending_user(request: Request) -> tuple[int, int]:
 
 
 def _second_factor(user_id: int, version: int, code: str, now: float) -> User | None:
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         user = session.get(User, user_id)
         if (user is None or user.status != Status.ENABLED or not user.totp_enabled
                 or (user.session_version or 0) != version):
@@ -188,7 +188,7 @@ def _second_factor(user_id: int, version: int, code: str, now: float) -> User | 
 
 
 def _backoff(request: Request) -> LoginBackoff:
-    return request.app.state.runtime.state["login_backoff"]
+    return management(request).login_backoff
 
 
 def _backoff_key(user_id: int) -> str:
@@ -244,7 +244,7 @@ async def setup(me: auth.Me) -> dict[str, Any]:
 
 
 def _enable(user_id: int, code: str, now: float) -> tuple[User, list[str]] | None:
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         user = session.get(User, user_id)
         if user is None:
             raise NotFound("user not found")
@@ -284,7 +284,7 @@ async def enable(request: Request, me: auth.Me, data: JSONBody[CodeRequest]) -> 
 
 
 def _disable(user_id: int, code: str, password: str, now: float) -> User | None:
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         user = session.get(User, user_id)
         if user is None:
             raise NotFound("user not found")

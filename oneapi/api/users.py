@@ -45,12 +45,11 @@ from oneapi.api.common import (
     run_db,
     unix_now,
 )
-from oneapi.api.login_backoff import LoginBackoff
+from oneapi.api.context import db_session, management, session_scope
+from oneapi.api.ip_limits import critical_rate_limit
 from oneapi.api.logs import record_log
-from oneapi.api.ratelimit import critical_rate_limit
 from oneapi.api.turnstile import turnstile_check
 from oneapi.api.two_factor import complete_login
-from oneapi.db.engine import get_engine, session_scope
 from oneapi.db.models import Ability, Log, LogType, Role, Status, Token, TokenStatus, User
 from oneapi.errors import Forbidden, InvalidRequest, NotFound
 from oneapi.options import options
@@ -215,7 +214,7 @@ def _register(body: Registration) -> dict[int, int]:
     password = check_password(body.password)
     display_name = check_display_name(body.display_name) or username
     email = check_email(body.email)
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         if _username_taken(session, username):
             raise InvalidRequest("username is already taken", param="username")
         inviter = None
@@ -230,7 +229,7 @@ def _check_login(name: str, password: str) -> User | None:
 
     A matching hash cheaper than ours (one-api's cost 10) is replaced by one of our cost.
     """
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         query = select(User).where(or_(col(User.username) == name, col(User.email) == name),
                                    User.status != USER_DELETED)
         user = session.exec(query.order_by(col(User.id))).first()
@@ -245,7 +244,7 @@ def _check_login(name: str, password: str) -> User | None:
 
 # -- the caller's own account ---------------------------------------------------------------
 def _update_self(user_id: int, body: SelfUpdate) -> User:
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         user = session.get(User, user_id)
         if user is None:
             raise NotFound("user not found")
@@ -335,7 +334,7 @@ def _dashboard(user_id: int, start: int, end: int) -> list[dict[str, Any]]:
                        func.coalesce(func.sum(Log.completion_tokens), 0))
              .where(*_consumed(user_id, start, end))
              .group_by(day, model_name).order_by(day, model_name))
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return [{"Day": dt.datetime.fromtimestamp(int(d) * 86400, dt.UTC).strftime("%Y-%m-%d"),
                  "ModelName": model, "RequestCount": int(count), "Quota": int(quota),
                  "PromptTokens": int(prompt), "CompletionTokens": int(completion)}
@@ -350,14 +349,14 @@ def _top_tokens(user_id: int, start: int, end: int) -> list[dict[str, Any]]:
              .where(*_consumed(user_id, start, end))
              .group_by(col(Log.token_id), col(Log.token_name))
              .order_by(quota.desc(), col(Log.token_name)).limit(DASHBOARD_TOP_TOKENS))
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return [{"token_id": int(token_id or 0), "token_name": name or "", "requests": int(count),
                  "quota": int(spent), "tokens": int(tokens)}
                 for token_id, name, count, spent, tokens in session.execute(query).all()]
 
 
 def _available_models(group: str) -> list[str]:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         query = select(Ability.model).where(Ability.group == group,
                                             Ability.enabled == True).distinct()  # noqa: E712
         return sorted(session.exec(query).all())
@@ -375,7 +374,7 @@ def _list_users(page: Page, keyword: str | None) -> list[dict[str, Any]]:
             matches.append(col(User.id) == user_id)
         query = query.where(or_(*matches))
     query = query.order_by(col(User.id).desc())
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return [public_user(user) for user in session.exec(page.apply(query)).all()]
 
 
@@ -390,7 +389,7 @@ def _get_managed(session: Session, me: User, user_id: int) -> User:
 
 
 def _get_user(me: User, user_id: int) -> dict[str, Any]:
-    with Session(get_engine()) as session:
+    with db_session() as session:
         return public_user(_get_managed(session, me, user_id))
 
 
@@ -398,7 +397,7 @@ def _create_user(body: NewUser) -> User:
     username = check_username(body.username)
     password = check_password(body.password)
     display_name = check_display_name(body.display_name) or username
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         if _username_taken(session, username):
             raise InvalidRequest("username is already taken", param="username")
         user = User(username=username, password=hash_password(password), display_name=display_name,
@@ -410,7 +409,7 @@ def _create_user(body: NewUser) -> User:
 def _update_user(me: User, body: UserUpdate) -> tuple[User, int]:
     """The updated user and what their quota gained (negative when lowered)."""
     delta = 0
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with db_session(expire_on_commit=False) as session:
         user = _get_managed(session, me, body.id)
         if body.role is not None and body.role != user.role:
             if body.role not in (Role.COMMON, Role.ADMIN, Role.ROOT):
@@ -545,7 +544,7 @@ class UserController(Controller):
         name = data.username.strip()
         if not name or not data.password:
             raise InvalidRequest("username and password are required")
-        backoff: LoginBackoff = request.app.state.runtime.state["login_backoff"]
+        backoff = management(request).login_backoff
         await backoff.attempt(name)
         user = await run_db(_check_login, name, data.password)
         if user is None:

@@ -40,15 +40,13 @@ class Reservation:
 
 
 class Ledger:
-    def __init__(self, writer: BatchWriter) -> None:
+    def __init__(self, writer: BatchWriter, counters: QuotaCounters | None = None,
+                 on_settled: Callable[[int, int, int], None] | None = None) -> None:
         self.writer = writer
-        self.counters: QuotaCounters | None = None
+        self.counters = counters  # Redis's, shared by every replica, when REDIS_CONN_STRING is set
         # Told (user id, quota before, quota after) of each settlement, net of running requests
         # (oneapi.billing.reminder); it must not block.
-        self.on_settled: Callable[[int, int, int], None] | None = None
-
-    def attach(self, counters: QuotaCounters) -> None:
-        self.counters = counters
+        self.on_settled = on_settled
 
     def reserve(self, token: CachedToken, user: CachedUser, amount: int) -> Reservation:
         """Pre-consume ``amount`` from the user and (unless unlimited) the token, in memory.

@@ -18,9 +18,7 @@ import html
 import logging
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
-
-from oneapi.db.engine import get_engine
+from oneapi.db.engine import Database
 from oneapi.db.models import User
 from oneapi.mail import send_mail
 from oneapi.options import options
@@ -36,8 +34,8 @@ log = logging.getLogger("oneapi.billing.reminder")
 QUEUE_SIZE = 1000
 
 
-def _address(user_id: int) -> str:
-    with Session(get_engine()) as session:
+def _address(database: Database, user_id: int) -> str:
+    with database.session() as session:
         user = session.get(User, user_id)
         return user.email if user is not None and user.email else ""
 
@@ -45,7 +43,8 @@ def _address(user_id: int) -> str:
 class QuotaReminder:
     """A runtime component; the ledger calls :meth:`settled` after each settlement."""
 
-    def __init__(self) -> None:
+    def __init__(self, database: Database) -> None:
+        self.database = database
         self._queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue(QUEUE_SIZE)
         self._task: asyncio.Task[None] | None = None
 
@@ -76,9 +75,8 @@ class QuotaReminder:
             except Exception:
                 log.exception("quota reminder for user %s was not sent", user_id)
 
-    @staticmethod
-    async def _send(user_id: int, left: int) -> None:
-        address = await asyncio.to_thread(_address, user_id)
+    async def _send(self, user_id: int, left: int) -> None:
+        address = await asyncio.to_thread(_address, self.database, user_id)
         if not address:
             return
         subject = "Your quota is used up" if left <= 0 else "Your quota is running low"

@@ -1,9 +1,10 @@
-"""The process-wide SQLAlchemy engine and sessions.
+"""An app's database: its SQLAlchemy engine and sessions, built from that app's settings.
 
-The engine is synchronous on purpose: it serves psycopg, PyMySQL and sqlite3 with one
-code path, and every call runs in a worker thread or in the batch writer, so the event
-loop never waits on the database. It is created lazily, which keeps Lambda cold starts
-and CLI commands cheap.
+One :class:`Database` per app (``oneapi.services`` builds it from the settings the app factory
+was given), so two apps in one process each use their own. The engine is synchronous on
+purpose: it serves psycopg, PyMySQL and sqlite3 with one code path, and every call runs in a
+worker thread or in the batch writer, so the event loop never waits on the database. It is
+created on first use, which keeps Lambda cold starts and CLI commands cheap.
 """
 
 from __future__ import annotations
@@ -17,27 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
-from oneapi.config import Settings, get_settings
+from oneapi.config import Settings
 from oneapi.db.dsn import DatabaseTarget, parse_dsn
 
-__all__ = (
-    "DatabaseUnavailable",
-    "dispose_engine",
-    "get_engine",
-    "get_target",
-    "make_engine",
-    "session_scope",
-    "target_from_settings",
-)
+__all__ = ("Database", "DatabaseUnavailable", "make_engine", "target_from_settings")
 
 log = logging.getLogger("oneapi.db")
-
-_engine: Engine | None = None
-_target: DatabaseTarget | None = None
-
 
 class DatabaseUnavailable(RuntimeError):
     """The database did not answer; the message names the host, never the password."""
@@ -101,39 +91,63 @@ def _enable_wal(cursor: Any, timeout_s: float) -> None:
             time.sleep(0.01)
 
 
-def get_target() -> DatabaseTarget:
-    global _target
-    if _target is None:
-        _target = target_from_settings(get_settings())
-    return _target
+class Database:
+    """The engine for one app's settings, created on first use; a runtime component that
+    disposes of its pooled connections when the app stops (everything else stops first)."""
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._target: DatabaseTarget | None = None
+        self._engine: Engine | None = None
 
-def get_engine() -> Engine:
-    """The shared engine, created on first use."""
-    global _engine
-    if _engine is None:
-        target = get_target()
-        _engine = make_engine(target, get_settings())
-        log.info("database: %s (%s)", target.backend, target.safe_description)
-    return _engine
+    @property
+    def target(self) -> DatabaseTarget:
+        """Where ``SQL_DSN`` / ``SQLITE_PATH`` point (raises DSNError on a bad DSN)."""
+        if self._target is None:
+            self._target = target_from_settings(self.settings)
+        return self._target
 
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            target = self.target
+            self._engine = make_engine(target, self.settings)
+            log.info("database: %s (%s)", target.backend, target.safe_description)
+        return self._engine
 
-def dispose_engine() -> None:
-    """Close every pooled connection and forget the engine (shutdown, tests)."""
-    global _engine, _target
-    if _engine is not None:
-        _engine.dispose()
-    _engine = None
-    _target = None
+    def session(self, *, expire_on_commit: bool = True) -> Session:
+        return Session(self.engine, expire_on_commit=expire_on_commit)
 
+    @contextmanager
+    def scope(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
 
-@contextmanager
-def session_scope() -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    with Session(get_engine(), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    def describe_unreachable(self, exc: OperationalError) -> str:
+        """Why the database did not answer, naming the host and never the password."""
+        target = self.target
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+        password = target.url.password
+        if password:
+            reason = reason.replace(str(password), "***")
+        where = target.url.host or target.url.query.get("unix_socket") or target.url.database
+        port = f":{target.url.port}" if target.url.port else ""
+        return f"cannot reach the {target.backend} database at {where}{port}: {reason}"
+
+    def dispose(self) -> None:
+        """Close every pooled connection; the next use opens new ones."""
+        if self._engine is not None:
+            self._engine.dispose()
+        self._engine = None
+
+    async def start(self, runtime: object) -> None:
+        """Nothing to do: the engine opens on first use."""
+
+    async def stop(self) -> None:
+        self.dispose()

@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Dialect, insert, inspect, text
+from sqlalchemy import Connection, Dialect, Engine, insert, inspect, text
 from sqlmodel import Session
 
 from oneapi.db.background import run_in_background
-from oneapi.db.engine import get_engine
+from oneapi.db.engine import Database
 from oneapi.db.journal import Journal, Settlement, dead_journals, read_settlements, remove_journal
 from oneapi.db.models import Log
 from oneapi.runtime import stop_tasks
@@ -107,10 +107,9 @@ class _Batch:
         self.logs.extend(other.logs)
 
 
-def _write(batch: _Batch, mark: tuple[str, int] | None) -> None:
+def _write(engine: Engine, batch: _Batch, mark: tuple[str, int] | None) -> None:
     """Write ``batch``; with ``mark`` (journal id, sequence number), record that journal as
     written up to that record in the same transaction."""
-    engine = get_engine()
     with Session(engine) as session:
         connection = session.connection()
         if mark is not None:
@@ -148,7 +147,7 @@ def _insert_logs(connection: Connection, dialect: Dialect, logs: list[dict[str, 
         connection.exec_driver_sql(_rows_statement(sql, len(chunk)), values)
 
 
-def _open_journal(directory: Path) -> Journal:
+def _open_journal(engine: Engine, directory: Path) -> Journal:
     """This process's journal, registered in the database (sequence 0) before it takes a record.
 
     The registration tells a later replay that the journal belongs to *this* database: one
@@ -157,7 +156,7 @@ def _open_journal(directory: Path) -> Journal:
     """
     journal = Journal(directory)
     try:
-        with get_engine().begin() as connection:
+        with engine.begin() as connection:
             connection.execute(_MARK_INSERT, {"journal": journal.id, "seq": 0})
     except Exception:
         journal.close(written=True)
@@ -165,18 +164,18 @@ def _open_journal(directory: Path) -> Journal:
     return journal
 
 
-def _forget(journal: str) -> None:
+def _forget(engine: Engine, journal: str) -> None:
     """Delete a journal's row once its files are gone (a leftover row would only take space)."""
-    with get_engine().begin() as connection:
+    with engine.begin() as connection:
         connection.execute(_MARK_DELETE, {"journal": journal})
 
 
-def _replay(directory: Path) -> int:
+def _replay(engine: Engine, directory: Path) -> int:
     """Write what the journals of dead processes in ``directory`` hold and the database lacks."""
     replayed = 0
     with dead_journals(directory) as journals:
         for journal, paths in journals:
-            with get_engine().connect() as connection:
+            with engine.connect() as connection:
                 done = connection.execute(_MARK_SELECT, {"journal": journal}).scalar()
             if done is None:
                 log.warning("settlement journal %s in %s is another database's; left alone", journal,
@@ -189,9 +188,9 @@ def _replay(directory: Path) -> int:
                     last = max(last, settlement.seq)
                     replayed += 1
             if not batch.empty():
-                _write(batch, (journal, last))
+                _write(engine, batch, (journal, last))
             remove_journal(directory, journal, paths)
-            _forget(journal)
+            _forget(engine, journal)
     return replayed
 
 
@@ -222,7 +221,8 @@ def _log_insert(dialect: Dialect) -> tuple[str, tuple[tuple[str, Any], ...], boo
 class BatchWriter:
     """A runtime component; register it first so it stops (and flushes) last."""
 
-    def __init__(self, interval: float = 2.0) -> None:
+    def __init__(self, database: Database, interval: float = 2.0) -> None:
+        self.database = database
         self.interval = interval
         self.io_lock = asyncio.Lock()  # one flush or cache reload at a time
         self.journal: Journal | None = None  # opened by start(); until then settlements are in memory only
@@ -305,7 +305,7 @@ class BatchWriter:
             self._in_flight = batch
             mark = self._seal_journal()
             try:
-                await run_in_background(_write, batch, mark)
+                await run_in_background(_write, self.database.engine, batch, mark)
             except Exception as exc:
                 log.warning("batch write failed, keeping %d log row(s) for the next try: %s",
                             len(batch.logs), type(exc).__name__)
@@ -342,7 +342,7 @@ class BatchWriter:
         self.interval = runtime.settings.batch_update_interval
         directory = Path(runtime.settings.journal_directory)
         try:
-            replayed = await run_in_background(_replay, directory)
+            replayed = await run_in_background(_replay, self.database.engine, directory)
         except Exception:
             log.exception("could not write the settlement journals left in %s; they are kept for the next "
                           "boot", directory)
@@ -351,7 +351,7 @@ class BatchWriter:
                 log.warning("wrote %d settlement(s) that a process which did not stop cleanly left in its "
                             "journal (%s)", replayed, directory)
         try:
-            self.journal = await run_in_background(_open_journal, directory)
+            self.journal = await run_in_background(_open_journal, self.database.engine, directory)
         except Exception as exc:
             log.error("cannot open a settlement journal in %s (%s): a crash will lose the settlements not "
                       "yet in the database; set JOURNAL_DIR to a writable directory", directory, exc)
@@ -381,7 +381,7 @@ class BatchWriter:
         if journal is not None:
             journal.close(written=written)
             if written:
-                await run_in_background(_forget, journal.id)
+                await run_in_background(_forget, self.database.engine, journal.id)
 
 
 def _add(amounts: dict[int, int], key: int, amount: int) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from oneapi.relay.adapters.base import Usage
+from oneapi.relay.formats.events import TokenUsage
 from oneapi.relay.request import RelayMode, RelayRequest
 from oneapi.relay.tokenizer import count_messages, count_text
 
@@ -83,8 +83,8 @@ def count_completion(request: RelayRequest, body: bytes, content_type: str) -> i
     return count_text(_answer_text(request, body, content_type), request.model)
 
 
-def count_usage(request: RelayRequest, body: bytes, content_type: str) -> Usage:
+def count_usage(request: RelayRequest, body: bytes, content_type: str) -> TokenUsage:
     """Usage of a whole answer, counted locally."""
     if request.mode in (RelayMode.SPEECH, RelayMode.EMBEDDINGS, RelayMode.MODERATIONS, RelayMode.RERANK):
-        return Usage(count_prompt(request), 0)
-    return Usage(count_prompt(request), count_completion(request, body, content_type))
+        return TokenUsage(count_prompt(request), 0)
+    return TokenUsage(count_prompt(request), count_completion(request, body, content_type))

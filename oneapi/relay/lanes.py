@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from oneapi.relay.entry import ANTHROPIC_MESSAGES
+from oneapi.relay.client_formats import ANTHROPIC_MESSAGES
 from oneapi.relay.request import RelayMode, RelayRequest
 
 if TYPE_CHECKING:

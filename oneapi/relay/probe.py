@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -19,13 +18,11 @@ from oneapi.cache import CachedChannel, cached_channel
 from oneapi.db.models import Channel
 from oneapi.errors import GatewayError
 from oneapi.relay.adapters import adapter_for
-from oneapi.relay.adapters.base import Usage, bad_answer
+from oneapi.relay.adapters.base import bad_answer
+from oneapi.relay.formats.events import TokenUsage
 from oneapi.relay.request import RelayMode, parse_request
 from oneapi.relay.upstream import UpstreamClient
 from oneapi.security import mask_secrets
-
-if TYPE_CHECKING:
-    from oneapi.runtime import Runtime
 
 __all__ = ("TEST_PROMPT", "ProbeResult", "probe_channel", "probe_model")
 
@@ -38,7 +35,7 @@ class ProbeResult:
     success: bool
     elapsed: float  # seconds
     message: str
-    usage: Usage | None
+    usage: TokenUsage | None
     model: str
     status: int = 0  # the upstream's HTTP status when it answered with an error
 
@@ -70,12 +67,10 @@ def probe_model(channel: CachedChannel, model: str | None = None) -> str:
     return model or next(iter(channel.models), "") or next(iter(channel.kind.default_models), _FALLBACK_MODEL)
 
 
-async def probe_channel(runtime: Runtime | None, channel: Channel | CachedChannel,
+async def probe_channel(client: UpstreamClient, channel: Channel | CachedChannel,
                         model: str | None = None) -> ProbeResult:
-    """Send one chat request to ``channel`` and report (success, seconds, message, usage).
-
-    Uses the runtime's shared upstream client when it runs, else a short-lived one.
-    """
+    """Send one chat request to ``channel`` through ``client`` and report (success, seconds,
+    message, usage)."""
     cached = channel if isinstance(channel, CachedChannel) else cached_channel(channel)
     name = probe_model(cached, model)
     adapter = adapter_for(cached.kind.api_format)
@@ -88,14 +83,6 @@ async def probe_channel(runtime: Runtime | None, channel: Channel | CachedChanne
     except GatewayError as exc:
         return ProbeResult(False, 0.0, exc.message, None, name)
     outgoing = adapter.build_request(cached, key, request, cached.upstream_model(name))
-    shared = runtime.state.get("upstream") if runtime is not None else None
-    client = shared if isinstance(shared, UpstreamClient) and shared.started else None
-    own = None
-    if client is None:
-        from oneapi.config import get_settings
-
-        own = client = UpstreamClient()
-        own.open(runtime.settings if runtime is not None else get_settings())
     started = time.monotonic()
     try:
         response = await client.send(outgoing.method, outgoing.url, outgoing.headers, outgoing.body,
@@ -114,6 +101,3 @@ async def probe_channel(runtime: Runtime | None, channel: Channel | CachedChanne
     except GatewayError as exc:
         message = mask_secrets(exc.message, cached.keys)
         return ProbeResult(False, time.monotonic() - started, message, None, name)
-    finally:
-        if own is not None:
-            await own.stop()

@@ -33,10 +33,9 @@ from oneapi.billing.pricing import price_for
 from oneapi.errors import GatewayError, NoAvailableChannel, UnsupportedFeature
 from oneapi.options import options
 from oneapi.relay.adapters.azure import api_version
-from oneapi.relay.adapters.base import Usage
 from oneapi.relay.adapters.openai import ADAPTER as OPENAI
 from oneapi.relay.auth import authenticate
-from oneapi.relay.formats.events import encode_json
+from oneapi.relay.formats.events import TokenUsage, encode_json
 from oneapi.relay.request import RelayMode, parse_request
 from oneapi.relay.service import _Call
 
@@ -70,7 +69,7 @@ def upstream_target(channel: CachedChannel, key: str, model: str) -> tuple[str, 
     return f"{base}{prefix}/realtime?model={quote(model)}", {"Authorization": f"Bearer {key}"}
 
 
-def _weighted_usage(event: dict[str, Any], model: str) -> Usage | None:
+def _weighted_usage(event: dict[str, Any], model: str) -> TokenUsage | None:
     """A ``response.done`` event's usage, audio tokens as their text-token equivalents."""
     usage = (event.get("response") or {}).get("usage")
     if not isinstance(usage, dict):
@@ -80,7 +79,7 @@ def _weighted_usage(event: dict[str, Any], model: str) -> Usage | None:
     text_in = int(inputs.get("text_tokens", int(usage.get("input_tokens") or 0) - audio_in) or 0)
     text_out = int(outputs.get("text_tokens", int(usage.get("output_tokens") or 0) - audio_out) or 0)
     multiplier_in, multiplier_out = audio_multipliers(model)
-    return Usage(text_in + round(audio_in * multiplier_in), text_out + round(audio_out * multiplier_out))
+    return TokenUsage(text_in + round(audio_in * multiplier_in), text_out + round(audio_out * multiplier_out))
 
 
 class _Session:
@@ -202,4 +201,4 @@ class _Session:
 @websocket("/v1/realtime", name="relay:realtime")
 async def realtime_route(socket: WebSocket[Any, Any, Any]) -> None:
     """Relay a Realtime API session to a channel serving the model (see the module docstring)."""
-    await _Session(socket.app.state.runtime.state["relay"], socket).run()
+    await _Session(socket.app.state.runtime.services.relay, socket).run()

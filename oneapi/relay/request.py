@@ -124,7 +124,7 @@ class RelayRequest:
     form: dict[str, str] = field(default_factory=dict)
     #: remote images an adapter's ``prepare`` fetched (URL -> ``InlineImage``)
     images: dict[str, Any] = field(default_factory=dict)
-    #: the client's own request when it spoke another format (``oneapi.relay.entry``)
+    #: the client's own request when it spoke another format (``oneapi.relay.client_formats``)
     client: Any = None
     _document: dict[str, Any] | None = None
 

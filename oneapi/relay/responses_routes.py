@@ -20,7 +20,7 @@ __all__ = ("responses_routes",)
 
 
 async def _stored(request: Request[Any, Any, Any], response_id: str) -> tuple[ResponseStore, Stored]:
-    relay = request.app.state.runtime.state["relay"]
+    relay = request.app.state.runtime.services.relay
     caller = await authenticate(relay.cache, request.headers, request.client.host if request.client else "")
     store: ResponseStore = relay.responses
     return store, await store.get(response_id, caller.user.id)

@@ -34,10 +34,9 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import delete, insert, select
-from sqlmodel import Session
 
 from oneapi.db.background import run_in_background
-from oneapi.db.engine import get_engine
+from oneapi.db.engine import Database
 from oneapi.db.models import StoredResponse
 from oneapi.errors import NotFound
 from oneapi.options import options
@@ -92,20 +91,20 @@ def _not_found(response_id: str) -> NotFound:
 
 
 # -- the background thread's side ------------------------------------------------------
-def _load(response_id: str) -> Stored | None:
-    with Session(get_engine()) as session:
+def _load(database: Database, response_id: str) -> Stored | None:
+    with database.session() as session:
         row = session.execute(select(_TABLE).where(_TABLE.c.id == response_id)).first()
     return Stored.from_row(row) if row is not None else None
 
 
-def _write(rows: list[dict[str, Any]], user_limit: int) -> set[str]:
+def _write(database: Database, rows: list[dict[str, Any]], user_limit: int) -> set[str]:
     """Insert ``rows``; then delete each writer's oldest rows past ``user_limit`` bytes.
 
     Returns the ids no longer stored (so memory forgets them too).
     """
     dropped = {row["id"] for row in rows if row["size"] > user_limit}
     kept = [row for row in rows if row["id"] not in dropped]
-    with Session(get_engine()) as session:
+    with database.session() as session:
         connection = session.connection()
         if kept:
             connection.execute(insert(_TABLE), kept)
@@ -124,8 +123,8 @@ def _write(rows: list[dict[str, Any]], user_limit: int) -> set[str]:
     return dropped
 
 
-def _delete(response_id: str) -> None:
-    with Session(get_engine()) as session:
+def _delete(database: Database, response_id: str) -> None:
+    with database.session() as session:
         session.execute(delete(_TABLE).where(_TABLE.c.id == response_id))
         session.commit()
 
@@ -133,7 +132,8 @@ def _delete(response_id: str) -> None:
 class ResponseStore:
     """A runtime component: stored responses, in memory first and in the database."""
 
-    def __init__(self, memory_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, database: Database, memory_bytes: int = 64 * 1024 * 1024) -> None:
+        self.database = database
         self.memory_bytes = memory_bytes
         self._recent: OrderedDict[str, Stored] = OrderedDict()
         self._recent_bytes = 0
@@ -158,7 +158,7 @@ class ResponseStore:
         """The caller's stored response; :class:`NotFound` when unknown, another user's or expired."""
         stored = self._recent.get(response_id)
         if stored is None:
-            stored = await run_in_background(_load, response_id)
+            stored = await run_in_background(_load, self.database, response_id)
             if stored is not None:
                 self._remember(stored)
         else:
@@ -173,7 +173,7 @@ class ResponseStore:
         await self.get(response_id, user_id)
         self._forget(response_id)
         self._pending.pop(response_id, None)
-        await run_in_background(_delete, response_id)
+        await run_in_background(_delete, self.database, response_id)
 
     async def conversation(self, previous_id: str, user_id: int) -> list[dict[str, Any]]:
         """The items ``previous_id`` continued from, then its input and output, oldest first."""
@@ -223,7 +223,7 @@ class ResponseStore:
                 batch, self._pending = self._pending, {}
                 limit = options.get_int("ResponseStoreUserLimitMB", 100) * 1024 * 1024
                 try:
-                    dropped = await run_in_background(_write, list(batch.values()), limit)
+                    dropped = await run_in_background(_write, self.database, list(batch.values()), limit)
                 except Exception as exc:
                     log.warning("storing %d response(s) failed, retrying: %s", len(batch), type(exc).__name__)
                     self._pending = {**batch, **self._pending}

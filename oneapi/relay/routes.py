@@ -24,7 +24,7 @@ from oneapi.relay.service import Relay
 __all__ = ("ANTHROPIC_MESSAGES_PATH", "parse_anthropic_messages", "relay_lanes", "relay_routes")
 
 def _relay(app: Any) -> Relay:
-    return app.state.runtime.state["relay"]
+    return app.state.runtime.services.relay
 
 
 def _endpoint(mode: RelayMode) -> ASGIRouteHandler:

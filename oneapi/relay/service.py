@@ -32,7 +32,6 @@ from oneapi.billing.ledger import Ledger, Reservation
 from oneapi.billing.pricing import Price, price_for
 from oneapi.cache import CachedChannel, RelayCache
 from oneapi.db.models import LogType, Status
-from oneapi.db.writer import BatchWriter
 from oneapi.errors import (
     GatewayError,
     NoAvailableChannel,
@@ -43,16 +42,17 @@ from oneapi.errors import (
 )
 from oneapi.metrics import Metrics
 from oneapi.options import options
-from oneapi.ratelimit import RateLimits
 from oneapi.relay.adapters import Adapter, adapter_for
-from oneapi.relay.adapters.base import ConvertedResponse, StreamConverter, Usage, bad_answer
+from oneapi.relay.adapters.base import ConvertedResponse, StreamConverter, bad_answer
 from oneapi.relay.asgi import ClientDisconnected, Incoming, read_body, send_bytes, start_stream
 from oneapi.relay.auth import Caller, authenticate
+from oneapi.relay.client_formats import serving_adapter
 from oneapi.relay.counting import count_prompt, count_usage
-from oneapi.relay.entry import serving_adapter
+from oneapi.relay.formats.events import TokenUsage
 from oneapi.relay.picker import ChannelPicker
 from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 from oneapi.relay.responses_store import ResponseStore
+from oneapi.relay.token_limits import RateLimits
 from oneapi.relay.tokenizer import count_text
 from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError, UpstreamResponse
 from oneapi.security import mask_secrets
@@ -155,23 +155,25 @@ class _ClientWatch:
 
 
 class Relay:
-    def __init__(self, cache: RelayCache, writer: BatchWriter, upstream: UpstreamClient,
-                 max_body_bytes: int = 32 * 1024 * 1024, responses: ResponseStore | None = None) -> None:
+    def __init__(self, cache: RelayCache, upstream: UpstreamClient, ledger: Ledger, limits: RateLimits,
+                 metrics: Metrics, responses: ResponseStore, *, max_body_bytes: int = 32 * 1024 * 1024,
+                 allow_private_images: bool = False) -> None:
         self.max_body_bytes = max_body_bytes
+        self.allow_private_images = allow_private_images  # ALLOW_PRIVATE_IMAGE_URLS
         self.cache = cache
         self.upstream = upstream
-        self.responses = responses or ResponseStore()
-        self.ledger = Ledger(writer)
+        self.responses = responses
+        self.ledger = ledger
         self.picker = ChannelPicker(cache)
-        self.limits = RateLimits()  # shared across replicas once oneapi.scale attaches Redis
+        self.limits = limits  # in Redis, shared across replicas, when REDIS_CONN_STRING is set
         self.admission = Admission(self.limits, self.ledger)
-        self.metrics = Metrics()
+        self.metrics = metrics
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, mode: RelayMode,
                      parse: Callable[[bytes, Incoming], RelayRequest] | None = None) -> None:
         """Answer one relay request on the raw ASGI interface (errors raise GatewayError).
 
-        ``parse`` reads a body in a client format other than OpenAI's (``oneapi.relay.entry``).
+        ``parse`` reads a body in a client format other than OpenAI's (``oneapi.relay.client_formats``).
         """
         started = time.monotonic()
         incoming = Incoming(scope)
@@ -241,7 +243,7 @@ class Relay:
 
         Upstream text is masked (:func:`~oneapi.security.mask_secrets`) before it is logged or kept.
         """
-        await adapter.prepare(call.request)
+        await adapter.prepare(call.request, allow_private_images=self.allow_private_images)
         call.notes = adapter.notes
         key = await adapter.credential(channel, channel.next_key())
         outgoing = adapter.build_request(channel, key, call.request, call.upstream_model)
@@ -348,14 +350,14 @@ class Relay:
         usage = converter.usage
         if usage is None:
             produced = converter.produced_text()
-            usage = Usage(count_prompt(call.request), count_text(produced, call.request.model))
+            usage = TokenUsage(count_prompt(call.request), count_text(produced, call.request.model))
             sent = sent or bool(produced)
         if sent or usage.completion_tokens:
             self._finish(call, usage, is_stream=True)
         else:
             self.ledger.refund(call.reservation)
 
-    def _finish(self, call: _Call, usage: Usage, *, is_stream: bool) -> None:
+    def _finish(self, call: _Call, usage: TokenUsage, *, is_stream: bool) -> None:
         request, channel = call.request, call.channel
         channel_type = channel.type if channel is not None else None
         price = call.price if channel_type is None else price_for(request.model, call.caller.user.group,
@@ -372,7 +374,7 @@ class Relay:
         self.limits.used(call.caller.token, call.caller.user, usage.prompt_tokens + usage.completion_tokens)
 
 
-def _log_row(call: _Call, price: Price, quota: int, usage: Usage, *,
+def _log_row(call: _Call, price: Price, quota: int, usage: TokenUsage, *,
              is_stream: bool) -> dict[str, Any] | None:
     """The consume log row (None when the ``LogConsumeEnabled`` option is off)."""
     if not options.get_bool("LogConsumeEnabled"):

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from oneapi.relay.adapters.base import Usage
+from oneapi.relay.formats.events import TokenUsage
 
 __all__ = ("OpenAIEventStream",)
 
@@ -31,12 +31,12 @@ def _data(event: bytes) -> bytes:
     return b"\n".join(lines)
 
 
-def _usage_of(document: dict[str, Any]) -> Usage | None:
+def _usage_of(document: dict[str, Any]) -> TokenUsage | None:
     usage = document.get("usage")
     if not isinstance(usage, dict):
         response = document.get("response")
         usage = response.get("usage") if isinstance(response, dict) else None
-    return Usage.from_openai(usage)
+    return TokenUsage.from_openai(usage)
 
 
 class OpenAIEventStream:
@@ -49,7 +49,7 @@ class OpenAIEventStream:
         self._drop_empty = drop_empty_choices
         self._partial = b""
         self._seen: list[bytes] = []
-        self.usage: Usage | None = None
+        self.usage: TokenUsage | None = None
 
     def feed(self, data: bytes) -> bytes:
         if self._partial:

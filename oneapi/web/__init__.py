@@ -21,7 +21,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateEngineProtocol
 from litestar.template.config import TemplateConfig
 
-from oneapi.api.ratelimit import web_rate_limit
+from oneapi.api.ip_limits import web_rate_limit
 from oneapi.web.pages import page_handlers
 
 __all__ = ("STATIC_DIR", "TEMPLATES_DIR", "WebUI")

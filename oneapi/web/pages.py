@@ -14,7 +14,7 @@ from litestar import Request, get
 from litestar.response import Redirect, Template
 
 from oneapi import __version__
-from oneapi.api.vendor import BALANCE_TYPES
+from oneapi.api.vendor_account import BALANCE_TYPES
 from oneapi.billing.ratios import cache_ratios, completion_ratio, effective_table
 from oneapi.channel_types import CHANNEL_TYPES
 from oneapi.db.models import Role

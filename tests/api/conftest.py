@@ -15,12 +15,13 @@ import pytest
 from litestar.testing import TestClient
 from sqlmodel import Session
 
-from oneapi.config import reset_settings
-from oneapi.db.engine import dispose_engine, get_engine
+from oneapi.api.context import Management
 from oneapi.db.models import Log, LogType, Role, Status, User
+from oneapi.edge import Edge
 from oneapi.runtime import Runtime
 from oneapi.security import generate_access_token, generate_aff_code, hash_password
 from oneapi.server import create_app
+from tests.support.db import dispose_engine, get_engine
 
 PASSWORD = "password123"
 CALLERS = ("anonymous", "alice", "bob", "admin", "root")
@@ -36,9 +37,19 @@ class Api:
     """A running app and the access tokens of root, an admin and two common users."""
 
     client: TestClient[Any]
-    runtime: Runtime
+    app: Edge
     tokens: dict[str, str] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def management(self) -> Management:
+        """The management API's state (the API is built now if no call has built it yet)."""
+        state: Management = self.app.litestar.state.management
+        return state
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.app.state.runtime
 
     def call(self, method: str, path: str, who: str = "root", **kwargs: Any) -> Any:
         headers = dict(kwargs.pop("headers", {}) or {})
@@ -88,17 +99,15 @@ def _build(monkeypatch: pytest.MonkeyPatch, password_hash: str) -> Iterator[Api]
     root_token = generate_access_token()
     monkeypatch.setenv("INITIAL_ROOT_ACCESS_TOKEN", root_token)
     monkeypatch.setenv("GLOBAL_API_RATE_LIMIT", "0")
-    reset_settings()
     dispose_engine()
     app = create_app()
     with TestClient(app) as client:
-        api = Api(client, app.state.runtime, tokens={"root": root_token}, ids={"root": 1})
+        api = Api(client, app, tokens={"root": root_token}, ids={"root": 1})
         api.add_user("admin", Role.ADMIN, password_hash)
         api.add_user("alice", Role.COMMON, password_hash, quota=1000)
         api.add_user("bob", Role.COMMON, password_hash, quota=1000)
         yield api
     dispose_engine()
-    reset_settings()
 
 
 @pytest.fixture

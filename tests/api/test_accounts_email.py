@@ -12,10 +12,10 @@ import pytest
 from sqlmodel import Session
 
 from oneapi.api.codes import CodeBook
-from oneapi.db.engine import get_engine
 from oneapi.db.models import Token, TokenStatus
 from oneapi.security import generate_token_key
 from tests.api.conftest import PASSWORD, Api
+from tests.support.db import get_engine
 from tests.support.mailbox import Mailbox, mailbox, turnstile_mock
 from tests.support.upstreams import OpenAIUpstream
 
@@ -40,7 +40,7 @@ def box(api_sp: Api) -> Iterator[tuple[Api, Mailbox, Clock]]:
     with mailbox() as (inbox, port):
         set_options(api_sp, SMTPServer="127.0.0.1", SMTPPort=port, SMTPFrom="gateway@example.org",
                     ServerAddress="https://gw.example.org", SystemName="Test Gateway")
-        api_sp.runtime.state["email_codes"] = CodeBook(clock=clock)  # after the first call built the API
+        api_sp.management.email_codes = CodeBook(clock=clock)  # after the first call built the API
         yield api_sp, inbox, clock
 
 
@@ -164,7 +164,7 @@ def test_smtp_not_configured_is_a_clear_error(api_lite: Api) -> None:
 def test_turnstile_on_and_off(box: tuple[Api, Mailbox, Clock]) -> None:
     api, inbox, _clock = box
     with turnstile_mock("s3cret") as (mock, url):
-        api.runtime.state["turnstile_verify_url"] = url
+        api.management.turnstile_verify_url = url
         params = {"email": "t@example.com"}
         api.ok("GET", "/api/verification", "anonymous", params=params)  # off: no check, no call
         assert mock.calls == []
@@ -219,7 +219,7 @@ def test_quota_reminder_sent_once_per_crossing(box: tuple[Api, Mailbox, Clock]) 
         api.ok("PUT", "/api/user/", json={"id": api.ids["bob"], "quota": 5000})  # bob stays above 999
         chat("bob")
         with api.client.portal() as portal:  # the consumption reaches the database before the top-up
-            portal.call(api.runtime.state["writer"].flush)
+            portal.call(api.runtime.services.writer.flush)
         api.ok("PUT", "/api/user/", json={"id": api.ids["alice"], "quota": 1000})  # a top-up re-arms it
         chat("alice")
         second = inbox.wait(2)

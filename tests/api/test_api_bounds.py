@@ -10,11 +10,11 @@ from sqlmodel import Session
 
 from oneapi.api import channels
 from oneapi.api.common import INT64_MAX, query_int
-from oneapi.db.engine import get_engine
 from oneapi.db.models import Channel, Log, LogType, User
 from oneapi.edge import REQUEST_ID_HEADER
 from oneapi.errors import InvalidRequest
 from tests.api.conftest import Api
+from tests.support.db import get_engine
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

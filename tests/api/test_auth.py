@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from oneapi.config import reset_settings
-from oneapi.db.engine import dispose_engine
 from oneapi.server import create_app
 from tests.api.conftest import PASSWORD, Api
+from tests.support.db import dispose_engine
 
 
 def _login(api: Api, name: str, password: str = PASSWORD) -> Any:
@@ -92,7 +91,6 @@ def test_login_is_limited_to_20_per_20_minutes_per_ip(api_lite: Api) -> None:
 @pytest.fixture
 def limited_client(clean_env: pytest.MonkeyPatch) -> Iterator[TestClient[Any]]:
     clean_env.setenv("GLOBAL_API_RATE_LIMIT", "5")
-    reset_settings()
     dispose_engine()
     with TestClient(create_app()) as client:
         yield client

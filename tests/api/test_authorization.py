@@ -15,6 +15,7 @@ from litestar import Litestar, Router, get
 from litestar.testing import TestClient
 
 from oneapi.api import auth
+from oneapi.api.ip_limits import ip_limiter
 from oneapi.exception_handlers import exception_handlers
 from oneapi.server import create_app
 from tests.api.conftest import CALLERS, Api
@@ -175,7 +176,7 @@ def test_every_route_by_role(api_sp: Api) -> None:
         assert code["key"] == code_key
         counter = 0
         for (method, _route), case in MATRIX.items():
-            api.runtime.state.pop("api_rate_limiter", None)  # the public routes share one per-IP limit
+            api.management.ip_limits = ip_limiter()  # the public routes share one per-IP limit
             for who in CALLERS:
                 counter += 1
                 ids = {"alice": api.ids["alice"], "channel": channel["id"], "code": code["id"], "n": counter}

@@ -10,9 +10,9 @@ from aiohttp import web
 from sqlmodel import Session, select
 
 from oneapi.api.channel_test import ChannelTestScheduler, run_channel_test, should_disable
-from oneapi.db.engine import get_engine
 from oneapi.db.models import Ability, Channel
 from tests.api.conftest import Api
+from tests.support.db import get_engine
 from tests.support.upstreams import OpenAIUpstream
 
 
@@ -109,7 +109,7 @@ def test_test_all_runs_in_the_background(api_lite: Api) -> None:
 def test_scheduled_tests_run_on_their_own(api_lite: Api) -> None:
     portal = api_lite.client.blocking_portal
     runtime = api_lite.runtime
-    scheduler = ChannelTestScheduler(interval=0.05)
+    scheduler = ChannelTestScheduler(runtime, interval=0.05)
     with OpenAIUpstream() as upstream:
         cid = _channel(api_lite, upstream.url)
         portal.call(scheduler.start, runtime)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from oneapi.db.engine import get_engine
 from oneapi.db.models import Ability, Channel
 from tests.api.conftest import Api
+from tests.support.db import get_engine
 
 SECRET = "sk-upstream-secret-0123456789"
 

@@ -9,9 +9,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from oneapi.api.codes import EMAIL_VERIFICATION, MAX_WRONG, PASSWORD_RESET, CodeBook
-from oneapi.config import get_settings
+from oneapi.config import load_settings
 from oneapi.redis_state import SharedState
 from oneapi.runtime import Runtime
+from oneapi.services import build_services
 from tests.scale.conftest import redis_prefix
 from tests.support.databases import require_service
 
@@ -21,7 +22,7 @@ async def two_replicas() -> AsyncIterator[tuple[SharedState, SharedState, str]]:
     url, prefix = require_service("redis"), redis_prefix()
     pair = [SharedState(url, prefix), SharedState(url, prefix)]
     for shared in pair:
-        await shared.start(Runtime(get_settings()))
+        await shared.start(Runtime(build_services(load_settings())))
     try:
         yield pair[0], pair[1], prefix
     finally:

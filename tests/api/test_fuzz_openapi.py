@@ -32,10 +32,10 @@ from schemathesis.generation.modes import GenerationMode
 from sqlalchemy import select, text
 from sqlmodel import Session, SQLModel
 
-from oneapi.db.engine import get_engine
 from oneapi.db.models import Channel, Redemption, Token, User
 from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError
 from tests.api.conftest import Api
+from tests.support.db import get_engine
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))  # per route and database: ~2,600 requests each
 RANDOM = bool(os.environ.get("FUZZ_RANDOM"))
@@ -79,7 +79,7 @@ def _seed(api: Api) -> None:
                           unlimited_quota=True))
         session.add(Redemption(user_id=1, key="r" * 32, name="seed", quota=10, status=1))
         session.commit()
-    api.runtime.state["upstream"] = RefusingUpstream()
+    api.runtime.services.upstream = RefusingUpstream()
 
 
 def _strategy(operation: Any) -> st.SearchStrategy[Any]:
@@ -91,7 +91,7 @@ def _strategy(operation: Any) -> st.SearchStrategy[Any]:
 
 def _settle(api: Api) -> None:
     """Wait for a background "test every channel" run, which writes test results."""
-    task = api.runtime.state.get("channel_test_all")
+    task = api.management.channel_tests.running
     deadline = time.monotonic() + 10
     while task is not None and not task.done() and time.monotonic() < deadline:
         time.sleep(0.01)

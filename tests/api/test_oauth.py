@@ -15,9 +15,9 @@ import pytest
 from joserfc.jwk import RSAKey
 from sqlmodel import Session, select
 
-from oneapi.db.engine import get_engine
 from oneapi.db.models import Token, User
 from tests.api.conftest import PASSWORD, Api, _build
+from tests.support.db import get_engine
 from tests.support.oauth_providers import CLIENT_ID, CLIENT_SECRET, Providers, oauth_providers
 
 SERVER = "https://gw.example.org"

@@ -25,10 +25,10 @@ import httpx
 from sqlalchemy import select, text
 from sqlmodel import Session
 
-from oneapi.db.engine import get_engine
 from oneapi.db.models import Ability, Channel, Log, LogType, Option, Redemption, Token, User
 from oneapi.security import mask_key
 from tests.api.conftest import Api
+from tests.support.db import get_engine
 from tests.support.mailbox import mailbox
 from tests.support.oauth_providers import CLIENT_ID, CLIENT_SECRET, oauth_providers
 from tests.support.upstreams import OpenAIUpstream

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from oneapi.api.context import using
 from oneapi.api.redemptions import redeem
 from oneapi.errors import InvalidRequest
 from tests.api.conftest import Api
@@ -59,7 +60,8 @@ def test_a_code_is_redeemed_once_under_concurrency(api: Api) -> None:
 
     def attempt(user_id: int) -> int:
         try:
-            return redeem(user_id, key)
+            with using(api.runtime.services.database):  # as the app's requests run it
+                return redeem(user_id, key)
         except InvalidRequest:
             return 0
 

@@ -13,9 +13,9 @@ from sqlmodel import Session
 from oneapi.api import two_factor
 from oneapi.api.login_backoff import LoginBackoff
 from oneapi.bootstrap import reset_root_password
-from oneapi.db.engine import get_engine
 from oneapi.db.models import User
 from tests.api.conftest import PASSWORD, Api
+from tests.support.db import get_engine
 
 T0 = 1_800_000_000.0  # a time-step boundary (30 s steps)
 
@@ -118,7 +118,7 @@ def test_the_code_step_needs_a_live_pending_login(api_lite: Api, clock: list[flo
 def test_wrong_codes_lock_the_account(api_lite: Api, clock: list[float]) -> None:
     api = api_lite
     secret, _codes = turn_on(api, "alice")
-    api.runtime.state["login_backoff"] = LoginBackoff(clock=lambda: 5000.0)  # a lock that does not run out
+    api.management.login_backoff = LoginBackoff(clock=lambda: 5000.0)  # a lock that does not run out
     password_login(api, "alice")
     wrong = "000000" if code_at(secret, T0 + 30) != "000000" else "111111"
     for _ in range(5):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from oneapi.db.engine import get_engine
 from oneapi.db.models import Ability, Token
 from tests.api.conftest import Api
+from tests.support.db import get_engine
 
 
 def test_register_then_login(api_sp: Api) -> None:

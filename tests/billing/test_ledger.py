@@ -8,6 +8,7 @@ from oneapi.billing.ledger import Ledger
 from oneapi.cache import CachedToken, CachedUser
 from oneapi.db.writer import BatchWriter
 from oneapi.errors import QuotaExhausted
+from tests.support.db import env_database
 
 
 def _parties(user_quota: int = 1000, token_quota: int = 500, *,
@@ -19,7 +20,7 @@ def _parties(user_quota: int = 1000, token_quota: int = 500, *,
 
 
 def test_settle_charges_what_was_used_and_gives_back_the_rest() -> None:
-    writer = BatchWriter()
+    writer = BatchWriter(env_database())
     ledger = Ledger(writer)
     token, user = _parties()
     reservation = ledger.reserve(token, user, 100)
@@ -34,7 +35,7 @@ def test_settle_charges_what_was_used_and_gives_back_the_rest() -> None:
 
 
 def test_refund_returns_the_whole_reservation() -> None:
-    writer = BatchWriter()
+    writer = BatchWriter(env_database())
     ledger = Ledger(writer)
     token, user = _parties()
     ledger.refund(ledger.reserve(token, user, 100))
@@ -45,7 +46,7 @@ def test_refund_returns_the_whole_reservation() -> None:
 @pytest.mark.parametrize(("user_quota", "token_quota", "whose"), [(50, 500, "user"), (1000, 50, "token"),
                                                                    (0, 500, "user"), (1000, 0, "token")])
 def test_a_reservation_beyond_either_quota_is_refused(user_quota: int, token_quota: int, whose: str) -> None:
-    ledger = Ledger(BatchWriter())
+    ledger = Ledger(BatchWriter(env_database()))
     token, user = _parties(user_quota, token_quota)
     with pytest.raises(QuotaExhausted, match=f"the {whose}'s quota is not enough") as refused:
         ledger.reserve(token, user, 100)
@@ -54,7 +55,7 @@ def test_a_reservation_beyond_either_quota_is_refused(user_quota: int, token_quo
 
 
 def test_an_unlimited_token_spends_only_its_user_quota() -> None:
-    writer = BatchWriter()
+    writer = BatchWriter(env_database())
     ledger = Ledger(writer)
     token, user = _parties(token_quota=0, unlimited=True)
     ledger.settle(ledger.reserve(token, user, 100), 40, channel_id=0)

@@ -17,9 +17,9 @@ from oneapi.billing.ratios import (
     model_ratio,
 )
 from oneapi.options import DEFAULT_OPTIONS, options
-from oneapi.relay.formats.anthropic import anthropic_usage
+from oneapi.relay.formats.anthropic_upstream import anthropic_usage
 from oneapi.relay.formats.events import TokenUsage
-from oneapi.relay.formats.gemini import gemini_usage
+from oneapi.relay.formats.gemini_upstream import gemini_usage
 
 
 @pytest.fixture(autouse=True)

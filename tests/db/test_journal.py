@@ -11,6 +11,7 @@ import pytest
 
 from oneapi.db.journal import Journal, Settlement, dead_journals, read_settlements
 from oneapi.db.writer import BatchWriter
+from tests.support.db import env_database
 
 
 def _settlement(used: int, request_id: str = "") -> Settlement:
@@ -58,7 +59,7 @@ def test_only_journals_of_dead_processes_are_offered_for_replay(tmp_path: Path) 
 
 def test_a_failed_append_is_kept_in_memory_and_later_records_start_a_fresh_segment(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    writer = BatchWriter()
+    writer = BatchWriter(env_database())
     writer.journal = Journal(tmp_path)
     writer.settle(1, True, 2, 10, 3, None)
     real_write = os.write

@@ -12,12 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from oneapi.bootstrap import bootstrap
-from oneapi.config import get_settings
-from oneapi.db.engine import get_engine, make_engine, target_from_settings
+from oneapi.config import load_settings
+from oneapi.db.engine import make_engine, target_from_settings
 from oneapi.db.migrate import HEAD_REVISION, current_revision, head_revision, upgrade
 from oneapi.db.models import Ability, Channel, Log, LogType, Option, Redemption, Role, Token, User
 from oneapi.security import verify_password
 from tests.db.one_api_ddl import one_api_ddl
+from tests.support.db import get_engine
 
 pytestmark = pytest.mark.usefixtures("db_env")
 
@@ -55,7 +56,7 @@ def test_migration_twice_is_a_no_op() -> None:
 
 def test_concurrent_migrations_take_turns() -> None:
     """Two replicas booting at once: both reach head, neither fails."""
-    settings = get_settings()
+    settings = load_settings()
     engines = [make_engine(target_from_settings(settings), settings) for _ in range(2)]
     results: list[str] = []
     errors: list[BaseException] = []
@@ -194,7 +195,7 @@ def test_adopts_a_database_made_by_one_api() -> None:
 
 def test_bootstrap_creates_root_once_and_keeps_the_secret() -> None:
     engine = _fresh_engine()
-    settings = get_settings()
+    settings = load_settings()
     with Session(engine) as session:
         first_secret = bootstrap(session, settings)
     with Session(engine) as session:

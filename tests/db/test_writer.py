@@ -8,20 +8,19 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from oneapi.config import get_settings
+from oneapi.config import load_settings
 from oneapi.db import writer as writer_module
-from oneapi.db.engine import session_scope
 from oneapi.db.journal import Journal, Settlement
 from oneapi.db.models import Ability, Channel, Log, SettlementJournal, Token, User
-from oneapi.relay import install_relay
 from oneapi.runtime import Runtime, stop_tasks
+from oneapi.services import build_services
+from tests.support.db import session_scope
 
 USER_QUOTA, TOKEN_QUOTA = 1000, 500
 
 
 async def _runtime() -> Runtime:
-    runtime = Runtime(get_settings())
-    install_relay(runtime)
+    runtime = Runtime(build_services(load_settings()))
     await runtime.start()
     return runtime
 
@@ -49,8 +48,8 @@ async def test_deltas_add_to_concurrent_writes_and_reloads_do_not_double_count()
     runtime = await _runtime()
     try:
         user_id, token_id, key = _seed()
-        cache, writer, ledger = (runtime.state["cache"], runtime.state["writer"],
-                                 runtime.state["relay"].ledger)
+        cache, writer, ledger = (runtime.services.cache, runtime.services.writer,
+                                 runtime.services.relay.ledger)
         await runtime.data_changed("tokens")  # the management API's contract
         token, user = cache.tokens[key], cache.users[user_id]
         reservation = ledger.reserve(token, user, 100)
@@ -80,7 +79,7 @@ async def test_failed_flush_keeps_rows_for_the_next_tick(monkeypatch: pytest.Mon
     runtime = await _runtime()
     try:
         user_id, token_id, _key = _seed()
-        writer = runtime.state["writer"]
+        writer = runtime.services.writer
         real_write = writer_module._write
 
         def down(_batch: object, _mark: object) -> None:
@@ -106,7 +105,7 @@ async def test_a_large_flush_writes_every_row_with_its_fields_and_defaults() -> 
     runtime = await _runtime()
     try:
         user_id, token_id, _key = _seed()
-        writer = runtime.state["writer"]
+        writer = runtime.services.writer
         count = 2 * writer_module._ROWS_PER_STATEMENT + 23  # full statements and a remainder
         for number in range(count):
             row = {"user_id": user_id, "token_id": token_id, "quota": number, "type": 2,
@@ -140,7 +139,7 @@ async def _seeded() -> tuple[Runtime, tuple[int, int, str]]:
 
 
 async def _settle(runtime: Runtime, key: str, user_id: int, used: int, request_id: str) -> None:
-    cache, ledger = runtime.state["cache"], runtime.state["relay"].ledger
+    cache, ledger = runtime.services.cache, runtime.services.relay.ledger
     reservation = ledger.reserve(cache.tokens[key], cache.users[user_id], 100)
     ledger.settle(reservation, used, channel_id=7,
                   log_row={"user_id": user_id, "quota": used, "type": 2, "request_id": request_id})
@@ -148,7 +147,7 @@ async def _settle(runtime: Runtime, key: str, user_id: int, used: int, request_i
 
 async def _die(runtime: Runtime) -> None:
     """What ``kill -9`` leaves: no flush, the journal's files as they are, its lock released."""
-    writer = runtime.state["writer"]
+    writer = runtime.services.writer
     await stop_tasks(writer._task)
     writer.journal.close(written=False)
     writer.journal, writer._pending = None, writer_module._Batch()
@@ -171,11 +170,11 @@ def _marks() -> list[SettlementJournal]:
 @pytest.mark.usefixtures("db_env")
 async def test_replay_after_a_crash_between_commit_and_truncation_charges_once(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    directory = Path(get_settings().journal_directory)
+    directory = Path(load_settings().journal_directory)
     runtime, (user_id, token_id, key) = await _seeded()
     await _settle(runtime, key, user_id, 30, "a")
     await _settle(runtime, key, user_id, 40, "b")
-    writer = runtime.state["writer"]
+    writer = runtime.services.writer
     monkeypatch.setattr(writer.journal, "discard_sealed", lambda: None)  # killed right after the commit
     assert await writer.flush()
     await _settle(runtime, key, user_id, 50, "c")  # journaled, never flushed
@@ -187,10 +186,10 @@ async def test_replay_after_a_crash_between_commit_and_truncation_charges_once(
     try:
         assert _stored(user_id, token_id) == ((USER_QUOTA - 120, 120, 3), (TOKEN_QUOTA - 120, 120), 120,
                                               ["a", "b", "c"])
-        own = runtime.state["writer"].journal.id
+        own = runtime.services.writer.journal.id
         assert [mark.journal for mark in _marks()] == [own]  # the replayed one's row went with its files
         assert [path for path in _segments(directory) if own not in path.name] == []
-        cache = runtime.state["cache"]
+        cache = runtime.services.cache
         assert (cache.users[user_id].quota, cache.tokens[key].remain_quota) == (USER_QUOTA - 120,
                                                                                 TOKEN_QUOTA - 120)
     finally:
@@ -204,9 +203,9 @@ async def test_replay_after_a_crash_between_commit_and_truncation_charges_once(
 @pytest.mark.usefixtures("db_env")
 async def test_flushes_truncate_the_journal_and_a_failed_flush_keeps_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    directory = Path(get_settings().journal_directory)
+    directory = Path(load_settings().journal_directory)
     runtime, (user_id, token_id, key) = await _seeded()
-    writer = runtime.state["writer"]
+    writer = runtime.services.writer
     try:
         await _settle(runtime, key, user_id, 10, "a")
         assert await writer.flush()
@@ -253,7 +252,7 @@ async def test_settlements_not_written_at_stop_are_written_by_the_next_boot(
 
 @pytest.mark.usefixtures("db_env")
 async def test_a_journal_this_database_never_registered_is_left_alone() -> None:
-    directory = Path(get_settings().journal_directory)
+    directory = Path(load_settings().journal_directory)
     runtime, (user_id, token_id, _key) = await _seeded()
     await runtime.stop()
     stranger = Journal(directory)  # e.g. a gateway on another database sharing the directory

@@ -22,12 +22,11 @@ import pytest
 from litestar import Request, get
 from sqlmodel import select
 
-from oneapi.config import reset_settings
-from oneapi.db.engine import dispose_engine, get_engine, session_scope
 from oneapi.db.migrate import upgrade
 from oneapi.db.models import LogType, Option, Role, User
 from tests.deploy.lambda_events import EVENT_SOURCES, LambdaContext
 from tests.support.databases import temporary_database
+from tests.support.db import dispose_engine, get_engine, session_scope
 from tests.support.gateway import ROOT
 from tests.support.seed import Seed
 from tests.support.upstreams import OpenAIUpstream
@@ -101,7 +100,6 @@ def cold_start(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Module
         clean_env.setenv("SQL_DSN", dsn)
         clean_env.setenv("AWS_LAMBDA_FUNCTION_NAME", "one-api")
         clean_env.setenv("INITIAL_ROOT_PASSWORD", "lambda-root-pw")
-        reset_settings()
         dispose_engine()
         sys.modules.pop("app", None)
         module = importlib.import_module("app")

@@ -8,6 +8,7 @@ from oneapi.cache import CachedChannel, RelayCache, Tier
 from oneapi.channel_types import channel_type
 from oneapi.db.writer import BatchWriter
 from oneapi.relay.picker import BREAKER_FAILURES, ChannelPicker
+from tests.support.db import env_database
 
 
 def _channel(channel_id: int, weight: int, priority: int = 0) -> CachedChannel:
@@ -17,7 +18,7 @@ def _channel(channel_id: int, weight: int, priority: int = 0) -> CachedChannel:
 
 
 def _picker(*tiers: list[CachedChannel]) -> ChannelPicker:
-    cache = RelayCache(BatchWriter())
+    cache = RelayCache(env_database(), BatchWriter(env_database()))
     cache.abilities[("default", "m")] = [Tier(t[0].priority, t, [max(c.weight, 1) for c in t]) for t in tiers]
     return ChannelPicker(cache)
 

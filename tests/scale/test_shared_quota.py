@@ -13,13 +13,15 @@ from oneapi.admission import Admission
 from oneapi.billing.counters import QuotaCounters
 from oneapi.billing.ledger import Ledger
 from oneapi.cache import CachedToken, CachedUser
-from oneapi.config import get_settings
+from oneapi.config import load_settings
 from oneapi.db.writer import BatchWriter
 from oneapi.errors import QuotaExhausted, RateLimited
-from oneapi.ratelimit import RateLimits
 from oneapi.redis_state import SharedState
+from oneapi.relay.token_limits import RateLimits
 from oneapi.runtime import Runtime
+from oneapi.services import build_services
 from tests.scale.conftest import redis_prefix
+from tests.support.db import env_database
 from tests.support.gateway import free_port
 
 
@@ -49,11 +51,10 @@ class Replica:
 
 async def _replica(url: str, prefix: str) -> Replica:
     shared = SharedState(url, prefix, timeout=0.25)
-    await shared.start(Runtime(get_settings()))
+    await shared.start(Runtime(build_services(load_settings())))
     counters = QuotaCounters(shared, 60)
-    writer = BatchWriter()
-    ledger = Ledger(writer)
-    ledger.attach(counters)
+    writer = BatchWriter(env_database())
+    ledger = Ledger(writer, counters)
     limits = RateLimits(shared)
     return Replica(shared, counters, writer, Admission(limits, ledger))
 
@@ -193,10 +194,9 @@ async def test_outage_falls_back_to_memory_and_recovery_clears_the_counters(repl
 
 async def test_unreachable_redis_never_blocks_admission() -> None:
     shared = SharedState(f"redis://127.0.0.1:{free_port()}/0", redis_prefix(), timeout=0.1)
-    await shared.start(Runtime(get_settings()))
+    await shared.start(Runtime(build_services(load_settings())))
     try:
-        ledger = Ledger(BatchWriter())
-        ledger.attach(QuotaCounters(shared))
+        ledger = Ledger(BatchWriter(env_database()), QuotaCounters(shared))
         admission = Admission(RateLimits(shared), ledger)
         token = _token(150)
         reservation = await asyncio.wait_for(admission.admit(token, _user(), 100), 1)

@@ -10,12 +10,11 @@ from html.parser import HTMLParser
 import pytest
 from litestar.testing import TestClient
 
-from oneapi.config import reset_settings
-from oneapi.db.engine import session_scope
 from oneapi.options import options
 from oneapi.server import create_app
 from oneapi.web import STATIC_DIR
 from oneapi.web.pages import PAGES
+from tests.support.db import session_scope
 
 THEME_MARKERS = {"default": 'class="topbar"', "berry": 'class="sidebar"'}
 
@@ -55,7 +54,6 @@ def client_for(clean_env: pytest.MonkeyPatch) -> Iterator[object]:
     def start(theme: str | None = None) -> TestClient:
         if theme is not None:
             clean_env.setenv("THEME", theme)
-        reset_settings()
         client = TestClient(create_app())
         client.__enter__()
         clients.append(client)
@@ -188,7 +186,6 @@ def test_global_web_rate_limit(clean_env: pytest.MonkeyPatch, limit: str) -> Non
     """GLOBAL_WEB_RATE_LIMIT counts pages and static files per IP, apart from the API's budget."""
     clean_env.setenv("GLOBAL_WEB_RATE_LIMIT", limit)
     clean_env.setenv("GLOBAL_API_RATE_LIMIT", "0")
-    reset_settings()
     with TestClient(create_app()) as client:
         codes = [client.get("/login").status_code, client.get("/static/chart.js").status_code,
                  client.get("/login").status_code, client.get("/static/chart.js").status_code,

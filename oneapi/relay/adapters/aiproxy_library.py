@@ -10,7 +10,7 @@ from typing import Any
 
 from oneapi.cache import CachedChannel
 from oneapi.errors import UpstreamError
-from oneapi.relay.adapters.vendor import VendorAdapter
+from oneapi.relay.adapters.converting import VendorAdapter
 from oneapi.relay.formats.aiproxy_library import LibraryChatStream, chat_to_library, library_to_chat
 from oneapi.relay.formats.events import encode_json
 from oneapi.relay.request import RelayMode, RelayRequest

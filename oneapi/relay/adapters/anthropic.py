@@ -1,7 +1,7 @@
 """Anthropic Messages API (channel type 14): ``POST {base}/v1/messages``.
 
 The key goes in ``x-api-key`` with ``anthropic-version``; requests and answers are
-converted by :mod:`oneapi.relay.formats.anthropic`.
+converted by :mod:`oneapi.relay.formats.anthropic_upstream`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import msgspec
 
 from oneapi.cache import CachedChannel
 from oneapi.relay.adapters.base import ConvertedResponse, UpstreamRequest
-from oneapi.relay.adapters.vendor import VendorAdapter
-from oneapi.relay.formats.anthropic import (
+from oneapi.relay.adapters.converting import VendorAdapter
+from oneapi.relay.formats.anthropic_upstream import (
     ANTHROPIC_VERSION,
     AnthropicChatStream,
     anthropic_usage,

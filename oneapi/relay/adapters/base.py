@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 import msgspec
 
 from oneapi.errors import InvalidRequest, UpstreamError
-from oneapi.relay.formats.events import TokenUsage as Usage
+from oneapi.relay.formats.events import TokenUsage
 from oneapi.security import mask_secrets
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from oneapi.relay.request import RelayMode, RelayRequest
     from oneapi.relay.upstream import UpstreamClient
 
-__all__ = ("Adapter", "ConvertedResponse", "StreamConverter", "UpstreamRequest", "Usage", "bad_answer")
+__all__ = ("Adapter", "ConvertedResponse", "StreamConverter", "UpstreamRequest", "bad_answer")
 
 
 @dataclass(slots=True)
@@ -51,14 +51,14 @@ class ConvertedResponse:
 
     body: bytes
     media_type: str
-    usage: Usage | None
+    usage: TokenUsage | None
 
 
 class StreamConverter(Protocol):
     """Turns an upstream byte stream into the client's; one instance per response."""
 
     @property
-    def usage(self) -> Usage | None:
+    def usage(self) -> TokenUsage | None:
         """Usage the upstream reported so far (read-only: converters own it)."""
 
     def feed(self, data: bytes) -> bytes:
@@ -226,8 +226,9 @@ class Adapter(ABC):
         """
         raise InvalidRequest(f"channel type {channel.kind.name} does not report a balance")
 
-    async def prepare(self, request: RelayRequest) -> None:
-        """Asynchronous work before :meth:`build_request` (fetching remote images); idempotent."""
+    async def prepare(self, request: RelayRequest, *, allow_private_images: bool) -> None:
+        """Asynchronous work before :meth:`build_request` (fetching remote images, from private
+        addresses too when ``ALLOW_PRIVATE_IMAGE_URLS`` allows it); idempotent."""
         return None
 
     @property

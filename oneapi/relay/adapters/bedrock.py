@@ -39,9 +39,9 @@ from oneapi.cache import CachedChannel
 from oneapi.errors import UpstreamError
 from oneapi.relay.adapters.anthropic import anthropic_answer
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse, UpstreamRequest
-from oneapi.relay.adapters.vendor import VendorAdapter
+from oneapi.relay.adapters.converting import VendorAdapter
 from oneapi.relay.counting import count_prompt
-from oneapi.relay.formats.anthropic import needs_json_tool
+from oneapi.relay.formats.anthropic_upstream import needs_json_tool
 from oneapi.relay.formats.bedrock import (
     ConverseStream,
     InvokeStream,
@@ -206,7 +206,7 @@ class BedrockAdapter(_SigV4Signed, VendorAdapter):
                               json_tool=needs_json_tool(request.document()))
 
     def native_adapter(self, channel: CachedChannel, request: RelayRequest) -> Adapter | None:
-        from oneapi.relay.entry import ANTHROPIC_MESSAGES
+        from oneapi.relay.client_formats import ANTHROPIC_MESSAGES
 
         client = request.client
         if client.format is ANTHROPIC_MESSAGES and "anthropic." in bedrock_model_id(

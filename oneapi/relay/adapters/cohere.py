@@ -12,7 +12,7 @@ from typing import Any
 
 from oneapi.cache import CachedChannel
 from oneapi.relay.adapters.base import ConvertedResponse, UpstreamRequest
-from oneapi.relay.adapters.vendor import VendorAdapter
+from oneapi.relay.adapters.converting import VendorAdapter
 from oneapi.relay.formats.cohere import (
     CohereChatStream,
     chat_to_cohere,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from oneapi.cache import CachedChannel
-from oneapi.relay.adapters.vendor import VendorAdapter
+from oneapi.relay.adapters.converting import VendorAdapter
 from oneapi.relay.formats.coze import CozeChatStream, chat_to_coze, coze_to_chat
 from oneapi.relay.formats.events import encode_json
 from oneapi.relay.request import RelayMode, RelayRequest

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from oneapi.cache import CachedChannel
-from oneapi.relay.adapters.vendor import VendorAdapter
+from oneapi.relay.adapters.converting import VendorAdapter
 from oneapi.relay.formats.deepl import chat_to_deepl, deepl_to_chat
 from oneapi.relay.formats.events import encode_json
 from oneapi.relay.formats.whole import WholeAnswerStream

@@ -14,10 +14,10 @@ from typing import Any, ClassVar
 
 from oneapi.cache import CachedChannel
 from oneapi.relay.adapters.base import UpstreamRequest
-from oneapi.relay.adapters.vendor import VendorAdapter
+from oneapi.relay.adapters.converting import VendorAdapter
 from oneapi.relay.counting import count_prompt
 from oneapi.relay.formats.events import TokenUsage, encode_json
-from oneapi.relay.formats.gemini import (
+from oneapi.relay.formats.gemini_upstream import (
     GeminiChatStream,
     chat_to_gemini,
     embeddings_from_gemini,

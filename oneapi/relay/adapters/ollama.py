@@ -13,7 +13,7 @@ import msgspec
 
 from oneapi.cache import CachedChannel
 from oneapi.relay.adapters.base import UpstreamRequest
-from oneapi.relay.adapters.vendor import VendorAdapter
+from oneapi.relay.adapters.converting import VendorAdapter
 from oneapi.relay.formats.events import decode_json, encode_json
 from oneapi.relay.formats.ollama import (
     OllamaChatStream,

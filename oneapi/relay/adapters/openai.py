@@ -17,7 +17,8 @@ import msgspec
 
 from oneapi.cache import CachedChannel
 from oneapi.relay.adapters.account import get_json, number
-from oneapi.relay.adapters.base import Adapter, ConvertedResponse, UpstreamRequest, Usage
+from oneapi.relay.adapters.base import Adapter, ConvertedResponse, UpstreamRequest
+from oneapi.relay.formats.events import TokenUsage
 from oneapi.relay.formats.rerank import check_rerank_request, rerank_usage
 from oneapi.relay.request import RelayMode, RelayRequest, replace_form_field
 from oneapi.relay.sse import OpenAIEventStream
@@ -34,15 +35,15 @@ _usage_decoder = msgspec.json.Decoder(_WithUsage)
 _encode = msgspec.json.Encoder().encode
 
 
-def _read_usage(body: bytes) -> Usage | None:
+def _read_usage(body: bytes) -> TokenUsage | None:
     try:
         found = _usage_decoder.decode(body).usage
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-    return Usage.from_openai(found)
+    return TokenUsage.from_openai(found)
 
 
-def _rerank_usage(body: bytes) -> Usage | None:
+def _rerank_usage(body: bytes) -> TokenUsage | None:
     """Jina reports ``usage.total_tokens``; Cohere and SiliconFlow ``meta.tokens``."""
     try:
         answer = msgspec.json.decode(body)

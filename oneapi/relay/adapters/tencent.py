@@ -23,7 +23,7 @@ from tencentcloud.common.sign import Sign
 from oneapi.cache import CachedChannel
 from oneapi.errors import UpstreamError
 from oneapi.relay.adapters.base import UpstreamRequest
-from oneapi.relay.adapters.vendor import VendorAdapter
+from oneapi.relay.adapters.converting import VendorAdapter
 from oneapi.relay.formats.events import encode_json
 from oneapi.relay.formats.hunyuan import (
     HunyuanChatStream,

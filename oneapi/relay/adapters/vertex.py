@@ -31,8 +31,8 @@ from oneapi.cache import CachedChannel
 from oneapi.errors import UpstreamError
 from oneapi.relay.adapters.anthropic import anthropic_answer
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse, StreamConverter
-from oneapi.relay.adapters.vendor import VendorAdapter
-from oneapi.relay.formats.anthropic import (
+from oneapi.relay.adapters.converting import VendorAdapter
+from oneapi.relay.formats.anthropic_upstream import (
     AnthropicChatStream,
     chat_to_anthropic,
     message_to_chat,
@@ -41,7 +41,7 @@ from oneapi.relay.formats.anthropic import (
 )
 from oneapi.relay.formats.chat import embedding_texts
 from oneapi.relay.formats.events import TokenUsage, UsageSniffer, encode_json
-from oneapi.relay.formats.gemini import GeminiChatStream, chat_to_gemini, gemini_to_chat
+from oneapi.relay.formats.gemini_upstream import GeminiChatStream, chat_to_gemini, gemini_to_chat
 from oneapi.relay.google_auth import ServiceAccount, ServiceAccountTokens, service_account
 from oneapi.relay.request import RelayMode, RelayRequest
 
@@ -178,7 +178,7 @@ class VertexAdapter(VendorAdapter):
         return VertexStream(request)
 
     def native_adapter(self, channel: CachedChannel, request: RelayRequest) -> Adapter | None:
-        from oneapi.relay.entry import ANTHROPIC_MESSAGES, GEMINI_NATIVE
+        from oneapi.relay.client_formats import ANTHROPIC_MESSAGES, GEMINI_NATIVE
 
         client, model = request.client, channel.upstream_model(request.model)
         if client.format is ANTHROPIC_MESSAGES and _is_claude(model):

@@ -4,7 +4,7 @@ Converse is Bedrock's one chat format for every model it hosts (Claude, Llama, M
 Nova, DeepSeek, ...). Its shape is Anthropic's Messages API renamed: alternating
 user/assistant turns of content blocks, a top-level system list, tool use and tool result
 blocks. So a chat request is converted to Anthropic's body first
-(:func:`~oneapi.relay.formats.anthropic.chat_to_anthropic`, which owns the message rules)
+(:func:`~oneapi.relay.formats.anthropic_upstream.chat_to_anthropic`, which owns the message rules)
 and then renamed block by block; answers and stream events are renamed back into
 Anthropic's shape and converted to chat by the Anthropic converters. What differs:
 sampling lives in ``inferenceConfig``, Claude-only fields (``top_k``, ``thinking``) in
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from oneapi.errors import UnsupportedFeature
-from oneapi.relay.formats.anthropic import (
+from oneapi.relay.formats.anthropic_upstream import (
     AnthropicChatStream,
     anthropic_usage,
     chat_to_anthropic,

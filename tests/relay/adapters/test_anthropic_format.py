@@ -1,4 +1,4 @@
-"""OpenAI chat ⇄ Anthropic Messages conversion (oneapi.relay.formats.anthropic)."""
+"""OpenAI chat ⇄ Anthropic Messages conversion (oneapi.relay.formats.anthropic_upstream)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from oneapi.errors import InvalidRequest, UnsupportedFeature
-from oneapi.relay.formats.anthropic import (
+from oneapi.relay.formats.anthropic_upstream import (
     AnthropicChatStream,
     chat_to_anthropic,
     message_to_chat,

@@ -8,8 +8,12 @@ from typing import Any
 import pytest
 
 from oneapi.errors import UnsupportedFeature
-from oneapi.relay.formats.anthropic_in import ChatToAnthropicStream, chat_to_message, messages_to_chat
-from oneapi.relay.formats.gemini_in import ChatToGeminiStream, chat_to_gemini_response, gemini_request_to_chat
+from oneapi.relay.formats.anthropic_client import ChatToAnthropicStream, chat_to_message, messages_to_chat
+from oneapi.relay.formats.gemini_client import (
+    ChatToGeminiStream,
+    chat_to_gemini_response,
+    gemini_request_to_chat,
+)
 from oneapi.relay.formats.responses import ChatToResponsesStream, chat_to_response, responses_to_chat
 from tests.relay.adapters.streams import feed_in_pieces, sse_payloads
 

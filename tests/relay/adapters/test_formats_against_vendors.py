@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from oneapi.errors import InvalidRequest
-from oneapi.relay.formats.anthropic import AnthropicChatStream, chat_to_anthropic, message_to_chat
-from oneapi.relay.formats.gemini import GeminiChatStream, chat_to_gemini, gemini_to_chat
+from oneapi.relay.formats.anthropic_upstream import AnthropicChatStream, chat_to_anthropic, message_to_chat
+from oneapi.relay.formats.gemini_upstream import GeminiChatStream, chat_to_gemini, gemini_to_chat
 from oneapi.relay.formats.media import fetch_images, remote_image_urls
 from oneapi.relay.formats.ollama import OllamaChatStream, chat_to_ollama, ollama_to_chat
 from tests.relay.adapters.streams import chunks_of

@@ -1,4 +1,4 @@
-"""OpenAI chat ⇄ Gemini generateContent conversion (oneapi.relay.formats.gemini)."""
+"""OpenAI chat ⇄ Gemini generateContent conversion (oneapi.relay.formats.gemini_upstream)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from oneapi.errors import UnsupportedFeature
 from oneapi.relay.formats.events import UsageSniffer
-from oneapi.relay.formats.gemini import (
+from oneapi.relay.formats.gemini_upstream import (
     GeminiChatStream,
     chat_to_gemini,
     embeddings_from_gemini,

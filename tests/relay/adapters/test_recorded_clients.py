@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from oneapi.errors import UnsupportedFeature
+from oneapi.relay.client_formats import ANTHROPIC_MESSAGES, GEMINI_NATIVE, serving_adapter
 from oneapi.relay.counting import count_prompt
-from oneapi.relay.entry import ANTHROPIC_MESSAGES, GEMINI_NATIVE, serving_adapter
-from oneapi.relay.formats.anthropic import chat_to_anthropic
-from oneapi.relay.formats.anthropic_in import chat_to_message, messages_to_chat
-from oneapi.relay.formats.gemini import chat_to_gemini
-from oneapi.relay.formats.gemini_in import chat_to_gemini_response, gemini_request_to_chat
+from oneapi.relay.formats.anthropic_client import chat_to_message, messages_to_chat
+from oneapi.relay.formats.anthropic_upstream import chat_to_anthropic
+from oneapi.relay.formats.gemini_client import chat_to_gemini_response, gemini_request_to_chat
+from oneapi.relay.formats.gemini_upstream import chat_to_gemini
 from oneapi.relay.formats.ollama import chat_to_ollama
 from tests.support.vendors.scripted import Refused, ScriptedAnthropic, ScriptedGemini, ScriptedOpenAI
 

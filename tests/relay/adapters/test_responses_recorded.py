@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from oneapi.errors import NotFound
-from oneapi.relay.formats.anthropic import chat_to_anthropic
-from oneapi.relay.formats.gemini import chat_to_gemini
+from oneapi.relay.formats.anthropic_upstream import chat_to_anthropic
+from oneapi.relay.formats.gemini_upstream import chat_to_gemini
 from oneapi.relay.formats.responses import ChatToResponsesStream, chat_to_response, responses_to_chat
 from tests.relay.adapters.streams import sse_payloads
 

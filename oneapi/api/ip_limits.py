@@ -3,9 +3,10 @@
 ``GLOBAL_API_RATE_LIMIT`` requests per 3 minutes on every management route,
 ``GLOBAL_WEB_RATE_LIMIT`` per 3 minutes on the web UI's pages and static files (a budget of its
 own, as one-api keeps them apart), and 20 per 20 minutes on the critical routes (login,
-register). ``0`` or ``DEBUG=true`` turns a limit off, as in one-api. Counters live in memory
-per process (the ``limits`` library's moving-window strategy); a Redis-backed store can replace
-the storage later.
+register). ``0`` or ``DEBUG=true`` turns a limit off, as in one-api. Counters live in memory,
+one set per app (``Management.ip_limits``, the ``limits`` library's moving-window strategy); a
+Redis-backed store can replace the storage later. A token's own limits on the relay are
+:mod:`oneapi.relay.token_limits`.
 """
 
 from __future__ import annotations
@@ -19,21 +20,19 @@ from limits.strategies import MovingWindowRateLimiter
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from oneapi.api.context import management
 from oneapi.errors import RateLimited
 from oneapi.runtime import Runtime
 
-__all__ = ("CRITICAL_LIMIT", "api_rate_limit", "critical_rate_limit", "web_rate_limit")
+__all__ = ("CRITICAL_LIMIT", "api_rate_limit", "critical_rate_limit", "ip_limiter", "web_rate_limit")
 
 GLOBAL_WINDOW_SECONDS = 180  # one-api's window for both global limits
 CRITICAL_LIMIT = RateLimitItemPerMinute(20, 20)  # 20 requests per 20 minutes
 
 
-def _limiter(runtime: Runtime) -> MovingWindowRateLimiter:
-    limiter = runtime.state.get("api_rate_limiter")
-    if limiter is None:
-        limiter = MovingWindowRateLimiter(MemoryStorage())
-        runtime.state["api_rate_limiter"] = limiter
-    return limiter
+def ip_limiter() -> MovingWindowRateLimiter:
+    """The windows of one app (``oneapi.api.context.Management.ip_limits``)."""
+    return MovingWindowRateLimiter(MemoryStorage())
 
 
 def _client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -44,7 +43,7 @@ def _hit(connection: ASGIConnection[Any, Any, Any, Any], item: RateLimitItem, ma
     runtime: Runtime = connection.app.state.runtime
     if runtime.settings.debug:
         return
-    limiter = _limiter(runtime)
+    limiter = management(connection).ip_limits
     ip = _client_ip(connection)
     if limiter.hit(item, mark, ip):
         return

@@ -207,8 +207,8 @@ class _ViaChat(Adapter):
     def convert_request(self, channel: CachedChannel, request: RelayRequest, model: str) -> bytes:
         return self.inner.convert_request(channel, self.chat, model)
 
-    async def prepare(self, request: RelayRequest) -> None:
-        await self.inner.prepare(self.chat)
+    async def prepare(self, request: RelayRequest, *, allow_private_images: bool) -> None:
+        await self.inner.prepare(self.chat, allow_private_images=allow_private_images)
 
     async def credential(self, channel: CachedChannel, key: str) -> str:
         return await self.inner.credential(channel, key)
@@ -290,12 +290,12 @@ class _AnthropicPassThrough(_PassThrough):
     usage_decoder = msgspec.json.Decoder(_AnthropicAnswer)
 
     def usage(self, answer: _AnthropicAnswer) -> TokenUsage | None:
-        from oneapi.relay.formats.anthropic import anthropic_usage
+        from oneapi.relay.formats.anthropic_upstream import anthropic_usage
 
         return anthropic_usage(answer.usage) if answer.usage is not None else None
 
     def stream_converter(self, request: RelayRequest) -> StreamConverter:
-        from oneapi.relay.formats.anthropic import read_anthropic_event
+        from oneapi.relay.formats.anthropic_upstream import read_anthropic_event
 
         return UsageSniffer(read_anthropic_event)
 
@@ -312,13 +312,13 @@ class _GeminiPassThrough(_PassThrough):
     usage_decoder = msgspec.json.Decoder(_GeminiAnswer)
 
     def usage(self, answer: _GeminiAnswer) -> TokenUsage | None:
-        from oneapi.relay.formats.gemini import gemini_usage
+        from oneapi.relay.formats.gemini_upstream import gemini_usage
 
         return gemini_usage(answer.usageMetadata)
 
     def stream_converter(self, request: RelayRequest) -> StreamConverter:
-        from oneapi.relay.formats.gemini import read_gemini_event
-        from oneapi.relay.formats.gemini_in import GeminiArrayFraming
+        from oneapi.relay.formats.gemini_client import GeminiArrayFraming
+        from oneapi.relay.formats.gemini_upstream import read_gemini_event
 
         sniffer = UsageSniffer(read_gemini_event)
         return sniffer if self.client.sse else GeminiArrayFraming(sniffer)
@@ -341,7 +341,7 @@ class AnthropicMessages(ClientFormat):
         return _relay_request(ClientRequest(self, body, head.model, kept), head.stream, head.max_tokens)
 
     def to_chat(self, client: ClientRequest) -> ClientChat:
-        from oneapi.relay.formats.anthropic_in import messages_to_chat
+        from oneapi.relay.formats.anthropic_client import messages_to_chat
 
         return messages_to_chat(client.document())
 
@@ -349,12 +349,12 @@ class AnthropicMessages(ClientFormat):
         return _AnthropicPassThrough(vendor, client)
 
     def from_chat(self, completion: dict[str, Any], client: ClientRequest, model: str) -> dict[str, Any]:
-        from oneapi.relay.formats.anthropic_in import chat_to_message
+        from oneapi.relay.formats.anthropic_client import chat_to_message
 
         return chat_to_message(completion, model)
 
     def stream_from_chat(self, client: ClientRequest, model: str) -> StreamConverter:
-        from oneapi.relay.formats.anthropic_in import ChatToAnthropicStream
+        from oneapi.relay.formats.anthropic_client import ChatToAnthropicStream
 
         return ChatToAnthropicStream(model)
 
@@ -379,7 +379,7 @@ class GeminiNative(ClientFormat):
         return _relay_request(client, action == "streamGenerateContent", limit)
 
     def to_chat(self, client: ClientRequest) -> ClientChat:
-        from oneapi.relay.formats.gemini_in import gemini_request_to_chat
+        from oneapi.relay.formats.gemini_client import gemini_request_to_chat
 
         return gemini_request_to_chat(client.document(), client.model,
                                       stream=client.action == "streamGenerateContent")
@@ -388,12 +388,12 @@ class GeminiNative(ClientFormat):
         return _GeminiPassThrough(vendor, client)
 
     def from_chat(self, completion: dict[str, Any], client: ClientRequest, model: str) -> dict[str, Any]:
-        from oneapi.relay.formats.gemini_in import chat_to_gemini_response
+        from oneapi.relay.formats.gemini_client import chat_to_gemini_response
 
         return chat_to_gemini_response(completion, model)
 
     def stream_from_chat(self, client: ClientRequest, model: str) -> StreamConverter:
-        from oneapi.relay.formats.gemini_in import ChatToGeminiStream
+        from oneapi.relay.formats.gemini_client import ChatToGeminiStream
 
         return ChatToGeminiStream(model, sse_format=client.sse)
 
@@ -449,7 +449,7 @@ class _ResponsesViaChat(_ViaChat):
 
     client: _ResponsesClient
 
-    async def prepare(self, request: RelayRequest) -> None:
+    async def prepare(self, request: RelayRequest, *, allow_private_images: bool) -> None:
         from oneapi.relay.formats.responses import responses_to_chat, stored_context
 
         client = self.client
@@ -459,7 +459,7 @@ class _ResponsesViaChat(_ViaChat):
                                        hosted=self.inner.hosted_tools)
         client.conversion = conversion
         self.chat = parse_request(RelayMode.CHAT, encode_json(conversion.chat), "application/json")
-        await self.inner.prepare(self.chat)
+        await self.inner.prepare(self.chat, allow_private_images=allow_private_images)
 
     @property
     def notes(self) -> dict[str, str]:

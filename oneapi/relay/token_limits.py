@@ -11,7 +11,8 @@ script as the quota reservation), else in this process's own windows. Tokens are
 to the TPM windows when a request is billed. A refusal is a 429 with ``Retry-After``
 (when the oldest counted second leaves the window).
 
-A request on a token with no limits, in a group with none, costs one dict lookup.
+A request on a token with no limits, in a group with none, costs one dict lookup. (The
+management API's per-IP limits are :mod:`oneapi.api.ip_limits`.)
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ("WINDOW_SECONDS", "RateLimits", "Window")
 
-log = logging.getLogger("oneapi.ratelimit")
+log = logging.getLogger("oneapi.relay.token_limits")
 
 WINDOW_SECONDS = 60
 
@@ -88,9 +89,6 @@ class RateLimits:
         self._group_version = -1
         self._group_limits: dict[str, tuple[int, int]] = {}
         self._unsent: CoalescedSums[tuple[str, int]] = CoalescedSums(self._add)  # (TPM window, second)
-
-    def attach(self, shared: SharedState) -> None:
-        self.shared = shared
 
     def _group(self, group: str) -> tuple[int, int]:
         if self._group_version != options.version:

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import msgspec
 
-from oneapi.config import get_settings
 from oneapi.errors import UpstreamError
 from oneapi.relay.adapters.base import Adapter, ConvertedResponse
 from oneapi.relay.counting import count_usage
@@ -30,15 +29,14 @@ class VendorAdapter(Adapter):
     #: the vendor's name, as error messages show it
     vendor: str
 
-    async def prepare(self, request: RelayRequest) -> None:
+    async def prepare(self, request: RelayRequest, *, allow_private_images: bool) -> None:
         """Fetch remote images once: these vendors take image bytes, not URLs."""
         if request.mode is not RelayMode.CHAT or request.images:
             return
         urls = remote_image_urls(request.document().get("messages") or ())
         if urls:
-            allow_private = get_settings().allow_private_image_urls
             async with httpx.AsyncClient() as client:
-                request.images = await fetch_images(client, urls, allow_private=allow_private)
+                request.images = await fetch_images(client, urls, allow_private=allow_private_images)
 
     @abstractmethod
     def to_openai(self, request: RelayRequest, answer: dict[str, Any], model: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Asking a channel's vendor about the account: its model list and its balance.
 
-Both go through the relay's upstream client (the process's shared one when it runs).
+Both go through the app's upstream client (a short-lived one when the runtime has not started it).
 Balances are read by the channel's adapter where the vendor exposes them, as one-api does
 (``ChannelType.balance``): OpenAI-style dashboards (OpenAI, custom OpenAI-compatible),
 DeepSeek, OpenRouter and SiliconFlow.
@@ -29,9 +29,9 @@ BALANCE_TYPES = frozenset(kind.id for kind in CHANNEL_TYPES.values() if kind.bal
 
 @asynccontextmanager
 async def upstream_client(runtime: Runtime) -> AsyncIterator[UpstreamClient]:
-    """The shared upstream client, or a short-lived one when the relay is not running."""
-    shared = runtime.state.get("upstream")
-    if isinstance(shared, UpstreamClient) and shared.started:
+    """The app's upstream client, or a short-lived one when the runtime has not started it."""
+    shared = runtime.services.upstream
+    if shared.started:
         yield shared
         return
     own = UpstreamClient()

@@ -1,7 +1,7 @@
 """Anthropic Messages requests served by a chat-completions upstream (``POST /v1/messages``).
 
 Clients such as Claude Code and the ``anthropic`` SDK speak Anthropic's format; an
-Anthropic channel gets their body untouched (``oneapi.relay.entry``). Only when the chosen
+Anthropic channel gets their body untouched (``oneapi.relay.client_formats``). Only when the chosen
 channel is of another format does the request become an OpenAI chat request, and the
 answer (whole or streamed) is turned back into a Message or into Anthropic's event
 sequence (``message_start``, content blocks with ``text_delta``/``input_json_delta``/
@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from oneapi.errors import InvalidRequest, UnsupportedFeature
-from oneapi.relay.formats.anthropic import reasoning_effort_for
+from oneapi.relay.formats.anthropic_upstream import reasoning_effort_for
 from oneapi.relay.formats.chat import ClientChat, parse_arguments
 from oneapi.relay.formats.events import ChatChunkTranslator, TokenUsage, encode_json, sse
 from oneapi.relay.formats.media import file_part

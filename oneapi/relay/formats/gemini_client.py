@@ -6,7 +6,7 @@ become OpenAI chat requests; answers go back as ``GenerateContentResponse`` obje
 Google does). Tool calls are held until their arguments are complete, because Gemini
 sends each ``functionCall`` whole.
 
-A Gemini channel gets the client's body untouched (``oneapi.relay.entry``); this
+A Gemini channel gets the client's body untouched (``oneapi.relay.client_formats``); this
 conversion runs only toward channels of other formats. Google Search grounding becomes
 ``web_search_options``; other built-in tools (code execution, URL context, ...) are left
 out and named in :attr:`ClientChat.omitted`; inline documents (PDF) become chat ``file``

@@ -5,7 +5,7 @@
 ``POST /v1beta/models/{model}:generateContent`` / ``:streamGenerateContent`` (key in
 ``x-goog-api-key`` or ``?key=``) with ``:countTokens``, ``GET /v1beta/models`` and
 ``GET /v1beta/models/{model}``. Token counts are local (no channel is called or charged).
-See :mod:`oneapi.relay.entry` for how each channel serves the rest; errors answer in each
+See :mod:`oneapi.relay.client_formats` for how each channel serves the rest; errors answer in each
 client's dialect (``oneapi.errors.render_relay_error``).
 """
 
@@ -20,13 +20,13 @@ from litestar.types import HTTPScope, Receive, Send
 from oneapi.errors import NotFound
 from oneapi.relay.asgi import Incoming, method_not_allowed, read_body, send_bytes
 from oneapi.relay.auth import authenticate
-from oneapi.relay.entry import ANTHROPIC_MESSAGES, GEMINI_NATIVE, decode_body
+from oneapi.relay.client_formats import ANTHROPIC_MESSAGES, GEMINI_NATIVE, decode_body
 from oneapi.relay.formats.events import encode_json
 from oneapi.relay.request import RelayMode
 from oneapi.relay.routes import ANTHROPIC_MESSAGES_PATH, _relay, _visible_models, parse_anthropic_messages
 from oneapi.relay.tokenizer import count_messages, count_text
 
-__all__ = ("native_routes",)
+__all__ = ("client_format_routes",)
 
 
 def _post_only(scope: HTTPScope, path: str) -> None:
@@ -113,4 +113,4 @@ async def _gemini_count_tokens(scope: HTTPScope, receive: Receive, send: Send, m
                      encode_json({"totalTokens": _chat_tokens(chat.document(), model)}))
 
 
-native_routes: list[Any] = [anthropic_messages, anthropic_count_tokens, gemini_native]
+client_format_routes: list[Any] = [anthropic_messages, anthropic_count_tokens, gemini_native]
