@@ -1,29 +1,43 @@
 """Cold-start figures for free container hosts and Lambda, side by side with other checkouts and LiteLLM.
 
     python bench/boot.py [--runs 5] [--before /work/main] [--quotas 0.1,0.25,0.5] [--requests 2000]
+                         [--fresh-venv]
 
 Per target (this checkout; ``--before``: another checkout of the gateway, e.g. main before a
 change; LiteLLM when ``bench/setup_litellm.sh`` has installed it), every server pinned to
-core 0 and this script on core 1:
+core 0 and this script on core 1. Each checkout's modules are compiled to bytecode first, as
+``pip install`` does: run from a checkout with ``PYTHONDONTWRITEBYTECODE`` set, every boot
+compiled the gateway's 50-odd modules anew (0.15 s of CPU that no installed copy pays).
+Times are medians of ``--runs`` with the server's CPU time (user + system, from ``/proc``)
+beside them: on a machine other work shares, the CPU time is the steadier figure.
 
 * boot to the first 200 on ``/healthz`` with a new SQLite file (migrations, root account) and
-  on a restart (schema at head, a channel and a token seeded), medians of ``--runs``, and the
-  idle RSS one second later; on restarts also how long the first relayed chat then takes;
+  on a restart (schema at head, a channel and a token seeded), medians of ``--runs`` taken
+  with the targets taking turns, and the
+  idle RSS one second later; on restarts also how long the first relayed chat then takes,
+  and the server's CPU time for the first management call after it (``GET /api/status``,
+  which builds the management API);
 * the RSS after ``--requests`` relayed chats (to ``mock_upstream.py``);
 * the first visitor of a sleeping instance at each CPU share in ``--quotas``: the process
   starts inside a cgroup capped by ``cpu.max`` (cgroup v2) or ``cpu.cfs_quota_us`` (v1) and
   the visitor's request waits from the start for its answer (``/healthz`` on a new file, a
-  relayed chat on a restart); skipped where no cgroup can be written;
+  relayed chat on a restart); the table says which cgroup file was written, or that none
+  could be (then nothing is emulated);
 * Lambda: ``import app`` plus the first invocation (``GET /healthz`` through the handler) in
-  a fresh interpreter, against a migrated PostgreSQL (``TEST_PG_DSN``);
+  a fresh interpreter, against a migrated PostgreSQL (``TEST_PG_DSN``), wall and CPU; run
+  from the zip ``deploy/lambda/package.py`` builds when the checkout has it (the interpreter
+  then sees only the package: ``-S``), with the package's unzipped size;
 * installed size: the checkout's runtime dependencies (``pyproject.toml``, followed through
   every installed distribution's requirements, less what ``requirements.lock`` leaves out)
-  as installed here, summed from their RECORDs (bytecode included).
+  as installed here, summed from their RECORDs (bytecode included); with ``--fresh-venv``
+  also ``pip install`` of ``requirements.lock`` and the checkout into a new virtualenv,
+  measured on disk (bytecode included; pip and setuptools themselves not counted).
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import json
 import os
@@ -36,6 +50,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -88,6 +103,8 @@ def _seed(checkout: Path, sqlite: Path, upstream: int) -> str:
 
 
 def gateway_target(name: str, checkout: Path, upstream: int, work: Path) -> Target:
+    compileall.compile_file(checkout / "app.py", quiet=1)
+    compileall.compile_dir(checkout / "oneapi", quiet=1)
     seeded_db = work / f"seeded-{secrets.token_hex(3)}.db"
     key = _seed(checkout, seeded_db, upstream)
 
@@ -197,6 +214,7 @@ class Boot:
     cpu_s: float = 0.0  # the server's CPU time until then: steadier than wall time on a shared machine
     rss_mb: float = 0.0
     chat_ms: float = 0.0  # the first relayed chat, asked once /healthz has answered
+    console_cpu_s: float = 0.0  # the server's CPU time for the first GET /api/status after that
 
 
 def _first_answer(
@@ -240,7 +258,7 @@ def boot(
 
         try:
             if visitor_chats:
-                return Boot(_first_answer(process, chat, started))
+                return Boot(_first_answer(process, chat, started), cpu_seconds(process.pid))
             result = Boot(_first_answer(process, lambda client: client.get(base + target.health), started))
             result.cpu_s = cpu_seconds(process.pid)
             if seeded:
@@ -253,6 +271,10 @@ def boot(
                         assert chat(client).status_code == 200
             time.sleep(1.0)
             result.rss_mb = rss_mb(process.pid)
+            if seeded and target.checkout is not None:  # the management API, built by its first call
+                before = cpu_seconds(process.pid)
+                _first_answer(process, lambda client: client.get(f"{base}/api/status"), time.perf_counter())
+                result.console_cpu_s = cpu_seconds(process.pid) - before
             return result
         finally:
             _stop(process)
@@ -262,8 +284,9 @@ def boot(
 
 
 @contextmanager
-def cpu_cap(share: float) -> Iterator[list[str] | None]:
-    """A command prefix that runs the server in a cgroup capped at ``share`` of one CPU (None: impossible)."""
+def cpu_cap(share: float) -> Iterator[tuple[list[str], str] | None]:
+    """A command prefix that runs the server in a cgroup capped at ``share`` of one CPU, and the
+    file that caps it (None: no cgroup could be made and capped here)."""
     period = 100_000
     name = f"oneapi-bench-{os.getpid()}-{int(share * 1000)}"
     v2 = Path("/sys/fs/cgroup")
@@ -282,7 +305,8 @@ def cpu_cap(share: float) -> Iterator[list[str] | None]:
         yield None
         return
     try:
-        yield ["sh", "-c", f'echo $$ > {group / "cgroup.procs"} && exec "$@"', "sh"]
+        cap = next(file for file in settings if file != "cpu.cfs_period_us")
+        yield ["sh", "-c", f'echo $$ > {group / "cgroup.procs"} && exec "$@"', "sh"], f"cgroup {cap}"
     finally:
         for _ in range(50):
             try:
@@ -296,18 +320,36 @@ def cpu_cap(share: float) -> Iterator[list[str] | None]:
 
 _LAMBDA_PROBE = """
 import sys, time
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 import app
-imported = time.perf_counter()
+imported, imported_cpu = time.perf_counter(), time.process_time()
 from tests.deploy.lambda_events import http_api_event
 answer = app.handler(http_api_event("GET", "/healthz"), None)
 assert answer["statusCode"] == 200, answer
-print(f"{imported - started:.4f} {time.perf_counter() - started:.4f}")
+print(imported - started, time.perf_counter() - started, imported_cpu - cpu, time.process_time() - cpu)
 """
 
 
-def lambda_cold_start(checkout: Path, pg_dsn: str, runs: int) -> str:
-    """Median ``import app`` and ``import app`` + first invocation, on a database migrated beforehand."""
+def lambda_package(checkout: Path, work: Path) -> tuple[Path, str] | None:
+    """The checkout's Lambda zip unpacked (None when it has no ``deploy/lambda/package.py``), and its size."""
+    script = checkout / "deploy" / "lambda" / "package.py"
+    if not script.exists():
+        return None
+    archive = work / f"lambda-{secrets.token_hex(3)}.zip"
+    subprocess.run([sys.executable, str(script), "--out", str(archive)], cwd=checkout, check=True,
+                   capture_output=True)
+    with zipfile.ZipFile(archive) as zipped:
+        size = sum(info.file_size for info in zipped.infolist())
+        task_root = work / archive.stem
+        zipped.extractall(task_root)
+    return task_root, f"{size / 1e6:.1f} MB unzipped ({archive.stat().st_size / 1e6:.1f} MB zipped)"
+
+
+def lambda_cold_start(checkout: Path, pg_dsn: str, runs: int, task_root: Path | None) -> str:
+    """Median ``import app`` and first invocation, wall and CPU, on a database migrated beforehand.
+
+    From ``task_root`` (an unpacked Lambda package) when given, seeing nothing else, as on Lambda.
+    """
     from sqlalchemy import create_engine, text
 
     sys.path.insert(0, str(ROOT))
@@ -318,29 +360,33 @@ def lambda_cold_start(checkout: Path, pg_dsn: str, runs: int) -> str:
     with admin.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name}"))
     head, _, _ = pg_dsn.partition("?")
+    code_path = task_root or checkout
     env = {
         **_clean_env(),
         "SQL_DSN": f"{head.rsplit('/', 1)[0]}/{name}",
         "AWS_LAMBDA_FUNCTION_NAME": "bench",
         "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }  # tests.deploy.lambda_events from this checkout
+        "PYTHONPATH": f"{code_path}:{ROOT}",  # tests.deploy.lambda_events from this checkout
+    }
+    python = [sys.executable, "-S"] if task_root else [sys.executable]
     try:
         times = []
         for number in range(runs + 1):  # the first one migrates and creates root: not counted
             done = subprocess.run(
-                ["taskset", "-c", SERVER_CPU, sys.executable, "-c", _LAMBDA_PROBE],
-                cwd=checkout,
-                env={**env, "PYTHONPATH": f"{checkout}:{ROOT}"},
+                ["taskset", "-c", SERVER_CPU, *python, "-c", _LAMBDA_PROBE],
+                cwd=code_path,
+                env=env,
                 capture_output=True,
                 text=True,
                 check=True,
             )
             if number:
-                times.append(tuple(float(x) for x in done.stdout.split()))
-        imported = statistics.median(t[0] for t in times)
-        total = statistics.median(t[1] for t in times)
-        return f"{imported:.2f} + {total - imported:.2f} = {total:.2f} s"
+                times.append([float(x) for x in done.stdout.strip().splitlines()[-1].split()])
+        imported, total, imported_cpu, total_cpu = (statistics.median(t[i] for t in times) for i in range(4))
+        return (
+            f"{imported:.2f} + {total - imported:.2f} = {total:.2f} s "
+            f"(CPU {imported_cpu:.2f} + {total_cpu - imported_cpu:.2f} = {total_cpu:.2f} s)"
+        )
     finally:
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -380,11 +426,45 @@ def installed_mb(checkout: Path) -> str:
     return f"{sum(seen.values()) / 1e6:.0f} MB ({count} distributions; {detail})"
 
 
+def fresh_venv_mb(checkout: Path, work: Path) -> str:
+    """``pip install`` of the lock and the checkout into a new virtualenv: its site-packages on disk."""
+    venv = work / f"venv-{secrets.token_hex(3)}"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-cache-dir", "--no-deps"]
+    baseline = _tree_bytes(next(venv.glob("lib/python*/site-packages")))
+    subprocess.run([*pip, "--require-hashes", "-r", str(checkout / "requirements.lock")], check=True)
+    subprocess.run([*pip, str(checkout)], check=True)
+    size = _tree_bytes(next(venv.glob("lib/python*/site-packages"))) - baseline
+    shutil.rmtree(venv)
+    return f"{size / 1e6:.0f} MB"
+
+
+def _tree_bytes(path: Path) -> int:
+    return sum(file.stat().st_size for file in path.rglob("*") if file.is_file() and not file.is_symlink())
+
+
 # -- the run ------------------------------------------------------------------------------------------
 
 
-def _median_boot(target: Target, seeded: bool, runs: int) -> str:
-    boots = [boot(target, seeded) for _ in range(runs)]
+def _median(boots: list[Boot]) -> str:
+    return (
+        f"{statistics.median(b.seconds for b in boots):.1f} s "
+        f"(CPU {statistics.median(b.cpu_s for b in boots):.2f} s)"
+    )
+
+
+def _interleaved_boots(targets: list[Target], runs: int) -> dict[tuple[str, bool], list[Boot]]:
+    """``runs`` boots per target and kind (new file: gateways only; restart), the targets taking
+    turns, so that a change in the machine's load falls on every column alike."""
+    boots: dict[tuple[str, bool], list[Boot]] = {}
+    for _ in range(runs):
+        for target in targets:
+            for seeded in (False, True) if target.checkout is not None else (True,):
+                boots.setdefault((target.name, seeded), []).append(boot(target, seeded))
+    return boots
+
+
+def _median_boot(target: Target, seeded: bool, boots: list[Boot]) -> str:
     text = (
         f"{statistics.median(b.seconds for b in boots):.2f} s "
         f"(CPU {statistics.median(b.cpu_s for b in boots):.2f} s), "
@@ -392,6 +472,9 @@ def _median_boot(target: Target, seeded: bool, runs: int) -> str:
     )
     if seeded and target.key:
         text += f", first chat {statistics.median(b.chat_ms for b in boots):.0f} ms"
+    if seeded and target.checkout is not None:
+        console_ms = statistics.median(b.console_cpu_s for b in boots) * 1000
+        text += f", then first /api/status CPU {console_ms:.0f} ms"
     return text
 
 
@@ -402,6 +485,7 @@ def main() -> int:
     parser.add_argument("--quotas", default="0.1,0.25,0.5")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--no-litellm", action="store_true")
+    parser.add_argument("--fresh-venv", action="store_true", help="also pip install into a new venv (slow)")
     args = parser.parse_args()
     os.sched_setaffinity(0, {int(CLIENT_CPU)})
     quotas = [float(q) for q in args.quotas.split(",") if q]
@@ -418,34 +502,46 @@ def main() -> int:
             )
         if LITELLM_BIN.exists() and not args.no_litellm:
             targets.append(litellm_target(upstream, work))
+        print("measuring boots, the targets taking turns", flush=True)
+        boots = _interleaved_boots(targets, args.runs)
         for target in targets:
             print(f"measuring {target.name}", flush=True)
             if target.checkout is not None:
                 target.rows["boot to /healthz 200, new SQLite: time (CPU), idle RSS"] = _median_boot(
-                    target, False, args.runs
+                    target, False, boots[target.name, False]
                 )
             target.rows["boot to /healthz 200, restart: time (CPU), idle RSS"] = _median_boot(
-                target, True, args.runs
+                target, True, boots[target.name, True]
             )
             loaded = boot(target, True, load=args.requests)
             target.rows[f"RSS after {args.requests} relayed chats"] = f"{loaded.rss_mb:.0f} MB"
             for share in quotas:
-                with cpu_cap(share) as prefix:
-                    if prefix is None:
-                        target.rows[f"first visitor at {share} CPU"] = "no writable cgroup"
+                with cpu_cap(share) as capped:
+                    if capped is None:
+                        target.rows[f"first visitor at {share} CPU"] = "no writable cgroup: not measured"
                         continue
-                    new = boot(target, False, prefix=prefix).seconds if target.checkout else None
-                    chat = boot(target, True, prefix=prefix, visitor_chats=True).seconds
-                    cells = [f"chat on restart {chat:.1f} s"]
-                    if new is not None:
-                        cells.insert(0, f"/healthz on a new file {new:.1f} s")
+                    prefix, how = capped
+                    cells = []
+                    if target.checkout:
+                        new = _median([boot(target, False, prefix=prefix) for _ in range(args.runs)])
+                        cells.append(f"/healthz on a new file {new}")
+                    visits = [boot(target, True, prefix=prefix, visitor_chats=True) for _ in range(args.runs)]
+                    chat = _median(visits)
+                    cells.append(f"chat on restart {chat} ({how})")
                     target.rows[f"first visitor at {share} CPU"] = ", ".join(cells)
             if target.checkout is not None:
                 pg = os.environ.get("TEST_PG_DSN", "")
+                package = lambda_package(target.checkout, work)
+                if package is not None:
+                    target.rows["Lambda zip (deploy/lambda/package.py)"] = package[1]
                 target.rows["Lambda: import app + first invocation"] = (
-                    lambda_cold_start(target.checkout, pg, args.runs) if pg else "TEST_PG_DSN not set"
+                    lambda_cold_start(target.checkout, pg, args.runs, package and package[0])
+                    if pg
+                    else "TEST_PG_DSN not set"
                 )
                 target.rows["installed runtime dependencies"] = installed_mb(target.checkout)
+                if args.fresh_venv:
+                    target.rows["pip install into a new venv"] = fresh_venv_mb(target.checkout, work)
     print()
     print("| figure | " + " | ".join(t.name for t in targets) + " |")
     print("|---|" + "---|" * len(targets))

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # empty: the directory of SQLITE_PATH, or /tmp/one-api-journal on AWS Lambda
     journal_dir: str = ""
     relay_timeout: float = Field(0, ge=0)  # seconds, 0 = no overall limit (one-api's meaning)
-    # per upstream call (oneapi/relay/upstream.py), each overridable in a channel's config
+    # per upstream call (oneapi/relay/upstream/), each overridable in a channel's config
     relay_connect_timeout: float = Field(10.0, gt=0)
     relay_first_byte_timeout: float = Field(600.0, gt=0)  # a non-streamed reasoning answer takes minutes
     relay_idle_timeout: float = Field(300.0, gt=0)  # between stream chunks; silent reasoning included

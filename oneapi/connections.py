@@ -74,15 +74,20 @@ def connection_cap(configured: int) -> int:
     return cap
 
 
-class _ExceededHead(Exception):
-    """Raised inside the parser's callbacks when the request head passes MAX_HEADER_BYTES."""
-
-
 class _Hygiene:
-    """Mixed into uvicorn's HTTP protocol (httptools or h11); attributes below are uvicorn's."""
+    """Mixed into uvicorn's HTTP protocol (httptools or h11); attributes below are uvicorn's.
+
+    The work is done per read and per request, not per header: the head's bytes are
+    counted as they are received (before the parser sees them, so an oversized head never
+    reaches the app), from the end of one message to the next one's headers, and the head
+    deadline is armed only while a head is incomplete after a read. A head that arrives
+    whole in one read, as nearly all do, costs no timer; per-header parser callbacks and a
+    timer per request cost about 8 % of a relayed request's CPU.
+    """
 
     header_timeout: float
     max_connections: int
+    head_limit: int  # bytes of request line and headers; 0: the parser bounds heads (h11)
     # uvicorn's
     app: ASGI3Application
     connections: set[Any]
@@ -93,50 +98,49 @@ class _Hygiene:
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
         self._head_deadline: TimerHandle | None = None
-        self._head_bytes = 0
-        self._head_too_large = False
+        self._head_bytes = 0  # of the head being received
+        self._reading_head = True  # the next bytes start or continue a request's head
         if len(self.connections) > self.max_connections:
             self.app = _over_capacity(self.app)
         self._start_head_deadline()
 
     def data_received(self, data: bytes) -> None:
-        if self._head_deadline is None and self._between_requests():
-            self._start_head_deadline()  # the first byte of a request on a kept-alive connection
+        counting = self._reading_head and self.head_limit
+        if counting:
+            room = self.head_limit - self._head_bytes
+            if len(data) > room and not _head_ends(data, room, self._head_bytes > 0):
+                self._refuse_head()
+                return
+            self._head_bytes += len(data)
         super().data_received(data)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
+        if counting and self._reading_head and self._head_bytes > self.head_limit:
+            self._refuse_head()  # still incomplete, and over the bound
+            return
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:  # the head is still incomplete
+            if self._head_deadline is None and not self.transport.is_closing():
+                self._start_head_deadline()
+        elif self._head_deadline is not None:
+            self._stop_head_deadline()
 
-    def on_response_complete(self) -> None:
-        self._stop_head_deadline()
-        super().on_response_complete()  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
+    # httptools' callbacks, once a request each: the head is counted from a message's end
+    # to the next message's headers, so a body is never counted
+    def on_headers_complete(self) -> None:
+        self._reading_head, self._head_bytes = False, 0
+        super().on_headers_complete()  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
+
+    def on_message_complete(self) -> None:
+        self._reading_head = True
+        super().on_message_complete()  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_deadline()
         super().connection_lost(exc)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
 
-    # httptools parser callbacks: count the head as it arrives
-    def on_message_begin(self) -> None:
-        self._head_bytes = 0
-        super().on_message_begin()  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
-
-    def on_url(self, url: bytes) -> None:
-        self._count_head(len(url))
-        super().on_url(url)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._count_head(len(name) + len(value) + 4)
-        super().on_header(name, value)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
-
-    def send_400_response(self, msg: str) -> None:
-        if not self._head_too_large:
-            super().send_400_response(msg)  # type: ignore[misc]  # uvicorn's method, after this mixin in the MRO
-            return
+    def _refuse_head(self) -> None:
+        self._stop_head_deadline()
         self.transport.write(_TOO_LARGE)
         self.transport.close()
-
-    def _count_head(self, size: int) -> None:
-        self._head_bytes += size
-        if self._head_bytes > MAX_HEADER_BYTES:
-            self._head_too_large = True
-            raise _ExceededHead  # the parser stops; uvicorn then calls send_400_response
 
     def _between_requests(self) -> bool:
         return self.cycle is None or bool(self.cycle.response_complete)
@@ -154,6 +158,20 @@ class _Hygiene:
         self._head_deadline = None
         if self._between_requests() and not self.transport.is_closing():
             self.transport.close()
+
+
+def _head_ends(data: bytes, room: int, continued: bool) -> bool:
+    """Whether a head's blank line ends within the first ``room`` bytes of ``data``.
+
+    A blank line split across reads (``continued``: the head began in an earlier read)
+    shows as ``data`` starting with the rest of it; anything else over the limit is
+    refused, a head still incomplete included.
+    """
+    if room < 0:
+        return False
+    if continued and data.startswith((b"\n", b"\r\n")):
+        return True
+    return data.find(b"\r\n\r\n", 0, room + 4) >= 0 or data.find(b"\n\n", 0, room + 2) >= 0
 
 
 def _over_capacity(app: ASGI3Application) -> ASGI3Application:
@@ -183,9 +201,12 @@ def _over_capacity(app: ASGI3Application) -> ASGI3Application:
 def http_protocol(header_timeout: float, max_connections: int) -> type[asyncio.Protocol]:
     """uvicorn's HTTP protocol (httptools when installed, else h11) with the rules above."""
     base: type[asyncio.Protocol]
+    head_limit = MAX_HEADER_BYTES
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
     except ImportError:
         from uvicorn.protocols.http.h11_impl import H11Protocol as base
-    return type("HygienicHTTPProtocol", (_Hygiene, base),
-                {"header_timeout": header_timeout, "max_connections": max_connections})
+
+        head_limit = 0  # h11 bounds incomplete heads itself (h11_max_incomplete_event_size)
+    rules = {"header_timeout": header_timeout, "max_connections": max_connections, "head_limit": head_limit}
+    return type("HygienicHTTPProtocol", (_Hygiene, base), rules)

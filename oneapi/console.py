@@ -15,7 +15,6 @@ from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from oneapi import __version__
 from oneapi.api import system
@@ -46,6 +45,8 @@ def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
         given = given[7:].strip() if given[:7].lower() == "bearer " else ""
         if not given or not constant_time_equal(given, expected):
             raise Unauthorized("a valid metrics token is required", code="invalid_metrics_token")
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
     body = generate_latest(runtime.services.metrics.registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 

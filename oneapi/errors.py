@@ -14,7 +14,12 @@
     ├── NoAvailableChannel          503
     ├── ServiceUnavailable          503 a dependency (the database) is down; retry later
     ├── UpstreamError               502 (the upstream's own message, never its key)
-    ├── UpstreamTimeout             504
+    │   ├── UpstreamConnectError        no connection: refused, DNS, TLS
+    │   └── UpstreamProtocolError       the connection broke, or what came back was not HTTP
+    ├── UpstreamTimeout             504 (itself: RELAY_TIMEOUT, the overall limit)
+    │   ├── UpstreamConnectTimeout      no connection within RELAY_CONNECT_TIMEOUT
+    │   ├── UpstreamFirstByteTimeout    no status line and headers within RELAY_FIRST_BYTE_TIMEOUT
+    │   └── UpstreamIdleTimeout         the body stalled for RELAY_IDLE_TIMEOUT
     └── InternalError               500 (a bug; details only in the server log)
 
 Each error renders in its caller's dialect (:func:`render_relay_error` picks by path):
@@ -23,6 +28,11 @@ OpenAI's ``{"error": {"message", "type", "param", "code"}}`` on ``/v1``; Anthrop
 ``/v1/messages`` (Claude Code reacts to the type and wording); Google's
 ``{"error": {"code", "message", "status"}}`` on ``/v1beta``; One API's
 ``{"success": false, "message": ...}`` envelope on ``/api`` (``oneapi.exception_handlers``).
+
+The upstream transports (:mod:`oneapi.relay.upstream`) raise only ``UpstreamError``,
+``UpstreamTimeout`` and their subclasses above, whatever HTTP library is underneath: the
+relay retries on any of them, and a stream that breaks with one of them after it started
+is billed for what it produced.
 """
 
 from __future__ import annotations
@@ -42,7 +52,12 @@ __all__ = (
     "ServiceUnavailable",
     "Unauthorized",
     "UnsupportedFeature",
+    "UpstreamConnectError",
+    "UpstreamConnectTimeout",
     "UpstreamError",
+    "UpstreamFirstByteTimeout",
+    "UpstreamIdleTimeout",
+    "UpstreamProtocolError",
     "UpstreamTimeout",
     "render_relay_error",
 )
@@ -141,10 +156,30 @@ class UpstreamError(GatewayError):
     default_code = "bad_response_status_code"
 
 
+class UpstreamConnectError(UpstreamError):
+    """The upstream could not be reached: connection refused, name not resolved, TLS failed."""
+
+
+class UpstreamProtocolError(UpstreamError):
+    """The upstream hung up before or while answering, or sent something that is not HTTP."""
+
+
 class UpstreamTimeout(GatewayError):
     status_code = 504
     error_type = "upstream_error"
     default_code = "upstream_timeout"
+
+
+class UpstreamConnectTimeout(UpstreamTimeout):
+    """No connection within the connect limit."""
+
+
+class UpstreamFirstByteTimeout(UpstreamTimeout):
+    """Connected, but no status line and headers within the first-byte limit."""
+
+
+class UpstreamIdleTimeout(UpstreamTimeout):
+    """The body stopped arriving for longer than the idle limit."""
 
 
 class InternalError(GatewayError):

@@ -24,12 +24,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from oneapi.bootstrap import ensure_root, ensure_session_secret, root_missing
+from oneapi.bootstrap import ensure_root, ensure_session_secret, root_missing, root_password_hash
 from oneapi.db.background import submit_in_background
 from oneapi.db.engine import DatabaseUnavailable
 from oneapi.db.migrate import upgrade
 from oneapi.options import options
-from oneapi.security import hash_password
 
 if TYPE_CHECKING:
     from oneapi.services import Services
@@ -68,10 +67,11 @@ class Runtime:
     def prepare_database(self) -> None:
         """Migrate, create root on first boot, load options (blocking; call in a thread).
 
-        On a first boot root's password is hashed (bcrypt, cost 12: 0.19 s of CPU, a second
-        or two on a 0.1-CPU host) on the low-priority background thread, and root is created
-        once it is done, while the server starts and answers. Only the management API and the
-        web UI can log anyone in, and :meth:`wait_for_root` holds them until then. An
+        On a first boot root's password is hashed (bcrypt, cost 10: 0.06 s of CPU, half a
+        second on a 0.1-CPU host; see :mod:`oneapi.bootstrap`) on the low-priority background
+        thread, and root is created once it is done, while the server starts and answers. Only
+        the management API and the web UI can log anyone in, and :meth:`wait_for_root` holds
+        them until then. An
         ``INITIAL_ROOT_TOKEN`` (a relay key of root's) or a Lambda sandbox, which may freeze
         the thread, keeps the hash on the boot path.
         """
@@ -91,7 +91,7 @@ class Runtime:
             raise DatabaseUnavailable(database.describe_unreachable(exc)) from None
 
     def _create_root(self) -> None:
-        password_hash = hash_password(self.settings.initial_root_password)
+        password_hash = root_password_hash(self.settings)
         with self.services.database.session(expire_on_commit=False) as session:
             ensure_root(session, self.settings, password_hash)
 

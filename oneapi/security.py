@@ -45,12 +45,12 @@ BCRYPT_ROUNDS = 12
 UNKNOWN_USER_HASH = b"$2b$12$.TDzqQ2gmrPqYCbd.kUY9uhSx/5z8A2kdURo4Zu0vuSdmudljz0ey"
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, rounds: int = BCRYPT_ROUNDS) -> str:
     """bcrypt with a fresh salt; refuses what bcrypt would silently truncate."""
     raw = password.encode()
     if len(raw) > BCRYPT_MAX_BYTES:
         raise ValueError(f"password is longer than {BCRYPT_MAX_BYTES} bytes")
-    return bcrypt.hashpw(raw, bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
+    return bcrypt.hashpw(raw, bcrypt.gensalt(rounds)).decode()
 
 
 def verify_password(password: str, hashed: str | None) -> bool:

@@ -26,7 +26,7 @@ from oneapi.metrics import Metrics
 from oneapi.relay.responses_store import ResponseStore
 from oneapi.relay.service import Relay
 from oneapi.relay.token_limits import RateLimits
-from oneapi.relay.upstream import UpstreamClient
+from oneapi.relay.upstream import AiohttpTransport, UpstreamTransport
 from oneapi.retention import LogRetention
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class Services:
     database: Database
     writer: BatchWriter
     cache: RelayCache
-    upstream: UpstreamClient
+    upstream: UpstreamTransport
     responses: ResponseStore
     reminder: QuotaReminder
     retention: LogRetention
@@ -68,7 +68,7 @@ def build_services(settings: Settings) -> Services:
     writer = BatchWriter(database, settings.batch_update_interval)
     cache = RelayCache(database, writer)
     shared, counters = _replicas(settings, cache)
-    upstream = UpstreamClient()
+    upstream = AiohttpTransport()
     responses = ResponseStore(database)
     reminder = QuotaReminder(database)
     metrics = Metrics()

@@ -168,6 +168,42 @@ def test_oversized_request_heads_are_refused(tmp_path: Path) -> None:
         assert fine.status_code == 200
         many = {f"X-H{i}": "b" * 100 for i in range(400)}  # 40 KB over many headers
         assert httpx.get(f"{gateway.base_url}/healthz", headers=many, timeout=5).status_code == 431
+        _heads_counted_across_reads(gateway)
+
+
+def _send_in_pieces(sock: socket.socket, data: bytes, piece: int) -> None:
+    for start in range(0, len(data), piece):
+        sock.sendall(data[start:start + piece])
+        time.sleep(0.002)  # one read each on the gateway's side
+
+
+def _heads_counted_across_reads(gateway: GatewayProcess) -> None:
+    """Bytes are counted per read: a head in pieces, its blank line split, a body never counted."""
+    lines = b"".join(b"X-H%d: %s\r\n" % (i, b"c" * 90) for i in range(300))  # about 30 KB
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + lines + b"\r\n"
+    assert len(head) < MAX_HEADER_BYTES
+    with _sockets(_address(gateway), 1) as (sock,):
+        _send_in_pieces(sock, head[:-3], 1000)
+        sock.sendall(head[-3:-1])  # the blank line arrives split: "\n\r" then "\n"
+        time.sleep(0.05)
+        sock.sendall(head[-1:])
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
+    with _sockets(_address(gateway), 1) as (sock,):  # over the bound and never finished
+        _send_in_pieces(sock, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + lines + lines[:4000], 1000)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 431 ")
+    body = b"x" * 100_000  # a small head and a large body in one write: the body is not the head
+    with _sockets(_address(gateway), 1) as (sock,):
+        sock.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        assert not sock.recv(4096).startswith(b"HTTP/1.1 431 ")
+    with _sockets(_address(gateway), 1) as (sock,):  # answered before its body is in
+        sock.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n")
+        answer = sock.recv(4096)
+        _send_in_pieces(sock, b"y" * 100_000, 20_000)  # the rest of that body, not a head
+        time.sleep(0.2)
+        sock.settimeout(0.5)
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            answer += sock.recv(4096)
+        assert answer and b" 431 " not in answer
 
 
 def test_the_cap_stays_below_the_open_file_limit() -> None:

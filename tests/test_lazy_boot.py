@@ -2,11 +2,13 @@
 
 What stays unloaded until first use, and the tests that show each part working then:
 Litestar, the management API and the web UI (here, and ``tests/api``, ``tests/web``), other
-vendors' client formats and image fetching (``tests/relay``), the sign-in libraries (Authlib,
-joserfc, pyotp, segno: ``tests/api/test_oauth.py``, ``test_two_factor.py``), redis without
+vendors' client formats and image fetching (``tests/relay``), prometheus_client until
+``/metrics`` is scraped (``tests/test_edge.py``), aiosmtplib until a mail is sent
+(``tests/api/test_mail.py``), the sign-in libraries (Authlib, joserfc, pyotp, segno:
+``tests/api/test_oauth.py``, ``test_two_factor.py``), redis without
 ``REDIS_CONN_STRING`` (``tests/scale``), mangum off Lambda (``tests/deploy/test_lambda_handler.py``),
-alembic when the schema is current (``tests/db/test_storage.py`` migrates), the tokenizer's
-encodings (``tests/relay``).
+alembic on a new database and on one at head (``tests/db/test_schema.py`` migrates an older
+one), the tokenizer's encodings (``tests/relay``).
 """
 
 from __future__ import annotations
@@ -20,17 +22,20 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from oneapi.config import load_settings
+from oneapi.bootstrap import ROOT_BCRYPT_ROUNDS
+from oneapi.config import Settings, load_settings
 from oneapi.db.models import Role, User
 from oneapi.runtime import Runtime
-from oneapi.security import verify_password
+from oneapi.security import BCRYPT_ROUNDS, verify_password
 from oneapi.services import build_services
 from tests.support.db import get_engine
 from tests.support.gateway import ROOT, gateway_env, run_gateway
 
-DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "toktok",
+DEFERRED = ("litestar", "jinja2", "mangum", "redis", "alembic", "httpx", "toktok", "prometheus_client",
+            "aiosmtplib",
             "oneapi.api", "oneapi.web", "oneapi.console", "oneapi.relay.routes",
             "oneapi.relay.client_format_routes", "oneapi.relay.probe",
             "oneapi.relay.formats.anthropic_upstream", "oneapi.relay.formats.anthropic_client",
@@ -88,26 +93,30 @@ asyncio.run(main())
 """
 
 
-def _probe(tmp_path: Path) -> dict[str, object]:
+def _probe(tmp_path: Path, *, restart: bool = True) -> dict[str, object]:
     env = gateway_env(tmp_path, {"LOG_LEVEL": "WARNING"})
     env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
-    subprocess.run([sys.executable, "-m", "oneapi", "migrate"], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=60)
+    if restart:
+        subprocess.run([sys.executable, "-m", "oneapi", "migrate"], cwd=ROOT, env=env, check=True,
+                       capture_output=True, timeout=60)
     done = subprocess.run([sys.executable, "-c", _PROBE, ",".join(DEFERRED)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def test_a_container_host_boots_and_serves_without_the_deferred_modules(tmp_path: Path) -> None:
-    report = _probe(tmp_path)
+@pytest.mark.parametrize("restart", [False, True], ids=["new file", "restart"])
+def test_a_container_host_boots_and_serves_without_the_deferred_modules(
+        tmp_path: Path, restart: bool) -> None:
+    report = _probe(tmp_path, restart=restart)
     assert report["after_import"] == []
     assert report["health"] == 200
-    assert report["after_start"] == [], "the runtime's start (schema at head) loaded deferred modules"
+    assert report["after_start"] == [], "the runtime's start loaded deferred modules"
     # the first management call loads what it needs, once, and answers
     assert report["status"] == 200
     assert {"litestar", "oneapi.api", "oneapi.console"} <= set(report["after_console"])
-    assert not {"redis", "mangum", "alembic", "toktok", "jinja2"} & set(report["after_console"])
+    assert not {"redis", "mangum", "alembic", "toktok", "jinja2", "prometheus_client", "aiosmtplib",
+                "httpx"} & set(report["after_console"])
     assert report["page"] == 200  # the first page loads Jinja
     assert "jinja2" in report["after_page"]
     # sign-in through a provider and two-factor codes load their libraries when first used
@@ -122,13 +131,13 @@ def test_first_boot_serves_before_root_is_hashed_and_login_waits_for_it(
     release = threading.Event()
     import oneapi.runtime as runtime_module
 
-    real_hash = runtime_module.hash_password
+    real_hash = runtime_module.root_password_hash
 
-    def slow_hash(password: str) -> str:
+    def slow_hash(settings: Settings) -> str:
         release.wait(10)
-        return real_hash(password)
+        return real_hash(settings)
 
-    clean_env.setattr(runtime_module, "hash_password", slow_hash)
+    clean_env.setattr(runtime_module, "root_password_hash", slow_hash)
     runtime = Runtime(build_services(load_settings()))
     started = time.monotonic()
     runtime.prepare_database()
@@ -141,12 +150,18 @@ def test_first_boot_serves_before_root_is_hashed_and_login_waits_for_it(
         root = session.exec(select(User)).one()
     assert root.role == Role.ROOT
     assert verify_password("first-boot-pw", root.password)
-    assert root.password.startswith("$2b$12$")  # the KDF's cost is unchanged
+    assert root.password.startswith(f"$2b${ROOT_BCRYPT_ROUNDS}$")
 
 
-def test_a_login_right_after_first_boot_succeeds(tmp_path: Path) -> None:
+def test_a_login_right_after_first_boot_succeeds_and_rehashes_root_at_full_cost(tmp_path: Path) -> None:
     with run_gateway(tmp_path, {"INITIAL_ROOT_PASSWORD": "right-away-pw"}) as gateway:
         answer = httpx.post(f"{gateway.base_url}/api/user/login",
                             json={"username": "root", "password": "right-away-pw"}, timeout=30)
     assert answer.status_code == 200
     assert answer.json()["success"] is True
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'one-api.db'}")
+    with engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT password FROM users WHERE username = 'root'")).scalar()
+    engine.dispose()
+    assert stored.startswith(f"$2b${BCRYPT_ROUNDS}$") and BCRYPT_ROUNDS > ROOT_BCRYPT_ROUNDS
+    assert verify_password("right-away-pw", stored)

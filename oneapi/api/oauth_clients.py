@@ -18,7 +18,8 @@ the provider says who the token belongs to.
   against, and the subject comes from the userinfo endpoint, over TLS, as one-api does.
 - **Lark**: its v2 token endpoint takes a JSON body; the userinfo's ``open_id`` is the id.
 
-Authlib and joserfc are imported on a sign-in's first use, so the relay never loads them.
+Authlib, joserfc and the HTTP clients are imported on a sign-in's first use, so neither the relay
+nor the rest of the management API loads them.
 The fixed GitHub and Lark URLs may be pointed at a local mock only through the test-only
 ``OAUTH_TEST_ORIGIN`` setting (:func:`endpoint`).
 """
@@ -32,8 +33,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from oneapi.errors import Forbidden, InvalidRequest, ServiceUnavailable
 from oneapi.options import options
@@ -203,6 +202,8 @@ class OidcDiscovery:
             return cached[1]
         if now - self._failed.get(url, -RETRY_AFTER_FAILURE_SECONDS) < RETRY_AFTER_FAILURE_SECONDS:
             raise ServiceUnavailable(f"the OIDC provider's {what} could not be read a moment ago")
+        import httpx
+
         try:
             async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
                 reply = await client.get(url, headers={"Accept": "application/json"})

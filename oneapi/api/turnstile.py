@@ -7,14 +7,15 @@ and goes on only when it answers ``{"success": true}``. One-api checks nothing e
 it (not the password login), and neither does this gateway.
 
 The verify URL is ``oneapi.api.context.Management.turnstile_verify_url`` (Cloudflare's) so
-tests can point it at a local mock; it is not a setting.
+tests can point it at a local mock; it is not a setting. httpx is imported by the first
+check: loaded with the management API it cost the first management call about 20 ms, and
+more where rich and pygments are installed (httpx then loads its command line too).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
@@ -38,6 +39,8 @@ async def turnstile_check(connection: ASGIConnection[Any, Any, Any, Any], _handl
     form = {"secret": options.get("TurnstileSecretKey"), "response": answer}
     if connection.client:
         form["remoteip"] = connection.client.host
+    import httpx
+
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
             reply = await client.post(management(connection).turnstile_verify_url, data=form)

@@ -17,7 +17,7 @@ from oneapi.channel_types import CHANNEL_TYPES
 from oneapi.errors import InvalidRequest
 from oneapi.relay.adapters import adapter_for
 from oneapi.relay.adapters.account import get_json
-from oneapi.relay.upstream import UpstreamClient
+from oneapi.relay.upstream import AiohttpTransport, UpstreamTransport
 
 if TYPE_CHECKING:
     from oneapi.runtime import Runtime
@@ -28,13 +28,13 @@ BALANCE_TYPES = frozenset(kind.id for kind in CHANNEL_TYPES.values() if kind.bal
 
 
 @asynccontextmanager
-async def upstream_client(runtime: Runtime) -> AsyncIterator[UpstreamClient]:
+async def upstream_client(runtime: Runtime) -> AsyncIterator[UpstreamTransport]:
     """The app's upstream client, or a short-lived one when the runtime has not started it."""
     shared = runtime.services.upstream
     if shared.started:
         yield shared
         return
-    own = UpstreamClient()
+    own = AiohttpTransport()
     own.open(runtime.settings)
     try:
         yield own

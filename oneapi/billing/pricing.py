@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from oneapi.billing.ratios import cache_ratios, completion_ratio, group_ratio, model_ratio
+from oneapi.billing.ratios import cache_ratios, channel_priced, completion_ratio, group_ratio, model_ratio
 from oneapi.options import options
 
 __all__ = ("Price", "image_size_ratio", "price_for")
@@ -31,6 +31,8 @@ class Price:
     group_ratio: float
     cache_ratio: float = 1.0  # cache reads, of the input price
     create_cache_ratio: float = 1.0  # cache writes, of the input price
+    #: channel types whose own entries (``model(type)``) change this price; see :meth:`for_channel`
+    channel_types: frozenset[int] = field(default=frozenset(), compare=False, repr=False)
     description: str = field(init=False, compare=False, repr=False)  # the log row's content
 
     def __post_init__(self) -> None:
@@ -41,6 +43,11 @@ class Price:
         """The log row's content when cached tokens were billed at their own ratios."""
         return (f"{self.description}, cache read ratio {self.cache_ratio:g}, cache write ratio "
                 f"{self.create_cache_ratio:g}")
+
+    def for_channel(self, model: str, group: str, channel_type: int) -> Price:
+        """This price (``price_for(model, group)``'s) as a channel of ``channel_type`` charges it:
+        itself, unless the options price the model on that channel type on its own."""
+        return price_for(model, group, channel_type) if channel_type in self.channel_types else self
 
     @property
     def ratio(self) -> float:
@@ -74,8 +81,9 @@ def price_for(model: str, group: str, channel_type: int | None = None) -> Price:
     if price is None:
         if len(_memo) >= _MEMO_LIMIT:
             _memo.clear()
+        own = channel_priced(model) if channel_type is None else frozenset()
         price = _memo[key] = Price(model_ratio(model, channel_type), completion_ratio(model, channel_type),
-                                   group_ratio(group), *cache_ratios(model, channel_type))
+                                   group_ratio(group), *cache_ratios(model, channel_type), channel_types=own)
     return price
 
 

@@ -29,6 +29,7 @@ __all__ = (
     "DEFAULT_MODEL_RATIO",
     "UNKNOWN_MODEL_RATIO",
     "cache_ratios",
+    "channel_priced",
     "completion_ratio",
     "effective_table",
     "group_ratio",
@@ -102,6 +103,21 @@ def _lookup(table: dict[str, Any], model: str, channel_type: int | None) -> floa
             return float(value)
     value = table.get(model)
     return float(value) if value is not None else None
+
+
+_PER_MODEL_OPTIONS = ("ModelRatio", "CompletionRatio", "CacheRatio", "CreateCacheRatio")
+
+
+def channel_priced(model: str, store: OptionStore = options) -> frozenset[int]:
+    """The channel types with a ``model(type)`` entry of their own in any ratio table."""
+    prefix = f"{model}("
+    found = set()
+    for option in _PER_MODEL_OPTIONS:
+        for key in store.get_json(option, {}) or {}:
+            inside = key[len(prefix):-1] if key.startswith(prefix) and key.endswith(")") else ""
+            if inside.isdigit():
+                found.add(int(inside))
+    return frozenset(found)
 
 
 def _longest_prefix(table: dict[str, float], model: str) -> float | None:

@@ -4,6 +4,10 @@ An existing one-api database opens as is: columns are only ever added, never ren
 Columns this project adds are marked "(added)". Types follow what one-api's GORM
 models produce: indexed strings are ``varchar(191)``, free text is ``text``, counters
 and times are ``bigint``.
+
+A new database gets its tables from this metadata rather than from the migrations
+(:func:`oneapi.db.migrate.create_schema`), so the two must agree to the server default
+and the index name: ``tests/db/test_schema.py`` compares them on every backend.
 """
 
 from __future__ import annotations
@@ -68,6 +72,15 @@ def _int(default: int = 0, *, index: bool = False) -> Column:
     return Column(Integer, nullable=True, default=default, server_default=str(default), index=index)
 
 
+def _str(length: int = 191, *, index: bool = False) -> Column:
+    return Column(String(length), nullable=True, default="", server_default="", index=index)
+
+
+def _unique_str(length: int, *, nullable: bool = False) -> Column:
+    """A unique index (``ix_<table>_<column>``), as the migrations make it, not a constraint."""
+    return Column(String(length), unique=True, index=True, nullable=nullable)
+
+
 def _bool(default: bool = False) -> Column:
     return Column(Boolean, nullable=True, default=default, server_default="1" if default else "0")
 
@@ -78,21 +91,21 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(sa_column=Column(String(191), unique=True, index=True, nullable=False))
     password: str = Field(sa_column=Column(Text, nullable=False))
-    display_name: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    display_name: str = Field(default="", sa_column=_str(index=True))
     role: int = Field(default=Role.COMMON, sa_column=_int(Role.COMMON))
     status: int = Field(default=Status.ENABLED, sa_column=_int(Status.ENABLED))
-    email: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
-    github_id: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
-    wechat_id: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
-    lark_id: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
-    oidc_id: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
-    access_token: str | None = Field(default=None, sa_column=Column(String(32), unique=True, nullable=True))
+    email: str = Field(default="", sa_column=_str(index=True))
+    github_id: str = Field(default="", sa_column=_str(index=True))
+    wechat_id: str = Field(default="", sa_column=_str(index=True))
+    lark_id: str = Field(default="", sa_column=_str(index=True))
+    oidc_id: str = Field(default="", sa_column=_str(index=True))
+    access_token: str | None = Field(default=None, sa_column=_unique_str(32, nullable=True))
     quota: int = Field(default=0, sa_column=_bigint())
     used_quota: int = Field(default=0, sa_column=_bigint())
     request_count: int = Field(default=0, sa_column=_int())
     group: str = Field(default="default", sa_column=Column("group", String(32), default="default",
                                                            server_default="default"))
-    aff_code: str | None = Field(default=None, sa_column=Column(String(32), unique=True, nullable=True))
+    aff_code: str | None = Field(default=None, sa_column=_unique_str(32, nullable=True))
     inviter_id: int = Field(default=0, sa_column=_int(index=True))
     # (added) changes whenever the user's sessions must end (logout, password, role, status):
     # a session cookie carries the version it was issued under
@@ -121,9 +134,9 @@ class Token(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(default=0, sa_column=_int(index=True))
-    key: str = Field(sa_column=Column("key", String(48), unique=True, nullable=False))
+    key: str = Field(sa_column=_unique_str(48))
     status: int = Field(default=TokenStatus.ENABLED, sa_column=_int(TokenStatus.ENABLED))
-    name: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    name: str = Field(default="", sa_column=_str(index=True))
     created_time: int = Field(default=0, sa_column=_bigint())
     accessed_time: int = Field(default=0, sa_column=_bigint())
     expired_time: int = Field(default=-1, sa_column=_bigint(-1))
@@ -144,20 +157,21 @@ class Channel(SQLModel, table=True):
     type: int = Field(default=0, sa_column=_int())
     key: str = Field(sa_column=Column("key", Text, nullable=False))
     status: int = Field(default=Status.ENABLED, sa_column=_int(Status.ENABLED))
-    name: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    name: str = Field(default="", sa_column=_str(index=True))
     weight: int | None = Field(default=0, sa_column=_int())
     created_time: int = Field(default=0, sa_column=_bigint())
     test_time: int = Field(default=0, sa_column=_bigint())
     response_time: int = Field(default=0, sa_column=_int())
     base_url: str | None = Field(default="", sa_column=Column(Text, nullable=True, default=""))
     other: str | None = Field(default="", sa_column=Column(Text, nullable=True))
-    balance: float = Field(default=0.0, sa_column=Column(Float, nullable=True, default=0.0))
+    balance: float = Field(default=0.0,
+                           sa_column=Column(Float, nullable=True, default=0.0, server_default="0"))
     balance_updated_time: int = Field(default=0, sa_column=_bigint())
     models: str = Field(default="", sa_column=Column(Text, nullable=True))
     group: str = Field(default="default", sa_column=Column("group", String(32), default="default",
                                                            server_default="default"))
     used_quota: int = Field(default=0, sa_column=_bigint())
-    model_mapping: str | None = Field(default="", sa_column=Column(String(1024), nullable=True, default=""))
+    model_mapping: str | None = Field(default="", sa_column=_str(1024))
     priority: int | None = Field(default=0, sa_column=_bigint())
     config: str | None = Field(default="", sa_column=Column(Text, nullable=True))
     system_prompt: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -183,14 +197,14 @@ class Log(SQLModel, table=True):
     created_at: int = Field(default=0, sa_column=_bigint(index=True))
     type: int = Field(default=LogType.UNKNOWN, sa_column=_int(index=True))
     content: str | None = Field(default="", sa_column=Column(Text, nullable=True))
-    username: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
-    token_name: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
-    model_name: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    username: str = Field(default="", sa_column=_str(index=True))
+    token_name: str = Field(default="", sa_column=_str(index=True))
+    model_name: str = Field(default="", sa_column=_str(index=True))
     quota: int = Field(default=0, sa_column=_int())
     prompt_tokens: int = Field(default=0, sa_column=_int())
     completion_tokens: int = Field(default=0, sa_column=_int())
     channel_id: int = Field(default=0, sa_column=_int(index=True))
-    request_id: str = Field(default="", sa_column=Column(String(191), default=""))
+    request_id: str = Field(default="", sa_column=_str())
     elapsed_time: int = Field(default=0, sa_column=_bigint())  # milliseconds
     is_stream: bool = Field(default=False, sa_column=_bool())
     system_prompt_reset: bool = Field(default=False, sa_column=_bool())
@@ -212,9 +226,9 @@ class Redemption(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(default=0, sa_column=_int())
-    key: str = Field(sa_column=Column("key", String(32), unique=True, nullable=False))
+    key: str = Field(sa_column=_unique_str(32))
     status: int = Field(default=Status.ENABLED, sa_column=_int(Status.ENABLED))
-    name: str = Field(default="", sa_column=Column(String(191), index=True, default=""))
+    name: str = Field(default="", sa_column=_str(index=True))
     quota: int = Field(default=100, sa_column=_bigint(100))
     created_time: int = Field(default=0, sa_column=_bigint())
     redeemed_time: int = Field(default=0, sa_column=_bigint())
@@ -241,4 +255,4 @@ class SettlementJournal(SQLModel, table=True):
     __tablename__ = "settlement_journals"
 
     journal: str = Field(sa_column=Column(String(64), primary_key=True, autoincrement=False))
-    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0, server_default="0"))

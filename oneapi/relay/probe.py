@@ -21,7 +21,7 @@ from oneapi.relay.adapters import adapter_for
 from oneapi.relay.adapters.base import bad_answer
 from oneapi.relay.formats.events import TokenUsage
 from oneapi.relay.request import RelayMode, parse_request
-from oneapi.relay.upstream import UpstreamClient
+from oneapi.relay.upstream import UpstreamTransport
 from oneapi.security import mask_secrets
 
 __all__ = ("TEST_PROMPT", "ProbeResult", "probe_channel", "probe_model")
@@ -67,7 +67,7 @@ def probe_model(channel: CachedChannel, model: str | None = None) -> str:
     return model or next(iter(channel.models), "") or next(iter(channel.kind.default_models), _FALLBACK_MODEL)
 
 
-async def probe_channel(client: UpstreamClient, channel: Channel | CachedChannel,
+async def probe_channel(client: UpstreamTransport, channel: Channel | CachedChannel,
                         model: str | None = None) -> ProbeResult:
     """Send one chat request to ``channel`` through ``client`` and report (success, seconds,
     message, usage)."""

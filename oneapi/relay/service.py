@@ -3,7 +3,7 @@
 The flow touches only memory, the upstream and the settlement journal (one local
 ``write``, :mod:`oneapi.db.journal`). Every answer is settled before its last byte is sent,
 so a crash cannot lose a charge whose answer arrived. Retries replay the same body to another
-channel on connection errors, timeouts (the upstream client's time limits), 429, 5xx and
+channel on connection errors, timeouts (the upstream transport's time limits), 429, 5xx and
 2xx answers that fail the adapter's success check (an HTML page, truncated JSON, an
 ``error`` object; never on other 4xx), same priority tier first, up to the ``RetryTimes``
 option; a pinned channel is never retried. Nothing is billed before an answer passes that
@@ -38,6 +38,7 @@ from oneapi.errors import (
     RateLimited,
     UnsupportedFeature,
     UpstreamError,
+    UpstreamProtocolError,
     UpstreamTimeout,
 )
 from oneapi.metrics import Metrics
@@ -54,7 +55,7 @@ from oneapi.relay.request import RelayMode, RelayRequest, parse_request
 from oneapi.relay.responses_store import ResponseStore
 from oneapi.relay.token_limits import RateLimits
 from oneapi.relay.tokenizer import count_text
-from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError, UpstreamResponse
+from oneapi.relay.upstream import UpstreamResponse, UpstreamTransport
 from oneapi.security import mask_secrets
 
 if TYPE_CHECKING:
@@ -98,28 +99,67 @@ class _Answer:
     chunks: AsyncGenerator[bytes, None] | None = None
 
 
+class _WatchTicker:
+    """Starts the disconnect watchers of requests that have run for a while: one timer for all.
+
+    Requests are kept in two generations, moved on every ``interval`` seconds; a request's
+    watcher starts when its generation leaves, so between one and two intervals after it
+    began. Registering is a set insertion, where a timer per request (created and nearly
+    always cancelled) cost a measurable share of a short request's CPU. The timer runs only
+    while requests are waiting.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._young: set[_ClientWatch] = set()
+        self._old: set[_ClientWatch] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, watch: _ClientWatch) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # another event loop (tests): what the last one left is gone
+            self._loop, self._young, self._old, self._timer = loop, set(), set(), None
+        self._young.add(watch)
+        if self._timer is None:
+            self._timer = loop.call_later(self.interval, self._tick)
+
+    def discard(self, watch: _ClientWatch) -> None:
+        self._young.discard(watch)
+        self._old.discard(watch)
+
+    def _tick(self) -> None:
+        due, self._old, self._young = self._old, self._young, set()
+        for watch in due:
+            watch.start()
+        loop = self._loop
+        self._timer = loop.call_later(self.interval, self._tick) if self._old and loop is not None else None
+
+
 class _ClientWatch:
     """Notices the client's ``http.disconnect`` while its request is served.
 
-    Only ``receive()`` tells, so a task must wait on it. That task starts after
-    ``WATCH_AFTER`` seconds, or when a stream starts, not with every request: a task costs
-    a turn of the event loop, most short answers are done before the delay, and a client
-    that left earlier is noticed the moment the task starts.
+    Only ``receive()`` tells, so a task must wait on it. That task starts once the request
+    has run for ``WATCH_AFTER / 2`` to ``WATCH_AFTER`` seconds (:class:`_WatchTicker`), or
+    when a stream starts, not with every request: a task costs a turn of the event loop,
+    most short answers are done before then, and a client that left earlier is noticed the
+    moment the task starts.
     """
 
     WATCH_AFTER = 0.25
 
-    def __init__(self, receive: Receive) -> None:
+    def __init__(self, receive: Receive, ticker: _WatchTicker) -> None:
         self._receive = receive
         self._task = asyncio.current_task()
         self._guarding = False
+        self._ticker = ticker
         self.watcher: asyncio.Future[Any] | None = None
-        self._timer = asyncio.get_running_loop().call_later(self.WATCH_AFTER, self.start)
+        ticker.add(self)
 
     def start(self) -> asyncio.Future[Any]:
         watcher = self.watcher
         if watcher is None:
-            self._timer.cancel()
+            self._ticker.discard(self)
             watcher = self.watcher = asyncio.ensure_future(self._receive())
             watcher.add_done_callback(self._on_leave)
         return watcher
@@ -149,13 +189,13 @@ class _ClientWatch:
             self._guarding = False
 
     def stop(self) -> None:
-        self._timer.cancel()
+        self._ticker.discard(self)
         if self.watcher is not None:
             self.watcher.cancel()
 
 
 class Relay:
-    def __init__(self, cache: RelayCache, upstream: UpstreamClient, ledger: Ledger, limits: RateLimits,
+    def __init__(self, cache: RelayCache, upstream: UpstreamTransport, ledger: Ledger, limits: RateLimits,
                  metrics: Metrics, responses: ResponseStore, *, max_body_bytes: int = 32 * 1024 * 1024,
                  allow_private_images: bool = False) -> None:
         self.max_body_bytes = max_body_bytes
@@ -168,6 +208,7 @@ class Relay:
         self.limits = limits  # in Redis, shared across replicas, when REDIS_CONN_STRING is set
         self.admission = Admission(self.limits, self.ledger)
         self.metrics = metrics
+        self._watches = _WatchTicker(_ClientWatch.WATCH_AFTER / 2)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, mode: RelayMode,
                      parse: Callable[[bytes, Incoming], RelayRequest] | None = None) -> None:
@@ -186,7 +227,7 @@ class Relay:
         price = price_for(request.model, caller.user.group)
         reservation = await self.admission.admit(caller.token, caller.user, self._reservation(request, price))
         call = _Call(caller, request, price, reservation, incoming.request_id, started)
-        watch = _ClientWatch(receive)
+        watch = _ClientWatch(receive, self._watches)
         try:
             answer = await watch.guard(self._send(call))
         except BaseException:
@@ -334,7 +375,7 @@ class Relay:
             tail = converter.finish()
             self._bill_stream(call, converter, sent=sent or bool(tail))  # journaled before the last byte
             await send({"type": "http.response.body", "body": tail, "more_body": False})
-        except (UpstreamTimeout, UpstreamConnectionError, OSError) as exc:
+        except (UpstreamTimeout, UpstreamProtocolError, OSError) as exc:
             reason = "the client went away" if watch.left else getattr(exc, "message", type(exc).__name__)
             log.info("stream from channel #%d ended early: %s", call.path[-1], reason)
         finally:
@@ -359,9 +400,9 @@ class Relay:
 
     def _finish(self, call: _Call, usage: TokenUsage, *, is_stream: bool) -> None:
         request, channel = call.request, call.channel
-        channel_type = channel.type if channel is not None else None
-        price = call.price if channel_type is None else price_for(request.model, call.caller.user.group,
-                                                                   channel_type)
+        price = call.price
+        if channel is not None:
+            price = price.for_channel(request.model, call.caller.user.group, channel.type)
         if request.mode in _IMAGE_MODES:
             quota = price.image_quota(request.model, request.size, request.quality, request.n)
         else:

@@ -33,7 +33,8 @@ from sqlalchemy import select, text
 from sqlmodel import Session, SQLModel
 
 from oneapi.db.models import Channel, Redemption, Token, User
-from oneapi.relay.upstream import UpstreamClient, UpstreamConnectionError
+from oneapi.errors import UpstreamConnectError
+from oneapi.relay.upstream import MemoryTransport, UpstreamRequest
 from tests.api.conftest import Api
 from tests.support.db import get_engine
 
@@ -41,15 +42,9 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))  # per route and database:
 RANDOM = bool(os.environ.get("FUZZ_RANDOM"))
 
 
-class RefusingUpstream(UpstreamClient):
-    """An upstream client that is "started" and refuses every connection."""
-
-    @property
-    def started(self) -> bool:
-        return True
-
-    async def send(self, method: str, url: str, headers: Any, body: bytes | None) -> Any:
-        raise UpstreamConnectionError("cannot reach the upstream: refused by the fuzz test")
+def _refuse(request: UpstreamRequest) -> Any:
+    """An upstream that refuses every connection."""
+    raise UpstreamConnectError("cannot reach the upstream: refused by the fuzz test")
 
 
 def _fingerprint() -> str:
@@ -79,7 +74,7 @@ def _seed(api: Api) -> None:
                           unlimited_quota=True))
         session.add(Redemption(user_id=1, key="r" * 32, name="seed", quota=10, status=1))
         session.commit()
-    api.runtime.services.upstream = RefusingUpstream()
+    api.runtime.services.upstream = MemoryTransport(_refuse)
 
 
 def _strategy(operation: Any) -> st.SearchStrategy[Any]:

@@ -9,19 +9,19 @@ import pytest
 from oneapi.config import Settings
 from oneapi.db.models import Channel
 from oneapi.relay.probe import probe_channel
-from oneapi.relay.upstream import UpstreamClient
+from oneapi.relay.upstream import AiohttpTransport
 from tests.support.upstreams import AzureUpstream, OpenAIUpstream, dead_url
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[UpstreamClient]:
-    client = UpstreamClient()
+async def client() -> AsyncIterator[AiohttpTransport]:
+    client = AiohttpTransport()
     client.open(Settings())
     yield client
     await client.stop()
 
 
-async def test_probe_reports_success_usage_and_time(client: UpstreamClient) -> None:
+async def test_probe_reports_success_usage_and_time(client: AiohttpTransport) -> None:
     with OpenAIUpstream() as upstream:
         channel = Channel(id=1, type=1, key="k1", base_url=upstream.url, models="gpt-4o-mini,gpt-4o",
                           model_mapping='{"gpt-4o-mini": "gpt-4o"}')
@@ -31,7 +31,7 @@ async def test_probe_reports_success_usage_and_time(client: UpstreamClient) -> N
         assert upstream.received[-1].json()["model"] == "gpt-4o"
 
 
-async def test_probe_reports_upstream_message_and_dead_hosts(client: UpstreamClient) -> None:
+async def test_probe_reports_upstream_message_and_dead_hosts(client: AiohttpTransport) -> None:
     with OpenAIUpstream(mode="401", name="vendor") as upstream:
         result = await probe_channel(client,
                                      Channel(id=2, type=8, key="bad", base_url=upstream.url, models="m"))
@@ -40,7 +40,7 @@ async def test_probe_reports_upstream_message_and_dead_hosts(client: UpstreamCli
     assert not result.success and "cannot reach" in result.message
 
 
-async def test_probe_azure_uses_deployment_url(client: UpstreamClient) -> None:
+async def test_probe_azure_uses_deployment_url(client: AiohttpTransport) -> None:
     with AzureUpstream() as upstream:
         channel = Channel(id=4, type=3, key="azkey", base_url=upstream.url, models="gpt-4.1",
                           config='{"api_version": "2025-01-01"}')

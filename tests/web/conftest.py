@@ -16,9 +16,15 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
-    """Debian's chromium driven by Playwright (never a downloaded browser)."""
+    """Debian's chromium driven by Playwright (never a downloaded browser), for ``tests/web`` only.
+
+    Playwright's sync API marks its own event loop as running in the main thread for as
+    long as it is open, so it must be closed when the browser tests are done: held for the
+    session, it made every later asyncio test fail ("Runner.run() cannot be called from a
+    running event loop").
+    """
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing; CI installs Debian's chromium")

@@ -10,13 +10,13 @@ import json
 from typing import Any
 
 from oneapi.errors import UpstreamError
-from oneapi.relay.upstream import UpstreamClient
+from oneapi.relay.upstream import UpstreamTransport
 from oneapi.security import mask_secrets
 
 __all__ = ("get_json", "number")
 
 
-async def get_json(client: UpstreamClient, url: str, headers: dict[str, str]) -> Any:
+async def get_json(client: UpstreamTransport, url: str, headers: dict[str, str]) -> Any:
     """GET ``url`` and decode its JSON; an HTTP error becomes the vendor's words (credentials masked)."""
     response = await client.send("GET", url, {**headers, "Accept": "application/json"}, None)
     body = await response.read()

@@ -32,7 +32,7 @@ from oneapi.security import mask_secrets
 if TYPE_CHECKING:
     from oneapi.cache import CachedChannel
     from oneapi.relay.request import RelayMode, RelayRequest
-    from oneapi.relay.upstream import UpstreamClient
+    from oneapi.relay.upstream import UpstreamTransport
 
 __all__ = ("Adapter", "ConvertedResponse", "StreamConverter", "UpstreamRequest", "bad_answer")
 
@@ -219,7 +219,7 @@ class Adapter(ABC):
         """
         return None
 
-    async def balance(self, client: UpstreamClient, channel: CachedChannel, key: str) -> float:
+    async def balance(self, client: UpstreamTransport, channel: CachedChannel, key: str) -> float:
         """The account's remaining balance (USD, or the vendor's own currency), read with ``key``.
 
         Only types whose ``ChannelType.balance`` is set are asked; others raise.

@@ -9,13 +9,13 @@ from oneapi.cache import CachedChannel
 from oneapi.errors import UpstreamError
 from oneapi.relay.adapters.account import get_json, number
 from oneapi.relay.adapters.openai import OpenAIAdapter
-from oneapi.relay.upstream import UpstreamClient
+from oneapi.relay.upstream import UpstreamTransport
 
 __all__ = ("ADAPTER", "DeepSeekAdapter")
 
 
 class DeepSeekAdapter(OpenAIAdapter):
-    async def balance(self, client: UpstreamClient, channel: CachedChannel, key: str) -> float:
+    async def balance(self, client: UpstreamTransport, channel: CachedChannel, key: str) -> float:
         payload = await get_json(client, f"{self.base_url(channel)}/user/balance", self.auth_headers(key))
         infos = payload.get("balance_infos") if isinstance(payload, dict) else None
         if not isinstance(infos, list) or not infos:

@@ -22,7 +22,7 @@ from oneapi.relay.formats.events import TokenUsage
 from oneapi.relay.formats.rerank import check_rerank_request, rerank_usage
 from oneapi.relay.request import RelayMode, RelayRequest, replace_form_field
 from oneapi.relay.sse import OpenAIEventStream
-from oneapi.relay.upstream import UpstreamClient
+from oneapi.relay.upstream import UpstreamTransport
 
 __all__ = ("ADAPTER", "OpenAIAdapter")
 
@@ -105,7 +105,7 @@ class OpenAIAdapter(Adapter):
     def stream_converter(self, request: RelayRequest) -> OpenAIEventStream:
         return OpenAIEventStream(hide_usage_chunk=request.hides_usage_chunk)
 
-    async def balance(self, client: UpstreamClient, channel: CachedChannel, key: str) -> float:
+    async def balance(self, client: UpstreamTransport, channel: CachedChannel, key: str) -> float:
         """OpenAI's legacy billing dashboard: the hard limit less the last 100 days' usage."""
         base, auth = self.base_url(channel), self.auth_headers(key)
         subscription = await get_json(client, f"{base}/v1/dashboard/billing/subscription", auth)

@@ -8,13 +8,13 @@ from __future__ import annotations
 from oneapi.cache import CachedChannel
 from oneapi.relay.adapters.account import get_json, number
 from oneapi.relay.adapters.openai import OpenAIAdapter
-from oneapi.relay.upstream import UpstreamClient
+from oneapi.relay.upstream import UpstreamTransport
 
 __all__ = ("ADAPTER", "OpenRouterAdapter")
 
 
 class OpenRouterAdapter(OpenAIAdapter):
-    async def balance(self, client: UpstreamClient, channel: CachedChannel, key: str) -> float:
+    async def balance(self, client: UpstreamTransport, channel: CachedChannel, key: str) -> float:
         payload = await get_json(client, f"{self.base_url(channel)}/v1/credits", self.auth_headers(key))
         data = (payload or {}).get("data") or {}
         return number(data.get("total_credits"), "credits") - number(data.get("total_usage", 0), "usage")

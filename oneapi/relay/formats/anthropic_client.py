@@ -123,6 +123,21 @@ def _assistant_turn(content: Any) -> dict[str, Any]:
 
 def messages_to_chat(document: Mapping[str, Any]) -> ClientChat:
     """An Anthropic Messages request as an OpenAI chat request."""
+    chat: dict[str, Any] = {"model": document.get("model"), "messages": _chat_messages(document)}
+    converted = ClientChat(chat)
+    _sampling(document, chat)
+    tools = _tools(document.get("tools") or (), converted)
+    if tools:
+        chat["tools"] = tools
+        choice = document.get("tool_choice") or {}
+        chat["tool_choice"] = _tool_choice(choice, tools)
+        if choice.get("disable_parallel_tool_use"):
+            chat["parallel_tool_calls"] = False
+    return converted
+
+
+def _chat_messages(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The system prompt and the turns as chat messages."""
     messages: list[dict[str, Any]] = []
     if system := _text_of(document.get("system")):
         messages.append({"role": "system", "content": system})
@@ -137,8 +152,11 @@ def messages_to_chat(document: Mapping[str, Any]) -> ClientChat:
         else:  # Anthropic's wording, which clients such as Claude Code recognise
             raise InvalidRequest(f"messages.{position}.role: Unexpected role {role!r}. The Messages API "
                                  "accepts the roles \"user\", \"assistant\" and \"system\"", param="messages")
-    chat: dict[str, Any] = {"model": document.get("model"), "messages": messages}
-    converted = ClientChat(chat)
+    return messages
+
+
+def _sampling(document: Mapping[str, Any], chat: dict[str, Any]) -> None:
+    """Limits, sampling, stop sequences, streaming, the end user and thinking, into ``chat``."""
     if document.get("max_tokens"):
         chat["max_tokens"] = document["max_tokens"]
     for name in ("temperature", "top_p", "top_k"):
@@ -155,17 +173,14 @@ def messages_to_chat(document: Mapping[str, Any]) -> ClientChat:
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         # OpenAI's form of extended thinking; each adapter maps it back to its vendor's.
         chat["reasoning_effort"] = reasoning_effort_for(int(thinking.get("budget_tokens") or 0))
-    tools = _tools(document.get("tools") or (), converted)
-    if tools:
-        chat["tools"] = tools
-        choice = document.get("tool_choice") or {}
-        kind = choice.get("type", "auto")
-        named = kind == "tool" and any(tool["function"]["name"] == choice.get("name") for tool in tools)
-        chat["tool_choice"] = ({"type": "function", "function": {"name": choice.get("name")}} if named
-                               else {"any": "required", "none": "none"}.get(kind, "auto"))
-        if choice.get("disable_parallel_tool_use"):
-            chat["parallel_tool_calls"] = False
-    return converted
+
+
+def _tool_choice(choice: Mapping[str, Any], tools: list[dict[str, Any]]) -> Any:
+    """Anthropic's ``tool_choice`` in chat's form; a named tool that is not offered means ``auto``."""
+    kind = choice.get("type", "auto")
+    if kind == "tool" and any(tool["function"]["name"] == choice.get("name") for tool in tools):
+        return {"type": "function", "function": {"name": choice.get("name")}}
+    return {"any": "required", "none": "none"}.get(kind, "auto")
 
 
 def _tools(tools: Any, converted: ClientChat) -> list[dict[str, Any]]:

@@ -240,6 +240,30 @@ def chat_to_anthropic(document: Mapping[str, Any], model: str,
                             "max_tokens": max_tokens_of(document) or DEFAULT_MAX_TOKENS}
     if system:
         body["system"] = system
+    _sampling(document, body)
+    tools = [{"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
+             for tool in function_tools(document, VENDOR)]
+    mode, name = tool_choice_of(document)
+    schema = _json_schema_of(document.get("response_format"))
+    if schema is not None:
+        if tools:
+            raise UnsupportedFeature(f"{VENDOR} cannot combine response_format with tools",
+                                     param="response_format")
+        body["tools"] = [{"name": JSON_TOOL, "description": "Give the answer as this JSON value.",
+                          "input_schema": schema}]
+        body["tool_choice"] = {"type": "tool", "name": JSON_TOOL}
+        return AnthropicRequest(body, json_tool=True)
+    if isinstance(search := document.get("web_search_options"), dict):
+        tools.append(_web_search_tool(search))
+    if tools:
+        body["tools"] = tools
+        parallel = document.get("parallel_tool_calls") is not False
+        body["tool_choice"] = _tool_choice(mode, name, parallel=parallel)
+    return AnthropicRequest(body)
+
+
+def _sampling(document: Mapping[str, Any], body: dict[str, Any]) -> None:
+    """Sampling, stop sequences, streaming, the end user and extended thinking, into ``body``."""
     for field in ("temperature", "top_p", "top_k"):
         if document.get(field) is not None:
             body[field] = document[field]
@@ -258,36 +282,37 @@ def chat_to_anthropic(document: Mapping[str, Any], model: str,
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
         if body["max_tokens"] <= budget:
             body["max_tokens"] = budget + DEFAULT_MAX_TOKENS
-    tools = [{"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
-             for tool in function_tools(document, VENDOR)]
-    mode, name = tool_choice_of(document)
-    schema = _json_schema_of(document.get("response_format"))
-    if schema is not None:
-        if tools:
-            raise UnsupportedFeature(f"{VENDOR} cannot combine response_format with tools",
-                                     param="response_format")
-        body["tools"] = [{"name": JSON_TOOL, "description": "Give the answer as this JSON value.",
-                          "input_schema": schema}]
-        body["tool_choice"] = {"type": "tool", "name": JSON_TOOL}
-        return AnthropicRequest(body, json_tool=True)
-    if isinstance(search := document.get("web_search_options"), dict):
-        tools.append(_web_search_tool(search))
-    if tools:
-        body["tools"] = tools
-        choice: dict[str, Any] = {"auto": {"type": "auto"}, "none": {"type": "none"},
-                                  "required": {"type": "any"}}.get(mode) or {"type": "tool", "name": name}
-        if document.get("parallel_tool_calls") is False and choice["type"] != "none":
-            choice["disable_parallel_tool_use"] = True
-        body["tool_choice"] = choice
-    return AnthropicRequest(body)
+
+
+def _tool_choice(mode: str, name: str | None, *, parallel: bool) -> dict[str, Any]:
+    """Chat's ``tool_choice`` mode (or a named function) as Anthropic's."""
+    choice: dict[str, Any] = {"auto": {"type": "auto"}, "none": {"type": "none"},
+                              "required": {"type": "any"}}.get(mode) or {"type": "tool", "name": name}
+    if not parallel and choice["type"] != "none":
+        choice["disable_parallel_tool_use"] = True
+    return choice
 
 
 def message_to_chat(message: Mapping[str, Any], *, json_tool: bool = False) -> dict[str, Any]:
     """An Anthropic Messages response as an OpenAI ``chat.completion``."""
+    reply = _reply(message.get("content") or (), json_tool=json_tool)
+    finish = anthropic_finish_reason(message.get("stop_reason")) or "stop"
+    if json_tool and finish == "tool_calls":
+        finish = "stop"
+    usage = anthropic_usage(message.get("usage"))
+    return chat_completion(f"chatcmpl-{message.get('id', '')}", str(message.get("model") or ""),
+                           int(time.time()),
+                           [{"index": 0, "message": reply, "logprobs": None, "finish_reason": finish}],
+                           usage.openai())
+
+
+def _reply(blocks: Any, *, json_tool: bool) -> dict[str, Any]:
+    """The content blocks as a chat assistant message: text, reasoning and tool calls (the
+    JSON tool's input, standing for ``response_format``, as text)."""
     text: list[str] = []
     reasoning: list[str] = []
     calls: list[dict[str, Any]] = []
-    for block in message.get("content") or ():
+    for block in blocks:
         kind = block.get("type")
         if kind == "text":
             text.append(block.get("text") or "")
@@ -304,14 +329,7 @@ def message_to_chat(message: Mapping[str, Any], *, json_tool: bool = False) -> d
         reply["reasoning_content"] = "".join(reasoning)
     if calls:
         reply["tool_calls"] = calls
-    finish = anthropic_finish_reason(message.get("stop_reason")) or "stop"
-    if json_tool and finish == "tool_calls":
-        finish = "stop"
-    usage = anthropic_usage(message.get("usage"))
-    return chat_completion(f"chatcmpl-{message.get('id', '')}", str(message.get("model") or ""),
-                           int(time.time()),
-                           [{"index": 0, "message": reply, "logprobs": None, "finish_reason": finish}],
-                           usage.openai())
+    return reply
 
 
 class AnthropicChatStream(VendorChatTranslator):
@@ -333,34 +351,41 @@ class AnthropicChatStream(VendorChatTranslator):
         except msgspec.DecodeError:
             return b""
         kind = data.get("type") if isinstance(data, dict) else None
-        writer = self._writer
         if kind == "message_start":
-            message = data.get("message") or {}
-            writer.id = f"chatcmpl-{message.get('id', '')}"
-            writer.model = message.get("model") or writer.model
-            self.usage = anthropic_event_usage(data, self.usage)
-            return writer.delta({"content": ""})
+            return self._message_start(data)
         if kind == "content_block_start":
             return self._start_block(int(data.get("index") or 0), data.get("content_block") or {})
         if kind == "content_block_delta":
             return self._delta(int(data.get("index") or 0), data.get("delta") or {})
         if kind == "message_delta":
-            self.usage = anthropic_event_usage(data, self.usage)
-            reason = anthropic_finish_reason((data.get("delta") or {}).get("stop_reason"))
-            if reason is None:
-                return b""
-            if self._json_tool and reason == "tool_calls":
-                reason = "stop"
-            self._finished = True
-            return writer.finish(reason)
+            return self._message_delta(data)
         if kind == "message_stop":
-            prefix = b"" if self._finished else writer.finish("stop")
+            prefix = b"" if self._finished else self._writer.finish("stop")
             return prefix + self._end()
         if kind == "error":
             error = data.get("error") or {}
             return self._fail(str(error.get("message") or "the upstream stream failed"),
                               str(error.get("type") or "upstream_error"))
         return b""  # ping, content_block_stop and event types added later
+
+    def _message_start(self, data: Mapping[str, Any]) -> bytes:
+        message = data.get("message") or {}
+        writer = self._writer
+        writer.id = f"chatcmpl-{message.get('id', '')}"
+        writer.model = message.get("model") or writer.model
+        self.usage = anthropic_event_usage(data, self.usage)
+        return writer.delta({"content": ""})
+
+    def _message_delta(self, data: Mapping[str, Any]) -> bytes:
+        """The usage so far, and the finish reason once the message has one."""
+        self.usage = anthropic_event_usage(data, self.usage)
+        reason = anthropic_finish_reason((data.get("delta") or {}).get("stop_reason"))
+        if reason is None:
+            return b""
+        if self._json_tool and reason == "tool_calls":
+            reason = "stop"
+        self._finished = True
+        return self._writer.finish(reason)
 
     def _start_block(self, index: int, block: Mapping[str, Any]) -> bytes:
         kind = str(block.get("type") or "")

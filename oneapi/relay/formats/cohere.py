@@ -143,23 +143,27 @@ class CohereChatStream(JSONEventTranslator):
         if kind == "content-delta":
             return writer.text(str((message.get("content") or {}).get("text") or ""))
         if kind == "tool-call-start":
-            call = message.get("tool_calls") or {}
-            function = call.get("function") or {}
-            self._calls += 1
-            return writer.tool_call(self._calls - 1, call_id=str(call.get("id") or ""),
-                                    name=str(function.get("name") or ""),
-                                    arguments=str(function.get("arguments") or ""))
+            return self._call_start(message.get("tool_calls") or {})
         if kind == "tool-call-delta":
             arguments = ((message.get("tool_calls") or {}).get("function") or {}).get("arguments")
             return writer.tool_call(self._calls - 1, arguments=str(arguments)) if arguments else b""
         if kind == "message-end":
-            delta = data.get("delta") or {}
-            self.usage = cohere_usage(delta.get("usage")) or self.usage
-            reason = _FINISH.get(str(delta.get("finish_reason")), "stop")
-            if delta.get("finish_reason") == "ERROR":
-                return self._fail(str(delta.get("error") or "Cohere ended the stream with an error"))
-            return writer.finish(reason) + self._end()
+            return self._message_end(data.get("delta") or {})
         return b""  # tool-plan-delta, content-start/-end, citations
+
+    def _call_start(self, call: Mapping[str, Any]) -> bytes:
+        function = call.get("function") or {}
+        self._calls += 1
+        return self._writer.tool_call(self._calls - 1, call_id=str(call.get("id") or ""),
+                                      name=str(function.get("name") or ""),
+                                      arguments=str(function.get("arguments") or ""))
+
+    def _message_end(self, delta: Mapping[str, Any]) -> bytes:
+        """The usage and the finish reason, or the error Cohere ended the stream with."""
+        self.usage = cohere_usage(delta.get("usage")) or self.usage
+        if delta.get("finish_reason") == "ERROR":
+            return self._fail(str(delta.get("error") or "Cohere ended the stream with an error"))
+        return self._writer.finish(_FINISH.get(str(delta.get("finish_reason")), "stop")) + self._end()
 
 
 def embeddings_to_cohere(document: Mapping[str, Any], model: str) -> dict[str, Any]:

@@ -46,49 +46,70 @@ def _parts_text(parts: Any) -> str:
     return "".join(str(part.get("text") or "") for part in parts or () if isinstance(part, dict))
 
 
+def _content_part(part: Mapping[str, Any]) -> dict[str, Any]:
+    """A text or inline-data part as a chat content part."""
+    if "text" in part:
+        return {"type": "text", "text": str(part["text"])}
+    if "inlineData" in part:
+        data = part["inlineData"] or {}
+        mime, payload = str(data.get("mimeType") or "image/png"), str(data.get("data") or "")
+        if mime.startswith("image/"):
+            return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{payload}"}}
+        return file_part(mime, payload, "document")
+    kind = next(iter(part), "empty")
+    raise UnsupportedFeature(f"'{kind}' parts cannot be sent to this channel", param="contents")
+
+
+def _tool_call(call: Mapping[str, Any], pending: dict[str, list[str]]) -> dict[str, Any]:
+    """A ``functionCall`` as a chat tool call; its id waits in ``pending`` for the answer."""
+    call_id, name = call.get("id") or new_call_id(), call.get("name") or ""
+    pending.setdefault(str(name), []).append(call_id)
+    arguments = encode_json(call.get("args") or {}).decode()
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def _tool_answer(answer: Mapping[str, Any], pending: dict[str, list[str]]) -> dict[str, Any]:
+    """A ``functionResponse`` as a chat tool message, matched to its call by id or else by name."""
+    name = str(answer.get("name") or "")
+    waiting = pending.get(name) or [answer.get("id") or new_call_id()]
+    return {"role": "tool", "tool_call_id": answer.get("id") or waiting.pop(0), "name": name,
+            "content": encode_json(answer.get("response") or {}).decode()}
+
+
+def _chat_message(role: str, parts: list[dict[str, Any]],
+                  calls: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """One content's parts as an assistant message (the model's turn) or a user message."""
+    if role == "model":
+        message: dict[str, Any] = {"role": "assistant",
+                                   "content": "".join(part.get("text", "") for part in parts) or None}
+        if calls:
+            message["tool_calls"] = calls
+        return message
+    if not parts:
+        return None
+    only_text = all(part["type"] == "text" for part in parts)
+    return {"role": "user", "content": "".join(part["text"] for part in parts) if only_text else parts}
+
+
 def _contents_to_messages(contents: Any) -> list[dict[str, Any]]:
+    """Gemini's ``contents`` as chat messages; a function's answer becomes a tool message of its own."""
     messages: list[dict[str, Any]] = []
     pending: dict[str, list[str]] = {}  # function name -> ids of calls not yet answered
     for content in contents or ():
-        role = content.get("role") or "user"
-        texts: list[dict[str, Any]] = []
+        parts: list[dict[str, Any]] = []
         calls: list[dict[str, Any]] = []
         for part in content.get("parts") or ():
             if part.get("thought"):
                 continue  # the model's earlier reasoning
-            if "text" in part:
-                texts.append({"type": "text", "text": str(part["text"])})
-            elif "inlineData" in part:
-                data = part["inlineData"] or {}
-                mime, payload = str(data.get("mimeType") or "image/png"), str(data.get("data") or "")
-                texts.append({"type": "image_url", "image_url": {"url": f"data:{mime};base64,{payload}"}}
-                             if mime.startswith("image/") else file_part(mime, payload, "document"))
-            elif "functionCall" in part:
-                call = part["functionCall"] or {}
-                call_id = call.get("id") or new_call_id()
-                pending.setdefault(str(call.get("name") or ""), []).append(call_id)
-                calls.append({"id": call_id, "type": "function",
-                              "function": {"name": call.get("name") or "",
-                                           "arguments": encode_json(call.get("args") or {}).decode()}})
+            if "functionCall" in part:
+                calls.append(_tool_call(part["functionCall"] or {}, pending))
             elif "functionResponse" in part:
-                answer = part["functionResponse"] or {}
-                name = str(answer.get("name") or "")
-                waiting = pending.get(name) or [answer.get("id") or new_call_id()]
-                messages.append({"role": "tool", "tool_call_id": answer.get("id") or waiting.pop(0),
-                                 "name": name, "content": encode_json(answer.get("response") or {}).decode()})
+                messages.append(_tool_answer(part["functionResponse"] or {}, pending))
             else:
-                kind = next(iter(part), "empty")
-                raise UnsupportedFeature(f"'{kind}' parts cannot be sent to this channel", param="contents")
-        if role == "model":
-            message: dict[str, Any] = {"role": "assistant",
-                                       "content": "".join(part.get("text", "") for part in texts) or None}
-            if calls:
-                message["tool_calls"] = calls
+                parts.append(_content_part(part))
+        message = _chat_message(content.get("role") or "user", parts, calls)
+        if message is not None:
             messages.append(message)
-        elif texts:
-            only_text = all(part["type"] == "text" for part in texts)
-            messages.append({"role": "user",
-                             "content": "".join(part["text"] for part in texts) if only_text else texts})
     return messages
 
 
@@ -102,7 +123,20 @@ def gemini_request_to_chat(document: Mapping[str, Any], model: str, *, stream: b
         raise InvalidRequest("contents is empty", param="contents")
     chat: dict[str, Any] = {"model": model, "messages": messages}
     converted = ClientChat(chat)
-    config = document.get("generationConfig") or {}
+    _generation_config(document.get("generationConfig") or {}, chat)
+    tools = _tools(document.get("tools") or (), converted)
+    if tools:
+        chat["tools"] = tools
+        calling = (document.get("toolConfig") or {}).get("functionCallingConfig") or {}
+        chat["tool_choice"] = _tool_choice(calling)
+    if stream:
+        chat["stream"] = True
+        chat["stream_options"] = {"include_usage": True}
+    return converted
+
+
+def _generation_config(config: Mapping[str, Any], chat: dict[str, Any]) -> None:
+    """``generationConfig``'s sampling, limits, stop sequences and JSON output, into ``chat``."""
     for source, target in _CONFIG:
         if config.get(source) is not None:
             chat[target] = config[source]
@@ -113,34 +147,35 @@ def gemini_request_to_chat(document: Mapping[str, Any], model: str, *, stream: b
         chat["response_format"] = ({"type": "json_schema",
                                     "json_schema": {"name": "response", "schema": schema}}
                                    if schema else {"type": "json_object"})
-    tools = []
-    for tool in document.get("tools") or ():
-        declarations = tool.get("functionDeclarations") or tool.get("function_declarations") or ()
+
+
+def _tools(tools: Any, converted: ClientChat) -> list[dict[str, Any]]:
+    """The function declarations as chat tools; Google Search becomes ``web_search_options``,
+    other built-in tools are named in ``converted.omitted``."""
+    functions = []
+    for tool in tools:
         for kind in tool:
             if kind in _SEARCH_TOOLS:
                 converted.web_search = kind
-                chat["web_search_options"] = {}
+                converted.document["web_search_options"] = {}
             elif kind not in ("functionDeclarations", "function_declarations"):
                 converted.omitted.append(kind)
-        for declaration in declarations:
+        for declaration in tool.get("functionDeclarations") or tool.get("function_declarations") or ():
             parameters = (declaration.get("parameters") or declaration.get("parametersJsonSchema")
                           or {"type": "object", "properties": {}})
             function = {"name": declaration.get("name"), "description": declaration.get("description") or "",
                         "parameters": _lower_types(parameters)}
-            tools.append({"type": "function", "function": function})
-    if tools:
-        chat["tools"] = tools
-        calling = (document.get("toolConfig") or {}).get("functionCallingConfig") or {}
-        mode = str(calling.get("mode") or "AUTO").upper()
-        names = calling.get("allowedFunctionNames") or []
-        if mode == "ANY" and len(names) == 1:
-            chat["tool_choice"] = {"type": "function", "function": {"name": names[0]}}
-        else:
-            chat["tool_choice"] = {"ANY": "required", "NONE": "none"}.get(mode, "auto")
-    if stream:
-        chat["stream"] = True
-        chat["stream_options"] = {"include_usage": True}
-    return converted
+            functions.append({"type": "function", "function": function})
+    return functions
+
+
+def _tool_choice(calling: Mapping[str, Any]) -> Any:
+    """``functionCallingConfig`` as ``tool_choice``: one allowed function under ANY is forced."""
+    mode = str(calling.get("mode") or "AUTO").upper()
+    names = calling.get("allowedFunctionNames") or []
+    if mode == "ANY" and len(names) == 1:
+        return {"type": "function", "function": {"name": names[0]}}
+    return {"ANY": "required", "NONE": "none"}.get(mode, "auto")
 
 
 def _lower_types(schema: Any) -> Any:

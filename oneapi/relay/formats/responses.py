@@ -190,30 +190,43 @@ def _tools(conversion: ResponsesChat, hosted: Collection[str]) -> list[dict[str,
         if kind == "function":
             tools.append(_function(tool, str(tool.get("name") or "")))
         elif kind == "namespace":
-            namespace = str(tool.get("name") or "")
-            for member in tool.get("tools") or ():
-                if member.get("type") != "function":
-                    conversion.omitted.append(f"{namespace}.{member.get('type')}")
-                    continue
-                name = flat = _flat_name(namespace, str(member.get("name") or ""))
-                suffix = 1
-                while name in taken:
-                    suffix += 1
-                    name = f"{flat[:_NAME_LIMIT - 4]}_{suffix}"
-                taken.add(name)
-                conversion.names[name] = (namespace, str(member.get("name") or ""))
-                tools.append(_function(member, name))
+            tools += _namespace_functions(conversion, tool, taken)
         elif kind in _WEB_SEARCH and "web_search" in hosted:
-            options: dict[str, Any] = {}
-            if isinstance(tool.get("user_location"), dict):
-                options["user_location"] = {"type": "approximate", "approximate": {
-                    key: value for key, value in tool["user_location"].items() if key != "type"}}
-            if domains := (tool.get("filters") or {}).get("allowed_domains"):
-                options["allowed_domains"] = domains
-            conversion.chat["web_search_options"] = options
+            conversion.chat["web_search_options"] = _web_search_options(tool)
         else:
             conversion.omitted.append(str(kind))
     return tools
+
+
+def _namespace_functions(conversion: ResponsesChat, namespace_tool: Mapping[str, Any],
+                         taken: set[str]) -> list[dict[str, Any]]:
+    """A namespace's functions under flat names unique in ``taken``, mapped back in ``conversion.names``."""
+    namespace = str(namespace_tool.get("name") or "")
+    functions = []
+    for member in namespace_tool.get("tools") or ():
+        if member.get("type") != "function":
+            conversion.omitted.append(f"{namespace}.{member.get('type')}")
+            continue
+        name = flat = _flat_name(namespace, str(member.get("name") or ""))
+        suffix = 1
+        while name in taken:
+            suffix += 1
+            name = f"{flat[:_NAME_LIMIT - 4]}_{suffix}"
+        taken.add(name)
+        conversion.names[name] = (namespace, str(member.get("name") or ""))
+        functions.append(_function(member, name))
+    return functions
+
+
+def _web_search_options(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """The web-search tool's user location and allowed domains as chat's ``web_search_options``."""
+    options: dict[str, Any] = {}
+    if isinstance(tool.get("user_location"), dict):
+        options["user_location"] = {"type": "approximate", "approximate": {
+            key: value for key, value in tool["user_location"].items() if key != "type"}}
+    if domains := (tool.get("filters") or {}).get("allowed_domains"):
+        options["allowed_domains"] = domains
+    return options
 
 
 def responses_to_chat(document: Mapping[str, Any], *, history: list[dict[str, Any]] | None = None,
@@ -238,6 +251,20 @@ def responses_to_chat(document: Mapping[str, Any], *, history: list[dict[str, An
     if not messages:
         raise InvalidRequest("input is empty", param="input")
     chat["messages"] = messages
+    _sampling(document, chat)
+    if tools:
+        chat["tools"] = tools
+        choice = _tool_choice(document.get("tool_choice"), chat_names)
+        if choice is not None:
+            chat["tool_choice"] = choice
+    if document.get("stream"):
+        chat["stream"] = True
+        chat["stream_options"] = {"include_usage": True}
+    return conversion
+
+
+def _sampling(document: Mapping[str, Any], chat: dict[str, Any]) -> None:
+    """The output limit, sampling, reasoning effort and structured output, into ``chat``."""
     if document.get("max_output_tokens"):
         chat["max_tokens"] = document["max_output_tokens"]
     for name in ("temperature", "top_p", "user", "parallel_tool_calls", "top_logprobs"):
@@ -252,20 +279,16 @@ def responses_to_chat(document: Mapping[str, Any], *, history: list[dict[str, An
                                               "description") if key in text_format}}
     elif text_format.get("type") == "json_object":
         chat["response_format"] = {"type": "json_object"}
-    if tools:
-        chat["tools"] = tools
-        choice = document.get("tool_choice")
-        if isinstance(choice, dict) and choice.get("type") == "function":
-            name = str(choice.get("name"))
-            if choice.get("namespace"):
-                name = chat_names.get((str(choice["namespace"]), name), name)
-            chat["tool_choice"] = {"type": "function", "function": {"name": name}}
-        elif choice in ("auto", "none", "required"):
-            chat["tool_choice"] = choice
-    if document.get("stream"):
-        chat["stream"] = True
-        chat["stream_options"] = {"include_usage": True}
-    return conversion
+
+
+def _tool_choice(choice: Any, chat_names: Mapping[tuple[str, str], str]) -> Any:
+    """The ``tool_choice`` in chat's form (a namespaced function by its flat name); None: left out."""
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        name = str(choice.get("name"))
+        if choice.get("namespace"):
+            name = chat_names.get((str(choice["namespace"]), name), name)
+        return {"type": "function", "function": {"name": name}}
+    return choice if choice in ("auto", "none", "required") else None
 
 
 def _usage(usage: TokenUsage | None) -> dict[str, Any]:
