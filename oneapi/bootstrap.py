@@ -117,12 +117,14 @@ def ensure_session_secret(session: Session, settings: Settings) -> str:
 
 
 def reset_root_password(session: Session, password: str) -> None:
-    """Set the root user's password (CLI recovery path); root's sessions and access token end."""
+    """Set the root user's password (CLI recovery path); root's sessions and access token end, and
+    two-factor sign-in is turned off (whoever runs this on the server may lock root out no more)."""
     root = session.exec(select(User).where(User.role == Role.ROOT).order_by(col(User.id))).first()
     if root is None:
         raise LookupError("there is no root user; start the server once to create it")
     root.password = hash_password(password)
     root.end_sessions(access_token=True)
     root.status = Status.ENABLED
+    root.totp_enabled, root.totp_secret, root.totp_recovery = False, "", None
     session.add(root)
     session.commit()

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     # Remote image_url parts are fetched for vendors that take only image bytes; by default
     # only from public addresses, so a client cannot make the gateway read its own network.
     allow_private_image_urls: bool = False
+    # TESTS ONLY: sends the gateway's calls to GitHub's and Lark's fixed sign-in endpoints (and the
+    # authorize links its pages show) to "<this origin>/<provider host><path>", where a test's mock
+    # provider answers. Never set it in a deployment: sign-ins would trust whatever answers there.
+    oauth_test_origin: str = ""
 
     @field_validator("theme")
     @classmethod

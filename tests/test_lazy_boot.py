@@ -1,10 +1,12 @@
 """The relay process boots without what it does not need yet, and each deferred part still works.
 
 What stays unloaded until first use, and the tests that show each part working then:
-    assert not {"redis", "mangum", "alembic", "toktok", "jinja2", "babel", "prometheus_client", "aiosmtplib",
-                "httpx"} & set(report["after_console"])
-    assert report["page"] == 200  # the first page loads Jinja, and Babel for its language
-    assert {"jinja2", "babel", "oneapi.i18n.catalogs"} <= set(report["after_page"])
+Litestar, the management API and the web UI (here, and ``tests/api``, ``tests/web``), Babel and
+the translation catalogs until a page or a translated message needs them (``tests/web/test_i18n.py``), other
+vendors' client formats and image fetching (``tests/relay``), prometheus_client until
+``/metrics`` is scraped (``tests/test_edge.py``), aiosmtplib until a mail is sent
+(``tests/api/test_mail.py``), the sign-in libraries (Authlib, joserfc, pyotp, segno:
+``tests/api/test_oauth.py``, ``test_two_factor.py``), redis without
 ``REDIS_CONN_STRING`` (``tests/scale``), mangum off Lambda (``tests/deploy/test_lambda_handler.py``),
 alembic on a new database and on one at head (``tests/db/test_schema.py`` migrates an older
 one), the tokenizer's encodings (``tests/relay``).
@@ -39,7 +41,8 @@ DEFERRED = ("litestar", "jinja2", "babel", "mangum", "redis", "alembic", "httpx"
             "oneapi.relay.client_format_routes", "oneapi.relay.probe",
             "oneapi.relay.formats.anthropic_upstream", "oneapi.relay.formats.anthropic_client",
             "oneapi.relay.formats.gemini_upstream", "oneapi.relay.formats.gemini_client",
-            "oneapi.relay.formats.responses", "oneapi.relay.formats.media")
+            "oneapi.relay.formats.responses", "oneapi.relay.formats.media", "authlib", "httpx2", "joserfc",
+            "pyotp", "segno")
 
 # Imports app, starts its runtime and serves GET /healthz through the ASGI app, then prints the
 # deferred modules loaded by then; then one GET /api/status and one page, and what each loaded.
@@ -117,6 +120,8 @@ def test_a_container_host_boots_and_serves_without_the_deferred_modules(
                 "httpx"} & set(report["after_console"])
     assert report["page"] == 200  # the first page loads Jinja, and Babel for its language
     assert {"jinja2", "babel", "oneapi.i18n.catalogs"} <= set(report["after_page"])
+    # sign-in through a provider and two-factor codes load their libraries when first used
+    assert not {"authlib", "httpx2", "joserfc", "pyotp", "segno"} & set(report["after_page"])
     print(f"first management call, imports and build included: {report['first_console_ms']:.0f} ms")
 
 

@@ -17,7 +17,9 @@ every call.
 Guards are closed by default: every ``/api`` handler declares the least role it needs
 (:data:`common`, :data:`admin`, :data:`root`) or :data:`public`; :func:`require_role`
 refuses a handler that declares neither, and :func:`check_declared` stops the app from
-being built with one.
+being built with one. With the option ``TwoFactorRequiredForAdmins`` on, an admin without
+two-factor sign-in reaches only the routes declared :data:`two_factor_setup` (their own
+account and setting two-factor up) until they turn it on.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from oneapi.api.context import db_session, session_scope
 from oneapi.db.models import Role, Status, User
 from oneapi.errors import Forbidden, Unauthorized
 from oneapi.i18n import N_
+from oneapi.options import options
 from oneapi.runtime import Runtime
 from oneapi.security import constant_time_equal
 
@@ -55,6 +58,7 @@ __all__ = (
     "public",
     "renew_session",
     "root",
+    "two_factor_setup",
 )
 
 log = logging.getLogger("oneapi.api.auth")
@@ -66,6 +70,7 @@ _SALT = "oneapi.session"
 # Route options read by ``require_role``: the least role a handler needs, or that anyone may call it.
 ROLE_OPT = "min_role"
 PUBLIC_OPT = "public"
+SETUP_OPT = "two_factor_setup"  # reachable by an admin who must still set up two-factor sign-in
 
 
 def _signer(request: ASGIConnection[Any, Any, Any, Any]) -> URLSafeTimedSerializer:
@@ -173,6 +178,10 @@ async def require_role(connection: ASGIConnection[Any, Any, Any, Any], handler: 
     user = await authenticate(connection)
     if user.role < needed:
         raise Forbidden(N_("permission denied: this needs a higher role"), code="insufficient_role")
+    if (user.role >= Role.ADMIN and not user.totp_enabled and handler.opt.get(SETUP_OPT) is not True
+            and options.get_bool("TwoFactorRequiredForAdmins")):
+        raise Forbidden(N_("admins must turn on two-factor sign-in first: set it up on the personal page"),
+                        code="two_factor_required")
 
 
 async def caller(request: Request) -> User:
@@ -186,6 +195,7 @@ common: dict[str, Any] = {ROLE_OPT: Role.COMMON}
 admin: dict[str, Any] = {ROLE_OPT: Role.ADMIN}
 root: dict[str, Any] = {ROLE_OPT: Role.ROOT}
 public: dict[str, Any] = {PUBLIC_OPT: True}
+two_factor_setup: dict[str, Any] = {ROLE_OPT: Role.COMMON, SETUP_OPT: True}  # common, and open to that admin
 
 
 def check_declared(app: Litestar) -> None:

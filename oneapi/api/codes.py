@@ -31,10 +31,12 @@ from oneapi.security import constant_time_equal, generate_code
 if TYPE_CHECKING:
     from oneapi.redis_state import SharedState
 
-__all__ = ("EMAIL_VERIFICATION", "MAX_WRONG", "PASSWORD_RESET", "VALID_SECONDS", "CodeBook", "email_codes")
+__all__ = ("EMAIL_VERIFICATION", "MAX_WRONG", "OAUTH_STATE", "PASSWORD_RESET", "VALID_SECONDS", "CodeBook",
+           "email_codes")
 
 EMAIL_VERIFICATION = "v"
 PASSWORD_RESET = "r"
+OAUTH_STATE = "o"  # not mailed: a sign-in's state, kept per browser (oneapi.api.oauth)
 VALID_SECONDS = 10 * 60
 MAX_WRONG = 5
 MAX_CODES = 100_000  # beyond this, expired codes are dropped before a new one is kept

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from oneapi.api.channel_test import ChannelTestScheduler
     from oneapi.api.codes import CodeBook
     from oneapi.api.login_backoff import LoginBackoff
+    from oneapi.api.oauth_clients import OidcDiscovery
 
 __all__ = ("Management", "bound_to", "db_session", "management", "run_bound", "session_scope", "using")
 
@@ -44,6 +45,7 @@ class Management:
     email_codes: CodeBook  # likewise
     ip_limits: MovingWindowRateLimiter  # the per-IP windows of oneapi.api.ip_limits
     channel_tests: ChannelTestScheduler
+    oidc_discovery: OidcDiscovery  # the sign-in provider's discovery document and keys, cached
     turnstile_verify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"  # tests: a mock
     mail_tasks: set[asyncio.Task[None]] = field(default_factory=set)  # held until sent
 

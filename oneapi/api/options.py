@@ -21,6 +21,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, put
+from litestar.di import Provide
 from litestar.params import JSONBody
 
 from oneapi.api import auth
@@ -37,10 +38,15 @@ from oneapi.options import DEFAULT_OPTIONS, is_secret_option, options
 __all__ = ("OptionController",)
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-# Turning one of these on needs the option named beside it to be set first.
-_NEEDS = {"GitHubOAuthEnabled": "GitHubClientId", "WeChatAuthEnabled": "WeChatServerAddress",
-          "TurnstileCheckEnabled": "TurnstileSiteKey", "OidcEnabled": "OidcClientId",
-          "EmailVerificationEnabled": "SMTPServer", "EmailDomainRestrictionEnabled": "EmailDomainWhitelist"}
+# Turning one of these on needs the options named beside it to be set first; for OIDC, its
+# endpoints too: the discovery document, or the three explicit ones.
+_NEEDS = {"GitHubOAuthEnabled": ("GitHubClientId", "GitHubClientSecret"),
+          "WeChatAuthEnabled": ("WeChatServerAddress",),
+          "TurnstileCheckEnabled": ("TurnstileSiteKey",), "OidcEnabled": ("OidcClientId", "OidcClientSecret"),
+          "EmailVerificationEnabled": ("SMTPServer",),
+          "EmailDomainRestrictionEnabled": ("EmailDomainWhitelist",)}
+_OIDC_ENDPOINTS = ("OidcAuthorizationEndpoint", "OidcTokenEndpoint", "OidcUserinfoEndpoint")
+_BOOLEANS = frozenset({"TwoFactorRequiredForAdmins"})  # true/false options not named ...Enabled
 
 
 class OptionUpdate(msgspec.Struct):
@@ -57,13 +63,12 @@ def _text(value: str | bool | int | float | None) -> str:
 def _check(key: str, value: str) -> str:
     if not _KEY.match(key) or key == SESSION_SECRET_OPTION:
         raise InvalidRequest(N_("option {key!r} cannot be set", key=key), param="key")
-    if key.endswith("Enabled"):
+    if key.endswith("Enabled") or key in _BOOLEANS:
         lowered = value.strip().lower()
         if lowered not in ("true", "false"):
             raise InvalidRequest(N_("{key} must be true or false", key=key), param="value")
-        if lowered == "true" and key in _NEEDS and not options.get(_NEEDS[key]).strip():
-            raise InvalidRequest(N_("set {needed} before turning {key} on",
-                                    needed=_NEEDS[key], key=key), param="value")
+        if lowered == "true":
+            _check_needs(key)
         return lowered
     if key == "Theme" and value and value not in VALID_THEMES:
         raise InvalidRequest(N_("Theme must be one of {themes}",
@@ -74,6 +79,17 @@ def _check(key: str, value: str) -> str:
     if default is not None and _is_number(default) and not _is_number(value):
         raise InvalidRequest(N_("{key} must be a number", key=key), param="value")
     return value
+
+
+def _check_needs(key: str) -> None:
+    """Refuse turning ``key`` on while the options it works with are empty."""
+    missing = [name for name in _NEEDS.get(key, ()) if not options.get(name).strip()]
+    if (key == "OidcEnabled" and not options.get("OidcWellKnown").strip()
+            and not all(options.get(name).strip() for name in _OIDC_ENDPOINTS)):
+        missing.append(f"OidcWellKnown (or {', '.join(_OIDC_ENDPOINTS)})")
+    if missing:
+        raise InvalidRequest(N_("set {needed} before turning {key} on",
+                                needed=', '.join(missing), key=key), param="value")
 
 
 def _is_number(text: str) -> bool:
@@ -118,9 +134,14 @@ class OptionController(Controller):
         """Every option as ``{key, value}``, without secrets; ratios as their effective JSON."""
         return ok([{"key": key, "value": value} for key, value in sorted(_shown().items())])
 
-    @put("/")
-    async def update_option(self, request: Request, data: JSONBody[OptionUpdate]) -> dict[str, Any]:
+    @put("/", dependencies={"me": Provide(auth.caller)})
+    async def update_option(self, request: Request, me: auth.Me,
+                            data: JSONBody[OptionUpdate]) -> dict[str, Any]:
         value = _check(data.key, _text(data.value))
+        if data.key == "TwoFactorRequiredForAdmins" and value == "true" and not me.totp_enabled:
+            # root without it would be held at once, settings page and all
+            raise InvalidRequest(
+                N_("turn on your own two-factor sign-in (personal page) before requiring it"), param="value")
         if not _unchanged(data.key, value):
             await run_db(_save, data.key, value)
             await changed(request, "options")

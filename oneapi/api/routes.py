@@ -6,7 +6,19 @@ from typing import TYPE_CHECKING
 
 from litestar import Router
 
-from oneapi.api import accounts, channels, logs, options, pricing, redemptions, system, tokens, users
+from oneapi.api import (
+    accounts,
+    channels,
+    logs,
+    oauth,
+    options,
+    pricing,
+    redemptions,
+    system,
+    tokens,
+    two_factor,
+    users,
+)
 from oneapi.api.auth import require_role
 from oneapi.api.channel_test import ChannelTestScheduler
 from oneapi.api.codes import CodeBook
@@ -14,6 +26,7 @@ from oneapi.api.common import before_api_request, localize_message
 from oneapi.api.context import Management
 from oneapi.api.ip_limits import api_rate_limit, ip_limiter
 from oneapi.api.login_backoff import LoginBackoff
+from oneapi.api.oauth_clients import OidcDiscovery
 
 if TYPE_CHECKING:
     from oneapi.runtime import Runtime
@@ -23,10 +36,12 @@ __all__ = ("install_management", "management_router")
 
 def install_management(runtime: Runtime) -> Management:
     """The management API's state: the channel tests (CHANNEL_TEST_FREQUENCY; its runtime
-    component), the per-account login back-off, the emailed codes and the per-IP windows."""
+    component), the per-account login back-off, the emailed codes (and sign-in states), the
+    per-IP windows and the OIDC provider's cached discovery."""
     shared = runtime.services.shared  # Redis: counts and codes shared by the replicas
     return Management(login_backoff=LoginBackoff(shared), email_codes=CodeBook(shared),
-                      ip_limits=ip_limiter(), channel_tests=ChannelTestScheduler(runtime))
+                      ip_limits=ip_limiter(), channel_tests=ChannelTestScheduler(runtime),
+                      oidc_discovery=OidcDiscovery())
 
 
 def management_router() -> Router:
@@ -47,6 +62,16 @@ def management_router() -> Router:
             accounts.send_reset_link,
             accounts.reset_password,
             accounts.bind_email,
+            oauth.oauth_state,
+            oauth.github,
+            oauth.oidc,
+            oauth.lark,
+            oauth.wechat,
+            oauth.wechat_bind,
+            two_factor.login_second_factor,
+            two_factor.setup,
+            two_factor.enable,
+            two_factor.disable,
             tokens.TokenController,
             channels.ChannelController,
             channels.models_per_type,

@@ -12,6 +12,8 @@ from litestar import Request, get
 
 from oneapi import __version__
 from oneapi.api import auth
+from oneapi.api.context import management
+from oneapi.api.oauth_clients import GITHUB_AUTHORIZE, LARK_AUTHORIZE, endpoint
 from oneapi.options import options
 from oneapi.runtime import Runtime
 
@@ -24,12 +26,17 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/status", opt=auth.public, sync_to_thread=False)
-def status(request: Request) -> dict[str, Any]:
-    """Public site facts for front ends, with one-api's field names."""
+@get("/status", opt=auth.public)
+async def status(request: Request) -> dict[str, Any]:
+    """Public site facts for front ends, with one-api's field names (and the sign-in pages' URLs)."""
     runtime: Runtime = request.app.state.runtime
     opts = options.snapshot()
     theme = opts.get("Theme") or runtime.settings.theme
+    oidc_enabled = options.get_bool("OidcEnabled")
+    oidc_authorize = opts.get("OidcAuthorizationEndpoint", "")
+    if oidc_enabled and not oidc_authorize:  # from discovery, as one-api's settings page fills it in
+        oidc_authorize = await management(request).oidc_discovery.authorization_endpoint()
+    test_origin = runtime.settings.oauth_test_origin
     return {
         "success": True,
         "message": "",
@@ -37,15 +44,16 @@ def status(request: Request) -> dict[str, Any]:
             "version": __version__,
             "start_time": runtime.started_at,
             "email_verification": options.get_bool("EmailVerificationEnabled"),
-            # GitHub, OIDC, Lark and WeChat sign-in are not built yet (WeChat never will be: it needs
-            # one-api's separate wechat-server), so front ends must not offer them.
-            "github_oauth": False,
+            "github_oauth": options.get_bool("GitHubOAuthEnabled"),
             "github_client_id": opts.get("GitHubClientId", ""),
+            "github_authorize_endpoint": endpoint(test_origin, GITHUB_AUTHORIZE),
             "lark_client_id": opts.get("LarkClientId", ""),
+            "lark_authorize_endpoint": endpoint(test_origin, LARK_AUTHORIZE),
             "system_name": opts.get("SystemName", "One API"),
             "logo": opts.get("Logo", ""),
             "footer_html": opts.get("Footer", ""),
             "wechat_qrcode": opts.get("WeChatAccountQRCodeImageURL", ""),
+            # WeChat sign-in needs one-api's separate wechat-server, which this gateway does not support
             "wechat_login": False,
             "server_address": opts.get("ServerAddress", ""),
             "turnstile_check": options.get_bool("TurnstileCheckEnabled"),
@@ -54,7 +62,12 @@ def status(request: Request) -> dict[str, Any]:
             "chat_link": opts.get("ChatLink", ""),
             "quota_per_unit": options.get_float("QuotaPerUnit", 500000.0),
             "display_in_currency": options.get_bool("DisplayInCurrencyEnabled"),
-            "oidc": False,
+            "oidc": oidc_enabled,
+            "oidc_client_id": opts.get("OidcClientId", ""),
+            "oidc_well_known": opts.get("OidcWellKnown", ""),
+            "oidc_authorization_endpoint": oidc_authorize,
+            "oidc_token_endpoint": opts.get("OidcTokenEndpoint", ""),
+            "oidc_userinfo_endpoint": opts.get("OidcUserinfoEndpoint", ""),
             "register_enabled": options.get_bool("RegisterEnabled"),
             "password_register_enabled": options.get_bool("PasswordRegisterEnabled"),
             "theme": theme,

@@ -49,6 +49,7 @@ from oneapi.api.context import db_session, management, session_scope
 from oneapi.api.ip_limits import critical_rate_limit
 from oneapi.api.logs import record_log
 from oneapi.api.turnstile import turnstile_check
+from oneapi.api.two_factor import complete_login
 from oneapi.db.models import Ability, Log, LogType, Role, Status, Token, TokenStatus, User
 from oneapi.errors import Forbidden, InvalidRequest, NotFound
 from oneapi.i18n import N_
@@ -62,10 +63,11 @@ from oneapi.security import (
     verify_password,
 )
 
-__all__ = ("UserController", "public_user")
+__all__ = ("UserController", "create_account", "public_user")
 
 USER_DELETED = 3  # one-api's UserStatusDeleted
-_HIDDEN = frozenset({"password", "access_token", "session_version"})
+_HIDDEN = frozenset({"password", "access_token", "session_version", "totp_secret", "totp_last_step",
+                     "totp_recovery"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DASHBOARD_DAYS = 7
 DASHBOARD_MAX_DAYS = 366
@@ -171,6 +173,42 @@ def _commit_user(session: Session, user: User) -> None:
 
 
 # -- registration and login -----------------------------------------------------------
+def create_account(session: Session, *, username: str, password_hash: str, display_name: str, email: str = "",
+                   inviter: User | None = None, bindings: Mapping[str, str] | None = None
+                   ) -> tuple[User, dict[int, int]]:
+    """Add a common user as one-api does (``QuotaForNewUser``, an unlimited "default" token,
+    the invitation rewards) and commit; ``bindings`` are sign-in ids (``{"github_id": ...}``).
+
+    Answers the user and the quota added to existing users (the inviter's reward).
+    """
+    user = User(username=username, password=password_hash, display_name=display_name, email=email,
+                role=Role.COMMON, status=Status.ENABLED, aff_code=generate_aff_code(),
+                quota=options.get_int("QuotaForNewUser"), inviter_id=(inviter.id or 0) if inviter else 0)
+    for column, value in (bindings or {}).items():
+        setattr(user, column, value)
+    if inviter is not None:
+        user.quota += options.get_int("QuotaForInvitee")
+    _commit_user(session, user)
+    user_id = user.id or 0
+    now = unix_now()
+    session.add(Token(user_id=user_id, key=generate_token_key(), name="default",
+                      status=TokenStatus.ENABLED, created_time=now, accessed_time=now, expired_time=-1,
+                      unlimited_quota=True))
+    if user.quota:
+        record_log(session, user_id=user_id, log_type=LogType.SYSTEM, username=username,
+                   content=f"new user gift: {format_quota(user.quota)}")
+    rewards: dict[int, int] = {}
+    bonus = options.get_int("QuotaForInviter")
+    if inviter is not None and bonus > 0:
+        add_user_quota(session, inviter.id or 0, bonus)
+        record_log(session, user_id=inviter.id or 0, log_type=LogType.SYSTEM, username=inviter.username,
+                   content=f"invitation reward: {format_quota(bonus)}")
+        rewards[inviter.id or 0] = bonus
+    session.commit()
+    session.refresh(user)
+    return user, rewards
+
+
 def _register(body: Registration) -> dict[int, int]:
     """Create the user; answers the quota added to existing users (the inviter's reward)."""
     username = check_username(body.username)
@@ -183,29 +221,8 @@ def _register(body: Registration) -> dict[int, int]:
         inviter = None
         if body.aff_code:
             inviter = session.exec(select(User).where(User.aff_code == body.aff_code)).first()
-        user = User(username=username, password=hash_password(password), display_name=display_name,
-                    email=email, role=Role.COMMON, status=Status.ENABLED, aff_code=generate_aff_code(),
-                    quota=options.get_int("QuotaForNewUser"), inviter_id=(inviter.id or 0) if inviter else 0)
-        if inviter is not None:
-            user.quota += options.get_int("QuotaForInvitee")
-        _commit_user(session, user)
-        user_id = user.id or 0
-        now = unix_now()
-        session.add(Token(user_id=user_id, key=generate_token_key(), name="default",
-                          status=TokenStatus.ENABLED, created_time=now, accessed_time=now, expired_time=-1,
-                          unlimited_quota=True))
-        if user.quota:
-            record_log(session, user_id=user_id, log_type=LogType.SYSTEM, username=username,
-                       content=f"new user gift: {format_quota(user.quota)}")
-        rewards: dict[int, int] = {}
-        bonus = options.get_int("QuotaForInviter")
-        if inviter is not None and bonus > 0:
-            add_user_quota(session, inviter.id or 0, bonus)
-            record_log(session, user_id=inviter.id or 0, log_type=LogType.SYSTEM, username=inviter.username,
-                       content=f"invitation reward: {format_quota(bonus)}")
-            rewards[inviter.id or 0] = bonus
-        session.commit()
-        return rewards
+        return create_account(session, username=username, password_hash=hash_password(password),
+                              display_name=display_name, email=email, inviter=inviter)[1]
 
 
 def _check_login(name: str, password: str) -> User | None:
@@ -472,6 +489,9 @@ def _manage(me: User, body: ManageRequest) -> dict[str, int]:
                 raise InvalidRequest(N_("this user is already an admin"))
             user.role = Role.ADMIN
             user.end_sessions()
+        elif action == "disable_2fa":  # (added) for a user who lost their authenticator and recovery codes
+            user.totp_enabled, user.totp_secret, user.totp_recovery = False, "", None
+            user.end_sessions()
         elif action == "demote":
             if user.role == Role.ROOT:
                 raise Forbidden(N_("the root user cannot be demoted"))
@@ -480,8 +500,8 @@ def _manage(me: User, body: ManageRequest) -> dict[str, int]:
             user.role = Role.COMMON
             user.end_sessions()
         else:
-            raise InvalidRequest(N_("action must be one of disable, enable, delete, promote, demote"),
-                                 param="action")
+            raise InvalidRequest(N_("action must be one of disable, enable, delete, promote, demote, "
+                                 "disable_2fa"), param="action")
         session.add(user)
         return {"role": user.role, "status": user.status}
 
@@ -518,7 +538,8 @@ class UserController(Controller):
         """Check username (or email) and password, then set the ``session`` cookie.
 
         Unknown names and wrong passwords cost the same and answer alike; a name with
-        repeated failures is locked for a while (``oneapi.api.login_backoff``).
+        repeated failures is locked for a while (``oneapi.api.login_backoff``). With two-factor
+        sign-in on, the answer asks for a code instead (``oneapi.api.two_factor``).
         """
         if not options.get_bool("PasswordLoginEnabled"):
             raise Forbidden(N_("password login is disabled by the administrator"))
@@ -534,10 +555,7 @@ class UserController(Controller):
         await backoff.succeeded(name)
         if user.status != Status.ENABLED:
             raise Forbidden(N_("this user is disabled"))
-        response = Response(ok({"id": user.id, "username": user.username, "display_name": user.display_name,
-                                "role": user.role, "status": user.status, "group": user.group}))
-        auth.open_session(request, response, user)
-        return response
+        return complete_login(request, user)
 
     @get("/logout", opt=auth.public)
     async def logout(self, request: Request) -> Response[dict[str, Any]]:
@@ -547,7 +565,7 @@ class UserController(Controller):
         return response
 
     # -- the caller's own account ------------------------------------------------------------
-    @get("/self", opt=auth.common)
+    @get("/self", opt=auth.two_factor_setup)
     async def get_self(self, me: auth.Me) -> dict[str, Any]:
         return ok(public_user(me))
 
@@ -630,7 +648,8 @@ class UserController(Controller):
 
     @api_post("/manage", opt=auth.admin)
     async def manage(self, request: Request, me: auth.Me, data: JSONBody[ManageRequest]) -> dict[str, Any]:
-        """disable, enable, delete, promote (root only) or demote a user."""
+        """disable, enable, delete, promote (root only) or demote a user, or turn off their two-factor
+        sign-in (disable_2fa)."""
         result = await run_db(_manage, me, data)
         await changed(request, "users", "tokens")
         return ok(result)

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 __all__ = ("HEAD_REVISION", "create_schema", "current_revision", "head_revision", "migration_lock",
            "run_migrations", "upgrade")
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 log = logging.getLogger("oneapi.db.migrate")
 

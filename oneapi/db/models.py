@@ -110,6 +110,14 @@ class User(SQLModel, table=True):
     # (added) changes whenever the user's sessions must end (logout, password, role, status):
     # a session cookie carries the version it was issued under
     session_version: int = Field(default=0, sa_column=_int())
+    # (added) two-factor sign-in (oneapi.api.two_factor): the TOTP secret (set up, maybe not yet on),
+    # whether codes are asked at login, the last time step accepted (a code works once) and the
+    # SHA-256 hashes of the unused recovery codes, as JSON; none of it is ever returned by the API
+    totp_secret: str = Field(default="", sa_column=Column(String(64), nullable=True, default="",
+                                                          server_default=""))
+    totp_enabled: bool = Field(default=False, sa_column=_bool())
+    totp_last_step: int = Field(default=0, sa_column=_bigint())
+    totp_recovery: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
     def end_sessions(self, *, access_token: bool = False) -> None:
         """Revoke every session cookie issued so far (and the access token with ``access_token``).

@@ -38,6 +38,11 @@ class Page:
     min_role: int = Role.COMMON
     icon: str = ""
     in_nav: bool = True
+    template: str = ""  # pages/<template>.html; empty: the page's name
+
+    @property
+    def template_name(self) -> str:
+        return f"pages/{self.template or self.name}.html"
 
 
 PAGES: tuple[Page, ...] = (
@@ -55,6 +60,13 @@ PAGES: tuple[Page, ...] = (
     Page("register", "/register", N_("Register"), Role.GUEST, in_nav=False),
     Page("reset", "/reset", N_("Reset password"), Role.GUEST, in_nav=False),
     Page("reset_confirm", "/user/reset", N_("Reset password"), Role.GUEST, in_nav=False),  # the mailed link
+    # where GitHub, OIDC and Lark send the browser back (one-api's paths): finish signing in or binding
+    Page("oauth_github", "/oauth/github", N_("Sign in with GitHub"), Role.GUEST, in_nav=False,
+         template="oauth"),
+    Page("oauth_oidc", "/oauth/oidc", N_("Sign in with OIDC"), Role.GUEST, in_nav=False,
+         template="oauth"),
+    Page("oauth_lark", "/oauth/lark", N_("Sign in with Lark"), Role.GUEST, in_nav=False,
+         template="oauth"),
 )
 NAV: tuple[Page, ...] = tuple(page for page in PAGES if page.in_nav)
 
@@ -71,6 +83,8 @@ def _site() -> dict[str, Any]:
         "email_verification": options.get_bool("EmailVerificationEnabled"),
         "turnstile_site_key": (options.get("TurnstileSiteKey") if options.get_bool("TurnstileCheckEnabled")
                                else ""),
+        "oauth": {"github": options.get_bool("GitHubOAuthEnabled"), "oidc": options.get_bool("OidcEnabled"),
+                  "lark": bool(options.get("LarkClientId").strip())},
     }
 
 
@@ -83,6 +97,7 @@ def _client_config(page: Page, language: str) -> dict[str, Any]:
         "quotaPerUnit": options.get_float("QuotaPerUnit", 500000.0) or 500000.0,
         "displayInCurrency": options.get_bool("DisplayInCurrencyEnabled"),
         "roles": {"common": Role.COMMON, "admin": Role.ADMIN, "root": Role.ROOT},
+        "twoFactorForAdmins": options.get_bool("TwoFactorRequiredForAdmins"),
     }
 
 
@@ -115,7 +130,7 @@ def render_page(request: Request, page: Page) -> Template:
 
     runtime: Runtime = request.app.state.runtime
     language = request_language(request)
-    return Template(template_name=template_name(language, f"pages/{page.name}.html"),
+    return Template(template_name=template_name(language, page.template_name),
                     context=page_context(page, active_theme(runtime.settings), language),
                     headers={"Vary": "Accept-Language, Cookie"})
 

@@ -1,9 +1,10 @@
 """The root settings page's form: which options it edits, grouped as one-api's UI groups them.
 
 Kept as data so both themes render the same fields from one list. Secret options (the SMTP
-password, the Turnstile secret) are write-only ``password`` fields: the options API never
-returns them, so an empty field leaves the stored secret as it is. Labels and help are English
-marked for the catalogs (``N_``); the template shows them in the reader's language.
+password, the Turnstile and sign-in providers' secrets) are write-only ``password`` fields: the
+options API never returns them, so an empty field leaves the stored secret as it is. Labels
+and help are English marked for the catalogs (``N_``); the template shows them in the reader's
+language.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class OptionGroup:
     fields: tuple[OptionField, ...]
 
 
+_KEEP = N_("Never shown; leave empty to keep it.")
+_DISCOVERED = N_("Empty: from the discovery URL.")
 OPTION_GROUPS: tuple[OptionGroup, ...] = (
     OptionGroup("features", N_("Feature toggles"), (
         OptionField("PasswordLoginEnabled", N_("Password login"), "toggle"),
@@ -62,7 +65,7 @@ OPTION_GROUPS: tuple[OptionGroup, ...] = (
         OptionField("SMTPServer", N_("SMTP server"),
                     help=N_("Sends codes, reset links and quota reminders.")),
         OptionField("SMTPPort", N_("SMTP port"), "number",
-                    N_("465: TLS at once; others: STARTTLS if offered.")),
+                                   N_("465: TLS at once; others: STARTTLS if offered.")),
         OptionField("SMTPAccount", N_("SMTP account")),
         OptionField("SMTPFrom", N_("Sender address"), help=N_("Empty: the SMTP account.")),
         OptionField("SMTPToken", N_("SMTP password"), "password", N_("Never shown; leave empty to keep it.")),
@@ -74,6 +77,28 @@ OPTION_GROUPS: tuple[OptionGroup, ...] = (
         OptionField("TurnstileSecretKey", N_("Turnstile secret key"), "password",
                     N_("Never shown; leave empty to keep it.")),
         OptionField("TurnstileCheckEnabled", N_("Check Turnstile on register, codes and reset"), "toggle"),
+    )),
+    OptionGroup("signin", N_("Sign-in"), (
+        OptionField("GitHubClientId", N_("GitHub client ID"),
+                    help=N_("A GitHub OAuth app whose callback URL is <server address>/oauth/github.")),
+        OptionField("GitHubClientSecret", N_("GitHub client secret"), "password", _KEEP),
+        OptionField("GitHubOAuthEnabled", N_("Sign in and register with GitHub"), "toggle"),
+        OptionField("OidcClientId", N_("OIDC client ID"),
+                    help=N_("Redirect URI: <server address>/oauth/oidc.")),
+        OptionField("OidcClientSecret", N_("OIDC client secret"), "password", _KEEP),
+        OptionField("OidcWellKnown", N_("OIDC discovery URL"),
+                    help=N_("…/.well-known/openid-configuration: endpoints, issuer and the keys ID tokens "
+                            "are checked against.")),
+        OptionField("OidcAuthorizationEndpoint", N_("OIDC authorization endpoint"), help=_DISCOVERED),
+        OptionField("OidcTokenEndpoint", N_("OIDC token endpoint"), help=_DISCOVERED),
+        OptionField("OidcUserinfoEndpoint", N_("OIDC userinfo endpoint"), help=_DISCOVERED),
+        OptionField("OidcEnabled", N_("Sign in and register with OpenID Connect"), "toggle"),
+        OptionField("LarkClientId", N_("Lark (Feishu) app ID"),
+                    help=N_("Lark sign-in is on while this is set; redirect URL: "
+                            "<server address>/oauth/lark.")),
+        OptionField("LarkClientSecret", N_("Lark app secret"), "password", _KEEP),
+        OptionField("TwoFactorRequiredForAdmins", N_("Admins must use two-factor sign-in"), "toggle",
+                    N_("An admin without it can only set it up after signing in. Turn on yours first.")),
     )),
     OptionGroup("quota", N_("Quota"), (
         OptionField("QuotaPerUnit", N_("Quota per US dollar"), "number", N_("500000 quota = $1 by default.")),

@@ -23,7 +23,8 @@ SIGNED_IN = [page for page in PAGES if page.min_role > 0]
 CHINESE_TITLES = {"dashboard": "总览", "channel": "渠道", "token": "令牌", "log": "日志", "user": "用户",
                   "redemption": "兑换码", "setting": "设置", "profile": "个人设置", "login": "登录",
                   "register": "注册", "reset": "重置密码", "reset_confirm": "重置密码",
-                  "playground": "操练场", "models": "模型"}
+                  "playground": "操练场", "models": "模型", "oauth_github": "使用 GitHub 登录",
+                  "oauth_oidc": "使用 OIDC 登录", "oauth_lark": "使用飞书登录"}
 
 
 @pytest.fixture(params=["default", "berry"])

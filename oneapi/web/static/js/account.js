@@ -4,6 +4,7 @@ import {
   formValues, fullKey, locale, logRows, money, note, query, refreshSelf, renderRows, requireValid, session,
   setText, showDefaultPasswordNotice, showError, t,
 } from "./core.js";
+import {askSecondFactor, signInPanels, wireProviderButtons} from "./signin.js";
 
 /* The Turnstile widget's answer in ``form`` ("" when the check is off); each answer is good once,
    so the widget is reset for the next request. */
@@ -37,16 +38,26 @@ const bindSendCode = (form) => {
 export const login = () => {
   const next = new URLSearchParams(location.search).get("next");
   api.get("/api/user/self").then(() => location.replace("/dashboard")).catch(() => {});  // signed in already
-  bindForm("login", async (values) => {
+  wireProviderButtons();
+  bindForm("login", async (values, form) => {
     requireValid(values.username && values.password, t("Enter your username and password."));
-    await api.post("/api/user/login", {username: values.username, password: values.password});
-    if (values.username === "root" && values.password === "123456") {
-      localStorage.setItem(DEFAULT_PASSWORD_FLAG, "1");
-      location.assign("/profile#password");
+    const signedIn = () => {
+      if (values.username === "root" && values.password === "123456") {
+        localStorage.setItem(DEFAULT_PASSWORD_FLAG, "1");
+        location.assign("/profile#password");
+        return;
+      }
+      localStorage.removeItem(DEFAULT_PASSWORD_FLAG);
+      location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/dashboard");
+    };
+    try {
+      await api.post("/api/user/login", {username: values.username, password: values.password});
+    } catch (error) {
+      if (!(error.data && error.data.require_2fa)) throw error;
+      askSecondFactor(form, signedIn);  // two-factor sign-in: a code finishes it
       return;
     }
-    localStorage.removeItem(DEFAULT_PASSWORD_FLAG);
-    location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/dashboard");
+    signedIn();
   });
 };
 
@@ -176,6 +187,7 @@ export const profile = async () => {
     note(form, t("Profile saved."));
   });
 
+  signInPanels(user);
   setText("profile-email", user && user.email ? user.email : t("none"));
   bindSendCode($('form[data-form="bind-email"]'));
   bindForm("bind-email", async (values, form) => {

@@ -75,7 +75,9 @@ async function request(method, path, body) {
     throw new ApiError(t("The server answered {status} {reason} without a readable body.", {status: response.status, reason: response.statusText}));
   }
   if (!payload || payload.success !== true) {
-    throw new ApiError((payload && payload.message) || t("The request failed (HTTP {status}).", {status: response.status}));
+    const error = new ApiError((payload && payload.message) || t("The request failed (HTTP {status}).", {status: response.status}));
+    error.data = payload && payload.data;  // e.g. {require_2fa: true} from a sign-in
+    throw error;
   }
   return payload;
 }

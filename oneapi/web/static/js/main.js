@@ -5,8 +5,9 @@ import * as channels from "./channels.js";
 import {api, applyUser, config, goToLogin, session} from "./core.js";
 import * as manage from "./manage.js";
 import * as playground from "./playground.js";
+import * as signin from "./signin.js";
 
-const pages = {...account, ...channels, ...manage, ...playground};
+const pages = {...account, ...channels, ...manage, ...playground, ...signin};
 
 async function boot() {
   if (config.minRole > 0) {
@@ -17,7 +18,7 @@ async function boot() {
       if (!session.user) goToLogin();
       return;
     }
-    if (!applyUser(user)) return;
+    if (!applyUser(user) || signin.holdForTwoFactor(user)) return;
   }
   const start = pages[config.page];
   if (start) await start();

@@ -179,8 +179,13 @@ export const user = () => {
   const ROLES = {1: [t("Common"), "grey"], 10: [t("Admin"), "blue"], 100: [t("Root"), "purple"]};
   const STATUS = {1: [t("Enabled"), "green"], 2: [t("Disabled"), "red"], 3: [t("Deleted"), "grey"]};
 
+  const QUESTIONS = {
+    delete: (user) => t("Delete user \"{name}\"?", {name: user.username}),
+    disable_2fa: (user) => t("Turn off two-factor sign-in for \"{name}\" (lost authenticator and recovery codes)?",
+      {name: user.username}),
+  };
   const manage = (user, action) => list.act(() => api.post("/api/user/manage", {username: user.username, action}),
-    action === "delete" ? t("Delete user \"{name}\"?", {name: user.username}) : null);
+    QUESTIONS[action] ? QUESTIONS[action](user) : null);
   const list = managedList({
     table: "users", search: "user-search", errorId: "user-list-error", base: "/api/user/", empty: t("No users."),
     render: (user) => [
@@ -194,6 +199,7 @@ export const user = () => {
         actionButton(user.status === 1 ? t("Disable") : t("Enable"), () => manage(user, user.status === 1 ? "disable" : "enable")),
         user.role < config.roles.admin ? actionButton(t("Promote"), () => manage(user, "promote")) : null,
         user.role === config.roles.admin ? actionButton(t("Demote"), () => manage(user, "demote")) : null,
+        user.totp_enabled ? actionButton(t("Turn off 2FA"), () => manage(user, "disable_2fa")) : null,
         user.role < config.roles.root ? actionButton(t("Delete"), () => manage(user, "delete"), "danger") : null),
     ],
   });
