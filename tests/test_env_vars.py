@@ -181,6 +181,8 @@ CASES: dict[str, tuple[str, Callable[[Path, pytest.MonkeyPatch], Any], dict[str,
     "MAX_REQUEST_BODY_MB": ("1", _built(lambda s: s.relay.max_body_bytes), {}),
     "DEBUG": ("true", _log_level, {}),
     "LOG_LEVEL": ("WARNING", _log_level, {}),
+    "DEFAULT_LANGUAGE": ("en", _started(lambda _app, client: client.post(
+        "/api/user/login", json={"username": "nobody", "password": "wrong"}).json()["message"]), {}),
     "OAUTH_TEST_ORIGIN": ("http://127.0.0.1:9", _started(
         lambda _app, client: client.get("/api/status").json()["data"]["github_authorize_endpoint"]), {}),
 }
