@@ -7,6 +7,7 @@ read the logs, with one-api's routes, trailing slashes and ``?p=`` pages.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -58,6 +59,12 @@ def test_one_api_script(tmp_path: Path) -> None:
                 time.sleep(0.1)
             assert logs and logs[0]["model_name"] == "gpt-4o-mini" and logs[0]["token_name"] == "script"
             own = _data(api.get("/api/log/self/?p=0&type=2"))
+            assert len(own) == 1
+            own_other = json.loads(own[0].pop("other"))  # type: ignore[index]
             assert own == [{k: v for k, v in logs[0].items() if k not in ("channel", "other")}]
+            # the owner sees the ratios their charge came from, never the channels behind it
+            admin_other = json.loads(str(logs[0]["other"]))
+            assert own_other and own_other == {k: admin_other[k] for k in own_other}
+            assert "channel_path" not in own_other and "upstream_model" not in own_other
             stat = _data(api.get("/api/log/stat?type=2"))
             assert stat["quota"] == logs[0]["quota"]  # type: ignore[index]
