@@ -16,11 +16,19 @@ zip is kept under 100 MB (``tests/deploy/test_lambda_package.py``) by leaving ou
 
 * what Lambda's Python runtime already provides, the AWS SDK: botocore (24 MB: its service
   models) and what only it needs, which Bedrock channels import from the runtime;
+* what a dependency declares for parts the gateway never imports: requests (the Tencent SDK's
+  client; only its signing module is used), pycparser (cffi's, for building bindings) and click
+  (Litestar's command line);
 * what only a server process imports: uvicorn, uvloop, httptools and websockets. Mangum
   calls the app directly, and no Lambda front door carries a WebSocket;
 * what ``deploy/lock.sh`` leaves out of every image; packages' own tests and test helpers
   (``sqlalchemy.testing``, ``litestar.testing``, ...), SQLAlchemy's dialects for databases
-  the gateway does not speak (Oracle, SQL Server), type stubs and C/Cython sources;
+  the gateway does not speak (Oracle, SQL Server), the Redis modules' commands (RediSearch,
+  RedisJSON, time series, Bloom filters, vector sets; redis-py imports them when called), type
+  stubs and C/Cython sources;
+* Babel's locale data but for the UI's own locales (``locale-data`` holds about 800 locales,
+  35 MB; the catalogs under ``oneapi/locale`` are zh_CN and en, so ``zh_Hans_CN``, ``zh_Hans``,
+  ``zh``, ``en`` and ``root`` are kept);
 * the debug symbols of shared libraries (``strip``: 78 MB of them became 42 MB; uvloop's
   alone was 13 MB).
 
@@ -51,14 +59,38 @@ LOCK = ROOT / "requirements.lock"
 LIMIT_BYTES = 100_000_000
 
 # the AWS SDK, part of Lambda's Python runtime (boto3's own dependencies included)
-IN_THE_RUNTIME = frozenset({"botocore", "jmespath", "python-dateutil", "six"})
+IN_THE_RUNTIME = frozenset({"botocore", "jmespath", "python-dateutil", "six", "urllib3"})
 # the HTTP server's: the handler is called by Lambda through Mangum, not over a socket
 SERVER_ONLY = frozenset({"uvicorn", "uvloop", "httptools", "websockets"})
-LEFT_OUT = IN_THE_RUNTIME | SERVER_ONLY
+# declared by a dependency for parts the gateway never imports: requests by the Tencent SDK
+# (only its signing module is used), pycparser by cffi (for building bindings, not loading them),
+# click by Litestar (its command line);
+# tests/deploy/test_lambda_package.py imports every gateway module from the unpacked zip
+NEVER_IMPORTED = frozenset({"requests", "charset-normalizer", "pycparser", "click"})
+LEFT_OUT = IN_THE_RUNTIME | SERVER_ONLY | NEVER_IMPORTED
 _SKIPPED_SUFFIXES = (".pyc", ".pyi", ".pyx", ".pxd", ".c", ".h")
 _SKIPPED_PARTS = frozenset({"__pycache__", "tests", "test", "testing"})
-_SKIPPED_DIRS = (("sqlalchemy", "dialects", "mssql"), ("sqlalchemy", "dialects", "oracle"))
+_SKIPPED_DIRS = (("sqlalchemy", "dialects", "mssql"), ("sqlalchemy", "dialects", "oracle"),
+                 # the Redis modules' commands (RediSearch, RedisJSON, ...), imported only when called
+                 *(("redis", "commands", module)
+                   for module in ("search", "json", "timeseries", "bf", "vectorset")))
 _SKIPPED_METADATA = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+
+
+def _ui_locale_data() -> frozenset[str]:
+    """Babel's locale data files the UI's catalogs (``oneapi/locale``: zh_CN, en) load: each
+    locale as Babel names it in full (``zh_Hans_CN``), the locales it inherits from, and root."""
+    from babel import Locale
+
+    kept = {"root"}
+    for catalog in (ROOT / "oneapi" / "locale").iterdir():
+        if catalog.is_dir():
+            parts = str(Locale.parse(catalog.name)).split("_")
+            kept.update("_".join(parts[:end]) for end in range(1, len(parts) + 1))
+    return frozenset(kept)
+
+
+UI_LOCALE_DATA = _ui_locale_data()
 
 
 def locked_distributions() -> list[str]:
@@ -78,6 +110,8 @@ def _wanted(path: PurePosixPath) -> bool:
         return False
     if path.parent.name.endswith(".dist-info"):
         return path.name not in _SKIPPED_METADATA
+    if path.parts[:2] == ("babel", "locale-data") and path.suffix == ".dat":
+        return path.stem in UI_LOCALE_DATA
     return not path.name.endswith(_SKIPPED_SUFFIXES)
 
 

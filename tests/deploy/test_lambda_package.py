@@ -82,3 +82,37 @@ def test_the_unpacked_package_serves_alone(built: tuple[Path, int], tmp_path: Pa
     assert report["loaded"] == []
     print(f"from the package: import app {report['import_s']:.2f} s, "
           f"first invocation {report['first_s']:.2f} s")
+
+
+_IMPORT_ALL = """
+import importlib, json, pkgutil, sys
+import oneapi
+failed = {}
+modules = [module.name for module in pkgutil.walk_packages(oneapi.__path__, "oneapi.")
+           if not module.name.startswith("oneapi.db.migrations.")]  # Alembic runs those itself
+for name in modules:
+    try:
+        importlib.import_module(name)
+    except ImportError as exc:
+        failed[name] = exc.name
+print(json.dumps({"modules": len(modules), "failed": failed}))
+"""
+
+
+def test_every_gateway_module_imports_from_the_package(built: tuple[Path, int], tmp_path: Path) -> None:
+    """What the zip leaves out is never imported: every ``oneapi`` module loads from the unpacked
+    zip alone, but for those a Lambda never runs (the uvicorn server) or that take the AWS SDK from
+    Lambda's runtime."""
+    archive, _ = built
+    task_root = tmp_path / "task"
+    zipfile.ZipFile(archive).extractall(task_root)
+    done = subprocess.run([sys.executable, "-S", "-c", _IMPORT_ALL], cwd=task_root, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(task_root)},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["modules"] > 100
+    provided = {"botocore", "uvicorn", "uvloop", "httptools", "websockets"}
+    assert {name: missing for name, missing in report["failed"].items()
+            if (missing or "").split(".")[0] not in provided} == {}
+
