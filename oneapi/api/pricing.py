@@ -86,7 +86,7 @@ def list_groups() -> list[str]:
     return list(table) if isinstance(table, dict) else ["default", "vip", "svip"]
 
 
-class Usage(msgspec.Struct):
+class QuotedUsage(msgspec.Struct):
     """An answer's usage, as the OpenAI ``usage`` object counts it (cached tokens included
     in ``prompt_tokens``)."""
 
@@ -157,7 +157,7 @@ class PricingController(Controller):
         return ok(await run_db(_group_models, me.group))
 
     @api_post("/quote", opt=auth.common, sync_to_thread=False)
-    def quote(self, me: auth.Me, data: JSONBody[Usage]) -> dict[str, Any]:
+    def quote(self, me: auth.Me, data: JSONBody[QuotedUsage]) -> dict[str, Any]:
         """What ``data``'s usage of its model costs the caller's group, in quota."""
         if min(data.prompt_tokens, data.completion_tokens, data.cached_tokens, data.cache_write_tokens) < 0:
             raise InvalidRequest(N_("token counts cannot be negative"))
