@@ -51,6 +51,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     return out, package.build(out)
 
 
+@pytest.fixture(scope="module")
+def unpacked(built: tuple[Path, int], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The zip unpacked, as Lambda lays it out in ``/var/task``."""
+    task_root = tmp_path_factory.mktemp("task")
+    zipfile.ZipFile(built[0]).extractall(task_root)
+    return task_root
+
+
 def test_the_package_fits_with_room_to_spare(built: tuple[Path, int]) -> None:
     archive, size = built
     assert size <= package.LIMIT_BYTES, f"{size / 1e6:.1f} MB unzipped"
@@ -64,19 +72,16 @@ def test_the_package_fits_with_room_to_spare(built: tuple[Path, int]) -> None:
     assert len([name for name in names if name.endswith(".pyc")]) >= len(sources) * 0.95
 
 
-def test_the_unpacked_package_serves_alone(built: tuple[Path, int], tmp_path: Path) -> None:
-    archive, _ = built
-    task_root = tmp_path / "task"
-    zipfile.ZipFile(archive).extractall(task_root)
+def test_the_unpacked_package_serves_alone(unpacked: Path, tmp_path: Path) -> None:
     with temporary_database("postgresql", tmp_path) as dsn:
-        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{task_root}:{ROOT}", "SQL_DSN": dsn,
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{unpacked}:{ROOT}", "SQL_DSN": dsn,
                "AWS_LAMBDA_FUNCTION_NAME": "one-api", "INITIAL_ROOT_PASSWORD": "package-pw",
                "LOG_LEVEL": "WARNING"}
-        done = subprocess.run([sys.executable, "-S", "-c", _PROBE], cwd=task_root, env=env,
+        done = subprocess.run([sys.executable, "-S", "-c", _PROBE], cwd=unpacked, env=env,
                               capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["oneapi_from"].startswith(str(task_root))
+    assert report["oneapi_from"].startswith(str(unpacked))
     assert report["answers"] == {"/healthz": 200, "/api/status": 200, "/login": 200,
                                  "/v1/chat/completions": 401}
     assert report["loaded"] == []
@@ -99,15 +104,12 @@ print(json.dumps({"modules": len(modules), "failed": failed}))
 """
 
 
-def test_every_gateway_module_imports_from_the_package(built: tuple[Path, int], tmp_path: Path) -> None:
+def test_every_gateway_module_imports_from_the_package(unpacked: Path) -> None:
     """What the zip leaves out is never imported: every ``oneapi`` module loads from the unpacked
     zip alone, but for those a Lambda never runs (the uvicorn server) or that take the AWS SDK from
     Lambda's runtime."""
-    archive, _ = built
-    task_root = tmp_path / "task"
-    zipfile.ZipFile(archive).extractall(task_root)
-    done = subprocess.run([sys.executable, "-S", "-c", _IMPORT_ALL], cwd=task_root, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(task_root)},
+    done = subprocess.run([sys.executable, "-S", "-c", _IMPORT_ALL], cwd=unpacked, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(unpacked)},
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
