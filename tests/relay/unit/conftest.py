@@ -129,14 +129,18 @@ class Gateway:
     def charges(self) -> list[Charge]:
         return self.writer.charges
 
-    async def call(self, path: str, payload: dict[str, Any], *, leave_after: float | None = None) -> Answer:
+    async def call(self, path: str, payload: dict[str, Any] | bytes, *, leave_after: float | None = None,
+                   headers: dict[str, str] | None = None) -> Answer:
         """POST ``payload`` to ``path``: ``/v1/...``, ``/v1/messages``, ``/v1beta/models/<m>:<action>``.
 
+        ``payload``: a document, or a body sent as it is (a recorded client's bytes).
         ``leave_after``: the client disconnects that many seconds after sending its body.
+        ``headers``: sent besides the content type and the token.
         """
-        body = json.dumps(payload).encode()
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         raw_headers = [(b"content-type", b"application/json"),
-                       (b"authorization", f"Bearer {self.key}".encode())]
+                       (b"authorization", f"Bearer {self.key}".encode()),
+                       *((name.lower().encode(), value.encode()) for name, value in (headers or {}).items())]
         path, _, query = path.partition("?")
         scope: dict[str, Any] = {"type": "http", "method": "POST", "path": path,
                                  "query_string": query.encode(), "headers": raw_headers,
