@@ -4,7 +4,9 @@ stored Responses API answers older than ``ResponseRetentionDays`` (30 by default
 Runs shortly after start and then every hour, on one replica only: with Redis the
 replica that sets the lock key (``SET NX`` with a lifetime of one interval) does the
 work for that interval; without Redis a database lock decides (PostgreSQL advisory
-lock, MySQL ``GET_LOCK``; SQLite serves one process). Rows are deleted in batches so
+lock, MySQL ``GET_LOCK``; SQLite serves one process). A lock call that fails on its way
+skips the pass: it may have set the key, and the database lock would not keep this
+replica from running after the one that holds it. Rows are deleted in batches so
 a large backlog never holds a long lock on the logs table.
 """
 
@@ -130,11 +132,12 @@ class LogRetention:
             try:
                 won = await self.shared.call(lambda client: client.set(key, "1", nx=True, ex=ttl))
             except RedisUnavailable:
-                won = None  # fall back to the database lock
-            if won is not None:
-                if not won:
-                    return None
-                database_lock = False
+                # the call failed on its way: it may have set the lock, and the replica holding it
+                # takes no database lock, so this pass is skipped rather than run beside it
+                return None
+            if not won:
+                return None
+            database_lock = False
         deleted = await run_in_background(partial(delete_old_rows, self.database, days,
                                                   database_lock=database_lock))
         for table, count in (deleted or {}).items():
