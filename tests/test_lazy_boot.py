@@ -1,7 +1,7 @@
 """The relay process boots without what it does not need yet, and each deferred part still works.
 
 What stays unloaded until first use, and the tests that show each part working then:
-Litestar, the management API and the web UI (here, and ``tests/api``, ``tests/web``), Babel and
+Litestar, the management API and the web UI (here, and ``tests/api``, ``tests/web``), polib and
 the translation catalogs until a page or a translated message needs them (``tests/web/test_i18n.py``), other
 vendors' client formats and image fetching (``tests/relay``), prometheus_client until
 ``/metrics`` is scraped (``tests/test_edge.py``), aiosmtplib until a mail is sent
@@ -35,7 +35,7 @@ from oneapi.services import build_services
 from tests.support.db import get_engine
 from tests.support.gateway import ROOT, gateway_env, run_gateway
 
-DEFERRED = ("litestar", "jinja2", "babel", "mangum", "redis", "alembic", "httpx", "toktok",
+DEFERRED = ("litestar", "jinja2", "polib", "mangum", "redis", "alembic", "httpx", "toktok",
             "prometheus_client", "aiosmtplib",
             "oneapi.api", "oneapi.web", "oneapi.console", "oneapi.i18n.catalogs", "oneapi.relay.routes",
             "oneapi.relay.client_format_routes", "oneapi.relay.probe",
@@ -116,10 +116,10 @@ def test_a_container_host_boots_and_serves_without_the_deferred_modules(
     # the first management call loads what it needs, once, and answers
     assert report["status"] == 200
     assert {"litestar", "oneapi.api", "oneapi.console"} <= set(report["after_console"])
-    assert not {"redis", "mangum", "alembic", "toktok", "jinja2", "babel", "prometheus_client", "aiosmtplib",
+    assert not {"redis", "mangum", "alembic", "toktok", "jinja2", "polib", "prometheus_client", "aiosmtplib",
                 "httpx"} & set(report["after_console"])
-    assert report["page"] == 200  # the first page loads Jinja, and Babel for its language
-    assert {"jinja2", "babel", "oneapi.i18n.catalogs"} <= set(report["after_page"])
+    assert report["page"] == 200  # the first page loads Jinja, and polib for its language's catalog
+    assert {"jinja2", "polib", "oneapi.i18n.catalogs"} <= set(report["after_page"])
     # sign-in through a provider and two-factor codes load their libraries when first used
     assert not {"authlib", "httpx2", "joserfc", "pyotp", "segno"} & set(report["after_page"])
     print(f"first management call, imports and build included: {report['first_console_ms']:.0f} ms")

@@ -26,9 +26,6 @@ zip is kept under 100 MB (``tests/deploy/test_lambda_package.py``) by leaving ou
   the gateway does not speak (Oracle, SQL Server), the Redis modules' commands (RediSearch,
   RedisJSON, time series, Bloom filters, vector sets; redis-py imports them when called), type
   stubs and C/Cython sources;
-* Babel's locale data but for the UI's own locales (``locale-data`` holds about 800 locales,
-  35 MB; the catalogs under ``oneapi/locale`` are zh_CN and en, so ``zh_Hans_CN``, ``zh_Hans``,
-  ``zh``, ``en`` and ``root`` are kept);
 * the debug symbols of shared libraries (``strip``: 78 MB of them became 42 MB; uvloop's
   alone was 13 MB).
 
@@ -77,22 +74,6 @@ _SKIPPED_DIRS = (("sqlalchemy", "dialects", "mssql"), ("sqlalchemy", "dialects",
 _SKIPPED_METADATA = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 
 
-def _ui_locale_data() -> frozenset[str]:
-    """Babel's locale data files the UI's catalogs (``oneapi/locale``: zh_CN, en) load: each
-    locale as Babel names it in full (``zh_Hans_CN``), the locales it inherits from, and root."""
-    from babel import Locale
-
-    kept = {"root"}
-    for catalog in (ROOT / "oneapi" / "locale").iterdir():
-        if catalog.is_dir():
-            parts = str(Locale.parse(catalog.name)).split("_")
-            kept.update("_".join(parts[:end]) for end in range(1, len(parts) + 1))
-    return frozenset(kept)
-
-
-UI_LOCALE_DATA = _ui_locale_data()
-
-
 def locked_distributions() -> list[str]:
     """The names ``requirements.lock`` pins for this interpreter's platform, less :data:`LEFT_OUT`."""
     names = []
@@ -110,8 +91,6 @@ def _wanted(path: PurePosixPath) -> bool:
         return False
     if path.parent.name.endswith(".dist-info"):
         return path.name not in _SKIPPED_METADATA
-    if path.parts[:2] == ("babel", "locale-data") and path.suffix == ".dat":
-        return path.stem in UI_LOCALE_DATA
     return not path.name.endswith(_SKIPPED_SUFFIXES)
 
 

@@ -80,7 +80,7 @@ class QuotaReminder:
                 log.exception("quota reminder for user %s was not sent", user_id)
 
     async def _send(self, user_id: int, left: int) -> None:
-        from oneapi.i18n.catalogs import translate  # Babel: only once a reminder is due
+        from oneapi.i18n.catalogs import translate  # the catalogs: only once a reminder is due
 
         address = await asyncio.to_thread(_address, self.database, user_id)
         if not address:

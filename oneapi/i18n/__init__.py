@@ -5,7 +5,7 @@ that is written once in English and translated where it reaches a person.
 English; it also keeps its template and parameters, so :func:`oneapi.i18n.catalogs.translate`
 can render it again in the reader's language. ``N_`` is the name ``pybabel extract`` looks
 for (``babel.cfg``). This module imports nothing: the relay's process loads it with the
-error types, and Babel comes only with :mod:`oneapi.i18n.catalogs`, on the first page or
+error types, and polib comes only with :mod:`oneapi.i18n.catalogs`, on the first page or
 translated message.
 """
 
@@ -49,7 +49,7 @@ def normalise_language(value: str) -> str | None:
 
 def localized(request: Any, text: str) -> str:
     """``text`` in the language ``request`` reads, when it is a :class:`Text` (the first one loads
-    Babel and the catalogs); other text as it is. Always a plain ``str``, which encoders take."""
+    polib and the catalogs); other text as it is. Always a plain ``str``, which encoders take."""
     if not isinstance(text, Text):
         return str(text)
     from oneapi.i18n.catalogs import request_language, translate

@@ -2,23 +2,24 @@
 request reads.
 
 The ``.po`` files are the only copy: each is compiled in memory on first use, so no
-compiled ``.mo`` can drift from them. A request's language is the visitor's choice (the
-``lang`` cookie the header's switch sets), else the best match of ``Accept-Language``
-(Babel's ``negotiate_locale``), else ``DEFAULT_LANGUAGE``.
+compiled ``.mo`` can drift from them. polib reads them and writes the ``.mo`` bytes the
+standard library's :class:`gettext.GNUTranslations` loads; Babel did the same but brought
+34 MB of CLDR locale data the gateway never read (polib is 0.1 MB), so it is now only the
+developers' extractor (``pybabel extract``, the ``test`` extra). A request's language is the
+visitor's choice (the ``lang`` cookie the header's switch sets), else the first
+``Accept-Language`` tag that names a supported language (:func:`negotiate`), else
+``DEFAULT_LANGUAGE``.
 """
 
 from __future__ import annotations
 
 import functools
+from gettext import GNUTranslations
 from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from babel import negotiate_locale
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
+import polib
 
 from oneapi.config import Settings
 from oneapi.i18n import COOKIE, LANGUAGES, Text, normalise_language
@@ -31,32 +32,32 @@ __all__ = ("LOCALE_DIR", "accepted", "js_messages", "negotiate", "read_catalog",
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
-# language-only and script tags browsers send for Simplified Chinese (Babel's own aliases have no "zh")
-_ALIASES = {"zh": "zh_CN", "zh-hans": "zh_CN", "zh-hans-cn": "zh_CN", "zh-sg": "zh_CN", "zh-hans-sg": "zh_CN"}
+# Accept-Language tags (lowercased) for Simplified Chinese that name no supported language by
+# themselves or by their first subtag: the bare language, the script subtag, Singapore's
+# (zh-TW and zh-HK, Traditional, match nothing: the next tag decides)
+_ALIASES = {"zh": "zh-CN", "zh-hans": "zh-CN", "zh-hans-cn": "zh-CN", "zh-sg": "zh-CN", "zh-hans-sg": "zh-CN"}
 
 
-def read_catalog(tag: str) -> Catalog:
-    """The ``.po`` catalog of ``tag`` as Babel reads it."""
-    locale = LANGUAGES[tag]
-    with (LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as source:
-        return read_po(source, locale=locale, domain=DOMAIN)
+def read_catalog(tag: str) -> polib.POFile:
+    """The ``.po`` catalog of ``tag``: its entries (``msgid``, ``msgstr``, ``fuzzy``, ``occurrences``)."""
+    return polib.pofile(str(LOCALE_DIR / LANGUAGES[tag] / "LC_MESSAGES" / f"{DOMAIN}.po"))
 
 
 @functools.cache
-def translations(tag: str) -> Translations:
-    """The catalog of ``tag`` compiled in memory (fuzzy entries left out, as ``msgfmt`` does)."""
-    compiled = BytesIO()
-    write_mo(compiled, read_catalog(tag))
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
+def translations(tag: str) -> GNUTranslations:
+    """The catalog of ``tag`` compiled in memory (fuzzy, obsolete and untranslated entries left
+    out, as ``msgfmt`` does; plural forms from its ``Plural-Forms`` header). Jinja's i18n extension
+    calls its ``gettext``, ``ngettext``, ``pgettext`` and ``npgettext``."""
+    return GNUTranslations(BytesIO(read_catalog(tag).to_binary()))
 
 
 @functools.cache
 def js_messages(tag: str) -> dict[str, str]:
-    """The translated strings the scripts under ``static/`` use, for ``t()`` in ``core.js``."""
-    return {message.id: message.string for message in read_catalog(tag)
-            if isinstance(message.id, str) and isinstance(message.string, str) and message.string
-            and any(path.endswith(".js") for path, _line in message.locations)}
+    """The translated strings the scripts under ``static/`` use, for ``t()`` in ``core.js`` (the
+    entries :func:`translations` compiles, but for plural ones, which the scripts do not use)."""
+    return {entry.msgid: entry.msgstr for entry in read_catalog(tag)
+            if entry.translated() and not entry.msgid_plural
+            and any(path.endswith(".js") for path, _line in entry.occurrences)}
 
 
 def accepted(header: str) -> list[str]:
@@ -77,13 +78,21 @@ def accepted(header: str) -> list[str]:
     return [tag for _quality, _index, tag in sorted(ranked)]
 
 
+def _supported(tag: str) -> str | None:
+    """The supported language an ``Accept-Language`` tag names: itself (``zh-cn``), an alias
+    (``zh-Hans``), or its primary language (``en-US``: en), else None."""
+    key = tag.lower()
+    return normalise_language(key) or _ALIASES.get(key) or normalise_language(key.partition("-")[0])
+
+
 def negotiate(choice: str | None, accept_language: str, default: str) -> str:
-    """The visitor's ``choice`` when supported, else the best ``Accept-Language`` match, else ``default``."""
+    """The visitor's ``choice`` when supported, else the most wanted ``Accept-Language`` tag that
+    names a supported language, else ``default``."""
     chosen = normalise_language(choice or "")
     if chosen:
         return chosen
-    matched = negotiate_locale(accepted(accept_language), list(LANGUAGES), sep="-", aliases=_ALIASES)
-    return normalise_language(matched or "") or default
+    matches = (_supported(tag) for tag in accepted(accept_language))
+    return next((language for language in matches if language), default)
 
 
 def request_language(request: Request[Any, Any, Any]) -> str:

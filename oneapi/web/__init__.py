@@ -3,7 +3,7 @@
 ``WebUI`` is a Litestar init plugin so the app factory adds the whole UI with one entry in
 ``plugins`` and the route list stays the management API's and the relay's.
 
-Jinja (and Babel, for the pages' language) is loaded by the first page rendered, not when the
+Jinja (and polib, for the pages' catalogs) is loaded by the first page rendered, not when the
 app is built: the app is built on the first request the relay's lanes do not answer
 (:mod:`oneapi.console`), often an ``/api`` call, and Jinja was the largest part of what that
 request paid for (``bench/README.md``).
@@ -33,7 +33,7 @@ STATIC_DIR = _HERE / "static"
 
 
 class LazyJinja(TemplateEngineProtocol[Any, Mapping[str, Any]]):
-    """Litestar's Jinja engine, one per language, each created (and Jinja and Babel imported) when
+    """Litestar's Jinja engine, one per language, each created (and Jinja and polib imported) when
     the first template in its language is wanted. A template name carries its language
     (:func:`oneapi.web.language.template_name`)."""
 

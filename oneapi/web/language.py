@@ -1,5 +1,5 @@
 """The pages in the reader's language: one Jinja environment per language, with gettext
-installed (``jinja2.ext.i18n``), Babel's number formats and the strings the scripts use.
+installed (``jinja2.ext.i18n``), the number format zh-CN and en share and the strings the scripts use.
 
 An environment per language, rather than one whose ``_`` looks up the current request,
 keeps ``{% import %}``-ed macros (which see only globals) translated without any
@@ -11,13 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader
 
-from oneapi.i18n import LANGUAGES
 from oneapi.i18n.catalogs import js_messages, translations
 
-__all__ = ("SWITCH", "jinja_environment", "language_context", "split_template_name", "template_name")
+__all__ = ("SWITCH", "format_number", "jinja_environment", "language_context", "split_template_name",
+           "template_name")
 
 # the header's switch: each language named in itself
 SWITCH: tuple[tuple[str, str], ...] = (("zh-CN", "简体中文"), ("en", "English"))
@@ -41,10 +40,16 @@ def jinja_environment(directory: Path | list[Path], language: str, gettext: Any 
                               extensions=["jinja2.ext.i18n"])
     environment.install_gettext_translations(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
         gettext or translations(language), newstyle=False)
-    locale = LANGUAGES[language]
-    environment.filters["decimal"] = lambda number: format_decimal(number, format="#,##0.######",
-                                                                   locale=locale)
+    environment.filters["decimal"] = format_number
     return environment
+
+
+def format_number(number: float) -> str:
+    """``number`` with its thousands grouped and at most six decimals, trailing zeros dropped
+    (1234567.25 -> ``1,234,567.25``, 2.0 -> ``2``). One format serves every page: both languages,
+    zh-CN and en, group thousands with "," and write decimals after "." (CLDR), so a per-locale
+    formatting library is not needed; a new language that writes numbers otherwise would be."""
+    return f"{number:,.6f}".rstrip("0").rstrip(".")
 
 
 def language_context(language: str) -> dict[str, Any]:

@@ -26,11 +26,11 @@ from litestar.testing import TestClient
 
 from oneapi.channel_types import CHANNEL_TYPES
 from oneapi.config import VALID_THEMES
-from oneapi.i18n import LANGUAGES, Text
+from oneapi.i18n import LANGUAGES, Text, catalogs
 from oneapi.i18n.catalogs import negotiate, read_catalog, translate
 from oneapi.server import create_app
 from oneapi.web import STATIC_DIR, TEMPLATES_DIR
-from oneapi.web.language import SWITCH, jinja_environment
+from oneapi.web.language import SWITCH, format_number, jinja_environment
 from oneapi.web.pages import PAGES, page_context
 from tests.support.gateway import ROOT
 
@@ -59,22 +59,21 @@ def extracted() -> dict[str, set[str]]:
 def test_every_extracted_string_is_in_the_catalog_and_nothing_else(extracted: dict[str, set[str]],
                                                                    language: str) -> None:
     catalog = read_catalog(language)
-    held = {message.id for message in catalog if message.id}
+    held = {text for entry in catalog for text in (entry.msgid, entry.msgid_plural) if text}
     missing = sorted(set(extracted) - held)
     assert not missing, f"not in the {language} catalog (run pybabel extract and update): {missing}"
     stale = sorted(held - set(extracted))
     assert not stale, f"in the {language} catalog but no longer in the code: {stale}"
-    assert not [message.id for message in catalog if message.id and message.fuzzy], "fuzzy entries"
+    assert not [entry.msgid for entry in catalog if entry.fuzzy], "fuzzy entries"
 
 
 def test_every_chinese_entry_is_translated_with_the_same_placeholders() -> None:
     catalog = read_catalog("zh-CN")
-    untranslated = [message.id for message in catalog if message.id and not message.string]
+    untranslated = [entry.msgid for entry in catalog if not entry.translated()]
     assert not untranslated, f"untranslated in zh_CN: {untranslated}"
-    for message in catalog:
-        if message.id:
-            assert sorted(PLACEHOLDER.findall(message.id)) == sorted(PLACEHOLDER.findall(message.string)), \
-                message.id
+    for entry in catalog:
+        assert sorted(PLACEHOLDER.findall(entry.msgid)) == sorted(PLACEHOLDER.findall(entry.msgstr)), \
+            entry.msgid
     assert len(catalog) > 400  # the extraction found the UI, not an empty tree
 
 
@@ -285,6 +284,13 @@ def test_the_script_check_finds_unwrapped_strings() -> None:
     (None, "en-US,en;q=0.9", "zh-CN", "en"),
     (None, "fr-FR, zh;q=0.8, en;q=0.5", "en", "zh-CN"),
     (None, "zh-Hans-CN", "en", "zh-CN"),
+    (None, "zh-Hans", "en", "zh-CN"),
+    (None, "ZH-cn", "en", "zh-CN"),
+    (None, "zh-SG", "en", "zh-CN"),
+    (None, "zh-TW, en;q=0.5", "zh-CN", "en"),  # Traditional: not Simplified, the next tag decides
+    (None, "zh-HK", "en", "en"),
+    (None, "en-GB", "zh-CN", "en"),
+    (None, "*, en;q=0.1", "zh-CN", "en"),
     (None, "de, fr", "en", "en"),
     (None, "en;q=0, zh-CN", "en", "zh-CN"),
     ("en", "zh-CN", "zh-CN", "en"),
@@ -294,6 +300,72 @@ def test_the_script_check_finds_unwrapped_strings() -> None:
 def test_language_choice_then_accept_language_then_default(choice: str | None, header: str, default: str,
                                                            expected: str) -> None:
     assert negotiate(choice, header, default) == expected
+
+
+_CATALOG = r"""msgid ""
+msgstr ""
+"Language: zh_CN\n"
+"Plural-Forms: nplurals=2; plural=(n > 1);\n"
+"Content-Type: text/plain; charset=utf-8\n"
+
+#: oneapi/web/static/js/core.js:1
+msgid "Saved."
+msgstr "已保存。"
+
+#: oneapi/web/static/js/core.js:2
+#, fuzzy
+msgid "Deleted."
+msgstr "已删除（待审）"
+
+#: oneapi/web/static/js/core.js:3
+msgid "Untranslated."
+msgstr ""
+
+#: oneapi/web/templates/pages/a.html:1
+msgid "%(n)s key"
+msgid_plural "%(n)s keys"
+msgstr[0] "单数 %(n)s"
+msgstr[1] "复数 %(n)s"
+
+#: oneapi/web/templates/pages/a.html:2
+msgctxt "verb"
+msgid "Open"
+msgstr "打开"
+
+#~ msgid "Gone."
+#~ msgstr "已移除"
+"""
+
+
+def test_a_catalog_is_compiled_as_msgfmt_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fuzzy, untranslated and obsolete entries are left out (the English text shows), plurals
+    follow the catalog's Plural-Forms, contexts are kept; the scripts get the translated ones."""
+    directory = tmp_path / "zh_CN" / "LC_MESSAGES"
+    directory.mkdir(parents=True)
+    (directory / "messages.po").write_text(_CATALOG, encoding="utf-8")
+    monkeypatch.setattr(catalogs, "LOCALE_DIR", tmp_path)
+    compiled = catalogs.translations.__wrapped__("zh-CN")
+    assert compiled.gettext("Saved.") == "已保存。"
+    assert [compiled.gettext(text) for text in ("Deleted.", "Untranslated.", "Gone.")] == \
+        ["Deleted.", "Untranslated.", "Gone."]
+    # n > 1 (the catalog's rule, not English's n != 1): 0 is singular
+    assert [compiled.ngettext("%(n)s key", "%(n)s keys", n) for n in (0, 1, 2)] == \
+        ["单数 %(n)s", "单数 %(n)s", "复数 %(n)s"]
+    assert compiled.pgettext("verb", "Open") == "打开" and compiled.gettext("Open") == "Open"
+    assert catalogs.js_messages.__wrapped__("zh-CN") == {"Saved.": "已保存。"}
+    environment = jinja_environment(tmp_path, "zh-CN", gettext=compiled)
+    template = environment.from_string(
+        '{{ _("Saved.") }} {% trans n=2 %}{{ n }} key{% pluralize %}{{ n }} keys{% endtrans %}')
+    assert template.render() == "已保存。 复数 2"
+
+
+def test_numbers_group_thousands_with_commas_and_keep_six_decimals() -> None:
+    assert format_number(1234567.25) == "1,234,567.25"
+    assert format_number(2.0) == "2"
+    assert format_number(0) == "0"
+    assert format_number(0.0000001) == "0"
+    assert format_number(0.1234567) == "0.123457"
+    assert format_number(1000) == "1,000"
 
 
 def test_marked_text_is_english_until_translated() -> None:
