@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import os
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from oneapi.i18n import LANGUAGES, normalise_language
 
@@ -25,10 +24,18 @@ class ConfigError(Exception):
     """The environment holds a value the gateway cannot run with."""
 
 
-class Settings(BaseSettings):
-    """Every knob the gateway reads; field ``foo_bar`` is the variable ``FOO_BAR``."""
+class Settings(BaseModel):
+    """Every knob the gateway reads; field ``foo_bar`` is the variable ``FOO_BAR``.
 
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+    A plain pydantic model rather than pydantic-settings' ``BaseSettings``: every field is a
+    scalar, which pydantic's own lax mode parses from the variable's text as pydantic-settings
+    did (``"true"``, ``"12.5"``), and importing pydantic-settings cost 12-16 ms of CPU on
+    every boot (its sources for dotenv, CLI, cloud secret stores), which a sleeping free
+    instance's first visitor waits for. ``Settings()`` alone is the defaults;
+    :func:`load_settings` is the one reader of the environment.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Server
     port: int = Field(3000, ge=1, le=65535)
@@ -147,8 +154,10 @@ def load_settings() -> Settings:
         ConfigError: naming each variable whose value is unusable (its value is shown
             only when the variable is not secret-bearing).
     """
+    fields = Settings.model_fields
+    values = {name.lower(): value for name, value in os.environ.items() if name.lower() in fields}
     try:
-        return Settings()
+        return Settings.model_validate(values)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
