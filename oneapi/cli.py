@@ -26,14 +26,17 @@ def _fail(message: str) -> int:
 def serve(app: Edge | None = None) -> int:
     """Check the database first, so a bad SQL_DSN fails fast with a clear message; then serve,
     shedding slow, idle and surplus connections (``oneapi.connections``)."""
-    import uvicorn
+    from oneapi.loading import collector_paused
 
-    from oneapi.connections import MAX_HEADER_BYTES, connection_cap, http_protocol
-    from oneapi.db.dsn import DSNError
-    from oneapi.db.engine import DatabaseUnavailable
-    from oneapi.server import create_app
+    with collector_paused():  # app.py loads this way too
+        import uvicorn
 
-    app = app or create_app(load_settings())
+        from oneapi.connections import MAX_HEADER_BYTES, connection_cap, http_protocol
+        from oneapi.db.dsn import DSNError
+        from oneapi.db.engine import DatabaseUnavailable
+        from oneapi.server import create_app
+
+        app = app or create_app(load_settings())
     runtime = app.state.runtime
     settings = runtime.settings
     try:
