@@ -77,9 +77,9 @@ class EventStreamDecoder:
     replaced, gave them: timestamps in milliseconds, UUIDs as bytes.
 
     Written here because no small library does it on Python 3.11: botocore's decoder came
-    with the whole AWS SDK (22 MB installed; :mod:`oneapi.relay.adapters.bedrock` has the
-    figures), awscrt's is in a 12.6 MB native package, and ``smithy-aws-event-stream`` (with
-    AWS's new SDK packages) needs Python 3.12. ``tests/relay/channels/test_bedrock.py`` checks
+    with AWS's SDK core (22.4 MB installed; :mod:`oneapi.relay.adapters.bedrock` says more),
+    awscrt's is in a 12.6 MB native package, and ``smithy-aws-event-stream`` (like AWS's new
+    SDK packages) needs Python 3.12. ``tests/relay/channels/test_bedrock.py`` checks
     it against botocore's decoder on generated frames of every header type.
     """
 
