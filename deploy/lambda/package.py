@@ -58,9 +58,9 @@ LIMIT_BYTES = 100_000_000
 
 # the HTTP server's: the handler is called by Lambda through Mangum, not over a socket
 SERVER_ONLY = frozenset({"uvicorn", "uvloop", "httptools", "websockets"})
-# declared by a dependency for parts the gateway never imports: requests by the Tencent SDK
-# (only its signing module is used), pycparser by cffi (for building bindings, not loading them),
-# click by Litestar (its command line);
+# declared by a dependency for parts the gateway never imports: requests (with urllib3 and
+# charset-normalizer) by the Tencent SDK (only its signing module is used), pycparser by cffi
+# (for building bindings, not loading them), click by Litestar (its command line);
 # tests/deploy/test_lambda_package.py imports every gateway module from the unpacked zip
 NEVER_IMPORTED = frozenset({"requests", "urllib3", "charset-normalizer", "pycparser", "click"})
 LEFT_OUT = SERVER_ONLY | NEVER_IMPORTED
