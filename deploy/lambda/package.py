@@ -14,11 +14,9 @@ fileb://dist/one-api-lambda.zip ...`` (or update-function-code). A zip deploy is
 250 MB unzipped with its layers; the installed dependencies alone came to 167 MB, so the
 zip is kept under 100 MB (``tests/deploy/test_lambda_package.py``) by leaving out:
 
-* what Lambda's Python runtime already provides, the AWS SDK: botocore (24 MB: its service
-  models) and what only it needs, which Bedrock channels import from the runtime;
-* what a dependency declares for parts the gateway never imports: requests (the Tencent SDK's
-  client; only its signing module is used), pycparser (cffi's, for building bindings) and click
-  (Litestar's command line);
+* what a dependency declares for parts the gateway never imports: requests with urllib3 and
+  charset-normalizer (the Tencent SDK's client; only its signing module is used), pycparser
+  (cffi's, for building bindings) and click (Litestar's command line);
 * what only a server process imports: uvicorn, uvloop, httptools and websockets. Mangum
   calls the app directly, and no Lambda front door carries a WebSocket;
 * what ``deploy/lock.sh`` leaves out of every image; packages' own tests and test helpers
@@ -55,16 +53,14 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements.lock"
 LIMIT_BYTES = 100_000_000
 
-# the AWS SDK, part of Lambda's Python runtime (boto3's own dependencies included)
-IN_THE_RUNTIME = frozenset({"botocore", "jmespath", "python-dateutil", "six", "urllib3"})
 # the HTTP server's: the handler is called by Lambda through Mangum, not over a socket
 SERVER_ONLY = frozenset({"uvicorn", "uvloop", "httptools", "websockets"})
-# declared by a dependency for parts the gateway never imports: requests by the Tencent SDK
-# (only its signing module is used), pycparser by cffi (for building bindings, not loading them),
-# click by Litestar (its command line);
+# declared by a dependency for parts the gateway never imports: requests (with urllib3 and
+# charset-normalizer) by the Tencent SDK (only its signing module is used), pycparser by cffi
+# (for building bindings, not loading them), click by Litestar (its command line);
 # tests/deploy/test_lambda_package.py imports every gateway module from the unpacked zip
-NEVER_IMPORTED = frozenset({"requests", "charset-normalizer", "pycparser", "click"})
-LEFT_OUT = IN_THE_RUNTIME | SERVER_ONLY | NEVER_IMPORTED
+NEVER_IMPORTED = frozenset({"requests", "urllib3", "charset-normalizer", "pycparser", "click"})
+LEFT_OUT = SERVER_ONLY | NEVER_IMPORTED
 _SKIPPED_SUFFIXES = (".pyc", ".pyi", ".pyx", ".pxd", ".c", ".h")
 _SKIPPED_PARTS = frozenset({"__pycache__", "tests", "test", "testing"})
 _SKIPPED_DIRS = (("sqlalchemy", "dialects", "mssql"), ("sqlalchemy", "dialects", "oracle"),

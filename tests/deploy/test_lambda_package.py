@@ -41,7 +41,7 @@ for method, path, body in calls:
         first = time.perf_counter()
 print(json.dumps({"answers": answers, "import_s": imported - started, "first_s": first - imported,
                   "oneapi_from": sys.modules["oneapi"].__file__,
-                  "loaded": sorted(m for m in ("botocore", "uvicorn", "uvloop") if m in sys.modules)}))
+                  "loaded": sorted(m for m in ("uvicorn", "uvloop") if m in sys.modules)}))
 """
 
 
@@ -65,7 +65,7 @@ def test_the_package_fits_with_room_to_spare(built: tuple[Path, int]) -> None:
     names = zipfile.ZipFile(archive).namelist()
     assert "app.py" in names and "oneapi/web/templates/pages/login.html" in names
     assert any(name.startswith("oneapi/db/migrations/versions/") for name in names)
-    assert not [name for name in names if name.split("/")[0] in {"botocore", "uvicorn", "uvloop"}]
+    assert not [name for name in names if name.split("/")[0] in {"uvicorn", "uvloop"}]
     # bytecode for every module, so a cold start on the read-only /var/task compiles nothing
     sources = {name for name in names if name.endswith(".py")}
     assert "oneapi/__pycache__/server.cpython-311.pyc" in names
@@ -106,15 +106,13 @@ print(json.dumps({"modules": len(modules), "failed": failed}))
 
 def test_every_gateway_module_imports_from_the_package(unpacked: Path) -> None:
     """What the zip leaves out is never imported: every ``oneapi`` module loads from the unpacked
-    zip alone, but for those a Lambda never runs (the uvicorn server) or that take the AWS SDK from
-    Lambda's runtime."""
+    zip alone, but for those a Lambda never runs (the uvicorn server)."""
     done = subprocess.run([sys.executable, "-S", "-c", _IMPORT_ALL], cwd=unpacked, timeout=120,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(unpacked)},
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["modules"] > 100
-    provided = {"botocore", "uvicorn", "uvloop", "httptools", "websockets"}
     assert {name: missing for name, missing in report["failed"].items()
-            if (missing or "").split(".")[0] not in provided} == {}
+            if (missing or "").split(".")[0] not in package.SERVER_ONLY} == {}
 

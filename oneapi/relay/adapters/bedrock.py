@@ -7,10 +7,20 @@ base URL (a VPC endpoint, a regional gateway, a test server).
 
 Credentials as one-api stores them: the channel config's ``ak``, ``sk`` and ``region``,
 else the key ``AK|SK|REGION`` (one-api's UI writes both); a fourth ``|``-part is a
-session token. Requests are signed by botocore's ``SigV4Auth``, AWS's own signer:
-measured, importing it costs 0.27 s and 15 MB once, so it is imported with this module,
-which the relay loads only when a Bedrock channel is first used. Signing itself costs
-about 0.1 ms a request.
+session token. Requests are signed with AWS Signature Version 4 here, by :func:`_signed`, as
+botocore's ``SigV4Auth`` signed them (``tests/relay/channels/test_bedrock.py`` compares the
+two on model ids and inference-profile ARNs, with and without a session token); about 20 µs
+a request. botocore, AWS's SDK core, had been a runtime dependency for Bedrock alone: 22.4 MB
+installed with its jmespath, python-dateutil and six (summed from their RECORDs; 28 MB with
+bytecode), where the signer and the decoder now need nothing but the standard library. Its
+event-stream decoder became :class:`~oneapi.relay.formats.bedrock.EventStreamDecoder`.
+
+Why not a signing library: ``httpx-auth``, ``httpx-aws-auth`` and ``aiohttp-aws-auth`` sign
+the URL's decoded path, where AWS encodes the path as sent once more, so an ARN's ``/``, sent
+as ``%2F``, must be signed as ``%252F`` (and ``httpx-auth`` pins httpx 0.28, older than the
+lock's). ``requests-aws4auth`` signs right, but imports requests, which would then join the
+Lambda zip with urllib3 and charset-normalizer: 102.2 MB unzipped against its 100 MB cap
+(``deploy/lambda/package.py``).
 
 Embeddings go to ``/model/{id}/invoke`` with the model's own body: Titan's ``inputText`` (one
 text a call, its token count in the answer) or Cohere's ``texts`` (counted locally).
@@ -27,13 +37,12 @@ Bedrock id or an ARN (say through the channel's model mapping) is sent as it is.
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
-
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from urllib.parse import quote, urlsplit
 
 from oneapi.cache import CachedChannel
 from oneapi.errors import UpstreamError
@@ -143,11 +152,36 @@ def _model_url(channel: CachedChannel, region: str, model: str) -> str:
 
 
 def _signed(credentials: AwsCredentials, url: str, headers: dict[str, str], body: bytes) -> UpstreamRequest:
-    """The request with SigV4's ``Authorization`` and ``X-Amz-Date`` headers added."""
-    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-    SigV4Auth(Credentials(credentials.access_key, credentials.secret_key, credentials.session_token),
-              SERVICE, credentials.region).add_auth(request)
-    return UpstreamRequest("POST", url, dict(request.headers.items()), body)
+    """The request with SigV4's ``X-Amz-Date`` and ``Authorization`` headers added, and the
+    session token's ``X-Amz-Security-Token``; every header is signed, with ``host``.
+
+    The canonical URI is the path as aiohttp sends it (``:`` as it is, ``/`` in an ARN as
+    ``%2F``) percent-encoded once more, as AWS does for every service but S3.
+    """
+    now = datetime.datetime.now(datetime.UTC)
+    date, amz_date = now.strftime("%Y%m%d"), now.strftime("%Y%m%dT%H%M%SZ")
+    headers = {**headers, "X-Amz-Date": amz_date}
+    if credentials.session_token:
+        headers["X-Amz-Security-Token"] = credentials.session_token
+    parts = urlsplit(url)
+    host = parts.netloc.removesuffix({"https": ":443", "http": ":80"}.get(parts.scheme, ""))
+    canonical = {"host": host} | {name.lower(): value for name, value in headers.items()}
+    signed_names = ";".join(sorted(canonical))
+    canonical_request = "\n".join([
+        "POST", quote(parts.path), "",  # no query string
+        "".join(f"{name}:{canonical[name]}\n" for name in sorted(canonical)),
+        signed_names, hashlib.sha256(body).hexdigest(),
+    ])  # fmt: skip
+    scope = f"{date}/{credentials.region}/{SERVICE}/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                         hashlib.sha256(canonical_request.encode()).hexdigest()])
+    key = f"AWS4{credentials.secret_key}".encode()
+    for part in (date, credentials.region, SERVICE, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{scope}, "
+                                f"SignedHeaders={signed_names}, Signature={signature}")
+    return UpstreamRequest("POST", url, headers, body)
 
 
 def _first_key_region(channel: CachedChannel) -> str:

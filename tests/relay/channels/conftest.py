@@ -76,6 +76,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelWorld]:
             model_mapping={"nova-wrong-secret": "amazon.nova-pro-v1:0"},
         )
         seed.channel(
+            servers["bedrock"].url,
+            ["nova-profile"],
+            type=33,
+            key=f"{bedrock.TEMPORARY_ACCESS_KEY}|{bedrock.SECRET_KEY}|us-east-1|{bedrock.SESSION_TOKEN}",
+            model_mapping={"nova-profile": bedrock.PROFILE_ARN},
+        )
+        seed.channel(
             servers["bedrock_throttled"].url,
             ["nova-throttled"],
             type=33,

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+import struct
 
+import botocore.auth
 import openai
 import pytest
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.eventstream import EventStreamBuffer
+from hypothesis import example, given
+from hypothesis import strategies as st
 
+from oneapi.cache import CachedChannel
+from oneapi.channel_types import channel_type
+from oneapi.relay.adapters.bedrock import AwsCredentials, _model_url, _signed
 from oneapi.relay.formats.bedrock import EventStreamDecoder, EventStreamError
 from tests.relay.channels.conftest import ChannelWorld
 from tests.support.vendors import bedrock as mock
@@ -134,6 +145,47 @@ def test_a_wrong_secret_fails_the_signature_check(world: ChannelWorld) -> None:
     assert "signature we calculated does not match" in str(failure.value)
 
 
+def test_temporary_credentials_on_an_inference_profile_arn(world: ChannelWorld) -> None:
+    """A key with a session token, a model mapped to an ARN: the ARN's '/' travels as %2F and
+    is signed as %252F, the token is sent and signed (the mock refuses a request without)."""
+    completion = world.openai().chat.completions.create(
+        model="nova-profile", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert completion.choices[0].message.content == mock.REPLY
+    sent = world.servers["bedrock"].received[-1]
+    assert sent.path == f"/model/{mock.PROFILE_ARN}/converse"
+    assert sent.headers["X-Amz-Security-Token"] == mock.SESSION_TOKEN
+    assert "x-amz-security-token" in sent.headers["Authorization"].split("SignedHeaders=")[1]
+
+
+@pytest.mark.parametrize("model", ["anthropic.claude-3-5-sonnet-20240620-v1:0", mock.PROFILE_ARN])
+@pytest.mark.parametrize("session_token", [None, mock.SESSION_TOKEN])
+@pytest.mark.parametrize("base_url", ["", "https://vpce-0123.bedrock-runtime.eu-west-3.vpce.amazonaws.com:443"])
+def test_the_signature_is_the_one_botocore_computes(
+    model: str, session_token: str | None, base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS's own signer, given the same request at the same second, signs it alike: a model id's
+    ':' sent as it is, an ARN's '/' sent encoded, every header and the session token signed, the
+    host without its default port."""
+    channel = CachedChannel(
+        id=1, type=33, name="bedrock", status=1, keys=(), base_url=base_url, weight=1, priority=0, models=(),
+        groups=("default",), model_mapping={}, config={}, other="", system_prompt="", kind=channel_type(33),
+    )  # fmt: skip
+    credentials = AwsCredentials(mock.ACCESS_KEY, mock.SECRET_KEY, "eu-west-3", session_token)
+    url = f"{_model_url(channel, credentials.region, model)}/converse-stream"
+    headers = {"Content-Type": "application/json", "Accept": "application/vnd.amazon.eventstream"}
+    body = b'{"messages": [{"role": "user", "content": [{"text": "hi"}]}]}'
+    ours = _signed(credentials, url, headers, body).headers
+
+    signed_at = datetime.datetime.strptime(ours["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: signed_at)
+    theirs = AWSRequest("POST", url, data=body, headers=headers)
+    credentials_ = Credentials(mock.ACCESS_KEY, mock.SECRET_KEY, session_token)
+    botocore.auth.SigV4Auth(credentials_, "bedrock", "eu-west-3").add_auth(theirs)
+    assert ours == dict(theirs.headers.items())
+    assert ":" in url and ("%2F" in url) == ("/" in model)
+
+
 def test_an_exception_frame_mid_stream_reaches_the_client(world: ChannelWorld) -> None:
     stream = world.openai().chat.completions.create(
         model="nova-throttled", messages=[{"role": "user", "content": "x"}], stream=True
@@ -165,6 +217,76 @@ def test_decoder_reassembles_frames_split_anywhere_and_checks_crcs() -> None:
     prelude[9] ^= 0x01  # a prelude CRC byte
     with pytest.raises(EventStreamError):
         EventStreamDecoder().feed(bytes(prelude))
+
+
+_NAMES = st.text(min_size=1, max_size=12).filter(lambda name: len(name.encode()) < 256)
+_VALUES = st.one_of(  # (type byte, the value's encoding) of every header type
+    st.sampled_from([(0, b""), (1, b"")]),
+    *(
+        st.integers(-(2 ** (8 * size - 1)), 2 ** (8 * size - 1) - 1).map(
+            lambda n, kind=kind, fmt=fmt: (kind, struct.pack(fmt, n))
+        )
+        for kind, fmt, size in ((2, "!b", 1), (3, "!h", 2), (4, "!i", 4), (5, "!q", 8), (8, "!q", 8))
+    ),
+    st.binary(max_size=40).map(lambda raw: (6, struct.pack("!H", len(raw)) + raw)),
+    st.text(max_size=20).map(lambda text: (7, struct.pack("!H", len(text.encode())) + text.encode())),
+    st.binary(min_size=16, max_size=16).map(lambda raw: (9, raw)),
+)
+_FRAMES = st.lists(
+    st.tuples(st.dictionaries(_NAMES, _VALUES, max_size=5), st.binary(max_size=64)), min_size=1, max_size=4
+).map(lambda frames: b"".join(mock.framed([(n, *v) for n, v in h.items()], p) for h, p in frames))
+
+
+_EVERY_TYPE = mock.framed(
+    [("yes", 0, b""), ("no", 1, b""), ("byte", 2, struct.pack("!b", -128)),
+     ("short", 3, struct.pack("!h", -2)), ("int", 4, struct.pack("!i", -(2**31))),
+     ("long", 5, struct.pack("!q", 2**63 - 1)),
+     ("bytes", 6, b"\x00\x02\xff\x00"), ("string", 7, b"\x00\x02\xc3\xa9"),
+     ("time", 8, struct.pack("!q", 1_765_000_000_000)), ("id", 9, bytes(range(16)))],
+    b'{"text": "hi"}',
+)  # fmt: skip
+
+
+@given(data=_FRAMES, cuts=st.lists(st.integers(min_value=0), max_size=8))
+@example(data=_EVERY_TYPE * 2, cuts=[5, 13, 70, len(_EVERY_TYPE) + 1])
+def test_decoder_reads_what_botocore_reads_however_the_bytes_arrive(data: bytes, cuts: list[int]) -> None:
+    """Frames with headers of every type, cut into reads anywhere: the same headers and payloads
+    as botocore's decoder (the one this replaced) gets from the whole stream."""
+    reference = EventStreamBuffer()
+    reference.add_data(data)
+    expected = [(message.headers, message.payload) for message in reference]
+    points = sorted({cut % (len(data) + 1) for cut in cuts})
+    decoder = EventStreamDecoder()
+    got = [
+        frame
+        for start, end in zip([0, *points], [*points, len(data)], strict=True)
+        for frame in decoder.feed(data[start:end])
+    ]
+    assert got == expected
+
+
+@given(data=_FRAMES, position=st.integers(min_value=0), flip=st.integers(min_value=1, max_value=255))
+def test_decoder_refuses_any_corrupted_byte(data: bytes, position: int, flip: int) -> None:
+    """One byte changed anywhere (lengths, either checksum, a header, the payload): a CRC fails."""
+    broken = bytearray(data)
+    broken[position % len(data)] ^= flip
+    with pytest.raises(EventStreamError, match="checksum mismatch"):
+        EventStreamDecoder().feed(bytes(broken))
+
+
+@pytest.mark.parametrize(
+    ("headers", "problem"),
+    [
+        ([("kind", 10, b"")], "unknown type 10"),
+        ([("count", 4, b"\x00\x01")], "cannot be read"),
+        ([("text", 7, b"\x00\x09abc")], "runs past"),
+        ([("same", 0, b""), ("same", 1, b"")], "appears twice"),
+    ],
+)
+def test_decoder_refuses_headers_it_cannot_read(headers: list[tuple[str, int, bytes]], problem: str) -> None:
+    """Headers malformed under valid checksums (a sender's bug, not the network's)."""
+    with pytest.raises(EventStreamError, match=problem):
+        EventStreamDecoder().feed(mock.framed(headers, b"{}"))
 
 
 def test_messages_clients_get_invoke_model_with_their_own_body(world: ChannelWorld) -> None:

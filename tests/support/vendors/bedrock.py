@@ -3,7 +3,10 @@
 Every request's SigV4 ``Authorization`` header is verified against the mock's own copy of
 the secret, computed here from the AWS specification (canonical request, string to
 sign, derived key), not with the gateway's signer; a mismatch is AWS's 403
-``InvalidSignatureException``. Bodies are checked like the real service: unknown fields,
+``InvalidSignatureException``. Temporary credentials count only with their session token,
+signed. The canonical URI is the path as sent, percent-encoded once more, as AWS does for
+every service but S3: ``:`` arrives as it is and is signed as ``%3A``, an ARN's ``/`` arrives
+as ``%2F`` and is signed as ``%252F``. Bodies are checked like the real service: unknown fields,
 unknown content blocks, tool blocks without a ``toolConfig`` and unknown model ids are a
 400 ``ValidationException``. Streams are AWS's binary event stream, framed here with their
 prelude and message CRC32 checksums (an encoder written for the tests, so the gateway's
@@ -31,10 +34,16 @@ from aiohttp import web
 
 from tests.support.upstreams import UpstreamServer
 
-__all__ = ("ACCESS_KEY", "CALL_ARGS", "REPLY", "SECRET_KEY", "BedrockUpstream", "event_frame")
+__all__ = ("ACCESS_KEY", "CALL_ARGS", "PROFILE_ARN", "REPLY", "SECRET_KEY", "SESSION_TOKEN",
+           "TEMPORARY_ACCESS_KEY", "BedrockUpstream", "event_frame", "framed")
 
 ACCESS_KEY = "AKIAMOCKBEDROCK0001"
 SECRET_KEY = "mock/secret+key/for-bedrock-0123456789"
+# temporary credentials (STS): valid only with their session token, signed
+TEMPORARY_ACCESS_KEY = "ASIAMOCKBEDROCK0002"
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjE/mock+session//token="
+# an application inference profile: its ARN is the model id, '/' and all
+PROFILE_ARN = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/mockprofile01"
 REPLY = "Hello from Bedrock."
 INVOKE_CACHE_READ = 4
 CALL_ARGS = {"city": "Rome"}
@@ -65,14 +74,17 @@ _INFERENCE = {"maxTokens", "temperature", "topP", "stopSequences"}
 
 
 def event_frame(headers: dict[str, str], payload: bytes) -> bytes:
-    """One event-stream message: prelude (lengths, CRC32), string headers, payload, CRC32."""
+    """One event-stream message with string headers."""
+    encoded = [(name, value.encode()) for name, value in headers.items()]
+    return framed([(name, 7, struct.pack("!H", len(value)) + value) for name, value in encoded], payload)
+
+
+def framed(headers: list[tuple[str, int, bytes]], payload: bytes) -> bytes:
+    """One event-stream message: prelude (lengths, CRC32), headers (name, type byte and the
+    value's encoding), payload, CRC32."""
     encoded = b"".join(
-        struct.pack("!B", len(name))
-        + name.encode()
-        + b"\x07"
-        + struct.pack("!H", len(value))
-        + value.encode()
-        for name, value in headers.items()
+        struct.pack("!B", len(name.encode())) + name.encode() + struct.pack("!B", kind) + value
+        for name, kind, value in headers
     )
     total = 12 + len(encoded) + len(payload) + 4
     prelude = struct.pack("!II", total, len(encoded))
@@ -95,12 +107,16 @@ class BedrockUpstream(UpstreamServer):
     name: str = "bedrock"
     output_tokens: int = 5
     region: str = "us-east-1"
-    secrets: dict[str, str] = field(default_factory=lambda: {ACCESS_KEY: SECRET_KEY})
+    secrets: dict[str, str] = field(
+        default_factory=lambda: {ACCESS_KEY: SECRET_KEY, TEMPORARY_ACCESS_KEY: SECRET_KEY}
+    )
+    session_tokens: dict[str, str] = field(default_factory=lambda: {TEMPORARY_ACCESS_KEY: SESSION_TOKEN})
     last_invoke: dict[str, Any] = field(default_factory=dict)
     model_ids: tuple[str, ...] = (
         "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
         "amazon.nova-pro-v1:0",
         "meta.llama3-70b-instruct-v1:0",
+        PROFILE_ARN,
     )
 
     def routes(self) -> list[web.RouteDef]:
@@ -132,6 +148,13 @@ class BedrockUpstream(UpstreamServer):
         signed = fields["SignedHeaders"].split(";")
         if "host" not in signed or "x-amz-date" not in signed:
             raise _Refused(403, "InvalidSignatureException", "host and x-amz-date must be signed")
+        token = self.session_tokens.get(access_key)
+        if token is not None and (
+            "x-amz-security-token" not in signed or request.headers.get("X-Amz-Security-Token") != token
+        ):
+            raise _Refused(
+                403, "UnrecognizedClientException", "The security token included in the request is invalid."
+            )
         canonical_headers = "".join(
             f"{name}:{' '.join(request.headers.get(name, '').split())}\n" for name in signed
         )
