@@ -107,6 +107,33 @@ def test_dockerfile_runs_the_readme_command_as_uid_1000(dockerfile: str, port: i
         assert (ROOT / source).exists()
 
 
+def test_root_image_strips_the_dependencies_shared_libraries_and_they_still_load(tmp_path: Path) -> None:
+    """The image's strip step, run as written on copies of installed extension modules."""
+    (install,) = [run for run in DockerfileFacts(ROOT / "Dockerfile").values("RUN") if "requirements.lock" in run]
+    steps = [step.strip() for step in install.split("&&")]
+    assert steps[-2:] == ["apt-get purge -y --auto-remove binutils", "rm -rf /var/lib/apt/lists/*"], \
+        "binutils must leave in the layer that brought it"
+    (strip,) = [step for step in steps if step.startswith("find ")]
+    site = tmp_path / "site-packages"
+    for package in ("msgspec", "yarl", "uvloop"):
+        source = Path(__import__(package).__file__).parent
+        shutil.copytree(source, site / package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = sum(path.stat().st_size for path in site.rglob("*.so*"))
+    platlib = re.fullmatch(r'find "(\$\(python -c .*?\))"\s+(.*)', strip, re.DOTALL)
+    assert platlib, strip
+    # the step's own command finds the interpreter's package directory; here it is the copy
+    assert "sysconfig" in platlib[1] and "platlib" in platlib[1]
+    subprocess.run(["bash", "-c", f"find {shlex.quote(str(site))} {platlib[2]}"], check=True)
+    after = sum(path.stat().st_size for path in site.rglob("*.so*"))
+    assert after < before * 0.8, (before, after)
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import msgspec, yarl, uvloop, sys; "
+         "print(all(sys.modules[m].__file__.startswith(sys.argv[1]) for m in ('msgspec', 'yarl', 'uvloop')), "
+         "msgspec.json.decode(b'[1]'), yarl.URL('http://a/b').path)", str(site)],
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == ["True", "[1]", "/b"]
+
+
 def test_root_image_declares_the_data_volume_and_a_small_context() -> None:
     facts = DockerfileFacts(ROOT / "Dockerfile")
     assert facts.values("VOLUME") == ["/data"]
