@@ -109,7 +109,8 @@ def test_dockerfile_runs_the_readme_command_as_uid_1000(dockerfile: str, port: i
 
 def test_root_image_strips_the_dependencies_shared_libraries_and_they_still_load(tmp_path: Path) -> None:
     """The image's strip step, run as written on copies of installed extension modules."""
-    (install,) = [run for run in DockerfileFacts(ROOT / "Dockerfile").values("RUN") if "requirements.lock" in run]
+    runs = DockerfileFacts(ROOT / "Dockerfile").values("RUN")
+    (install,) = [run for run in runs if "requirements.lock" in run]
     steps = [step.strip() for step in install.split("&&")]
     assert steps[-2:] == ["apt-get purge -y --auto-remove binutils", "rm -rf /var/lib/apt/lists/*"], \
         "binutils must leave in the layer that brought it"
