@@ -20,7 +20,8 @@ runtime) and answers ``GET /healthz`` itself, and builds the Litestar app (the m
 API, the web UI, the relay's GET routes and other formats) on the first request that needs
 it. A relay process thus boots and serves without importing Litestar at all: that saved
 about a third of the boot and 20 MB of idle memory (``bench/boot.py``), and the first
-management or web request pays it once.
+management or web request pays it once. The app's routes are then registered by area, each
+by the first request that falls in it (:mod:`oneapi.console`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from litestar.datastructures import State
     from litestar.types import HTTPScope, Message, Receive, Scope, Send
 
+    from oneapi.console import Console
     from oneapi.metrics import Metrics
     from oneapi.runtime import Runtime
 
@@ -75,14 +77,15 @@ class Edge:
     """Wraps the Litestar app; ``state`` and ``litestar`` reach the app behind it.
 
     Given ``app``, the edge passes it the lifespan. Given ``runtime`` and ``build`` instead,
-    the edge runs the lifespan itself and calls ``build`` (which returns the app and the
+    the edge runs the lifespan itself and calls ``build`` (which returns the console and the
     runtime components that came with it) on the first request the lanes do not answer.
     """
 
     def __init__(self, app: Litestar | None, metrics: Metrics, lanes: Mapping[str, Lane], *,
                  runtime: Runtime | None = None,
-                 build: Callable[[], tuple[Litestar, list[Any]]] | None = None) -> None:
+                 build: Callable[[], tuple[Console, list[Any]]] | None = None) -> None:
         self._litestar = app
+        self._console: Console | None = None
         self._runtime = runtime
         self._build = build
         self._state = SimpleNamespace(runtime=runtime)
@@ -94,23 +97,39 @@ class Edge:
         """``state.runtime``, whether or not the Litestar app has been built yet."""
         return self._litestar.state if self._litestar is not None else self._state
 
-    @property
-    def litestar(self) -> Litestar:
-        """The Litestar app, built now if it has not been (its components start with the runtime)."""
+    def load(self) -> Litestar:
+        """The Litestar app, built now if it has not been (its components start with the runtime);
+        its routes are registered by the requests that need them."""
         if self._litestar is None:
-            assert self._build is not None and self._runtime is not None
-            self._litestar, components = self._build()
-            self._runtime.components.extend(components)
+            assert self._runtime is not None
+            self._runtime.components.extend(self._build_console())
+        assert self._litestar is not None
         return self._litestar
 
-    async def _app(self) -> Litestar:
+    @property
+    def litestar(self) -> Litestar:
+        """The Litestar app with all its routes, built now if it has not been."""
+        app = self.load()
+        return self._console.complete() if self._console is not None else app
+
+    def _build_console(self) -> list[Any]:
+        """Build the console; return the runtime components that came with it."""
+        assert self._build is not None
+        self._console, components = self._build()
+        self._litestar = self._console.app
+        return components
+
+    async def _app(self, scope: Scope) -> Litestar:
         if self._litestar is None:
-            assert self._build is not None and self._runtime is not None
+            assert self._runtime is not None
             started = time.perf_counter()
-            self._litestar, components = self._build()
-            for component in components:
+            for component in self._build_console():
                 await self._runtime.attach(component)
-            log.info("management API and web UI loaded in %.0f ms", (time.perf_counter() - started) * 1000)
+            log.info("management API and web UI loaded in %.0f ms (their routes register on first use)",
+                     (time.perf_counter() - started) * 1000)
+        if self._console is not None:
+            return self._console.open_for(scope)
+        assert self._litestar is not None
         return self._litestar
 
     async def __call__(self, whole_scope: Scope, receive: Receive, send: Send) -> None:
@@ -118,7 +137,7 @@ class Edge:
             await _run_lifespan(self._runtime, receive, send)
             return
         if whole_scope["type"] != "http":
-            await (await self._app())(whole_scope, receive, send)  # websockets
+            await (await self._app(whole_scope))(whole_scope, receive, send)  # websockets
             return
         # litestar types the scope's "type" as an enum member, which a str comparison does not narrow
         scope = cast("HTTPScope", whole_scope)
@@ -162,7 +181,7 @@ class Edge:
                     await send_bytes(send_observed, 200, "application/json", _HEALTHZ)
                     scope["path_template"] = "/healthz"
                 else:
-                    await (await self._app())(scope, receive, send_observed)
+                    await (await self._app(scope))(scope, receive, send_observed)
             else:
                 scope["path_template"] = scope["path"]
                 try:

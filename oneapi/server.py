@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from oneapi.config import Settings, load_settings
 from oneapi.edge import Edge
+from oneapi.loading import collector_paused
 from oneapi.log import configure_logging
 from oneapi.relay.lanes import relay_lanes
 from oneapi.runtime import Runtime
 from oneapi.services import build_services
 
 if TYPE_CHECKING:
-    from litestar import Litestar
+    from oneapi.console import Console
 
 __all__ = ("create_app",)
 
@@ -34,12 +35,13 @@ def create_app(settings: Settings | None = None) -> Edge:
     services = build_services(settings)
     runtime = Runtime(services)
 
-    def build() -> tuple[Litestar, list[Any]]:
-        from oneapi.console import build_console
+    def build() -> tuple[Console, list[Any]]:
+        with collector_paused():  # Litestar and the console live as long as the process
+            from oneapi.console import build_console
 
-        return build_console(runtime)
+            return build_console(runtime)
 
     edge = Edge(None, services.metrics, relay_lanes(services.relay), runtime=runtime, build=build)
     if settings.channel_test_frequency > 0 and not settings.on_lambda:
-        edge.litestar  # noqa: B018 - scheduled channel tests live in the management API: load it now
+        edge.load()  # scheduled channel tests live in the management API: load it now
     return edge

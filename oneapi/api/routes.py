@@ -1,4 +1,9 @@
-"""The ``/api`` router: every management controller behind the rate limit and role guards."""
+"""The ``/api`` layer every management route sits behind (the rate limit and role guards, the
+request hooks), and the management API's state.
+
+The routes themselves are registered by area, each the first time a request falls in it
+(:data:`oneapi.console.AREAS`), each area under its own :func:`management_router`.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,6 @@ from typing import TYPE_CHECKING
 
 from litestar import Router
 
-from oneapi.api import (
-    accounts,
-    channels,
-    logs,
-    oauth,
-    options,
-    pricing,
-    redemptions,
-    system,
-    tokens,
-    two_factor,
-    users,
-)
 from oneapi.api.auth import require_role
 from oneapi.api.channel_test import ChannelTestScheduler
 from oneapi.api.codes import CodeBook
@@ -29,6 +21,8 @@ from oneapi.api.login_backoff import LoginBackoff
 from oneapi.api.oauth_clients import OidcDiscovery
 
 if TYPE_CHECKING:
+    from litestar.types import ControllerRouterHandler
+
     from oneapi.runtime import Runtime
 
 __all__ = ("install_management", "management_router")
@@ -44,43 +38,14 @@ def install_management(runtime: Runtime) -> Management:
                       oidc_discovery=OidcDiscovery())
 
 
-def management_router() -> Router:
-    """One-api's management routes; each handler declares its least role or that it is public
-    (``oneapi.api.auth``), and ``require_role`` refuses one that does neither."""
+def management_router(*handlers: ControllerRouterHandler) -> Router:
+    """One-api's management routes ``handlers`` under ``/api``; each handler declares its least
+    role or that it is public (``oneapi.api.auth``), and ``require_role`` refuses one that does
+    neither."""
     return Router(
         path="/api",
         guards=[api_rate_limit, require_role],
         before_request=before_api_request,
         after_request=localize_message,
-        route_handlers=[
-            system.status,
-            system.notice,
-            system.about,
-            system.home_page_content,
-            users.UserController,
-            accounts.send_verification,
-            accounts.send_reset_link,
-            accounts.reset_password,
-            accounts.bind_email,
-            oauth.oauth_state,
-            oauth.github,
-            oauth.oidc,
-            oauth.lark,
-            oauth.wechat,
-            oauth.wechat_bind,
-            two_factor.login_second_factor,
-            two_factor.setup,
-            two_factor.enable,
-            two_factor.disable,
-            tokens.TokenController,
-            channels.ChannelController,
-            channels.models_per_type,
-            redemptions.RedemptionController,
-            redemptions.user_topup,
-            redemptions.admin_topup,
-            logs.LogController,
-            options.OptionController,
-            pricing.PricingController,
-            pricing.groups,
-        ],
+        route_handlers=list(handlers),
     )

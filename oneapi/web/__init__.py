@@ -1,7 +1,7 @@
 """The web admin UI: server-rendered pages per theme, static assets, and their registration.
 
-``WebUI`` is a Litestar init plugin so the app factory adds the whole UI with one entry in
-``plugins`` and the route list stays the management API's and the relay's.
+The app is built with :func:`template_config`; :func:`web_router` (the pages and ``/static``) is
+registered by the first request for a page (:mod:`oneapi.console`), and imports the pages then.
 
 Jinja (and polib, for the pages' catalogs) is loaded by the first page rendered, not when the
 app is built: the app is built on the first request the relay's lanes do not answer
@@ -16,16 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Router
-from litestar.config.app import AppConfig
-from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateEngineProtocol
 from litestar.template.config import TemplateConfig
 
 from oneapi.api.ip_limits import web_rate_limit
-from oneapi.web.pages import page_handlers
 
-__all__ = ("STATIC_DIR", "TEMPLATES_DIR", "WebUI")
+__all__ = ("STATIC_DIR", "TEMPLATES_DIR", "template_config", "web_router")
 
 _HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = _HERE / "templates"
@@ -70,14 +67,17 @@ class LazyJinja(TemplateEngineProtocol[Any, Mapping[str, Any]]):
             engine.register_template_callable(key, template_callable)
 
 
-class WebUI(InitPluginProtocol):
-    """Adds the pages, ``/static`` (themes' CSS and the shared JS) and the Jinja templates, all
-    under the per-IP ``GLOBAL_WEB_RATE_LIMIT``."""
+def template_config() -> TemplateConfig[Any]:
+    """The Jinja templates, each language's engine made when its first page renders."""
+    return TemplateConfig(directory=TEMPLATES_DIR, engine=LazyJinja)
 
-    def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        static = create_static_files_router(path="/static", directories=[STATIC_DIR], name="web-static",
-                                            include_in_schema=False)
-        app_config.route_handlers.append(Router("/", route_handlers=[*page_handlers, static],
-                                                guards=[web_rate_limit], include_in_schema=False))
-        app_config.template_config = TemplateConfig(directory=TEMPLATES_DIR, engine=LazyJinja)
-        return app_config
+
+def web_router() -> Router:
+    """The pages and ``/static`` (themes' CSS and the shared JS), all under the per-IP
+    ``GLOBAL_WEB_RATE_LIMIT``."""
+    from oneapi.web.pages import page_handlers
+
+    static = create_static_files_router(path="/static", directories=[STATIC_DIR], name="web-static",
+                                        include_in_schema=False)
+    return Router("/", route_handlers=[*page_handlers, static], guards=[web_rate_limit],
+                  include_in_schema=False)
