@@ -6,11 +6,13 @@ import argparse
 import getpass
 import logging
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from oneapi.config import ConfigError, load_settings
 
 if TYPE_CHECKING:
+    import asyncio
+
     from oneapi.edge import Edge
 
 __all__ = ("main", "serve")
@@ -31,7 +33,7 @@ def serve(app: Edge | None = None) -> int:
     with collector_paused():  # app.py loads this way too
         import uvicorn
 
-        from oneapi.connections import MAX_HEADER_BYTES, connection_cap, http_protocol
+        from oneapi.connections import MAX_HEADER_BYTES, connection_cap, http_protocol, websocket_protocol
         from oneapi.db.dsn import DSNError
         from oneapi.db.engine import DatabaseUnavailable
         from oneapi.server import create_app
@@ -44,7 +46,8 @@ def serve(app: Edge | None = None) -> int:
     except (DatabaseUnavailable, DSNError) as exc:
         return _fail(str(exc))
     http = http_protocol(settings.header_timeout, connection_cap(settings.max_connections))
-    uvicorn.run(app, host=settings.host, port=settings.port, loop="auto", http=http, lifespan="on",
+    uvicorn.run(app, host=settings.host, port=settings.port, loop="auto", http=http,
+                ws=cast("type[asyncio.Protocol]", websocket_protocol), lifespan="on",
                 log_config=None, access_log=False, proxy_headers=True,
                 forwarded_allow_ips=settings.forwarded_allow_ips,
                 timeout_keep_alive=settings.keep_alive_timeout,

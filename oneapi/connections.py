@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
 
-__all__ = ("MAX_HEADER_BYTES", "connection_cap", "http_protocol")
+__all__ = ("MAX_HEADER_BYTES", "connection_cap", "http_protocol", "websocket_protocol")
 
 log = logging.getLogger("oneapi.connections")
 
@@ -210,3 +210,16 @@ def http_protocol(header_timeout: float, max_connections: int) -> type[asyncio.P
         head_limit = 0  # h11 bounds incomplete heads itself (h11_max_incomplete_event_size)
     rules = {"header_timeout": header_timeout, "max_connections": max_connections, "head_limit": head_limit}
     return type("HygienicHTTPProtocol", (_Hygiene, base), rules)
+
+
+def websocket_protocol(**kwargs: Any) -> asyncio.Protocol:
+    """uvicorn's WebSocket protocol (the one its ``ws="auto"`` picks with ``websockets``
+    installed), imported by the first upgrade rather than at start.
+
+    Only ``/v1/realtime`` upgrades, and importing it at start cost every boot 12-14 ms of
+    CPU (a tenth of a second of a 0.1-CPU free instance's first visitor). uvicorn's own
+    ``auto`` choice is typed as such a callable; it is called with the same keywords.
+    """
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    return WebSocketsSansIOProtocol(**kwargs)

@@ -10,6 +10,7 @@ import contextlib
 import os
 import resource
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -246,3 +247,26 @@ def test_the_h11_fallback_sheds_idle_and_surplus_connections(monkeypatch: pytest
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+_WEBSOCKET_PROBE = """
+import sys
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+from oneapi.connections import websocket_protocol
+
+config = Config(app=lambda scope, receive, send: None, ws=websocket_protocol, lifespan="off")
+config.load()
+impl = "uvicorn.protocols.websockets.websockets_sansio_impl"
+loaded_at_start = impl in sys.modules
+protocol = websocket_protocol(config=config, server_state=ServerState(), app_state={})
+print(loaded_at_start, type(protocol).__module__ == impl)
+"""
+
+
+def test_the_websocket_protocol_is_imported_by_the_first_upgrade_not_at_start() -> None:
+    """uvicorn loads its WebSocket protocol at start unless given a callable; ours imports it when
+    called (the upgrade itself: ``tests/relay/channels/test_realtime.py`` through ``python app.py``)."""
+    done = subprocess.run([sys.executable, "-c", _WEBSOCKET_PROBE], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert done.stdout.split() == ["False", "True"]
