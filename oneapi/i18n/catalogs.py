@@ -14,6 +14,7 @@ visitor's choice (the ``lang`` cookie the header's switch sets), else the first
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from gettext import GNUTranslations
 from io import BytesIO
 from pathlib import Path
@@ -27,8 +28,8 @@ from oneapi.i18n import COOKIE, LANGUAGES, Text, normalise_language
 if TYPE_CHECKING:
     from litestar import Request
 
-__all__ = ("LOCALE_DIR", "accepted", "js_messages", "negotiate", "read_catalog",
-           "request_language", "translate", "translations")
+__all__ = ("LOCALE_DIR", "CompiledCatalog", "accepted", "compile_catalog", "js_messages", "negotiate",
+           "read_catalog", "request_language", "translate", "translations")
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
@@ -43,21 +44,35 @@ def read_catalog(tag: str) -> polib.POFile:
     return polib.pofile(str(LOCALE_DIR / LANGUAGES[tag] / "LC_MESSAGES" / f"{DOMAIN}.po"))
 
 
+@dataclass(frozen=True)
+class CompiledCatalog:
+    """What the gateway uses of one language's catalog, from one read of its ``.po`` file."""
+
+    translations: GNUTranslations
+    js_messages: dict[str, str]
+
+
 @functools.cache
-def translations(tag: str) -> GNUTranslations:
+def compile_catalog(tag: str) -> CompiledCatalog:
     """The catalog of ``tag`` compiled in memory (fuzzy, obsolete and untranslated entries left
-    out, as ``msgfmt`` does; plural forms from its ``Plural-Forms`` header). Jinja's i18n extension
-    calls its ``gettext``, ``ngettext``, ``pgettext`` and ``npgettext``."""
-    return GNUTranslations(BytesIO(read_catalog(tag).to_binary()))
+    out, as ``msgfmt`` does; plural forms from its ``Plural-Forms`` header), and the translated
+    strings the scripts under ``static/`` use (the same entries but for plural ones)."""
+    catalog = read_catalog(tag)
+    scripts = {entry.msgid: entry.msgstr for entry in catalog
+               if entry.translated() and not entry.msgid_plural
+               and any(path.endswith(".js") for path, _line in entry.occurrences)}
+    return CompiledCatalog(GNUTranslations(BytesIO(catalog.to_binary())), scripts)
 
 
-@functools.cache
+def translations(tag: str) -> GNUTranslations:
+    """``tag``'s compiled catalog: Jinja's i18n extension calls its ``gettext``, ``ngettext``,
+    ``pgettext`` and ``npgettext``."""
+    return compile_catalog(tag).translations
+
+
 def js_messages(tag: str) -> dict[str, str]:
-    """The translated strings the scripts under ``static/`` use, for ``t()`` in ``core.js`` (the
-    entries :func:`translations` compiles, but for plural ones, which the scripts do not use)."""
-    return {entry.msgid: entry.msgstr for entry in read_catalog(tag)
-            if entry.translated() and not entry.msgid_plural
-            and any(path.endswith(".js") for path, _line in entry.occurrences)}
+    """The translated strings the scripts under ``static/`` use, for ``t()`` in ``core.js``."""
+    return compile_catalog(tag).js_messages
 
 
 def accepted(header: str) -> list[str]:

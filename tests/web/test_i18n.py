@@ -344,7 +344,8 @@ def test_a_catalog_is_compiled_as_msgfmt_does(tmp_path: Path, monkeypatch: pytes
     directory.mkdir(parents=True)
     (directory / "messages.po").write_text(_CATALOG, encoding="utf-8")
     monkeypatch.setattr(catalogs, "LOCALE_DIR", tmp_path)
-    compiled = catalogs.translations.__wrapped__("zh-CN")
+    catalog = catalogs.compile_catalog.__wrapped__("zh-CN")
+    compiled = catalog.translations
     assert compiled.gettext("Saved.") == "已保存。"
     assert [compiled.gettext(text) for text in ("Deleted.", "Untranslated.", "Gone.")] == \
         ["Deleted.", "Untranslated.", "Gone."]
@@ -352,7 +353,7 @@ def test_a_catalog_is_compiled_as_msgfmt_does(tmp_path: Path, monkeypatch: pytes
     assert [compiled.ngettext("%(n)s key", "%(n)s keys", n) for n in (0, 1, 2)] == \
         ["单数 %(n)s", "单数 %(n)s", "复数 %(n)s"]
     assert compiled.pgettext("verb", "Open") == "打开" and compiled.gettext("Open") == "Open"
-    assert catalogs.js_messages.__wrapped__("zh-CN") == {"Saved.": "已保存。"}
+    assert catalog.js_messages == {"Saved.": "已保存。"}
     environment = jinja_environment(tmp_path, "zh-CN", gettext=compiled)
     template = environment.from_string(
         '{{ _("Saved.") }} {% trans n=2 %}{{ n }} key{% pluralize %}{{ n }} keys{% endtrans %}')
