@@ -38,6 +38,7 @@ from oneapi.relay.auth import authenticate
 from oneapi.relay.formats.events import TokenUsage, encode_json
 from oneapi.relay.request import RelayMode, parse_request
 from oneapi.relay.service import _Call
+from oneapi.relay.upstream.tls import context_for
 
 if TYPE_CHECKING:
     from oneapi.cache import CachedChannel
@@ -104,7 +105,8 @@ class _Session:
             timeout = aiohttp.ClientTimeout(sock_connect=_CONNECT_TIMEOUT)
             async with aiohttp.ClientSession(timeout=timeout) as http:
                 try:
-                    upstream = await http.ws_connect(url, headers=headers, autoping=True)
+                    upstream = await http.ws_connect(url, headers=headers, autoping=True,
+                                                     ssl=context_for(url))
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     relay.picker.failed(channel.id)
                     log.warning("realtime: channel #%d refused the socket: %s", channel.id, exc)

@@ -5,7 +5,8 @@ bench/run.py --transports``, see the bench README): aiohttp's client parses resp
 (llhttp) and adds a fraction of a millisecond per request, while httpx's default transport
 parses in pure Python and costs 2-3 ms of CPU per request. Everything else in the project
 keeps using httpx; aiohttp is imported only here, so the transport can be swapped in one
-place (:class:`~oneapi.relay.upstream.base.UpstreamTransport`).
+place (:class:`~oneapi.relay.upstream.base.UpstreamTransport`). TLS uses the gateway's own
+context, built by the first https:// request (:mod:`~oneapi.relay.upstream.tls` says why).
 
 Time limits (:class:`~oneapi.relay.upstream.base.TimeLimits`): connecting is aiohttp's
 ``sock_connect``. The first byte (status line and headers) and the idle time between body
@@ -28,9 +29,6 @@ import logging
 from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING
 
-import aiohttp
-from aiohttp.payload import BytesPayload
-
 from oneapi.errors import (
     UpstreamConnectError,
     UpstreamConnectTimeout,
@@ -40,6 +38,11 @@ from oneapi.errors import (
     UpstreamTimeout,
 )
 from oneapi.relay.upstream.base import TimeLimits, UpstreamResponse, UpstreamTransport
+from oneapi.relay.upstream.tls import context_for, importing_aiohttp
+
+with importing_aiohttp():  # without its import-time CA loads: see oneapi.relay.upstream.tls
+    import aiohttp
+    from aiohttp.payload import BytesPayload
 
 if TYPE_CHECKING:
     from oneapi.config import Settings
@@ -198,7 +201,7 @@ class AiohttpTransport(UpstreamTransport):
         data = BytesPayload(body) if body is not None else None  # spares aiohttp's payload-type lookup
         watch = _Watch(asyncio.get_running_loop(), limits)
         try:
-            response = await session.request(method, url, headers=headers, data=data,
+            response = await session.request(method, url, headers=headers, data=data, ssl=context_for(url),
                                               allow_redirects=False, timeout=timeout)
         except asyncio.CancelledError:
             watch.stop()
