@@ -7,7 +7,12 @@ Per target (this checkout; ``--before``: another checkout of the gateway, e.g. m
 change; LiteLLM when ``bench/setup_litellm.sh`` has installed it), every server pinned to
 core 0 and this script on core 1. Each checkout's modules are compiled to bytecode first, as
 ``pip install`` does: run from a checkout with ``PYTHONDONTWRITEBYTECODE`` set, every boot
-compiled the gateway's 50-odd modules anew (0.15 s of CPU that no installed copy pays).
+compiled the gateway's 50-odd modules anew (0.15 s of CPU that no installed copy pays). Each
+checkout's servers run on a virtualenv that holds only its ``requirements.lock``, as the
+Docker image does, not on the interpreter this script runs on: that one holds the test
+extra's resolution (on 2026-12-07 pydantic 2.13 where the lock has 2.14) and may carry ``.pth``
+files that every start executes (there, a sandbox's: 141 M instructions for ``python -c pass``
+against 39 M in a virtualenv). LiteLLM runs on its own virtualenv already.
 Times are medians of ``--runs`` with the server's CPU time (user + system, from ``/proc``)
 beside them: on a machine other work shares, the CPU time is the steadier figure.
 
@@ -102,11 +107,22 @@ def _seed(checkout: Path, sqlite: Path, upstream: int) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+def runtime_python(checkout: Path, work: Path) -> str:
+    """The interpreter of a new virtualenv holding the checkout's ``requirements.lock`` and nothing else."""
+    venv = work / f"runtime-{secrets.token_hex(3)}"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--require-hashes", "-r",
+                    str(checkout / "requirements.lock")], check=True)
+    return python
+
+
 def gateway_target(name: str, checkout: Path, upstream: int, work: Path) -> Target:
     compileall.compile_file(checkout / "app.py", quiet=1)
     compileall.compile_dir(checkout / "oneapi", quiet=1)
     seeded_db = work / f"seeded-{secrets.token_hex(3)}.db"
     key = _seed(checkout, seeded_db, upstream)
+    python = runtime_python(checkout, work)
 
     def start(run_dir: Path, seeded: bool, prefix: list[str]) -> subprocess.Popen[bytes]:
         database = run_dir / "one-api.db"
@@ -121,7 +137,7 @@ def gateway_target(name: str, checkout: Path, upstream: int, work: Path) -> Targ
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }
-        return _spawn([*prefix, sys.executable, "app.py"], checkout, env, port, run_dir)
+        return _spawn([*prefix, python, "app.py"], checkout, env, port, run_dir)
 
     return Target(name, start, "/healthz", key=key, checkout=checkout)
 

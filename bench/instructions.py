@@ -1,0 +1,170 @@
+"""Cold-start costs in instructions (callgrind): exact where this machine's clock is not.
+
+    python bench/instructions.py [--before <another checkout>]
+
+``bench/boot.py`` times boots, and on the shared 2-core VM the same boot's CPU time swings by
+20-40 % from one minute to the next. The number of instructions a boot executes does not: run
+under valgrind's callgrind with ``PYTHONHASHSEED=0``, ``import app`` repeats to within 1e-7.
+So a change to the boot path is judged here, and its seconds are taken from ``bench/boot.py``.
+Valgrind runs each program 30-50 times slower; a run of both checkouts takes about 3 minutes.
+
+Per checkout, on a virtualenv holding only its ``requirements.lock`` (as ``bench/boot.py``):
+
+* ``import app``, in a fresh interpreter;
+* a restart of ``python app.py`` on a seeded SQLite file: start to the first ``/healthz`` 200,
+  then the first relayed chat (to ``mock_upstream.py``), then the first ``GET /api/status``
+  (the management API's first call), each counted by ``callgrind_control --dump`` between them;
+* Lambda: ``import app`` plus the handler's first invocation (``GET /healthz``) against a
+  PostgreSQL database (``TEST_PG_DSN``) that a first, uncounted run migrated.
+
+Instructions convert to time only roughly: on the machine of 2026-12-07, 4.5-5.5 M per ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from boot import _LAMBDA_PROBE, ROOT, _clean_env, _seed, runtime_python  # noqa: E402
+from run import CHAT, free_port, pinned  # noqa: E402
+
+CALLGRIND = ["valgrind", "--tool=callgrind", "--dump-instr=no"]
+
+
+def _summary(dump: Path) -> int:
+    for line in dump.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise ValueError(f"no summary in {dump}")
+
+
+def _counted(command: list[str], cwd: Path, env: dict[str, str], out: Path) -> int:
+    """Instructions of one run of ``command`` to its end."""
+    subprocess.run([*CALLGRIND, f"--callgrind-out-file={out}", *command], cwd=cwd, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return _summary(out)
+
+
+class _Server:
+    """``python app.py`` under callgrind; :meth:`dump` counts the instructions since the last dump."""
+
+    def __init__(self, python: str, checkout: Path, env: dict[str, str], out: Path) -> None:
+        self.out = out
+        self.process = subprocess.Popen([*CALLGRIND, f"--callgrind-out-file={out}", python, "app.py"],
+                                        cwd=checkout, env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+
+    def dump(self) -> int:
+        before = set(self.out.parent.glob(f"{self.out.name}*"))
+        control = ["callgrind_control", "--dump", str(self.process.pid)]
+        subprocess.run(control, check=True, capture_output=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for new in set(self.out.parent.glob(f"{self.out.name}*")) - before:
+                try:
+                    return _summary(new)
+                except ValueError:  # still being written
+                    pass
+            time.sleep(0.2)
+        raise TimeoutError("callgrind wrote no dump")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(60)
+
+
+def restart(python: str, checkout: Path, upstream: int, work: Path) -> dict[str, int]:
+    database = work / f"restart-{secrets.token_hex(3)}.db"
+    key = _seed(checkout, database, upstream)
+    port = free_port()
+    env = {**_clean_env(), "PORT": str(port), "SQLITE_PATH": str(database), "SQL_DSN": "",
+           "LOG_LEVEL": "WARNING", "PYTHONHASHSEED": "0"}
+    server = _Server(python, checkout, env, work / f"server-{secrets.token_hex(3)}.out")
+    base = f"http://127.0.0.1:{port}"
+    counts = {}
+    try:
+        with httpx.Client(timeout=300) as client:
+            while True:
+                if server.process.poll() is not None:
+                    raise RuntimeError(f"the server exited with {server.process.returncode}")
+                try:
+                    if client.get(f"{base}/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            counts["restart to /healthz 200"] = server.dump()
+            answer = client.post(f"{base}/v1/chat/completions", json=CHAT,
+                                 headers={"Authorization": f"Bearer {key}"})
+            assert answer.status_code == 200, answer.text
+            counts["first relayed chat"] = server.dump()
+            assert client.get(f"{base}/api/status").status_code == 200
+            counts["first GET /api/status"] = server.dump()
+    finally:
+        server.stop()
+    return counts
+
+
+def lambda_start(python: str, checkout: Path, pg_dsn: str, work: Path) -> int:
+    from sqlalchemy import create_engine, text
+
+    sys.path.insert(0, str(ROOT))
+    from oneapi.db.dsn import parse_dsn
+
+    name = f"oneapi_instr_{secrets.token_hex(4)}"
+    admin = create_engine(parse_dsn(pg_dsn).url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    env = {**_clean_env(), "SQL_DSN": f"{pg_dsn.partition('?')[0].rsplit('/', 1)[0]}/{name}",
+           "AWS_LAMBDA_FUNCTION_NAME": "bench", "LOG_LEVEL": "WARNING", "PYTHONHASHSEED": "0",
+           "PYTHONPATH": f"{checkout}:{ROOT}"}  # tests.deploy.lambda_events from this checkout
+    try:
+        subprocess.run([python, "-c", _LAMBDA_PROBE], cwd=checkout, env=env, check=True, capture_output=True)
+        return _counted([python, "-c", _LAMBDA_PROBE], checkout, env, work / "lambda.out")
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def measure(checkout: Path, upstream: int, work: Path) -> dict[str, int]:
+    python = runtime_python(checkout, work)
+    subprocess.run([python, "-m", "compileall", "-q", "app.py", "oneapi"], cwd=checkout, check=True)
+    env = {**_clean_env(), "PYTHONHASHSEED": "0", "SQL_DSN": "", "SQLITE_PATH": str(work / "import.db")}
+    counts = {"import app": _counted([python, "-c", "import app"], checkout, env, work / "import.out")}
+    counts.update(restart(python, checkout, upstream, work))
+    if pg_dsn := os.environ.get("TEST_PG_DSN"):
+        counts["Lambda: import app + first invocation"] = lambda_start(python, checkout, pg_dsn, work)
+    return counts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, help="another checkout of the gateway, measured alongside")
+    args = parser.parse_args()
+    checkouts = [*([args.before.resolve()] if args.before else []), ROOT]
+    upstream = free_port()
+    with (tempfile.TemporaryDirectory(prefix="oneapi-instructions-") as tmp,
+          pinned("1", [sys.executable, str(BENCH / "mock_upstream.py"), str(upstream)], upstream)):
+        columns = {str(checkout): measure(checkout, upstream, Path(tmp)) for checkout in checkouts}
+    rows = dict.fromkeys(row for counts in columns.values() for row in counts)
+    print("| M instructions | " + " | ".join(columns) + " |")
+    print("|---|" + "---:|" * len(columns))
+    for row in rows:
+        cells = [f"{counts[row] / 1e6:,.0f}" if row in counts else "-" for counts in columns.values()]
+        print(f"| {row} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
