@@ -10,7 +10,8 @@ On AWS Lambda a connection lives for one invocation: the pool keeps the one it o
 the invocation runs and :meth:`Database.close_idle` closes it when the handler is done, so a
 frozen sandbox holds none. Without a pool a cold start opened four to six connections (the
 schema check; root and options; the settlement journal's statements, one each; the relay
-cache), each a TCP (in production also TLS) handshake and an authentication; now it opens one.
+cache), each a TCP handshake and, against a server that asks for TLS and a SCRAM password as
+RDS and Neon do, 60 M instructions (about 12 ms) of the sandbox's CPU; now it opens one.
 """
 
 from __future__ import annotations
