@@ -11,7 +11,9 @@ returning, or log rows and quota would be lost. That flush also empties the sett
 journal (:mod:`oneapi.db.journal`, in /tmp here), so the journal holds at most the
 invocation in progress: if the process crashes mid-invocation and Lambda starts it again
 in the same sandbox, the first event's start writes it; a sandbox that is discarded takes
-it along (/tmp is the only disk a sandbox has).
+it along (/tmp is the only disk a sandbox has). Then the database's connection is closed
+(:meth:`oneapi.db.engine.Database.close_idle`): a frozen sandbox holds none, and the next
+invocation opens one.
 
 Mangum buffers responses: a ``stream: true`` completion arrives as one complete SSE body.
 ``deploy/lambda/README.md`` shows the Function URL + Lambda Web Adapter route for real
@@ -71,12 +73,15 @@ class LambdaHandler:
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         loop = self._event_loop()
-        loop.run_until_complete(self.runtime.start())
-        before = asyncio.all_tasks(loop)
         try:
-            return self._mangum()(event, context)
+            loop.run_until_complete(self.runtime.start())
+            before = asyncio.all_tasks(loop)
+            try:
+                return self._mangum()(event, context)
+            finally:
+                loop.run_until_complete(self._settle(asyncio.all_tasks(loop) - before))
         finally:
-            loop.run_until_complete(self._settle(asyncio.all_tasks(loop) - before))
+            self.runtime.services.database.close_idle()
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         """The sandbox's loop; set as current because Mangum looks it up on every event."""

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from litestar import Request, get
+from sqlalchemy import event
 from sqlmodel import select
 
 from oneapi.db.migrate import upgrade
@@ -137,6 +138,25 @@ def test_status_answers_every_event_source_and_starts_once(cold_start: ModuleTyp
     with session_scope() as session:  # the cold start migrated PostgreSQL and created root
         root = session.exec(select(User).where(User.role == Role.ROOT)).one()
         assert root.username == "root"
+
+
+def test_an_invocation_opens_one_connection_and_the_frozen_sandbox_keeps_none(cold_start: ModuleType) -> None:
+    """A cold start on a migrated database (schema check, root, options, journal, relay cache) and
+    its request share one connection, closed before the handler returns; the next invocation
+    opens its own. (A first boot's migration holds a second one: the lock's.)"""
+    upgrade(get_engine())
+    engine = cold_start.app.state.runtime.services.database.engine
+    opened: list[Any] = []
+    event.listen(engine, "connect", lambda connection, _record: opened.append(connection))
+
+    login = {"username": "root", "password": "wrong-password"}  # a warm invocation that reads a user
+    for number, (method, path, body) in enumerate(
+            (("GET", "/api/status", None), ("POST", "/api/user/login", login)), start=1):
+        status, _headers, _body = invoke(cold_start, "http-api-v2", method, path, json_body=body)
+        assert status == 200
+        assert len(opened) == number, "each invocation opens one connection"
+        assert all(connection.closed for connection in opened), "a connection outlived its invocation"
+        assert engine.pool.checkedin() == 0
 
 
 def test_buffered_writes_are_flushed_before_the_handler_returns(cold_start: ModuleType) -> None:
