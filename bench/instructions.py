@@ -11,6 +11,7 @@ Valgrind runs each program 30-50 times slower; a run of both checkouts takes abo
 Per checkout, on a virtualenv holding only its ``requirements.lock`` (as ``bench/boot.py``):
 
 * ``import app``, in a fresh interpreter;
+* a first boot of ``python app.py`` on a new SQLite file (schema, root account) to ``/healthz``;
 * a restart of ``python app.py`` on a seeded SQLite file: start to the first ``/healthz`` 200,
   then the first relayed chat (to ``mock_upstream.py``), then the first ``GET /api/status``
   (the management API's first call), each counted by ``callgrind_control --dump`` between them;
@@ -84,25 +85,38 @@ class _Server:
         self.process.wait(60)
 
 
-def restart(python: str, checkout: Path, upstream: int, work: Path) -> dict[str, int]:
-    database = work / f"restart-{secrets.token_hex(3)}.db"
-    key = _seed(checkout, database, upstream)
+def _started(python: str, checkout: Path, database: Path, work: Path) -> tuple[_Server, str]:
+    """``python app.py`` on ``database``, once ``/healthz`` has answered 200; and its base URL."""
     port = free_port()
     env = {**_clean_env(), "PORT": str(port), "SQLITE_PATH": str(database), "SQL_DSN": "",
            "LOG_LEVEL": "WARNING", "PYTHONHASHSEED": "0"}
     server = _Server(python, checkout, env, work / f"server-{secrets.token_hex(3)}.out")
     base = f"http://127.0.0.1:{port}"
+    with httpx.Client(timeout=300) as client:
+        while server.process.poll() is None:
+            try:
+                if client.get(f"{base}/healthz").status_code == 200:
+                    return server, base
+            except httpx.TransportError:
+                time.sleep(0.05)
+    raise RuntimeError(f"the server exited with {server.process.returncode}")
+
+
+def first_boot(python: str, checkout: Path, work: Path) -> int:
+    server, _ = _started(python, checkout, work / f"new-{secrets.token_hex(3)}.db", work)
+    try:
+        return server.dump()
+    finally:
+        server.stop()
+
+
+def restart(python: str, checkout: Path, upstream: int, work: Path) -> dict[str, int]:
+    database = work / f"restart-{secrets.token_hex(3)}.db"
+    key = _seed(checkout, database, upstream)
+    server, base = _started(python, checkout, database, work)
     counts = {}
     try:
         with httpx.Client(timeout=300) as client:
-            while True:
-                if server.process.poll() is not None:
-                    raise RuntimeError(f"the server exited with {server.process.returncode}")
-                try:
-                    if client.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.05)
             counts["restart to /healthz 200"] = server.dump()
             answer = client.post(f"{base}/v1/chat/completions", json=CHAT,
                                  headers={"Authorization": f"Bearer {key}"})
@@ -141,7 +155,8 @@ def measure(checkout: Path, upstream: int, work: Path) -> dict[str, int]:
     python = runtime_python(checkout, work)
     subprocess.run([python, "-m", "compileall", "-q", "app.py", "oneapi"], cwd=checkout, check=True)
     env = {**_clean_env(), "PYTHONHASHSEED": "0", "SQL_DSN": "", "SQLITE_PATH": str(work / "import.db")}
-    counts = {"import app": _counted([python, "-c", "import app"], checkout, env, work / "import.out")}
+    counts = {"import app": _counted([python, "-c", "import app"], checkout, env, work / "import.out"),
+              "first boot on a new SQLite file to /healthz 200": first_boot(python, checkout, work)}
     counts.update(restart(python, checkout, upstream, work))
     if pg_dsn := os.environ.get("TEST_PG_DSN"):
         counts["Lambda: import app + first invocation"] = lambda_start(python, checkout, pg_dsn, work)

@@ -157,9 +157,8 @@ class Database:
             self._engine.dispose()
 
     def dispose(self) -> None:
-        """Close every pooled connection; the next use opens new ones."""
-        if self._engine is not None:
-            self._engine.dispose()
+        """Close every pooled connection and drop the engine; the next use builds a new one."""
+        self.close_idle()
         self._engine = None
 
     async def start(self, runtime: object) -> None:
