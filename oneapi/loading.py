@@ -9,8 +9,9 @@ load with the collector off and freeze what they loaded, as :mod:`oneapi.runtime
 its start adds.
 
 :func:`imported_on_first_use` keeps a library's module-level import of a module it needs only
-in a feature we leave off from loading that module (Litestar's OpenAPI plugins import PyYAML for
-a YAML document the console does not serve). This module imports only the standard library.
+for a feature the gateway leaves off from loading that module: Litestar imports PyYAML for a YAML
+document the console does not serve (86 M instructions of the first management call), limits
+its asyncio half (17 M). This module imports only the standard library.
 """
 
 from __future__ import annotations
