@@ -28,6 +28,17 @@ runs taken in turns on a 2-core machine other sessions loaded (load average 2-2.
   area) 5 / 22, tokens 15 / 21, channels 5 / 18, logs 5 / 14, redemptions 3 / 12, pricing
   3 / 9, options 1 / 5, OAuth 0.6 / 6.5, two-factor 17 / 22, ``/v1/models`` 2 / 12,
   ``/metrics`` 10 / 12, ``/schema/openapi.json`` (the rest) 64 / 73; later calls unchanged.
+
+Almost all of that first call is importing: Litestar itself is about 500 M of its instructions
+(callgrind; ~5 M make a millisecond of CPU here) and ``limits`` (the per-IP windows every
+``/api`` call checks, :mod:`oneapi.api.ip_limits`) 58 M; building the app, registering the
+area and answering, 40 M. Litestar also imports PyYAML, for a YAML document the console does
+not serve (86 M), pdb, for a debugger it leaves off (7 M), and its pydantic plugins whenever
+pydantic is installed (95 M): the first two are imported on first use
+(:func:`oneapi.loading.imported_on_first_use`), the plugins are left out (:class:`_ConsoleApp`).
+With the channel tests' modules left to the first test and limits' asyncio half unloaded, the
+first ``GET /api/status`` after a restart went from 861 to 646 M instructions, and from 158 to
+122 ms of CPU in-process (medians of 9 runs in turns).
 """
 
 from __future__ import annotations
@@ -37,7 +48,10 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from litestar import Litestar, Request, Response, get
+from oneapi.loading import collector_paused, imported_on_first_use
+
+with imported_on_first_use("yaml", "pdb"):  # Litestar's, for a YAML document and a debugger we leave off
+    from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -48,12 +62,12 @@ from oneapi.api.context import run_bound
 from oneapi.api.routes import install_management, management_router
 from oneapi.errors import Unauthorized
 from oneapi.exception_handlers import exception_handlers
-from oneapi.loading import collector_paused
 from oneapi.runtime import Component, Runtime
 from oneapi.security import constant_time_equal
 from oneapi.web import template_config, web_router
 
 if TYPE_CHECKING:
+    from litestar.plugins import PluginProtocol
     from litestar.types import ControllerRouterHandler, Scope
 
 __all__ = ("AREAS", "WEB", "Area", "Console", "areas_for", "build_console", "metrics_endpoint")
@@ -192,6 +206,25 @@ class Console:
                 raise
 
 
+class _ConsoleApp(Litestar):
+    """Litestar without the plugins it adds by default for pydantic and attrs types.
+
+    Litestar imports its pydantic plugins whenever pydantic is installed (SQLModel brings it), and
+    they import pydantic's v1 compatibility layer: 95 M instructions, about 20 ms of the first
+    call's CPU. The console's routes take and answer msgspec structs and plain values only (rows
+    become dicts, ``oneapi.api.common.row``), so those plugins would never act; the OpenAPI
+    document and every answer are the same without them. Litestar offers no setting for this,
+    so this overrides the one static method that chooses them; ``tests/test_console.py`` checks
+    that pydantic's v1 layer stays unloaded and msgspec's plugin (Litestar's own) stays in.
+    """
+
+    @staticmethod
+    def _get_default_plugins(plugins: list[PluginProtocol]) -> list[PluginProtocol]:
+        from litestar.plugins.core import MsgspecDIPlugin
+
+        return [*plugins, MsgspecDIPlugin()]
+
+
 def build_console(runtime: Runtime) -> tuple[Console, list[Component]]:
     """The Litestar app (no routes registered yet), and the runtime components the management
     API brings (the channel tests).
@@ -200,7 +233,7 @@ def build_console(runtime: Runtime) -> tuple[Console, list[Component]]:
     """
     runtime.wait_for_root()
     management = install_management(runtime)
-    app = Litestar(
+    app = _ConsoleApp(
         exception_handlers=exception_handlers,
         state=State({"runtime": runtime, "management": management}),
         middleware=[run_bound(runtime.services.database)],

@@ -8,7 +8,11 @@ what each route does, by ``tests/api``, ``tests/web`` and ``tests/relay``.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,7 @@ from litestar.testing import TestClient
 from oneapi.console import AREAS, WEB, areas_for
 from oneapi.edge import Edge
 from oneapi.server import create_app
+from tests.support.gateway import ROOT, gateway_env
 
 SYSTEM = {"/api/status", "/api/notice", "/api/about", "/api/home_page_content"}
 
@@ -111,3 +116,59 @@ def test_the_openapi_document_lists_every_area(edge: tuple[Edge, TestClient[Any]
     assert {"/api/status", "/api/user/self", "/api/token", "/api/channel", "/api/log", "/api/option",
             "/api/pricing", "/api/redemption", "/api/oauth/state", "/api/user/2fa/setup",
             "/v1/models"} <= set(paths)
+
+
+# A fresh interpreter loads the console as a server does (oneapi.console imports Litestar), then
+# uses what the console leaves off: a YAML OpenAPI document, Litestar's debugger module, the
+# asyncio half of limits (oneapi.api.ip_limits).
+_LEFT_OFF = """
+import json, sys
+from oneapi.config import load_settings
+from oneapi.console import build_console
+from oneapi.runtime import Runtime
+from oneapi.services import build_services
+
+runtime = Runtime(build_services(load_settings()))
+runtime.prepare_database()
+console, _ = build_console(runtime)
+unused = sorted({"yaml", "pdb", "pydantic.v1", "litestar.plugins.pydantic", "limits.aio"} & set(sys.modules))
+plugins = sorted(type(plugin).__name__ for plugin in console.app.plugins._plugins)
+
+from litestar import Litestar, get
+from litestar.config import app as app_config
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import YamlRenderPlugin
+from litestar.testing import TestClient
+
+@get("/thing", sync_to_thread=False)
+def thing() -> dict[str, int]:
+    return {"one": 1}
+
+yaml_app = Litestar([thing], openapi_config=OpenAPIConfig(title="t", version="1",
+                                                          render_plugins=[YamlRenderPlugin()]))
+with TestClient(yaml_app) as client:
+    document = client.get("/schema/openapi.yaml")
+import asyncio, limits, yaml
+from limits.aio.storage import MemoryStorage
+
+limiter = limits.aio.strategies.MovingWindowRateLimiter(MemoryStorage())
+window = limits.RateLimitItemPerMinute(1)
+print(json.dumps({"unused": unused, "plugins": plugins, "yaml_status": document.status_code,
+                  "yaml_paths": sorted(yaml.safe_load(document.text)["paths"]),
+                  "pdb": app_config.pdb.Pdb.__module__,
+                  "async_hits": [asyncio.run(limiter.hit(window, "ip")) for _ in range(2)]}))
+"""
+
+
+def test_the_console_loads_without_what_litestar_imports_for_features_it_leaves_off(tmp_path: Path) -> None:
+    env = gateway_env(tmp_path, {"LOG_LEVEL": "WARNING"})
+    done = subprocess.run([sys.executable, "-c", _LEFT_OFF], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["unused"] == []  # PyYAML, the debugger, pydantic's v1 layer, limits' asyncio half
+    assert "PydanticPlugin" not in report["plugins"] and "MsgspecDIPlugin" in report["plugins"]
+    # and each still works when first used: Litestar's YAML document, its debugger module, limits.aio
+    assert (report["yaml_status"], report["yaml_paths"]) == (200, ["/thing"])
+    assert report["pdb"] == "pdb"
+    assert report["async_hits"] == [True, False]
