@@ -11,7 +11,9 @@ its start adds.
 :func:`imported_on_first_use` keeps a library's module-level import of a module it needs only
 for a feature the gateway leaves off from loading that module: Litestar imports PyYAML for a YAML
 document the console does not serve (86 M instructions of the first management call), limits
-its asyncio half (17 M). This module imports only the standard library.
+its asyncio half (17 M). aiohttp's import-time TLS contexts are the same kind of work, skipped
+the same way by :func:`oneapi.relay.upstream.tls.importing_aiohttp`, which lives beside the
+context the relay uses instead. This module imports only the standard library.
 """
 
 from __future__ import annotations
