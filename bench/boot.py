@@ -74,8 +74,8 @@ from run import CHAT, cpu_seconds, free_port, pinned, rss_mb  # noqa: E402
 
 SERVER_CPU, CLIENT_CPU = "0", "1"
 # The gateway writes log rows and quota in batches every BATCH_UPDATE_INTERVAL (2 s): the first
-# batch after a chat compiles the writer's statements, tens of ms of CPU that would otherwise
-# land in whichever measurement it overlaps
+# batch after a chat (10 M instructions, about 2 ms) belongs to the chats, not to whichever
+# measurement it would otherwise overlap
 WRITER_SETTLES_S = 2.5
 LITELLM_BIN = BENCH / ".venv-litellm" / "bin" / "litellm"
 
