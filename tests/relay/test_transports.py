@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -35,6 +36,7 @@ from oneapi.relay.upstream import (
     UpstreamRequest,
     UpstreamTransport,
 )
+from oneapi.relay.upstream.tls import context_for
 from tests.support.upstreams import dead_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -253,3 +255,14 @@ def test_aiohttp_verifies_tls_with_the_gateway_s_own_context(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr[-3000:]
     assert "refused: cannot reach the upstream: ClientConnectorCertificateError" in done.stdout
     assert done.stdout.strip().endswith("ok")
+
+
+def test_every_tls_scheme_gets_the_verifying_context() -> None:
+    """https:// (the relay) and wss:// (the Realtime API's upstream socket) both verify; plain ones
+    leave aiohttp's default, which TLS never reaches, and build no context."""
+    for url in ("https://api.openai.com/v1/chat/completions", "wss://api.openai.com/v1/realtime"):
+        context = context_for(url)
+        assert isinstance(context, ssl.SSLContext)
+        assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    assert context_for("https://example.com/") is context_for("wss://example.com/")  # built once
+    assert context_for("http://127.0.0.1:8000/v1") is True and context_for("ws://127.0.0.1/") is True
