@@ -14,13 +14,15 @@ Behaviour is switched per server through ``mode`` (``"ok"``, ``"500"``, ``"429"`
 closed), ``"stall"`` (a stream that stops after its first events), and the junk that
 real vendors and their proxies send under a 200: ``"html"``, ``"truncated"``,
 ``"error200"``; ``"echo_key"`` answers 401 quoting the caller's ``Authorization`` header,
-as OpenAI's "Incorrect API key provided" does).
+as OpenAI's "Incorrect API key provided" does). Given a server ``tls`` context, a server
+answers over HTTPS at ``https://localhost:<port>``, as every hosted vendor does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -65,6 +67,7 @@ class UpstreamServer:
     received: list[Received] = field(default_factory=list)
     streams_cancelled: int = 0
     released: int = 0
+    tls: ssl.SSLContext | None = None  # a server context: answer over HTTPS
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -74,7 +77,7 @@ class UpstreamServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://localhost:{self.port}" if self.tls else f"http://127.0.0.1:{self.port}"
 
     def routes(self) -> list[web.RouteDef]:
         raise NotImplementedError
@@ -95,7 +98,7 @@ class UpstreamServer:
         app.add_routes(self.routes())
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.tls)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
