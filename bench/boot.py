@@ -133,14 +133,7 @@ def gateway_target(name: str, checkout: Path, upstream: int, work: Path) -> Targ
         if seeded:
             shutil.copy(seeded_db, database)
         port = free_port()
-        env = {
-            **_clean_env(),
-            "PORT": str(port),
-            "SQLITE_PATH": str(database),
-            "SQL_DSN": "",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = {**gateway_env(port, database), "PYTHONUNBUFFERED": "1"}
         return _spawn([*prefix, python, "app.py"], checkout, env, port, run_dir)
 
     return Target(name, start, "/healthz", key=key, checkout=checkout)
@@ -202,6 +195,39 @@ def litellm_target(upstream: int, work: Path) -> Target:
 
 def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("SQL_", "SQLITE_", "REDIS_", "AWS_"))}
+
+
+def gateway_env(port: int, database: Path) -> dict[str, str]:
+    """``python app.py``'s environment: on ``port``, with the SQLite file ``database``."""
+    return {**_clean_env(), "PORT": str(port), "SQLITE_PATH": str(database), "SQL_DSN": "",
+            "LOG_LEVEL": "WARNING"}
+
+
+@contextmanager
+def lambda_database(pg_dsn: str, code_path: Path) -> Iterator[dict[str, str]]:
+    """A new database on ``pg_dsn``'s PostgreSQL server, dropped afterwards; yields the Lambda
+    probe's environment for the code at ``code_path``."""
+    from sqlalchemy import create_engine, text
+
+    sys.path.insert(0, str(ROOT))
+    from oneapi.db.dsn import parse_dsn
+
+    name = f"oneapi_bench_{secrets.token_hex(4)}"
+    admin = create_engine(parse_dsn(pg_dsn).url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield {
+            **_clean_env(),
+            "SQL_DSN": f"{pg_dsn.partition('?')[0].rsplit('/', 1)[0]}/{name}",
+            "AWS_LAMBDA_FUNCTION_NAME": "bench",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": f"{code_path}:{ROOT}",  # tests.deploy.lambda_events from this checkout
+        }
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 def _spawn(
@@ -372,26 +398,9 @@ def lambda_cold_start(checkout: Path, pg_dsn: str, runs: int, task_root: Path | 
 
     From ``task_root`` (an unpacked Lambda package) when given, seeing nothing else, as on Lambda.
     """
-    from sqlalchemy import create_engine, text
-
-    sys.path.insert(0, str(ROOT))
-    from oneapi.db.dsn import parse_dsn
-
-    name = f"oneapi_boot_{secrets.token_hex(4)}"
-    admin = create_engine(parse_dsn(pg_dsn).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    head, _, _ = pg_dsn.partition("?")
     code_path = task_root or checkout
-    env = {
-        **_clean_env(),
-        "SQL_DSN": f"{head.rsplit('/', 1)[0]}/{name}",
-        "AWS_LAMBDA_FUNCTION_NAME": "bench",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": f"{code_path}:{ROOT}",  # tests.deploy.lambda_events from this checkout
-    }
     python = [sys.executable, "-S"] if task_root else [sys.executable]
-    try:
+    with lambda_database(pg_dsn, code_path) as env:
         times = []
         for number in range(runs + 1):  # the first one migrates and creates root: not counted
             done = subprocess.run(
@@ -406,15 +415,11 @@ def lambda_cold_start(checkout: Path, pg_dsn: str, runs: int, task_root: Path | 
                 # the app's own log lines (a warning on a cold start) share stdout with the figures
                 figures = next(line for line in done.stdout.splitlines() if line.startswith("probe:"))
                 times.append([float(x) for x in figures.split()[1:]])
-        imported, total, imported_cpu, total_cpu = (statistics.median(t[i] for t in times) for i in range(4))
-        return (
-            f"{imported:.2f} + {total - imported:.2f} = {total:.2f} s "
-            f"(CPU {imported_cpu:.2f} + {total_cpu - imported_cpu:.2f} = {total_cpu:.2f} s)"
-        )
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    imported, total, imported_cpu, total_cpu = (statistics.median(t[i] for t in times) for i in range(4))
+    return (
+        f"{imported:.2f} + {total - imported:.2f} = {total:.2f} s "
+        f"(CPU {imported_cpu:.2f} + {total_cpu - imported_cpu:.2f} = {total_cpu:.2f} s)"
+    )
 
 
 # -- installed size -----------------------------------------------------------------------------------

@@ -38,7 +38,16 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from boot import _LAMBDA_PROBE, ROOT, WRITER_SETTLES_S, _clean_env, _seed, runtime_python  # noqa: E402
+from boot import (  # noqa: E402
+    _LAMBDA_PROBE,
+    ROOT,
+    WRITER_SETTLES_S,
+    _clean_env,
+    _seed,
+    gateway_env,
+    lambda_database,
+    runtime_python,
+)
 from run import CHAT, free_port, pinned  # noqa: E402
 
 CALLGRIND = ["valgrind", "--tool=callgrind", "--dump-instr=no"]
@@ -89,8 +98,7 @@ class _Server:
 def _started(python: str, checkout: Path, database: Path, work: Path) -> tuple[_Server, str]:
     """``python app.py`` on ``database``, once ``/healthz`` has answered 200; and its base URL."""
     port = free_port()
-    env = {**_clean_env(), "PORT": str(port), "SQLITE_PATH": str(database), "SQL_DSN": "",
-           "LOG_LEVEL": "WARNING", "PYTHONHASHSEED": "0"}
+    env = {**gateway_env(port, database), "PYTHONHASHSEED": "0"}
     server = _Server(python, checkout, env, work / f"server-{secrets.token_hex(3)}.out")
     base = f"http://127.0.0.1:{port}"
     with httpx.Client(timeout=300) as client:
@@ -132,25 +140,10 @@ def restart(python: str, checkout: Path, upstream: int, work: Path) -> dict[str,
 
 
 def lambda_start(python: str, checkout: Path, pg_dsn: str, work: Path) -> int:
-    from sqlalchemy import create_engine, text
-
-    sys.path.insert(0, str(ROOT))
-    from oneapi.db.dsn import parse_dsn
-
-    name = f"oneapi_instr_{secrets.token_hex(4)}"
-    admin = create_engine(parse_dsn(pg_dsn).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    env = {**_clean_env(), "SQL_DSN": f"{pg_dsn.partition('?')[0].rsplit('/', 1)[0]}/{name}",
-           "AWS_LAMBDA_FUNCTION_NAME": "bench", "LOG_LEVEL": "WARNING", "PYTHONHASHSEED": "0",
-           "PYTHONPATH": f"{checkout}:{ROOT}"}  # tests.deploy.lambda_events from this checkout
-    try:
+    with lambda_database(pg_dsn, checkout) as env:
+        env["PYTHONHASHSEED"] = "0"
         subprocess.run([python, "-c", _LAMBDA_PROBE], cwd=checkout, env=env, check=True, capture_output=True)
         return _counted([python, "-c", _LAMBDA_PROBE], checkout, env, work / "lambda.out")
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def measure(checkout: Path, upstream: int, work: Path) -> dict[str, int]:
