@@ -1,7 +1,7 @@
 """Cold-start figures for free container hosts and Lambda, side by side with other checkouts and LiteLLM.
 
     python bench/boot.py [--runs 5] [--before /work/main] [--quotas 0.1,0.25,0.5] [--requests 2000]
-                         [--fresh-venv]
+                         [--fresh-venv] [--interpreter /usr/bin/python3.11 ...]
 
 Per target (this checkout; ``--before``: another checkout of the gateway, e.g. main before a
 change; LiteLLM when ``bench/setup_litellm.sh`` has installed it), every server pinned to
@@ -13,6 +13,15 @@ Docker image does, not on the interpreter this script runs on: that one holds th
 extra's resolution (on 2026-12-07 pydantic 2.13 where the lock has 2.14) and may carry ``.pth``
 files that every start executes (there, a sandbox's: 141 M instructions for ``python -c pass``
 against 39 M in a virtualenv). LiteLLM runs on its own virtualenv already.
+
+``--interpreter`` (repeatable) names the interpreters those virtualenvs are made from, each
+checkout measured on each; by default the one this script runs on. What CPython was built
+with matters as much as most changes here: the Docker images' ``python:3.11-slim`` is built
+with profile-guided and link-time optimisation, as Debian's ``/usr/bin/python3.11`` is (it
+needs ``python3.11-venv`` for ``-m venv``), while a plain ``pyenv install`` is not, and on
+2026-12-07 ``import app`` ran 1,998 M instructions on pyenv's 3.11.7 against 1,607 M on
+Debian's 3.11.2 (``bench/instructions.py --interpreter``). So the figures that stand for a
+deployed image come from an optimised build; the table names the interpreter of each column.
 Times are medians of ``--runs`` with the server's CPU time (user + system, from ``/proc``)
 beside them: on a machine other work shares, the CPU time is the steadier figure.
 
@@ -87,6 +96,7 @@ class Target:
     health: str
     key: str = ""
     checkout: Path | None = None
+    python: str = sys.executable  # a gateway's: its runtime virtualenv's interpreter
     rows: dict[str, str] = field(default_factory=dict)
 
 
@@ -111,22 +121,30 @@ def _seed(checkout: Path, sqlite: Path, upstream: int) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def runtime_python(checkout: Path, work: Path) -> str:
-    """The interpreter of a new virtualenv holding the checkout's ``requirements.lock`` and nothing else."""
+def runtime_python(checkout: Path, work: Path, interpreter: str = sys.executable) -> str:
+    """The interpreter of a new virtualenv, made from ``interpreter``, holding the checkout's
+    ``requirements.lock`` and nothing else."""
     venv = work / f"runtime-{secrets.token_hex(3)}"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([interpreter, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--require-hashes", "-r",
                     str(checkout / "requirements.lock")], check=True)
     return python
 
 
-def gateway_target(name: str, checkout: Path, upstream: int, work: Path) -> Target:
+def interpreter_label(interpreter: str) -> str:
+    """``interpreter``'s path and version, as a column's name shows it."""
+    version = subprocess.run([interpreter, "-c", "import platform; print(platform.python_version())"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    return f"{interpreter}, {version}"
+
+
+def gateway_target(name: str, checkout: Path, upstream: int, work: Path, interpreter: str) -> Target:
     compileall.compile_file(checkout / "app.py", quiet=1)
     compileall.compile_dir(checkout / "oneapi", quiet=1)
     seeded_db = work / f"seeded-{secrets.token_hex(3)}.db"
     key = _seed(checkout, seeded_db, upstream)
-    python = runtime_python(checkout, work)
+    python = runtime_python(checkout, work, interpreter)
 
     def start(run_dir: Path, seeded: bool, prefix: list[str]) -> subprocess.Popen[bytes]:
         database = run_dir / "one-api.db"
@@ -136,7 +154,7 @@ def gateway_target(name: str, checkout: Path, upstream: int, work: Path) -> Targ
         env = {**gateway_env(port, database), "PYTHONUNBUFFERED": "1"}
         return _spawn([*prefix, python, "app.py"], checkout, env, port, run_dir)
 
-    return Target(name, start, "/healthz", key=key, checkout=checkout)
+    return Target(name, start, "/healthz", key=key, checkout=checkout, python=python)
 
 
 def litellm_target(upstream: int, work: Path) -> Target:
@@ -393,13 +411,16 @@ def lambda_package(checkout: Path, work: Path) -> tuple[Path, str] | None:
     return task_root, f"{size / 1e6:.1f} MB unzipped ({archive.stat().st_size / 1e6:.1f} MB zipped)"
 
 
-def lambda_cold_start(checkout: Path, pg_dsn: str, runs: int, task_root: Path | None) -> str:
-    """Median ``import app`` and first invocation, wall and CPU, on a database migrated beforehand.
+def lambda_cold_start(
+    checkout: Path, pg_dsn: str, runs: int, task_root: Path | None, interpreter: str
+) -> str:
+    """Median ``import app`` and first invocation on ``interpreter``, wall and CPU, on a database
+    migrated beforehand.
 
     From ``task_root`` (an unpacked Lambda package) when given, seeing nothing else, as on Lambda.
     """
     code_path = task_root or checkout
-    python = [sys.executable, "-S"] if task_root else [sys.executable]
+    python = [interpreter, "-S"] if task_root else [interpreter]
     with lambda_database(pg_dsn, code_path) as env:
         times = []
         for number in range(runs + 1):  # the first one migrates and creates root: not counted
@@ -515,7 +536,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--no-litellm", action="store_true")
     parser.add_argument("--fresh-venv", action="store_true", help="also pip install into a new venv (slow)")
+    parser.add_argument("--interpreter", action="append", help="a CPython to run gateways on (repeatable)")
     args = parser.parse_args()
+    interpreters = args.interpreter or [sys.executable]
     os.sched_setaffinity(0, {int(CLIENT_CPU)})
     quotas = [float(q) for q in args.quotas.split(",") if q]
     upstream = free_port()
@@ -524,11 +547,14 @@ def main() -> int:
         pinned(CLIENT_CPU, [sys.executable, str(BENCH / "mock_upstream.py"), str(upstream)], upstream),
     ):
         work = Path(tmp)
-        targets = [gateway_target("one-api (this checkout)", ROOT, upstream, work)]
-        if args.before:
-            targets.insert(
-                0, gateway_target(f"one-api ({args.before})", args.before.resolve(), upstream, work)
-            )
+        checkouts = [*([(str(args.before), args.before.resolve())] if args.before else []),
+                     ("this checkout", ROOT)]
+        targets = [
+            gateway_target(f"one-api ({name}; {interpreter_label(interpreter)})", checkout, upstream, work,
+                           interpreter)
+            for name, checkout in checkouts
+            for interpreter in interpreters
+        ]
         if LITELLM_BIN.exists() and not args.no_litellm:
             targets.append(litellm_target(upstream, work))
         print("measuring boots, the targets taking turns", flush=True)
@@ -564,7 +590,7 @@ def main() -> int:
                 if package is not None:
                     target.rows["Lambda zip (deploy/lambda/package.py)"] = package[1]
                 target.rows["Lambda: import app + first invocation"] = (
-                    lambda_cold_start(target.checkout, pg, args.runs, package and package[0])
+                    lambda_cold_start(target.checkout, pg, args.runs, package and package[0], target.python)
                     if pg
                     else "TEST_PG_DSN not set"
                 )

@@ -1,6 +1,6 @@
 """Cold-start costs in instructions (callgrind): exact where this machine's clock is not.
 
-    python bench/instructions.py [--before <another checkout>]
+    python bench/instructions.py [--before <another checkout>] [--interpreter /usr/bin/python3.11]
 
 ``bench/boot.py`` times boots, and on the shared 2-core VM the same boot's CPU time swings by
 20-40 % from one minute to the next. The number of instructions a boot executes does not: run
@@ -8,7 +8,9 @@ under valgrind's callgrind with ``PYTHONHASHSEED=0``, ``import app`` repeats to 
 So a change to the boot path is judged here, and its seconds are taken from ``bench/boot.py``.
 Valgrind runs each program 30-50 times slower; a run of both checkouts takes about 3 minutes.
 
-Per checkout, on a virtualenv holding only its ``requirements.lock`` (as ``bench/boot.py``):
+Per checkout, on a virtualenv holding only its ``requirements.lock`` (as ``bench/boot.py``),
+made from ``--interpreter`` (by default the one running this script; see ``bench/boot.py`` on
+why an optimised build, as the Docker images have, stands for a deployment):
 
 * ``import app``, in a fresh interpreter;
 * a first boot of ``python app.py`` on a new SQLite file (schema, root account) to ``/healthz``;
@@ -45,6 +47,7 @@ from boot import (  # noqa: E402
     _clean_env,
     _seed,
     gateway_env,
+    interpreter_label,
     lambda_database,
     runtime_python,
 )
@@ -146,8 +149,8 @@ def lambda_start(python: str, checkout: Path, pg_dsn: str, work: Path) -> int:
         return _counted([python, "-c", _LAMBDA_PROBE], checkout, env, work / "lambda.out")
 
 
-def measure(checkout: Path, upstream: int, work: Path) -> dict[str, int]:
-    python = runtime_python(checkout, work)
+def measure(checkout: Path, upstream: int, work: Path, interpreter: str) -> dict[str, int]:
+    python = runtime_python(checkout, work, interpreter)
     subprocess.run([python, "-m", "compileall", "-q", "app.py", "oneapi"], cwd=checkout, check=True)
     env = {**_clean_env(), "PYTHONHASHSEED": "0", "SQL_DSN": "", "SQLITE_PATH": str(work / "import.db")}
     counts = {"import app": _counted([python, "-c", "import app"], checkout, env, work / "import.out"),
@@ -161,12 +164,14 @@ def measure(checkout: Path, upstream: int, work: Path) -> dict[str, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, help="another checkout of the gateway, measured alongside")
+    parser.add_argument("--interpreter", default=sys.executable, help="the CPython to run the gateway on")
     args = parser.parse_args()
     checkouts = [*([args.before.resolve()] if args.before else []), ROOT]
     upstream = free_port()
     with (tempfile.TemporaryDirectory(prefix="oneapi-instructions-") as tmp,
           pinned("1", [sys.executable, str(BENCH / "mock_upstream.py"), str(upstream)], upstream)):
-        columns = {str(checkout): measure(checkout, upstream, Path(tmp)) for checkout in checkouts}
+        columns = {f"{checkout} ({interpreter_label(args.interpreter)})":
+                   measure(checkout, upstream, Path(tmp), args.interpreter) for checkout in checkouts}
     rows = dict.fromkeys(row for counts in columns.values() for row in counts)
     print("| M instructions | " + " | ".join(columns) + " |")
     print("|---|" + "---:|" * len(columns))
