@@ -28,7 +28,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from oneapi.bootstrap import ROOT_BCRYPT_ROUNDS
+from oneapi.bootstrap import DEFAULT_ROOT_PASSWORD, DEFAULT_ROOT_PASSWORD_HASH, ROOT_BCRYPT_ROUNDS
 from oneapi.config import Settings, load_settings
 from oneapi.db.models import Role, User
 from oneapi.runtime import Runtime
@@ -180,6 +180,43 @@ def test_a_login_right_after_first_boot_succeeds_and_rehashes_root_at_full_cost(
     assert stored.startswith(f"$2b${BCRYPT_ROUNDS}$") and BCRYPT_ROUNDS > ROOT_BCRYPT_ROUNDS
     assert verify_password("right-away-pw", stored)
 
+
+
+def test_a_first_boot_on_the_default_password_runs_no_bcrypt_and_the_first_login_salts_its_own(
+        tmp_path: Path, clean_env: pytest.MonkeyPatch) -> None:
+    """The default password's hash is kept, not computed (oneapi.bootstrap): a real cost-10 bcrypt
+    hash of one-api's 123456 and nothing else, replaced at root's first login."""
+    assert load_settings().initial_root_password == DEFAULT_ROOT_PASSWORD == "123456"
+    assert DEFAULT_ROOT_PASSWORD_HASH.startswith(f"$2b${ROOT_BCRYPT_ROUNDS}$")
+    assert verify_password("123456", DEFAULT_ROOT_PASSWORD_HASH)
+    assert not verify_password("1234567", DEFAULT_ROOT_PASSWORD_HASH)
+    assert not verify_password("", DEFAULT_ROOT_PASSWORD_HASH)
+
+    import bcrypt
+
+    def no_hashing(password: bytes, salt: bytes) -> bytes:
+        raise AssertionError("a first boot on the default password ran bcrypt")
+
+    clean_env.setattr(bcrypt, "hashpw", no_hashing)
+    runtime = Runtime(build_services(load_settings()))
+    runtime.prepare_database()
+    runtime.wait_for_root()
+    with Session(get_engine()) as session:
+        assert session.exec(select(User.password).where(User.role == Role.ROOT)).one() == \
+            DEFAULT_ROOT_PASSWORD_HASH
+    clean_env.undo()
+
+    (tmp_path / "gateway").mkdir()
+    with run_gateway(tmp_path / "gateway", {}) as gateway:
+        answer = httpx.post(f"{gateway.base_url}/api/user/login",
+                            json={"username": "root", "password": "123456"}, timeout=30)
+    assert answer.json()["success"] is True
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'gateway' / 'one-api.db'}")
+    with engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT password FROM users WHERE username = 'root'")).scalar()
+    engine.dispose()
+    assert stored.startswith(f"$2b${BCRYPT_ROUNDS}$") and stored[7:29] != DEFAULT_ROOT_PASSWORD_HASH[7:29]
+    assert verify_password("123456", stored)
 
 # Builds the database engine of an app on PostgreSQL (no connection yet), counting the collector's runs.
 _ENGINE_PROBE = """
