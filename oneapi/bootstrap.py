@@ -19,7 +19,7 @@ bcrypt hash of ``123456`` at cost 10, made once with a random salt and kept here
 database then starts with the same hash string, which says no more than the password it stands
 for, public since one-api's first release (anyone holding the hash can test ``123456`` against
 it in 0.06 s, as anyone can try it at the login form), and root's first login replaces it with
-a hash at cost 12 and a salt of its own. It saves the 0.06 s of bcrypt (270 M instructions)
+a hash at cost 12 and a salt of its own. It saves the 0.06 s of bcrypt (about 250 M instructions)
 that a first boot otherwise spends on it: on a free host capped at a tenth of a CPU, most of a
 second before its first visitor is answered.
 """
