@@ -10,8 +10,9 @@ So the gateway builds its own, once, on the first request to an https:// or wss:
 (:func:`context_for`), and passes it with every such request; :func:`importing_aiohttp` lets
 aiohttp build its import-time contexts without loading any CA. Nothing of aiohttp's defaults is
 relied on: a caller that used aiohttp's default context would fail to verify, never skip it.
-``tests/relay/test_transports.py`` checks both: an upstream whose CA the system trusts answers,
-one it does not is refused, and importing the transport loads no CA.
+``tests/relay/test_tls_upstream.py`` checks the first through the official OpenAI SDK: a vendor
+whose CA the system trusts answers, one another CA signed is refused; ``tests/relay/test_transports.py``
+checks that importing the transport loads no CA.
 
 The context is the standard library's default (the system's CAs, hostname checked, TLS 1.2 and
 newer), offering only HTTP/1.1 by ALPN, as aiohttp's own does. Building it blocks the event loop
