@@ -32,20 +32,19 @@ import time
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from oneapi.config import Settings
+from oneapi.config import DEFAULT_ROOT_PASSWORD, Settings
 from oneapi.db.models import Option, Role, Status, Token, TokenStatus, User
 from oneapi.security import generate_access_token, generate_aff_code, generate_secret, hash_password
 
-__all__ = ("DEFAULT_ROOT_PASSWORD", "DEFAULT_ROOT_PASSWORD_HASH", "ROOT_BCRYPT_ROUNDS",
-           "SESSION_SECRET_OPTION", "bootstrap", "ensure_root", "ensure_session_secret",
-           "reset_root_password", "root_missing", "root_password_hash")
+__all__ = ("DEFAULT_ROOT_PASSWORD_HASH", "ROOT_BCRYPT_ROUNDS", "SESSION_SECRET_OPTION", "bootstrap",
+           "ensure_root", "ensure_session_secret", "reset_root_password", "root_missing",
+           "root_password_hash")
 
 log = logging.getLogger("oneapi.bootstrap")
 
 SESSION_SECRET_OPTION = "SessionSecret"
 ROOT_QUOTA = 500_000_000_000_000
 ROOT_BCRYPT_ROUNDS = 10
-DEFAULT_ROOT_PASSWORD = "123456"  # one-api's; Settings.initial_root_password defaults to it
 DEFAULT_ROOT_PASSWORD_HASH = "$2b$10$29fQKQ1rmAq6R9OcWgfzKu0p1qiEf0tiq6199Svvf09NSQKjXD052"
 
 
@@ -97,7 +96,8 @@ def ensure_root(session: Session, settings: Settings, password_hash: str | None 
     session.commit()
     if settings.initial_root_password == DEFAULT_ROOT_PASSWORD:
         log.warning("!" * 72)
-        log.warning("no user existed: created user 'root' with the DEFAULT password '123456'.")
+        log.warning("no user existed: created user 'root' with the DEFAULT password '%s'.",
+                    DEFAULT_ROOT_PASSWORD)
         log.warning("log in and change it now (web UI: personal settings), or run "
                     "'oneapi reset-root-password' / set INITIAL_ROOT_PASSWORD before first boot.")
         log.warning("!" * 72)

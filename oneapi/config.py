@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from oneapi.i18n import LANGUAGES, normalise_language
 
-__all__ = ("ConfigError", "Settings", "load_settings")
+__all__ = ("DEFAULT_ROOT_PASSWORD", "ConfigError", "Settings", "load_settings")
 
 VALID_THEMES = ("default", "berry")
+DEFAULT_ROOT_PASSWORD = "123456"  # one-api's: root's password on a first boot without INITIAL_ROOT_PASSWORD
 
 
 class ConfigError(Exception):
@@ -59,7 +60,7 @@ class Settings(BaseModel):
 
     # Accounts and secrets
     session_secret: str = ""
-    initial_root_password: str = "123456"
+    initial_root_password: str = DEFAULT_ROOT_PASSWORD
     initial_root_token: str = ""
     initial_root_access_token: str = ""
 

@@ -67,14 +67,12 @@ class Runtime:
     def prepare_database(self) -> None:
         """Migrate, create root on first boot, load options (blocking; call in a thread).
 
-        On a first boot root's password, unless it is the default (whose hash is kept), is hashed
-        (bcrypt, cost 10: 0.06 s of CPU, half a second on a 0.1-CPU host; see
-        :mod:`oneapi.bootstrap`) on the low-priority background thread, and root is created once
-        it is done, while the server starts and answers. Only
-        the management API and the web UI can log anyone in, and :meth:`wait_for_root` holds
-        them until then. An
-        ``INITIAL_ROOT_TOKEN`` (a relay key of root's) or a Lambda sandbox, which may freeze
-        the thread, keeps the hash on the boot path.
+        On a first boot root is created on the low-priority background thread, while the server
+        starts and answers: its password, unless it is the default (whose hash is kept), is hashed
+        there first (bcrypt, cost 10: 0.06 s of CPU, half a second on a 0.1-CPU host; see
+        :mod:`oneapi.bootstrap`). Only the management API and the web UI can log anyone in, and
+        :meth:`wait_for_root` holds them until then. An ``INITIAL_ROOT_TOKEN`` (a relay key of
+        root's) or a Lambda sandbox, which may freeze the thread, keeps the hash on the boot path.
         """
         database = self.services.database
         engine = database.engine

@@ -28,8 +28,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from oneapi.bootstrap import DEFAULT_ROOT_PASSWORD, DEFAULT_ROOT_PASSWORD_HASH, ROOT_BCRYPT_ROUNDS
-from oneapi.config import Settings, load_settings
+from oneapi.bootstrap import DEFAULT_ROOT_PASSWORD_HASH, ROOT_BCRYPT_ROUNDS
+from oneapi.config import DEFAULT_ROOT_PASSWORD, Settings, load_settings
 from oneapi.db.models import Role, User
 from oneapi.runtime import Runtime
 from oneapi.security import BCRYPT_ROUNDS, verify_password
