@@ -396,7 +396,10 @@ print("probe:", imported - started, finished - started, imported_cpu - cpu, fini
 """
 
 
-def lambda_package(checkout: Path, work: Path) -> tuple[Path, str] | None:
+Package = tuple[Path, str] | None  # an unpacked Lambda package and its size, or none
+
+
+def lambda_package(checkout: Path, work: Path) -> Package:
     """The checkout's Lambda zip unpacked (None when it has no ``deploy/lambda/package.py``), and its size."""
     script = checkout / "deploy" / "lambda" / "package.py"
     if not script.exists():
@@ -489,6 +492,16 @@ def fresh_venv_mb(checkout: Path, work: Path) -> str:
     return f"{size / 1e6:.0f} MB"
 
 
+def _checkout_sizes(checkout: Path, work: Path, fresh_venv: bool) -> tuple[Package, dict[str, str]]:
+    """The checkout's unpacked Lambda package (:func:`lambda_package`), and its size rows."""
+    package = lambda_package(checkout, work)
+    rows = {"Lambda zip (deploy/lambda/package.py)": package[1]} if package is not None else {}
+    rows["installed runtime dependencies"] = installed_mb(checkout)
+    if fresh_venv:
+        rows["pip install into a new venv"] = fresh_venv_mb(checkout, work)
+    return package, rows
+
+
 def _tree_bytes(path: Path) -> int:
     return sum(file.stat().st_size for file in path.rglob("*") if file.is_file() and not file.is_symlink())
 
@@ -557,6 +570,7 @@ def main() -> int:
         ]
         if LITELLM_BIN.exists() and not args.no_litellm:
             targets.append(litellm_target(upstream, work))
+        per_checkout: dict[Path, tuple[Package, dict[str, str]]] = {}
         print("measuring boots, the targets taking turns", flush=True)
         boots = _interleaved_boots(targets, args.runs)
         for target in targets:
@@ -586,17 +600,15 @@ def main() -> int:
                     target.rows[f"first visitor at {share} CPU"] = ", ".join(cells)
             if target.checkout is not None:
                 pg = os.environ.get("TEST_PG_DSN", "")
-                package = lambda_package(target.checkout, work)
-                if package is not None:
-                    target.rows["Lambda zip (deploy/lambda/package.py)"] = package[1]
+                if target.checkout not in per_checkout:  # the same for every interpreter: made once
+                    per_checkout[target.checkout] = _checkout_sizes(target.checkout, work, args.fresh_venv)
+                package, sizes = per_checkout[target.checkout]
+                target.rows.update(sizes)
                 target.rows["Lambda: import app + first invocation"] = (
                     lambda_cold_start(target.checkout, pg, args.runs, package and package[0], target.python)
                     if pg
                     else "TEST_PG_DSN not set"
                 )
-                target.rows["installed runtime dependencies"] = installed_mb(target.checkout)
-                if args.fresh_venv:
-                    target.rows["pip install into a new venv"] = fresh_venv_mb(target.checkout, work)
     print()
     print("| figure | " + " | ".join(t.name for t in targets) + " |")
     print("|---|" + "---|" * len(targets))
